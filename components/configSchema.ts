@@ -1,0 +1,188 @@
+/**
+ * The stack config contract (`kubesphere-federation:host`, `kubesphere-federation:members`) as zod schemas, and the
+ * pure function that validates it. No Pulumi here: the same code checks stack files in unit tests.
+ */
+import { z } from "zod";
+import { FederationConfigError, formatKey, throwProblems } from "./errors";
+
+/** KubeSphere's host cluster name rule (seed 002), which we apply to member names too: they become object names. */
+export const CLUSTER_NAME_PATTERN = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
+const CLUSTER_NAME_RULE = `lowercase letters, digits, "-" and ".", starting and ending with a letter or digit`;
+
+/** Where a member runs; picks the display text KubeSphere shows (`spec.provider`). */
+export const MEMBER_PROVIDERS = ["ack", "eks", "kubeadm", "generic"] as const;
+export type MemberProvider = (typeof MEMBER_PROVIDERS)[number];
+
+/** Kubernetes label value rule, for `cluster.kubesphere.io/group`. */
+const LABEL_VALUE_PATTERN = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** Default wait for a Cluster's Ready condition; KubeSphere's own join usually takes one to three minutes. */
+export const DEFAULT_READY_TIMEOUT_SECONDS = 600;
+
+const found = (input: unknown): string => (input === undefined ? "nothing" : JSON.stringify(input));
+
+const clusterName = z
+    .string({ error: (issue) => `expected a cluster name, found ${found(issue.input)}. Fix: set a name of ${CLUSTER_NAME_RULE}` })
+    .max(63, { error: (issue) => `${found(issue.input)} is longer than 63 characters. Fix: use a shorter name` })
+    .regex(CLUSTER_NAME_PATTERN, {
+        error: (issue) => `${found(issue.input)} is not a valid cluster name. Fix: use ${CLUSTER_NAME_RULE}, e.g. "ack-prod"`,
+    });
+
+const contextName = z
+    .string({ error: (issue) => `expected a context name, found ${found(issue.input)}. Fix: name a context of the kubeconfig, or remove the key to use its current-context` })
+    .min(1, { error: "is empty. Fix: name a context of the kubeconfig, or remove the key to use its current-context" });
+
+const nonEmpty = (what: string, fix: string) =>
+    z.string({ error: (issue) => `expected ${what}, found ${found(issue.input)}. Fix: ${fix}` }).min(1, { error: `is empty. Fix: ${fix}` });
+
+/** A kubeconfig file on the machine running Pulumi. */
+const kubeconfigFile = z.strictObject({
+    path: nonEmpty("a file path", "set the path of the cluster's kubeconfig file, e.g. ~/.kube/ack-prod.yaml"),
+    context: contextName.optional(),
+});
+
+/** The name of another config key holding the kubeconfig, set with `pulumi config set --secret <key> < file`. */
+const kubeconfigSecretConfig = z.strictObject({
+    secretConfig: nonEmpty("a config key name", "name the config key set with `pulumi config set --secret <key> < kubeconfig.yaml`"),
+    context: contextName.optional(),
+});
+
+/** An output of another stack (e.g. the stack that provisioned the cluster). */
+const kubeconfigStackOutput = z.strictObject({
+    stackReference: nonEmpty("a stack name", 'set the fully qualified stack, e.g. "acme/ack-clusters/prod"'),
+    output: nonEmpty("an output name", 'set the name of that stack\'s kubeconfig output, e.g. "kubeconfig"'),
+    context: contextName.optional(),
+});
+
+const KUBECONFIG_FORMS =
+    "one of { path, context? }, { secretConfig, context? } or { stackReference, output, context? }";
+
+/** Picks the variant by its distinguishing key so errors speak of that variant, not of a failed union. */
+const kubeconfigSource = z.unknown().transform((value, ctx) => {
+    const variant =
+        isObject(value) && "path" in value
+            ? kubeconfigFile
+            : isObject(value) && "secretConfig" in value
+              ? kubeconfigSecretConfig
+              : isObject(value) && "stackReference" in value
+                ? kubeconfigStackOutput
+                : undefined;
+    if (variant === undefined) {
+        ctx.addIssue({
+            code: "custom",
+            message: `expected ${KUBECONFIG_FORMS}, found ${isObject(value) ? `an object with keys ${found(Object.keys(value))}` : found(value)}. Fix: e.g. kubeconfig: { path: ~/.kube/config }`,
+        });
+        return z.NEVER;
+    }
+    const parsed = variant.safeParse(value);
+    if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+            ctx.addIssue({ ...issue, code: "custom", message: issueMessage(issue), path: issue.path });
+        }
+        return z.NEVER;
+    }
+    return parsed.data;
+});
+
+const hostSchema = z.strictObject({
+    name: clusterName.default("host"),
+    kubeconfig: kubeconfigSource,
+});
+
+const memberSchema = z.strictObject({
+    name: clusterName,
+    provider: z.enum(MEMBER_PROVIDERS, {
+        error: (issue) => `unknown provider ${found(issue.input)}. Fix: use one of ${MEMBER_PROVIDERS.join(", ")}`,
+    }),
+    kubeconfig: kubeconfigSource,
+    description: z.string({ error: "expected text. Fix: quote the description" }).optional(),
+    group: z
+        .string({ error: (issue) => `expected a group name, found ${found(issue.input)}. Fix: use e.g. "production"` })
+        .max(63, { error: "is longer than 63 characters. Fix: use a shorter group name" })
+        .regex(LABEL_VALUE_PATTERN, {
+            error: (issue) => `${found(issue.input)} is not a valid label value. Fix: use letters, digits, "-", "_" and ".", starting and ending with a letter or digit`,
+        })
+        .optional(),
+    readyTimeoutSeconds: z
+        .number({ error: (issue) => `expected a number of seconds, found ${found(issue.input)}. Fix: e.g. 600` })
+        .int({ error: "must be a whole number of seconds. Fix: e.g. 600" })
+        .positive({ error: "must be positive. Fix: e.g. 600" })
+        .default(DEFAULT_READY_TIMEOUT_SECONDS),
+});
+
+const federationSchema = z.strictObject({
+    host: hostSchema,
+    members: z.array(memberSchema, { error: (issue) => `expected a list of members, found ${found(issue.input)}. Fix: use a YAML list, or [] for a host-only stack` }).default([]),
+});
+
+export type KubeconfigFileSource = z.infer<typeof kubeconfigFile>;
+export type KubeconfigSecretConfigSource = z.infer<typeof kubeconfigSecretConfig>;
+export type KubeconfigStackOutputSource = z.infer<typeof kubeconfigStackOutput>;
+/** Where a cluster's kubeconfig comes from. */
+export type KubeconfigSource = KubeconfigFileSource | KubeconfigSecretConfigSource | KubeconfigStackOutputSource;
+export type HostConfig = z.infer<typeof hostSchema>;
+export type MemberConfig = z.infer<typeof memberSchema>;
+export type FederationConfig = z.infer<typeof federationSchema>;
+
+/**
+ * Validates the raw stack config values. Throws {@link FederationConfigError} (one problem) or
+ * `FederationConfigErrors` (several), each naming the exact key, what was found and the fix.
+ * @param raw `{ host, members }` as read from the stack config (members may be undefined).
+ */
+export function parseFederationConfig(raw: { host: unknown; members: unknown }): FederationConfig {
+    if (raw.host === undefined) {
+        throw new FederationConfigError(
+            "host",
+            "is not set. Fix: `pulumi config set --path host.kubeconfig.path ~/.kube/host.yaml` (see stacks/ for examples)",
+        );
+    }
+    const parsed = federationSchema.safeParse(raw);
+    if (!parsed.success) {
+        throwProblems(parsed.error.issues.map((issue) => new FederationConfigError(formatKey(issue.path), issueMessage(issue))));
+    }
+    const config = parsed.data!;
+    throwProblems(nameClashes(config));
+    return config;
+}
+
+/** Duplicate member names, and members named like the host: both would be the same Cluster object on the host. */
+function nameClashes(config: FederationConfig): FederationConfigError[] {
+    const problems: FederationConfigError[] = [];
+    const firstIndexByName = new Map<string, number>();
+    config.members.forEach((member, index) => {
+        const key = `members[${index}].name`;
+        if (member.name === config.host.name) {
+            problems.push(
+                new FederationConfigError(key, `"${member.name}" is the host's name (host.name). Fix: give the member its own name; the host's Cluster object already has this one`),
+            );
+        }
+        const first = firstIndexByName.get(member.name);
+        if (first !== undefined) {
+            problems.push(
+                new FederationConfigError(key, `"${member.name}" is also the name of members[${first}]. Fix: give each member a unique name`),
+            );
+        } else {
+            firstIndexByName.set(member.name, index);
+        }
+    });
+    return problems;
+}
+
+/** zod's own texts for structural issues, rewritten to say what to do. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+    switch (issue.code) {
+        case "unrecognized_keys":
+            return `unknown key(s) ${issue.keys.map((key) => `"${key}"`).join(", ")}. Fix: remove or correct them (see the config reference in README.md)`;
+        case "invalid_type":
+            if (issue.expected === "object") {
+                return `expected a mapping, found ${issue.input === undefined ? "nothing" : typeof issue.input}. Fix: see the config reference in README.md`;
+            }
+            return issue.message;
+        default:
+            return issue.message;
+    }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,116 @@
+/**
+ * The whole federation from a validated config: one HostCluster, one MemberCluster per member, and the
+ * (secret-free) summary the program exports. Shared by index.ts and the end-to-end suite's inline program.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import { FederationConfig, parseFederationConfig } from "./configSchema";
+import { FederationConfigError, throwProblems } from "./errors";
+import { HostCluster } from "./hostCluster";
+import { ResolvedKubeconfig } from "./kubeconfig";
+import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
+import { PROVIDER_DISPLAY_NAMES } from "./kubesphereObjects";
+import { MemberCluster } from "./memberCluster";
+
+/** What the program exports per member: names and status only, never credentials. */
+export interface MemberSummary {
+    clusterName: pulumi.Output<string>;
+    provider: string;
+    ready: pulumi.Output<boolean>;
+    reason: pulumi.Output<string>;
+    message: pulumi.Output<string>;
+}
+
+/** What the program exports. */
+export interface FederationSummary {
+    hostName: string;
+    members: Record<string, MemberSummary>;
+}
+
+/** Reads and validates the stack config (`kubesphere-federation:host` and `:members`). */
+export function readFederationConfig(config: pulumi.Config): FederationConfig {
+    return parseFederationConfig({ host: config.getObject("host"), members: config.getObject("members") });
+}
+
+/** The default way a program resolves kubeconfig sources: real files, one StackReference per stack. */
+export function defaultSourceContext(config: pulumi.Config): KubeconfigSourceContext {
+    const stackReferences = new Map<string, pulumi.StackReference>();
+    return {
+        config,
+        readFile: (filePath) => fs.readFileSync(filePath),
+        cwd: process.cwd(),
+        stackOutput: (stack, output) => {
+            let reference = stackReferences.get(stack);
+            if (reference === undefined) {
+                reference = new pulumi.StackReference(`kubeconfig-source-${stackReferences.size}`, { name: stack });
+                stackReferences.set(stack, reference);
+            }
+            return reference.getOutput(output);
+        },
+    };
+}
+
+/**
+ * Builds the federation. Every kubeconfig that can be checked now is checked before the first resource is
+ * registered, and all problems are reported together.
+ * @param opts options for every component, e.g. a provider-independent `transformations` list.
+ */
+export function federate(
+    config: FederationConfig,
+    sources: KubeconfigSourceContext,
+    opts?: pulumi.ComponentResourceOptions,
+): FederationSummary {
+    const problems: FederationConfigError[] = [];
+    const resolve = (cluster: { kubeconfig: FederationConfig["host"]["kubeconfig"] }, key: string) => {
+        try {
+            return resolveKubeconfigSource(cluster.kubeconfig, key, sources);
+        } catch (err) {
+            if (err instanceof FederationConfigError) {
+                problems.push(err);
+                return undefined;
+            }
+            throw err;
+        }
+    };
+    const hostKubeconfig = resolve(config.host, "host.kubeconfig");
+    const memberKubeconfigs = config.members.map((member, index) => resolve(member, `members[${index}].kubeconfig`));
+    throwProblems(problems);
+
+    const host = new HostCluster(config.host.name, {
+        hostClusterName: config.host.name,
+        kubeconfig: hostKubeconfig!.apply((resolved) => resolved.yaml),
+    }, opts);
+
+    const members: Record<string, MemberSummary> = {};
+    config.members.forEach((member, index) => {
+        const kubeconfig = memberKubeconfigs[index]!.apply((resolved) => warnAboutImport(member.name, resolved));
+        const memberCluster = new MemberCluster(member.name, {
+            host,
+            kubeconfig,
+            provider: member.provider,
+            description: member.description,
+            group: member.group,
+            readyTimeoutSeconds: member.readyTimeoutSeconds,
+        }, opts);
+        members[member.name] = {
+            clusterName: memberCluster.clusterName,
+            provider: PROVIDER_DISPLAY_NAMES[member.provider],
+            ready: memberCluster.readiness.ready,
+            reason: memberCluster.readiness.reason,
+            message: memberCluster.readiness.message,
+        };
+    });
+    return { hostName: config.host.name, members };
+}
+
+/** Warns about kubeconfigs KubeSphere cannot use as they are; returns the kubeconfig text. */
+function warnAboutImport(member: string, resolved: ResolvedKubeconfig): string {
+    if (resolved.authMethod === "exec" || resolved.authMethod === "authProvider") {
+        pulumi.log.warn(
+            `member "${member}": its kubeconfig authenticates with an ${resolved.authMethod === "exec" ? "exec plugin" : "auth-provider"}, ` +
+                `which KubeSphere cannot run on the host ("exec: executable ... not found"); the Cluster will not become Ready. ` +
+                `Fix: use a ServiceAccount token kubeconfig for this member (see README, "EKS members")`,
+        );
+    }
+    return resolved.yaml;
+}

@@ -1,0 +1,56 @@
+/**
+ * Turns a validated `kubeconfig` config entry into a secret Output of a validated kubeconfig.
+ * Files and secret config values are checked now, before any resource is registered; stack outputs can only be
+ * checked once the other stack's output is known, so their problems fail the deployment instead.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { KubeconfigSource } from "./configSchema";
+import { FederationConfigError } from "./errors";
+import { readKubeconfigFile, ReadFile, ResolvedKubeconfig, resolveKubeconfig } from "./kubeconfig";
+
+/** What resolving a source needs from the Pulumi program; injected so tests can stub it. */
+export interface KubeconfigSourceContext {
+    /** The project's config (secret keys are read through it). */
+    config: pulumi.Config;
+    readFile: ReadFile;
+    /** Returns the named output of a stack; the program shares one StackReference per stack. */
+    stackOutput: (stack: string, output: string) => pulumi.Output<unknown>;
+    cwd: string;
+}
+
+/**
+ * Resolves one cluster's kubeconfig source. Throws {@link FederationConfigError} for problems it can see now.
+ * @param key the config key of the source, e.g. `members[0].kubeconfig`
+ */
+export function resolveKubeconfigSource(
+    source: KubeconfigSource,
+    key: string,
+    context: KubeconfigSourceContext,
+): pulumi.Output<ResolvedKubeconfig> {
+    if ("path" in source) {
+        return pulumi.secret(readKubeconfigFile(source, key, context.readFile, context.cwd));
+    }
+    if ("secretConfig" in source) {
+        const text = context.config.get(source.secretConfig);
+        if (text === undefined || text.trim() === "") {
+            throw new FederationConfigError(
+                `${key}.secretConfig`,
+                `config key "${source.secretConfig}" is not set. Fix: \`pulumi config set --secret ${source.secretConfig} < kubeconfig.yaml\``,
+            );
+        }
+        const origin = { key, description: `secret config value "${source.secretConfig}"`, baseDir: context.cwd };
+        return pulumi.secret(resolveKubeconfig(text, source.context, origin, context.readFile));
+    }
+    const origin = { key, description: `output "${source.output}" of stack ${source.stackReference}`, baseDir: context.cwd };
+    return pulumi.secret(
+        context.stackOutput(source.stackReference, source.output).apply((value) => {
+            if (typeof value !== "string" || value.trim() === "") {
+                throw new FederationConfigError(
+                    `${key}.output`,
+                    `${origin.description} is ${value === undefined ? "missing" : `a ${typeof value}`}, not kubeconfig text. Fix: export the kubeconfig as a string from that stack, or correct the output name`,
+                );
+            }
+            return resolveKubeconfig(value, source.context, origin, context.readFile);
+        }),
+    );
+}

@@ -1,0 +1,102 @@
+/**
+ * Builders for the KubeSphere objects the program writes (API notes §1 and §3). Pure data, no Pulumi resources,
+ * so the exact shapes are unit-tested on their own.
+ */
+import type { MemberProvider } from "./configSchema";
+import { KUBESPHERE_NAMESPACE } from "./kubesphereConfig";
+
+export const INSTALLER_API_VERSION = "installer.kubesphere.io/v1alpha1";
+export const INSTALLER_KIND = "ClusterConfiguration";
+export const INSTALLER_NAME = "ks-installer";
+export const CLUSTER_API_VERSION = "cluster.kubesphere.io/v1alpha1";
+export const CLUSTER_KIND = "Cluster";
+
+/** Display text KubeSphere's console shows for a member (`spec.provider` is free text). */
+export const PROVIDER_DISPLAY_NAMES: Record<MemberProvider, string> = {
+    ack: "Alibaba Cloud ACK",
+    eks: "AWS EKS",
+    kubeadm: "kubeadm",
+    generic: "Kubernetes",
+};
+
+/** Metadata of the `ks-installer` ClusterConfiguration, patched on host and members. */
+export const installerMetadata = { name: INSTALLER_NAME, namespace: KUBESPHERE_NAMESPACE };
+
+/**
+ * Annotations for our server-side-apply patches of ks-installer. `patchForce` because the installer object was
+ * created by `kubectl apply`/edits, whose managers own these fields: without force every first apply conflicts.
+ */
+export const installerPatchAnnotations = { "pulumi.com/patchForce": "true" };
+
+/** `spec` fields that make a cluster the host (seed 002: hostClusterName appears in 3.2+). */
+export function hostInstallerSpec(hostClusterName: string) {
+    return { multicluster: { clusterRole: "host", hostClusterName } };
+}
+
+/** `spec` fields that make a cluster a member of the host that issued `jwtSecret`. */
+export function memberInstallerSpec<T>(jwtSecret: T) {
+    return { authentication: { jwtSecret }, multicluster: { clusterRole: "member" } };
+}
+
+/** What describes a member's Cluster object on the host. */
+export interface ClusterObjectArgs<T> {
+    name: string;
+    provider: MemberProvider;
+    /** base64 of the kubeconfig KubeSphere uses to reach the member (secret). */
+    kubeconfigBase64: T;
+    description?: string;
+    group?: string;
+    readyTimeoutSeconds: number;
+}
+
+/**
+ * The `Cluster` a member is imported as, the direct-connection shape KubeSphere's console posts (API notes §3).
+ * Annotations make Pulumi wait for `Ready`; background deletion because a Cluster owns no dependents and
+ * foreground deletion would wait on the garbage collector for nothing.
+ */
+export function clusterObject<T>(args: ClusterObjectArgs<T>) {
+    return {
+        apiVersion: CLUSTER_API_VERSION,
+        kind: CLUSTER_KIND,
+        metadata: {
+            name: args.name,
+            annotations: {
+                ...(args.description !== undefined ? { "kubesphere.io/description": args.description } : {}),
+                "pulumi.com/waitFor": "condition=Ready",
+                "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds),
+                "pulumi.com/deletionPropagationPolicy": "background",
+            },
+            ...(args.group !== undefined ? { labels: { "cluster.kubesphere.io/group": args.group } } : {}),
+        },
+        spec: {
+            provider: PROVIDER_DISPLAY_NAMES[args.provider],
+            // 3.x: the cluster controller skips clusters without joinFederation.
+            joinFederation: true,
+            connection: { type: "direct", kubeconfig: args.kubeconfigBase64 },
+        },
+    };
+}
+
+/** One condition of a Cluster's status (API notes §3). */
+export interface ClusterCondition {
+    type: string;
+    status: string;
+    reason?: string;
+    message?: string;
+}
+
+/** The part of a Cluster's status we report. */
+export interface ClusterReadiness {
+    ready: boolean;
+    reason: string;
+    message: string;
+}
+
+/** Summarises a Cluster's `Ready` condition for exports and logs. */
+export function clusterReadiness(status: { conditions?: ClusterCondition[] } | undefined): ClusterReadiness {
+    const ready = status?.conditions?.find((condition) => condition.type === "Ready");
+    if (ready === undefined) {
+        return { ready: false, reason: "NoReadyCondition", message: "KubeSphere has not reported a Ready condition yet" };
+    }
+    return { ready: ready.status === "True", reason: ready.reason ?? "", message: ready.message ?? "" };
+}

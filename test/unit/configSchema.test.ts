@@ -1,0 +1,116 @@
+import * as assert from "assert";
+import { DEFAULT_READY_TIMEOUT_SECONDS, parseFederationConfig } from "../../components/configSchema";
+import { FederationConfigError, FederationConfigErrors } from "../../components/errors";
+
+const kubeconfig = { path: "~/.kube/config" };
+const host = { name: "host", kubeconfig };
+const member = (name: string, extra: Record<string, unknown> = {}) => ({ name, provider: "ack", kubeconfig, ...extra });
+
+/** Asserts that parsing throws problems for exactly these keys, each message matching its pattern. */
+function assertProblems(raw: { host: unknown; members: unknown }, expected: Array<[string, RegExp]>) {
+    let caught: unknown;
+    try {
+        parseFederationConfig(raw);
+    } catch (err) {
+        caught = err;
+    }
+    const problems = caught instanceof FederationConfigErrors ? caught.problems : [caught];
+    assert.ok(problems.every((problem) => problem instanceof FederationConfigError), `unexpected error: ${caught}`);
+    const found = (problems as FederationConfigError[]).map((problem) => [problem.key, problem.message] as const);
+    assert.deepStrictEqual(found.map(([key]) => key), expected.map(([key]) => key));
+    found.forEach(([key, message], index) => {
+        assert.match(message, expected[index][1], `message for ${key}`);
+        assert.match(message, /Fix: /, `message for ${key} says what to do`);
+        assert.ok(message.startsWith(`kubesphere-federation:${key}: `), message);
+    });
+}
+
+describe("parseFederationConfig", () => {
+    it("accepts a host with three members and fills defaults", () => {
+        const config = parseFederationConfig({
+            host: { kubeconfig },
+            members: [member("ack-prod"), member("eks.staging", { provider: "eks", group: "staging" }), member("lab1", { provider: "kubeadm", description: "Lab" })],
+        });
+        assert.strictEqual(config.host.name, "host");
+        assert.deepStrictEqual(config.members.map((m) => m.name), ["ack-prod", "eks.staging", "lab1"]);
+        assert.strictEqual(config.members[0].readyTimeoutSeconds, DEFAULT_READY_TIMEOUT_SECONDS);
+        assert.strictEqual(config.members[1].group, "staging");
+    });
+
+    it("accepts an empty or missing members list (host only)", () => {
+        assert.deepStrictEqual(parseFederationConfig({ host, members: [] }).members, []);
+        assert.deepStrictEqual(parseFederationConfig({ host, members: undefined }).members, []);
+    });
+
+    it("accepts each kubeconfig form", () => {
+        const config = parseFederationConfig({
+            host: { name: "h", kubeconfig: { secretConfig: "hostKubeconfig" } },
+            members: [
+                member("a", { kubeconfig: { path: "/tmp/a.yaml", context: "admin@a" } }),
+                member("b", { kubeconfig: { stackReference: "acme/clusters/prod", output: "kubeconfig" } }),
+            ],
+        });
+        assert.deepStrictEqual(config.host.kubeconfig, { secretConfig: "hostKubeconfig" });
+        assert.deepStrictEqual(config.members[0].kubeconfig, { path: "/tmp/a.yaml", context: "admin@a" });
+        assert.deepStrictEqual(config.members[1].kubeconfig, { stackReference: "acme/clusters/prod", output: "kubeconfig" });
+    });
+
+    it("requires the host", () => {
+        assertProblems({ host: undefined, members: [] }, [["host", /is not set/]]);
+    });
+
+    it("rejects invalid host and member names, naming the key and the value", () => {
+        assertProblems({ host: { name: "Host_1", kubeconfig }, members: [member("ok"), member("-bad"), member("UPPER")] }, [
+            ["host.name", /"Host_1" is not a valid cluster name/],
+            ["members[1].name", /"-bad" is not a valid cluster name/],
+            ["members[2].name", /"UPPER" is not a valid cluster name/],
+        ]);
+    });
+
+    it("rejects a name that ends with a dot or dash, or is too long", () => {
+        assertProblems({ host, members: [member("a."), member("a".repeat(64))] }, [
+            ["members[0].name", /"a\." is not a valid cluster name/],
+            ["members[1].name", /longer than 63/],
+        ]);
+    });
+
+    it("rejects duplicate member names", () => {
+        assertProblems({ host, members: [member("m1"), member("m2"), member("m1")] }, [["members[2].name", /also the name of members\[0\]/]]);
+    });
+
+    it("rejects a member named like the host", () => {
+        assertProblems({ host: { name: "main", kubeconfig }, members: [member("main")] }, [["members[0].name", /is the host's name/]]);
+    });
+
+    it("rejects an unknown provider and lists the known ones", () => {
+        assertProblems({ host, members: [member("m1", { provider: "gke" })] }, [
+            ["members[0].provider", /unknown provider "gke".*ack, eks, kubeadm, generic/],
+        ]);
+    });
+
+    it("rejects a missing or malformed kubeconfig source", () => {
+        assertProblems({ host: { name: "host" }, members: [member("m1", { kubeconfig: { file: "x" } }), member("m2", { kubeconfig: { path: "" } })] }, [
+            ["host.kubeconfig", /expected one of \{ path, context\? \}.*found nothing/],
+            ["members[0].kubeconfig", /found an object with keys \["file"\]/],
+            ["members[1].kubeconfig.path", /is empty/],
+        ]);
+    });
+
+    it("rejects unknown keys and a stackReference without output", () => {
+        assertProblems({ host, members: [member("m1", { colour: "red" }), member("m2", { kubeconfig: { stackReference: "a/b/c" } })] }, [
+            ["members[0]", /unknown key\(s\) "colour"/],
+            ["members[1].kubeconfig.output", /expected an output name, found nothing/],
+        ]);
+    });
+
+    it("rejects a group that is not a label value and a non-numeric timeout", () => {
+        assertProblems({ host, members: [member("m1", { group: "prod team" }), member("m2", { readyTimeoutSeconds: "10m" })] }, [
+            ["members[0].group", /"prod team" is not a valid label value/],
+            ["members[1].readyTimeoutSeconds", /expected a number of seconds, found "10m"/],
+        ]);
+    });
+
+    it("rejects members that are not a list", () => {
+        assertProblems({ host, members: { name: "m1" } }, [["members", /expected a list of members/]]);
+    });
+});

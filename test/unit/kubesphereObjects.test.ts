@@ -1,0 +1,48 @@
+import * as assert from "assert";
+import { clusterObject, clusterReadiness, hostInstallerSpec, memberInstallerSpec } from "../../components/kubesphereObjects";
+
+describe("KubeSphere object builders", () => {
+    it("sets the host role and name", () => {
+        assert.deepStrictEqual(hostInstallerSpec("host"), { multicluster: { clusterRole: "host", hostClusterName: "host" } });
+    });
+
+    it("sets the member role and jwtSecret", () => {
+        assert.deepStrictEqual(memberInstallerSpec("s"), { authentication: { jwtSecret: "s" }, multicluster: { clusterRole: "member" } });
+    });
+
+    it("builds a direct-connection Cluster with joinFederation, display provider, description, group and a Ready wait", () => {
+        const cluster = clusterObject({ name: "m1", provider: "ack", kubeconfigBase64: "a2M=", description: "Prod", group: "production", readyTimeoutSeconds: 300 });
+        assert.deepStrictEqual(cluster, {
+            apiVersion: "cluster.kubesphere.io/v1alpha1",
+            kind: "Cluster",
+            metadata: {
+                name: "m1",
+                annotations: {
+                    "kubesphere.io/description": "Prod",
+                    "pulumi.com/waitFor": "condition=Ready",
+                    "pulumi.com/timeoutSeconds": "300",
+                    "pulumi.com/deletionPropagationPolicy": "background",
+                },
+                labels: { "cluster.kubesphere.io/group": "production" },
+            },
+            spec: { provider: "Alibaba Cloud ACK", joinFederation: true, connection: { type: "direct", kubeconfig: "a2M=" } },
+        });
+    });
+
+    it("omits description and group when not given", () => {
+        const cluster = clusterObject({ name: "m1", provider: "eks", kubeconfigBase64: "x", readyTimeoutSeconds: 600 });
+        assert.strictEqual("labels" in cluster.metadata, false);
+        assert.strictEqual("kubesphere.io/description" in cluster.metadata.annotations, false);
+        assert.strictEqual(cluster.spec.provider, "AWS EKS");
+    });
+
+    it("summarises the Ready condition", () => {
+        assert.deepStrictEqual(clusterReadiness({ conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "Cluster is available now" }] }), {
+            ready: true,
+            reason: "Ready",
+            message: "Cluster is available now",
+        });
+        assert.strictEqual(clusterReadiness({ conditions: [{ type: "Ready", status: "False", reason: "x" }] }).ready, false);
+        assert.deepStrictEqual(clusterReadiness(undefined).ready, false);
+    });
+});
