@@ -1,0 +1,217 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { parseFederationConfig } from "../../components/configSchema";
+import { FederationConfigError, FederationConfigErrors } from "../../components/errors";
+import { federate, FederationSummary } from "../../components/federation";
+import { HostCluster } from "../../components/hostCluster";
+import { resolveKubeconfig } from "../../components/kubeconfig";
+import { KubeconfigSourceContext } from "../../components/kubeconfigSources";
+import { kubesphereYamlV3, kubesphereYamlV4, tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
+import { installMocks, isSecretInput, MockWorld, plain, settle, valueOf } from "./pulumiMocks";
+
+const JWT_SECRET = "hostJwtSecret0123456789abcdefghij";
+const MEMBERS = [
+    { name: "ack-prod", provider: "ack" },
+    { name: "eks-staging", provider: "eks" },
+    { name: "lab", provider: "kubeadm" },
+];
+const kubeconfigFiles: Record<string, string> = Object.fromEntries(
+    ["host", ...MEMBERS.map((m) => m.name)].map((name) => [`/kube/${name}.yaml`, tokenKubeconfig(name)]),
+);
+
+function sources(stackOutput: KubeconfigSourceContext["stackOutput"] = () => pulumi.output(undefined)): KubeconfigSourceContext {
+    return {
+        config: new pulumi.Config("kubesphere-federation"),
+        cwd: "/work",
+        stackOutput,
+        readFile: (filePath) => {
+            if (!(filePath in kubeconfigFiles)) throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
+            return Buffer.from(kubeconfigFiles[filePath]);
+        },
+    };
+}
+
+function fleetConfig(members = MEMBERS.map((m, index) => ({ ...m, kubeconfig: { path: `/kube/${m.name}.yaml` }, group: index === 0 ? "production" : undefined }))) {
+    return parseFederationConfig({ host: { name: "host", kubeconfig: { path: "/kube/host.yaml" } }, members });
+}
+
+/** Resolves every output of the summary, as the engine would when exporting it. */
+async function resolvedSummary(summary: FederationSummary) {
+    const members: Record<string, unknown> = {};
+    for (const [name, member] of Object.entries(summary.members)) {
+        members[name] = {
+            clusterName: await valueOf(member.clusterName),
+            provider: member.provider,
+            ready: await valueOf(member.ready),
+            reason: await valueOf(member.reason),
+            message: await valueOf(member.message),
+        };
+    }
+    return { hostName: summary.hostName, members };
+}
+
+const byType = (world: MockWorld, type: string) => world.resources.filter((r) => r.type === type);
+
+describe("federation resource graph (mocks)", () => {
+    for (const [layout, kubesphereYaml] of [["3.x", kubesphereYamlV3(JWT_SECRET)], ["4.x", kubesphereYamlV4(JWT_SECRET)]] as const) {
+        describe(`host with a KubeSphere ${layout} kubesphere-config`, () => {
+            let world: MockWorld;
+            let summary: FederationSummary;
+
+            before(async () => {
+                world = await installMocks(kubesphereYaml);
+                summary = federate(fleetConfig(), sources(), { transformations: [world.recordOptions] });
+                await resolvedSummary(summary);
+                await settle();
+            });
+
+            it("registers one host and three members with their children", () => {
+                assert.strictEqual(byType(world, "kubesphere:federation:HostCluster").length, 1);
+                assert.deepStrictEqual(byType(world, "kubesphere:federation:MemberCluster").map((r) => r.name).sort(), MEMBERS.map((m) => m.name).sort());
+                assert.strictEqual(byType(world, "pulumi:providers:kubernetes").length, 4);
+                assert.strictEqual(byType(world, "kubernetes:installer.kubesphere.io/v1alpha1:ClusterConfigurationPatch").length, 4);
+                assert.strictEqual(byType(world, "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster").length, 3);
+                const reads = byType(world, "kubernetes:core/v1:ConfigMap");
+                assert.deepStrictEqual(reads.map((r) => r.id), ["kubesphere-system/kubesphere-config"]);
+            });
+
+            it("patches the host's ks-installer with the host role and name", () => {
+                const hostPatch = world.resources.find((r) => r.name === "host-ks-installer")!;
+                assert.deepStrictEqual(plain(hostPatch.inputs.spec), { multicluster: { clusterRole: "host", hostClusterName: "host" } });
+                assert.deepStrictEqual(plain(hostPatch.inputs.metadata), {
+                    name: "ks-installer",
+                    namespace: "kubesphere-system",
+                    annotations: { "pulumi.com/patchForce": "true" },
+                });
+            });
+
+            it("flows the host's jwtSecret into every member patch, as a secret", () => {
+                for (const member of MEMBERS) {
+                    const patch = world.resources.find((r) => r.name === `${member.name}-ks-installer`)!;
+                    assert.ok(isSecretInput(patch.inputs.spec), `${member.name} patch spec must be secret`);
+                    assert.deepStrictEqual(plain(patch.inputs.spec), { authentication: { jwtSecret: JWT_SECRET }, multicluster: { clusterRole: "member" } });
+                    assert.ok(patch.provider?.includes(`pulumi:providers:kubernetes::${member.name}`), `patch goes through ${member.name}'s provider`);
+                }
+            });
+
+            it("creates each Cluster on the host with base64 of the member's kubeconfig, as a secret", () => {
+                for (const member of MEMBERS) {
+                    const cluster = world.resources.find((r) => r.type.endsWith(":Cluster") && r.name === member.name)!;
+                    assert.ok(cluster.provider?.includes("pulumi:providers:kubernetes::host"), "Cluster is created through the host's provider");
+                    assert.ok(isSecretInput(cluster.inputs.spec), "Cluster spec must be secret");
+                    const spec = plain(cluster.inputs.spec);
+                    assert.strictEqual(spec.connection.type, "direct");
+                    assert.strictEqual(spec.joinFederation, true);
+                    const expected = resolveKubeconfig(kubeconfigFiles[`/kube/${member.name}.yaml`], undefined, { key: "k", description: "d", baseDir: "/" }, () => Buffer.from("")).yaml;
+                    const imported = Buffer.from(spec.connection.kubeconfig, "base64").toString("utf8");
+                    assert.strictEqual(imported, expected);
+                    assert.ok(imported.includes(tokenFor(member.name)));
+                    assert.ok(!JSON.stringify(cluster.inputs.metadata).includes(tokenFor(member.name)), "metadata holds no credentials");
+                }
+                const ack = world.resources.find((r) => r.type.endsWith(":Cluster") && r.name === "ack-prod")!;
+                assert.strictEqual(plain(ack.inputs.spec).provider, "Alibaba Cloud ACK");
+                assert.deepStrictEqual(plain(ack.inputs.metadata).labels, { "cluster.kubesphere.io/group": "production" });
+                assert.strictEqual(plain(ack.inputs.metadata).annotations["pulumi.com/waitFor"], "condition=Ready");
+            });
+
+            it("orders each Cluster after its member patch and keeps patches on delete", () => {
+                for (const member of MEMBERS) {
+                    const clusterOpts = world.options.find((o) => o.type.endsWith(":Cluster") && o.name === member.name)!.opts;
+                    const dependsOn = ([] as unknown[]).concat(clusterOpts.dependsOn ?? []) as pulumi.Resource[];
+                    const patch = dependsOn.find((resource) => (resource as any).__name === `${member.name}-ks-installer`);
+                    assert.ok(patch, `${member.name}'s Cluster depends on its ks-installer patch`);
+                    assert.deepStrictEqual(clusterOpts.additionalSecretOutputs, ["spec"]);
+                    const patchOpts = world.options.find((o) => o.name === `${member.name}-ks-installer`)!.opts;
+                    assert.strictEqual(patchOpts.retainOnDelete, true);
+                    assert.deepStrictEqual(patchOpts.additionalSecretOutputs, ["spec"]);
+                }
+                const read = world.options.find((o) => o.name === "host-kubesphere-config")!.opts;
+                assert.deepStrictEqual(read.additionalSecretOutputs, ["data"], "the ConfigMap read keeps kubesphere.yaml secret in state");
+            });
+
+            it("exports names and readiness, and no secret", async () => {
+                const exported = await resolvedSummary(summary);
+                assert.deepStrictEqual((exported.members as any)["ack-prod"], {
+                    clusterName: "ack-prod",
+                    provider: "Alibaba Cloud ACK",
+                    ready: true,
+                    reason: "Ready",
+                    message: "Cluster is available now",
+                });
+                const text = JSON.stringify(exported);
+                assert.ok(!text.includes(JWT_SECRET));
+                for (const name of ["host", ...MEMBERS.map((m) => m.name)]) assert.ok(!text.includes(tokenFor(name)));
+            });
+        });
+    }
+
+    describe("HostCluster on its own", () => {
+        it("exposes jwtSecret as a secret", async () => {
+            await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h") });
+            assert.strictEqual(await pulumi.isSecret(host.jwtSecret), true);
+            assert.strictEqual(await valueOf(host.jwtSecret), JWT_SECRET);
+            assert.strictEqual(await valueOf(host.kubesphereLayout), "v3");
+        });
+    });
+
+    describe("kubeconfig from another stack or a secret config value", () => {
+        it("takes a member kubeconfig from a StackReference output and the host's from secret config", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET), { kubeconfig: tokenKubeconfig("from-stack") });
+            pulumi.runtime.setAllConfig({ "kubesphere-federation:hostKubeconfig": tokenKubeconfig("host") }, ["kubesphere-federation:hostKubeconfig"]);
+            const reference = new pulumi.StackReference("clusters", { name: "acme/clusters/prod" });
+            const config = parseFederationConfig({
+                host: { kubeconfig: { secretConfig: "hostKubeconfig" } },
+                members: [{ name: "m1", provider: "generic", kubeconfig: { stackReference: "acme/clusters/prod", output: "kubeconfig" } }],
+            });
+            const summary = federate(config, sources((_stack, output) => reference.getOutput(output)));
+            await resolvedSummary(summary);
+            await settle();
+            const cluster = world.resources.find((r) => r.type.endsWith(":Cluster") && r.name === "m1")!;
+            const imported = Buffer.from(plain(cluster.inputs.spec).connection.kubeconfig, "base64").toString("utf8");
+            assert.ok(imported.includes(tokenFor("from-stack")));
+            assert.ok(isSecretInput(cluster.inputs.spec));
+            const hostProvider = world.resources.find((r) => r.type === "pulumi:providers:kubernetes" && r.name === "host")!;
+            assert.ok(isSecretInput(hostProvider.inputs.kubeconfig), "provider kubeconfig is secret");
+            assert.ok(plain<string>(hostProvider.inputs.kubeconfig).includes(tokenFor("host")));
+            pulumi.runtime.setAllConfig({});
+        });
+    });
+
+    describe("bad input", () => {
+        it("reports every unreadable kubeconfig before registering any resource", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const config = fleetConfig([
+                { name: "m1", provider: "ack", kubeconfig: { path: "/kube/missing.yaml" } },
+                { name: "m2", provider: "eks", kubeconfig: { path: "/kube/lab.yaml", context: "nope" } },
+            ] as any);
+            assert.throws(
+                () => federate(config, sources(), { transformations: [world.recordOptions] }),
+                (err: FederationConfigErrors) => {
+                    assert.ok(err instanceof FederationConfigErrors);
+                    assert.deepStrictEqual(err.problems.map((p: FederationConfigError) => p.key), ["members[0].kubeconfig.path", "members[1].kubeconfig.context"]);
+                    assert.match(err.message, new RegExp(`file ${path.sep}kube${path.sep}missing.yaml does not exist`));
+                    return true;
+                },
+            );
+            await settle();
+            assert.strictEqual(world.resources.length, 0);
+            assert.strictEqual(world.options.length, 0);
+        });
+
+        it("names the secret config key that is not set", async () => {
+            await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const config = parseFederationConfig({ host: { kubeconfig: { secretConfig: "notSet" } }, members: [] });
+            assert.throws(() => federate(config, sources()), /kubesphere-federation:host\.kubeconfig\.secretConfig: config key "notSet" is not set/);
+        });
+
+        it("fails the deployment when the host's kubesphere-config has no jwtSecret", async () => {
+            await installMocks("multicluster:\n  clusterRole: none\n");
+            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h") });
+            // Output.promise() is internal API, but it is the only way to observe an apply's failure under mocks.
+            const jwtSecret = (host.jwtSecret as unknown as { promise(): Promise<string> }).promise();
+            await assert.rejects(jwtSecret, /ConfigMap kubesphere-system\/kubesphere-config on cluster "h" has no jwtSecret/);
+        });
+    });
+});

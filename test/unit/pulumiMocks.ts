@@ -1,0 +1,84 @@
+/**
+ * Pulumi mocks for graph tests: records every registered resource (inputs as the engine would receive them,
+ * secrets still wrapped) and the options our components gave it, and plays the host's kubesphere-config.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+    provider?: string;
+    id?: string;
+}
+
+export interface RecordedOptions {
+    type: string;
+    name: string;
+    opts: pulumi.ResourceOptions & { retainOnDelete?: boolean; additionalSecretOutputs?: string[]; provider?: pulumi.ProviderResource };
+}
+
+export interface MockWorld {
+    resources: RecordedResource[];
+    options: RecordedOptions[];
+    /** Transformation that records each resource's options; pass it in the components' `transformations`. */
+    recordOptions: pulumi.ResourceTransformation;
+}
+
+/**
+ * Installs mocks. `kubesphereYaml` is what the host's kubesphere-config holds; `stackOutputs` answer StackReferences.
+ */
+export async function installMocks(kubesphereYaml: string, stackOutputs: Record<string, unknown> = {}): Promise<MockWorld> {
+    const world: MockWorld = {
+        resources: [],
+        options: [],
+        recordOptions: (args) => {
+            world.options.push({ type: args.type, name: args.name, opts: args.opts as RecordedOptions["opts"] });
+            return undefined;
+        },
+    };
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                world.resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id: args.id });
+                if (args.type === "kubernetes:core/v1:ConfigMap" && args.id !== undefined) {
+                    return { id: args.id, state: { metadata: { name: "kubesphere-config" }, data: { "kubesphere.yaml": kubesphereYaml } } };
+                }
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    return { id: args.inputs.name, state: { outputs: stackOutputs, secretOutputNames: [] } };
+                }
+                if (args.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster") {
+                    const status = { conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "Cluster is available now" }] };
+                    return { id: args.name, state: { ...args.inputs, status } };
+                }
+                return { id: `${args.name}-id`, state: args.inputs };
+            },
+            call: (args) => args.inputs,
+        },
+        "kubesphere-federation",
+        "unit",
+        false,
+    );
+    return world;
+}
+
+/** The value of an Output, once known. */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply(resolve));
+}
+
+/** True when a recorded input value is a secret as the engine receives it. */
+export function isSecretInput(value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[specialSigKey] === specialSecretSig;
+}
+
+/** The plain value of a recorded input, secret or not. */
+export function plain<T = any>(value: unknown): T {
+    return (isSecretInput(value) ? (value as { value: unknown }).value : value) as T;
+}
+
+/** Lets the mocks' asynchronous registrations finish. */
+export function settle(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, 50));
+}
