@@ -2,13 +2,11 @@
  * kubesphere-federation: one KubeSphere host and its members, from the stack config.
  * See README.md for the config reference; `stacks/` for examples.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { defaultSourceContext, federate, readFederationConfig } from "./components/federation";
+import { federationProgram } from "./components/federation";
 
-const config = new pulumi.Config();
-const federation = federate(readFederationConfig(config), defaultSourceContext(config));
+const federation = federationProgram();
 
 /** KubeSphere's name for the host cluster. */
 export const hostName = federation.hostName;
-/** Per member: the Cluster object's name on the host and its Ready condition (no credentials). */
+/** Per member: the Cluster object's name on the host, its provider and Ready condition (no credentials). */
 export const members = federation.members;

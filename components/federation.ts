@@ -27,6 +27,15 @@ export interface FederationSummary {
     members: Record<string, MemberSummary>;
 }
 
+/**
+ * The program: reads the stack config, builds the federation, returns what to export. index.ts runs it under the
+ * Pulumi CLI; the end-to-end suite runs the same function as an Automation API inline program.
+ */
+export function federationProgram(): FederationSummary {
+    const config = new pulumi.Config();
+    return federate(readFederationConfig(config), defaultSourceContext(config));
+}
+
 /** Reads and validates the stack config (`kubesphere-federation:host` and `:members`). */
 export function readFederationConfig(config: pulumi.Config): FederationConfig {
     return parseFederationConfig({ host: config.getObject("host"), members: config.getObject("members") });
