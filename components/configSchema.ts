@@ -18,6 +18,8 @@ const LABEL_VALUE_PATTERN = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** Default wait for a Cluster's Ready condition; KubeSphere's own join usually takes one to three minutes. */
 export const DEFAULT_READY_TIMEOUT_SECONDS = 600;
+/** Default wait for a member's ks-installer to apply the jwtSecret and role (it re-runs its whole playbook). */
+export const DEFAULT_INSTALLER_TIMEOUT_SECONDS = 600;
 
 const found = (input: unknown): string => (input === undefined ? "nothing" : JSON.stringify(input));
 
@@ -84,6 +86,11 @@ const kubeconfigSource = z.unknown().transform((value, ctx) => {
     return parsed.data;
 });
 
+const seconds = z
+    .number({ error: (issue) => `expected a number of seconds, found ${found(issue.input)}. Fix: e.g. 600` })
+    .int({ error: "must be a whole number of seconds. Fix: e.g. 600" })
+    .positive({ error: "must be positive. Fix: e.g. 600" });
+
 const hostSchema = z.strictObject({
     name: clusterName.default("host"),
     kubeconfig: kubeconfigSource,
@@ -103,11 +110,8 @@ const memberSchema = z.strictObject({
             error: (issue) => `${found(issue.input)} is not a valid label value. Fix: use letters, digits, "-", "_" and ".", starting and ending with a letter or digit`,
         })
         .optional(),
-    readyTimeoutSeconds: z
-        .number({ error: (issue) => `expected a number of seconds, found ${found(issue.input)}. Fix: e.g. 600` })
-        .int({ error: "must be a whole number of seconds. Fix: e.g. 600" })
-        .positive({ error: "must be positive. Fix: e.g. 600" })
-        .default(DEFAULT_READY_TIMEOUT_SECONDS),
+    readyTimeoutSeconds: seconds.default(DEFAULT_READY_TIMEOUT_SECONDS),
+    installerTimeoutSeconds: seconds.default(DEFAULT_INSTALLER_TIMEOUT_SECONDS),
 });
 
 const federationSchema = z.strictObject({

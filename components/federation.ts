@@ -100,6 +100,8 @@ export function federate(
             description: member.description,
             group: member.group,
             readyTimeoutSeconds: member.readyTimeoutSeconds,
+            installerTimeoutSeconds: member.installerTimeoutSeconds,
+            configKey: `members[${index}]`,
         }, opts);
         members[member.name] = {
             clusterName: memberCluster.clusterName,

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_READY_TIMEOUT_SECONDS, MemberProvider } from "./configSchema";
+import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, MemberProvider } from "./configSchema";
+import { memberInstallerReader } from "./kubeClient";
 import type { FederationHost } from "./hostCluster";
 import {
     ClusterCondition,
@@ -13,6 +14,7 @@ import {
     installerPatchAnnotations,
     memberInstallerSpec,
 } from "./kubesphereObjects";
+import { waitForMemberInstaller } from "./memberInstaller";
 
 export interface MemberClusterArgs {
     /** The host to join: a {@link HostCluster}, or `{ provider, jwtSecret }` taken from another stack. */
@@ -32,6 +34,10 @@ export interface MemberClusterArgs {
     group?: string;
     /** How long to wait for the Cluster's `Ready` condition, in seconds. Default: 600. */
     readyTimeoutSeconds?: number;
+    /** How long to wait for the member's ks-installer to apply the jwtSecret and role, in seconds. Default: 600. */
+    installerTimeoutSeconds?: number;
+    /** The member's config key, e.g. `members[1]`, named in error messages. Default: `members[<name>]`. */
+    configKey?: string;
     /**
      * Stable identity of the member for the Kubernetes provider (`clusterIdentifier`), so a rotated kubeconfig
      * updates the provider instead of replacing the member's resources. Default: `kubesphere-federation/<name>`.
@@ -41,7 +47,8 @@ export interface MemberClusterArgs {
 
 /**
  * Joins a member to the host by direct connection: sets the host's jwtSecret and `clusterRole: member` on the
- * member's ks-installer, then creates the member's `Cluster` on the host and waits for it to be Ready.
+ * member's ks-installer, waits until the member's installer has applied them, then creates the member's `Cluster`
+ * on the host and waits for it to be Ready.
  * The component's name is the KubeSphere cluster name.
  */
 export class MemberCluster extends pulumi.ComponentResource {
@@ -85,6 +92,23 @@ export class MemberCluster extends pulumi.ComponentResource {
             },
         );
 
+        // The Cluster must not be created before the member runs with our settings: KubeSphere would report a
+        // jwtSecret mismatch. This also checks, on every `up`, that nobody changed them since (API notes §1).
+        const installerApplied = pulumi
+            .all([this.installerPatch.id, pulumi.secret(args.host.jwtSecret), kubeconfig])
+            .apply(async ([, hostJwtSecret, memberKubeconfig]) => {
+                if (pulumi.runtime.isDryRun()) return "not checked in preview";
+                await waitForMemberInstaller({
+                    member: name,
+                    configKey: args.configKey ?? `members[${name}]`,
+                    read: memberInstallerReader(name, memberKubeconfig),
+                    hostJwtSecret,
+                    timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
+                    log: (message) => pulumi.log.info(message, this),
+                });
+                return "applied";
+            });
+
         const importKubeconfig = pulumi.secret(args.importKubeconfig ?? args.kubeconfig);
         this.cluster = new k8s.apiextensions.CustomResource(
             name,
@@ -92,7 +116,9 @@ export class MemberCluster extends pulumi.ComponentResource {
                 ...clusterObject({
                     name,
                     provider: args.provider,
-                    kubeconfigBase64: importKubeconfig.apply((text) => Buffer.from(text, "utf8").toString("base64")),
+                    kubeconfigBase64: pulumi
+                    .all([importKubeconfig, installerApplied])
+                    .apply(([text]) => Buffer.from(text, "utf8").toString("base64")),
                     description: args.description,
                     group: args.group,
                     readyTimeoutSeconds: args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS,

@@ -1,0 +1,193 @@
+/**
+ * End-to-end: the real program on the real Pulumi engine and Kubernetes provider, against real kube-apiservers
+ * (the sandbox) with the test-only KubeSphere emulator playing ks-installer and ks-controller-manager.
+ * The scenarios run in order on one sandbox and one stack, like an operator's day.
+ */
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import * as assert from "assert";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as os from "os";
+import * as path from "path";
+import { createFederationStack, FederationStack } from "./harness/federationStack";
+import { MERGE_PATCH } from "./emulator/kubeApi";
+import { Sandbox, startSandbox } from "./sandbox/sandbox";
+import { waitFor } from "./sandbox/waitFor";
+
+const RECONCILE_DELAY_MS = 2000;
+const CLUSTER = { group: "cluster.kubesphere.io", version: "v1alpha1", plural: "clusters" };
+const INSTALLER = { group: "installer.kubesphere.io", version: "v1alpha1", plural: "clusterconfigurations", namespace: "kubesphere-system", name: "ks-installer" };
+
+interface ClusterObject {
+    metadata: { name: string; finalizers?: string[] };
+    status?: { conditions?: Array<{ type: string; status: string; message?: string }> };
+}
+
+/** Polls a condition every 250 ms for up to a minute. */
+async function waitUntil(condition: () => Promise<boolean>, what: string): Promise<void> {
+    await waitFor(condition, { description: what, timeoutMs: 60_000, intervalMs: 250 });
+}
+
+describe("federation on a local sandbox (e2e)", function () {
+    this.timeout(10 * 60_000);
+
+    let sandbox: Sandbox;
+    let stack: FederationStack;
+    let workDir: string;
+
+    const api = (cluster: string) => {
+        const kubeConfig: KubeConfig = sandbox.loadKubeConfig(cluster);
+        return { core: kubeConfig.makeApiClient(CoreV1Api), custom: kubeConfig.makeApiClient(CustomObjectsApi) };
+    };
+    const jwtSecretOf = async (cluster: string) => {
+        const configMap = await api(cluster).core.readNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system" });
+        const settings = yaml.load(configMap.data!["kubesphere.yaml"]) as { authentication: { jwtSecret: string } };
+        return settings.authentication.jwtSecret;
+    };
+    const installerSpec = async (cluster: string) =>
+        ((await api(cluster).custom.getNamespacedCustomObject(INSTALLER)) as { spec: Record<string, any> }).spec;
+    const hostClusters = async () =>
+        ((await api("host").custom.listClusterCustomObject(CLUSTER)) as { items: ClusterObject[] }).items;
+    const readyOf = (cluster: ClusterObject) => cluster.status?.conditions?.find((condition) => condition.type === "Ready");
+    const memberEntry = (name: string) => ({
+        name,
+        provider: "generic",
+        description: `sandbox ${name}`,
+        group: "sandbox",
+        kubeconfig: { path: sandbox.cluster(name).kubeconfigPath },
+        readyTimeoutSeconds: 120,
+    });
+    const configure = (members: string[]) =>
+        stack.setFederationConfig({ host: { name: "host", kubeconfig: { path: sandbox.host.kubeconfigPath } }, members: members.map(memberEntry) });
+    /** Every credential the sandbox holds; none may appear in state or engine output. */
+    const secrets = async () => {
+        const values: string[] = [];
+        for (const cluster of sandbox.clusters) {
+            values.push(await jwtSecretOf(cluster.name));
+            const kubeconfig = yaml.load(sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token: string } }> };
+            values.push(kubeconfig.users[0].user.token);
+        }
+        return values;
+    };
+
+    before(async function () {
+        this.timeout(5 * 60_000);
+        workDir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-e2e-"));
+        sandbox = await startSandbox({ dir: path.join(workDir, "sandbox"), members: 2, reconcileDelayMs: RECONCILE_DELAY_MS });
+        stack = await createFederationStack("e2e", path.join(workDir, "stack"));
+        await configure(["member1", "member2"]);
+    });
+
+    after(async function () {
+        this.timeout(2 * 60_000);
+        await sandbox?.stop();
+        if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+    });
+
+    it("previews the expected creates", async () => {
+        const preview = await stack.preview();
+        const creates = preview.changeSummary.create ?? 0;
+        // stack + HostCluster(provider, patch) + 2 x MemberCluster(provider, patch, Cluster); the ConfigMap is a read.
+        assert.strictEqual(creates, 1 + 3 + 2 * 4, `creates: ${JSON.stringify(preview.changeSummary)}`);
+        for (const expected of ["kubesphere:federation:HostCluster", "kubesphere:federation:MemberCluster", "ClusterConfigurationPatch", "cluster.kubesphere.io/v1alpha1:Cluster"]) {
+            assert.ok(preview.stdout.includes(expected), `preview mentions ${expected}`);
+        }
+    });
+
+    it("joins host and two members; both Clusters reach Ready", async () => {
+        const result = await stack.up();
+        assert.strictEqual(result.summary.result, "succeeded");
+        const exported = result.outputs.members.value as Record<string, { ready: boolean; message: string }>;
+        assert.deepStrictEqual(Object.keys(exported).sort(), ["member1", "member2"]);
+        for (const name of ["member1", "member2"]) {
+            assert.strictEqual(exported[name].ready, true, `${name}: ${exported[name].message}`);
+            assert.strictEqual((await installerSpec(name)).multicluster.clusterRole, "member");
+            assert.strictEqual(await jwtSecretOf(name), await jwtSecretOf("host"), `${name} shares the host's jwtSecret`);
+        }
+        assert.strictEqual((await installerSpec("host")).multicluster.clusterRole, "host");
+        const clusters = await hostClusters();
+        assert.deepStrictEqual(clusters.map((cluster) => cluster.metadata.name).sort(), ["member1", "member2"]);
+        for (const cluster of clusters) assert.strictEqual(readyOf(cluster)?.status, "True");
+    });
+
+    it("reports no changes on a second up", async () => {
+        const result = await stack.up();
+        // Reads (the host's kubesphere-config) happen on every run by design; anything else is a change.
+        const changes = Object.entries(result.summary.resourceChanges ?? {}).filter(([op]) => op !== "same" && op !== "read");
+        assert.deepStrictEqual(changes, [], `second up changed: ${JSON.stringify(result.summary.resourceChanges)}`);
+    });
+
+    it("keeps the jwtSecret and tokens out of state and engine output", async () => {
+        const exported = await stack.exportState();
+        const checkpoints = stack.checkpointFiles();
+        const output = stack.output();
+        assert.ok(checkpoints.length > 0, "the file backend holds a checkpoint");
+        for (const [index, secret] of (await secrets()).entries()) {
+            const base64 = Buffer.from(secret).toString("base64").slice(0, 24);
+            for (const [where, text] of [["pulumi stack export", exported], ["the checkpoint file", checkpoints], ["engine output", output]]) {
+                assert.ok(!text.includes(secret), `secret #${index} of secrets() is in ${where} in plain text`);
+                assert.ok(!text.includes(base64), `secret #${index} of secrets() is in ${where} as base64`);
+            }
+        }
+        assert.match(exported, /"ciphertext"/, "secrets are stored encrypted");
+        assert.match(output, /\[secret\]/, "previews show secrets as [secret]");
+    });
+
+    it("repairs a member whose jwtSecret was changed by hand (up --refresh)", async () => {
+        // What `kubectl edit cc ks-installer` does: an update by another field manager.
+        await api("member1").custom.patchNamespacedCustomObject(
+            { ...INSTALLER, body: { spec: { authentication: { jwtSecret: "changed-by-hand-0123456789abcdef" } } } },
+            MERGE_PATCH,
+        );
+        await waitUntil(async () => (await jwtSecretOf("member1")) === "changed-by-hand-0123456789abcdef", "the emulated installer applies the hand edit");
+        await waitUntil(async () => readyOf((await hostClusters()).find((c) => c.metadata.name === "member1")!)?.status === "False", "member1 turns not Ready");
+        const result = await stack.up({ refresh: true });
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.strictEqual(await jwtSecretOf("member1"), await jwtSecretOf("host"));
+        assert.strictEqual((result.outputs.members.value as Record<string, { ready: boolean }>).member1.ready, true);
+    });
+
+    it("fails clearly while a member's API server is down, and converges after it is back", async () => {
+        await sandbox.stopApiServer("member2");
+        try {
+            await assert.rejects(stack.up({ refresh: true }), (err: Error) => {
+                assert.match(err.message, /member2/);
+                assert.match(err.message, /unreachable|connection refused|connect/i);
+                return true;
+            });
+        } finally {
+            await sandbox.startApiServer("member2");
+        }
+        const result = await stack.up({ refresh: true });
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.strictEqual((result.outputs.members.value as Record<string, { ready: boolean }>).member2.ready, true);
+    });
+
+    it("removing a member deletes its Cluster first and leaves its ks-installer as documented", async () => {
+        const hostJwtSecret = await jwtSecretOf("host");
+        await configure(["member1"]);
+        const deletions: string[] = [];
+        const result = await stack.up({
+            onEvent: (event) => {
+                const pre = event.resourcePreEvent?.metadata;
+                if (pre && pre.op === "delete") deletions.push(pre.type);
+            },
+        });
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.deepStrictEqual((await hostClusters()).map((cluster) => cluster.metadata.name), ["member1"]);
+        const clusterIndex = deletions.findIndex((type) => type.endsWith(":Cluster"));
+        const patchIndex = deletions.findIndex((type) => type.endsWith(":ClusterConfigurationPatch"));
+        assert.ok(clusterIndex >= 0 && (patchIndex === -1 || clusterIndex < patchIndex), `delete order: ${deletions.join(", ")}`);
+        // README "Removing a member": the member keeps clusterRole member and the host's jwtSecret.
+        const spec = await installerSpec("member2");
+        assert.strictEqual(spec.multicluster.clusterRole, "member");
+        assert.strictEqual(spec.authentication.jwtSecret, hostJwtSecret);
+    });
+
+    it("destroy leaves no Cluster objects", async () => {
+        const result = await stack.destroy();
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.deepStrictEqual(await hostClusters(), []);
+        assert.strictEqual((await installerSpec("host")).multicluster.clusterRole, "host", "the host stays a host");
+    });
+});

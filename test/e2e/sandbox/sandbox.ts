@@ -1,0 +1,370 @@
+/**
+ * TEST ONLY: a local multi-cluster environment for the e2e suite. One etcd, one kube-apiserver per cluster
+ * (a host and N members) on loopback ports, each seeded as a fresh KubeSphere 3.x install, plus the
+ * kubesphere-emulator process that plays ks-installer and ks-controller-manager.
+ *
+ *   const sandbox = await startSandbox({ dir, members: 2 });
+ *   sandbox.kubeconfig("member1");          // kubeconfig YAML (holds a token)
+ *   await sandbox.stopApiServer("member1"); // member unreachable; data kept
+ *   await sandbox.startApiServer("member1");
+ *   await sandbox.stop();
+ *
+ * The clusters have no kube-controller-manager (see apiServer.ts): no garbage collection, no token controller.
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import * as fs from "fs";
+import * as path from "path";
+import { EmulatorConfig } from "../emulator/config";
+import { adminToken, apiServerArgs, apiServerEnv, apiServerReady, apiServerUrl, clusterFiles, prepareClusterFiles, servingCaData, waitForApiServer } from "./apiServer";
+import { installCrds } from "./crds";
+import { etcdArgs, etcdDataDir, waitForEtcd } from "./etcd";
+import { forgetOnExit, killOnExit } from "./exitCleanup";
+import { freePort } from "./freePort";
+import { kubeconfigPath, writeKubeconfig } from "./kubeconfigFile";
+import { EMULATOR_MAIN, REPO_ROOT, toolBinary, toolsBinDir } from "./paths";
+import { isRunning, OwnedProcess, spawnLogged, terminate } from "./processes";
+import { seedKubesphere } from "./seed";
+import { ClusterRole, ClusterState, KubesphereLayout, readState, SandboxState, writeState } from "./state";
+import { waitFor } from "./waitFor";
+
+export const HOST_NAME = "host";
+
+export interface StartSandboxOptions {
+    /** Directory for all data, logs, kubeconfigs and state.json; created if missing. */
+    dir: string;
+    /** Number of member clusters, named member1..memberN. Default: 2. */
+    members?: number;
+    /** Emulated ks-installer delay before kubesphere-config is re-rendered. Default: the emulator's (2000 ms). */
+    reconcileDelayMs?: number;
+    /** Layout the host is seeded with: "v3" (default, ClusterConfiguration + 3.x config) or "v4" (4.x config only). */
+    hostLayout?: KubesphereLayout;
+    /**
+     * true: processes outlive the caller (the CLI's `up`). false (default): they are killed when the calling
+     * process exits or is interrupted, so a failing test run leaves nothing behind.
+     */
+    detached?: boolean;
+    /** Emulate the documented delete hang while a member is unreachable (API notes §7). Default: false. */
+    blockDeletionWhenUnreachable?: boolean;
+}
+
+export interface SandboxCluster {
+    name: string;
+    role: ClusterRole;
+    /** e.g. `https://127.0.0.1:41234` */
+    server: string;
+    /** `<dir>/kubeconfigs/<name>.yaml`: token auth, context named after the cluster. */
+    kubeconfigPath: string;
+}
+
+const LOGS = "logs";
+
+function logFile(dir: string, name: string): string {
+    return path.join(dir, LOGS, `${name}.log`);
+}
+
+/** The last lines of a process log, appended to start-up errors so a failure explains itself. */
+function logTail(file: string, lines = 15): string {
+    if (!fs.existsSync(file)) {
+        return "";
+    }
+    const tail = fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    return tail ? `\n--- last lines of ${file} ---\n${tail}` : "";
+}
+
+export class Sandbox {
+    /** @internal use startSandbox or loadSandbox */
+    constructor(private readonly state: SandboxState) {}
+
+    get dir(): string {
+        return this.state.dir;
+    }
+
+    get clusters(): SandboxCluster[] {
+        return this.state.clusters.map((cluster) => ({
+            name: cluster.name,
+            role: cluster.role,
+            server: apiServerUrl(cluster.port),
+            kubeconfigPath: kubeconfigPath(this.dir, cluster.name),
+        }));
+    }
+
+    get host(): SandboxCluster {
+        return this.cluster(HOST_NAME);
+    }
+
+    get members(): SandboxCluster[] {
+        return this.clusters.filter((cluster) => cluster.role === "member");
+    }
+
+    cluster(name: string): SandboxCluster {
+        const cluster = this.clusters.find((candidate) => candidate.name === name);
+        if (!cluster) {
+            throw new Error(`the sandbox in ${this.dir} has no cluster "${name}"; it has ${this.clusters.map((c) => c.name).join(", ")}`);
+        }
+        return cluster;
+    }
+
+    /** The cluster's kubeconfig YAML. It holds the admin token: pass it on as a secret, never log it. */
+    kubeconfig(name: string): string {
+        return fs.readFileSync(this.cluster(name).kubeconfigPath, "utf8");
+    }
+
+    /** A loaded KubeConfig for @kubernetes/client-node (`loadKubeConfig(name).makeApiClient(CoreV1Api)`). */
+    loadKubeConfig(name: string): KubeConfig {
+        const kubeConfig = new KubeConfig();
+        kubeConfig.loadFromFile(this.cluster(name).kubeconfigPath);
+        return kubeConfig;
+    }
+
+    /** Log files: etcd.log, <cluster>.log, emulator.log. */
+    logFile(name: "etcd" | "emulator" | string): string {
+        return logFile(this.dir, name);
+    }
+
+    isApiServerRunning(name: string): boolean {
+        const owned = this.apiServerProcess(this.clusterState(name));
+        return owned !== undefined && isRunning(owned);
+    }
+
+    /** Stops one cluster's kube-apiserver (its data stays in etcd), e.g. to make a member unreachable. */
+    async stopApiServer(name: string): Promise<void> {
+        const cluster = this.clusterState(name);
+        const owned = this.apiServerProcess(cluster);
+        if (owned) {
+            await terminate([owned]);
+            forgetOnExit(owned.pid);
+            cluster.pid = undefined;
+            writeState(this.state);
+        }
+    }
+
+    /** Starts a stopped kube-apiserver again on the same port, with the same data, token and certificate. */
+    async startApiServer(name: string): Promise<void> {
+        const cluster = this.clusterState(name);
+        if (!this.isApiServerRunning(name)) {
+            await this.spawnApiServer(cluster);
+        }
+        await waitForApiServer(this.dir, cluster, () => this.isApiServerRunning(name));
+    }
+
+    /** Kills every process of the sandbox and waits until they are gone. Idempotent. */
+    async stop(options: { removeData?: boolean } = {}): Promise<void> {
+        const owned = this.processes();
+        // Emulator and apiservers first, so none of them logs a storm of etcd errors on the way down.
+        await terminate(owned.filter((p) => p.name !== "etcd"));
+        await terminate(owned.filter((p) => p.name === "etcd"));
+        owned.forEach((p) => forgetOnExit(p.pid));
+        this.state.etcd.pid = undefined;
+        this.state.emulator.pid = undefined;
+        this.state.clusters.forEach((cluster) => (cluster.pid = undefined));
+        if (options.removeData) {
+            fs.rmSync(this.dir, { recursive: true, force: true });
+        } else if (fs.existsSync(this.dir)) {
+            writeState(this.state);
+        }
+    }
+
+    /** Every process recorded in state.json, whether running or not. */
+    processes(): OwnedProcess[] {
+        const owned: OwnedProcess[] = [];
+        if (this.state.etcd.pid) {
+            owned.push({ name: "etcd", pid: this.state.etcd.pid, marker: etcdDataDir(this.dir) });
+        }
+        for (const cluster of this.state.clusters) {
+            const apiServer = this.apiServerProcess(cluster);
+            if (apiServer) {
+                owned.push(apiServer);
+            }
+        }
+        if (this.state.emulator.pid) {
+            owned.push({ name: "emulator", pid: this.state.emulator.pid, marker: this.state.emulator.configFile });
+        }
+        return owned;
+    }
+
+    /** Per process: running or not; per cluster: /readyz answers. */
+    async status(): Promise<{ processes: Array<OwnedProcess & { running: boolean }>; clusters: Array<SandboxCluster & { ready: boolean }> }> {
+        return {
+            processes: this.processes().map((p) => ({ ...p, running: isRunning(p) })),
+            clusters: await Promise.all(
+                this.clusters.map(async (cluster) => ({ ...cluster, ready: await apiServerReady(this.dir, this.clusterState(cluster.name)) })),
+            ),
+        };
+    }
+
+    private clusterState(name: string): ClusterState {
+        this.cluster(name);
+        return this.state.clusters.find((cluster) => cluster.name === name) as ClusterState;
+    }
+
+    private apiServerProcess(cluster: ClusterState): OwnedProcess | undefined {
+        return cluster.pid ? { name: `kube-apiserver ${cluster.name}`, pid: cluster.pid, marker: clusterFiles(this.dir, cluster.name).certDir } : undefined;
+    }
+
+    private async track(owned: OwnedProcess): Promise<void> {
+        if (!this.state.detached) {
+            killOnExit(owned);
+        }
+        writeState(this.state);
+    }
+
+    /** @internal */
+    async spawnEtcd(): Promise<void> {
+        const { clientPort, peerPort } = this.state.etcd;
+        const pid = await spawnLogged(toolBinary("etcd", this.state.binDir), etcdArgs(this.dir, clientPort, peerPort), {
+            logFile: logFile(this.dir, "etcd"),
+            detached: this.state.detached,
+        });
+        this.state.etcd.pid = pid;
+        await this.track({ name: "etcd", pid, marker: etcdDataDir(this.dir) });
+        try {
+            await waitForEtcd(clientPort, () => isRunning({ name: "etcd", pid, marker: etcdDataDir(this.dir) }));
+        } catch (err) {
+            throw new Error(`${(err as Error).message}${logTail(logFile(this.dir, "etcd"))}`);
+        }
+    }
+
+    /** @internal */
+    async spawnApiServer(cluster: ClusterState): Promise<void> {
+        prepareClusterFiles(this.dir, cluster.name);
+        cluster.pid = await spawnLogged(toolBinary("kube-apiserver", this.state.binDir), apiServerArgs(this.dir, this.state.etcd.clientPort, cluster), {
+            logFile: logFile(this.dir, cluster.name),
+            detached: this.state.detached,
+            env: apiServerEnv(),
+        });
+        await this.track(this.apiServerProcess(cluster) as OwnedProcess);
+    }
+
+    /** @internal */
+    async waitForApiServers(): Promise<void> {
+        await Promise.all(
+            this.state.clusters.map(async (cluster) => {
+                try {
+                    await waitForApiServer(this.dir, cluster, () => this.isApiServerRunning(cluster.name));
+                } catch (err) {
+                    throw new Error(`${(err as Error).message}${logTail(logFile(this.dir, cluster.name))}`);
+                }
+            }),
+        );
+    }
+
+    /** @internal kubeconfigs, CRDs and the KubeSphere seed on every cluster. */
+    async prepareClusters(): Promise<void> {
+        await Promise.all(
+            this.state.clusters.map(async (cluster) => {
+                writeKubeconfig(this.dir, {
+                    name: cluster.name,
+                    server: apiServerUrl(cluster.port),
+                    caData: servingCaData(this.dir, cluster.name) as string,
+                    token: adminToken(this.dir, cluster.name),
+                });
+                const kubeConfig = this.loadKubeConfig(cluster.name);
+                await installCrds(cluster.name, kubeConfig);
+                await seedKubesphere(kubeConfig, cluster.layout);
+            }),
+        );
+    }
+
+    /** @internal */
+    async spawnEmulator(options: Pick<StartSandboxOptions, "reconcileDelayMs" | "blockDeletionWhenUnreachable">): Promise<void> {
+        const { configFile, readyFile, logFile: emulatorLog } = this.state.emulator;
+        const config: Partial<EmulatorConfig> = {
+            clusters: this.clusters.map(({ name, role, kubeconfigPath }) => ({ name, role, kubeconfigPath })),
+            reconcileDelayMs: options.reconcileDelayMs,
+            blockDeletionWhenUnreachable: options.blockDeletionWhenUnreachable,
+            readyFile,
+        };
+        fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");
+        fs.rmSync(readyFile, { force: true });
+        const pid = await spawnLogged(
+            process.execPath,
+            ["-r", require.resolve("ts-node/register/transpile-only"), EMULATOR_MAIN, "--config", configFile],
+            { logFile: emulatorLog, detached: this.state.detached, cwd: REPO_ROOT },
+        );
+        this.state.emulator.pid = pid;
+        const owned: OwnedProcess = { name: "emulator", pid, marker: configFile };
+        await this.track(owned);
+        try {
+            await waitFor(async () => fs.existsSync(readyFile), {
+                description: "kubesphere-emulator to finish its first pass",
+                timeoutMs: 60_000,
+                intervalMs: 200,
+                giveUpIf: () => (isRunning(owned) ? undefined : "the emulator exited"),
+            });
+        } catch (err) {
+            throw new Error(`${(err as Error).message}${logTail(emulatorLog)}`);
+        }
+    }
+}
+
+/** Attaches to the sandbox running in `dir` (e.g. one started by `cli.ts up`), via its state.json. */
+export function loadSandbox(dir: string): Sandbox {
+    const state = readState(path.resolve(dir));
+    if (!state) {
+        throw new Error(`no sandbox in ${path.resolve(dir)} (no state.json). Fix: start one with "npm run sandbox -- up --dir ${dir}"`);
+    }
+    return new Sandbox(state);
+}
+
+/**
+ * Starts etcd, a host and `members` member kube-apiservers, installs the KubeSphere CRDs, seeds each cluster as a
+ * KubeSphere install, starts the emulator, and resolves once everything answers. On failure everything started
+ * so far is stopped again and the error quotes the failing process's log.
+ */
+export async function startSandbox(options: StartSandboxOptions): Promise<Sandbox> {
+    const dir = path.resolve(options.dir);
+    const memberCount = options.members ?? 2;
+    if (!Number.isInteger(memberCount) || memberCount < 0) {
+        throw new Error(`members must be a whole number >= 0, got ${memberCount}`);
+    }
+    const previous = readState(dir);
+    if (previous) {
+        const running = new Sandbox(previous).processes().filter(isRunning);
+        if (running.length > 0) {
+            throw new Error(`a sandbox is already running in ${dir} (pids ${running.map((p) => p.pid).join(", ")}). Fix: loadSandbox(dir), or stop it first`);
+        }
+        // Leftovers of a sandbox that is no longer running: start from scratch.
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+    toolBinary("etcd");
+    toolBinary("kube-apiserver");
+    fs.mkdirSync(path.join(dir, LOGS), { recursive: true });
+
+    const clusterSpecs: Array<{ name: string; role: ClusterRole; layout: KubesphereLayout }> = [
+        { name: HOST_NAME, role: "host", layout: options.hostLayout ?? "v3" },
+        ...Array.from({ length: memberCount }, (_, i) => ({ name: `member${i + 1}`, role: "member" as const, layout: "v3" as const })),
+    ];
+    const state: SandboxState = {
+        version: 1,
+        dir,
+        detached: options.detached ?? false,
+        binDir: toolsBinDir(),
+        startedAt: new Date().toISOString(),
+        etcd: { clientPort: await freePort(), peerPort: await freePort() },
+        clusters: [],
+        emulator: {
+            configFile: path.join(dir, "emulator.json"),
+            readyFile: path.join(dir, "emulator.ready"),
+            logFile: logFile(dir, "emulator"),
+        },
+    };
+    for (const spec of clusterSpecs) {
+        state.clusters.push({ ...spec, port: await freePort(), etcdPrefix: `/registry-${spec.name}` });
+    }
+    writeState(state);
+
+    const sandbox = new Sandbox(state);
+    try {
+        await sandbox.spawnEtcd();
+        for (const cluster of state.clusters) {
+            await sandbox.spawnApiServer(cluster);
+        }
+        await sandbox.waitForApiServers();
+        await sandbox.prepareClusters();
+        await sandbox.spawnEmulator(options);
+    } catch (err) {
+        await sandbox.stop().catch(() => undefined);
+        throw new Error(`could not start the sandbox in ${dir}: ${(err as Error).message}`);
+    }
+    return sandbox;
+}

@@ -1,0 +1,60 @@
+/**
+ * `state.json` in the sandbox directory: everything needed to find, restart and stop a running sandbox from
+ * another process (pids, ports, options). Holds no secrets: tokens live only in the kubeconfig and token files.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+export type ClusterRole = "host" | "member";
+
+/** KubeSphere layout of a seeded kubesphere-config: 3.x (with ks-installer) or 4.x (no ClusterConfiguration). */
+export type KubesphereLayout = "v3" | "v4";
+
+export interface ClusterState {
+    name: string;
+    role: ClusterRole;
+    /** The kube-apiserver's secure port on 127.0.0.1. */
+    port: number;
+    /** Keeps this cluster's objects apart from the others' in the shared etcd, e.g. `/registry-host`. */
+    etcdPrefix: string;
+    /** Layout the cluster was seeded with. */
+    layout: KubesphereLayout;
+    /** Pid of its kube-apiserver; undefined while stopped with stopApiServer. */
+    pid?: number;
+}
+
+export interface SandboxState {
+    version: 1;
+    dir: string;
+    /** Whether the processes were started to outlive their creator (CLI) or be killed with it (tests). */
+    detached: boolean;
+    binDir: string;
+    startedAt: string;
+    etcd: { pid?: number; clientPort: number; peerPort: number };
+    clusters: ClusterState[];
+    emulator: { pid?: number; configFile: string; readyFile: string; logFile: string };
+}
+
+export function stateFile(dir: string): string {
+    return path.join(dir, "state.json");
+}
+
+export function writeState(state: SandboxState): void {
+    const file = stateFile(state.dir);
+    // Write-then-rename so a concurrent `status` never reads half a file.
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + "\n");
+    fs.renameSync(`${file}.tmp`, file);
+}
+
+/** The state of the sandbox in `dir`, or undefined when none was started there. */
+export function readState(dir: string): SandboxState | undefined {
+    const file = stateFile(dir);
+    if (!fs.existsSync(file)) {
+        return undefined;
+    }
+    const state = JSON.parse(fs.readFileSync(file, "utf8")) as SandboxState;
+    if (state.version !== 1) {
+        throw new Error(`${file} has version ${String(state.version)}, expected 1. Fix: stop that sandbox by hand and delete ${state.dir}`);
+    }
+    return state;
+}
