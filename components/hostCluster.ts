@@ -93,8 +93,9 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
                 parent: this,
                 provider: this.provider,
                 dependsOn: [this.installerPatch],
-                // kubesphere.yaml holds the jwtSecret: the read's state must not keep it in plain text.
-                additionalSecretOutputs: ["data"],
+                // kubesphere.yaml holds the jwtSecret: the read's state must not keep it in plain text. The
+                // Kubernetes provider also copies a read object into the `__inputs` output (seen in `pulumi stack export`).
+                additionalSecretOutputs: ["data", "__inputs"],
             },
         );
         const settings = kubesphereConfig.data.apply((data) => parseKubesphereConfig(args.hostClusterName, data));

@@ -127,7 +127,7 @@ describe("federation resource graph (mocks)", () => {
                     assert.deepStrictEqual(patchOpts.additionalSecretOutputs, ["spec"]);
                 }
                 const read = world.options.find((o) => o.name === "host-kubesphere-config")!.opts;
-                assert.deepStrictEqual(read.additionalSecretOutputs, ["data"], "the ConfigMap read keeps kubesphere.yaml secret in state");
+                assert.deepStrictEqual(read.additionalSecretOutputs, ["data", "__inputs"], "the ConfigMap read keeps kubesphere.yaml secret in state");
             });
 
             it("exports names and readiness, and no secret", async () => {
