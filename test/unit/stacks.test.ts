@@ -8,11 +8,13 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { federate, readFederationConfig } from "../../components/federation";
+import { expandPath } from "../../components/kubeconfig";
 import { kubesphereYamlV3, tokenKubeconfig } from "../fixtures/kubeconfigs";
 import { installMocks, settle } from "./pulumiMocks";
 
 const STACKS_DIR = path.join(__dirname, "..", "..", "stacks");
-const EXAMPLE_STACKS = ["ack-prod", "eks-staging", "kubeadm-lab"];
+/** The three documented examples, and the sandbox's stack the demo runs. */
+const EXAMPLE_STACKS = ["ack-prod", "eks-staging", "kubeadm-lab", "local"];
 
 /** Stack config as the engine hands it to a program: every value a string, objects as JSON. */
 function engineConfig(stackFile: string): Record<string, string> {
@@ -29,7 +31,7 @@ function standInKubeconfig(context?: string): string {
 }
 
 describe("stack files", () => {
-    it("ships the three documented examples", () => {
+    it("ships the documented examples and the local sandbox stack", () => {
         for (const stack of EXAMPLE_STACKS) assert.ok(fs.existsSync(path.join(STACKS_DIR, `Pulumi.${stack}.yaml`)), stack);
     });
 
@@ -47,7 +49,7 @@ describe("stack files", () => {
             }
             const contexts = new Map<string, string | undefined>();
             for (const cluster of [federation.host, ...federation.members]) {
-                if ("path" in cluster.kubeconfig) contexts.set(cluster.kubeconfig.path.replace(/^~/, process.env.HOME ?? ""), cluster.kubeconfig.context);
+                if ("path" in cluster.kubeconfig) contexts.set(expandPath(cluster.kubeconfig.path, "/"), cluster.kubeconfig.context);
             }
             const summary = federate(federation, {
                 config: pulumiConfig,

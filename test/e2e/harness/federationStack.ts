@@ -33,7 +33,7 @@ export class FederationStack {
     private captured = "";
     private readonly capture = (text: string) => {
         this.captured += text;
-        if (process.env.KSF_E2E_VERBOSE) process.stdout.write(text);
+        if (this.echo) process.stdout.write(text);
     };
 
     constructor(
@@ -42,6 +42,8 @@ export class FederationStack {
         private readonly envVars: Record<string, string>,
         /** Directory holding the backend and the workspace; removed by `dispose`. */
         readonly dir: string,
+        /** Also print engine output as it comes (the demo; or KSF_E2E_VERBOSE=1 for the suite). */
+        private readonly echo = Boolean(process.env.KSF_E2E_VERBOSE),
     ) {}
 
     /** Everything the engine printed so far (previews, updates, refreshes, destroys). */
@@ -125,8 +127,9 @@ function projectSettings() {
  * Creates (or selects) a stack of the program in a fresh directory.
  * @param stackName e.g. "e2e"
  * @param dir where to keep the backend and workspace; default a new temp dir
+ * @param echo print engine output as it comes
  */
-export async function createFederationStack(stackName: string, dir?: string): Promise<FederationStack> {
+export async function createFederationStack(stackName: string, dir?: string, echo?: boolean): Promise<FederationStack> {
     const root = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "ksf-stack-"));
     const backendDir = path.join(root, "backend");
     const workDir = path.join(root, "workspace");
@@ -148,5 +151,5 @@ export async function createFederationStack(stackName: string, dir?: string): Pr
     });
     const stack = await Stack.createOrSelect(stackName, workspace);
 
-    return new FederationStack(stack, workspace, envVars, root);
+    return new FederationStack(stack, workspace, envVars, root, echo);
 }
