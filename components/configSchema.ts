@@ -13,6 +13,13 @@ const CLUSTER_NAME_RULE = `lowercase letters, digits, "-" and ".", starting and 
 export const MEMBER_PROVIDERS = ["ack", "eks", "kubeadm", "generic"] as const;
 export type MemberProvider = (typeof MEMBER_PROVIDERS)[number];
 
+/**
+ * How KubeSphere authenticates to a member: with the member's own kubeconfig, or with a token of a ServiceAccount
+ * the program creates on the member (needed when the kubeconfig runs an exec plugin, like EKS's `aws eks get-token`).
+ */
+export const IMPORT_CREDENTIALS = ["kubeconfig", "serviceAccount"] as const;
+export type ImportCredentials = (typeof IMPORT_CREDENTIALS)[number];
+
 /** Kubernetes label value rule, for `cluster.kubesphere.io/group`. */
 const LABEL_VALUE_PATTERN = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
@@ -112,6 +119,22 @@ const memberSchema = z.strictObject({
         .optional(),
     readyTimeoutSeconds: seconds.default(DEFAULT_READY_TIMEOUT_SECONDS),
     installerTimeoutSeconds: seconds.default(DEFAULT_INSTALLER_TIMEOUT_SECONDS),
+    credentials: z
+        .enum(IMPORT_CREDENTIALS, {
+            error: (issue) => `unknown credentials ${found(issue.input)}. Fix: use ${IMPORT_CREDENTIALS.join(" or ")}, or remove the key to choose by the kubeconfig's authentication`,
+        })
+        .optional(),
+    credentialsRevision: z
+        .number({ error: (issue) => `expected a whole number, found ${found(issue.input)}. Fix: e.g. 2 (bump it to rotate the ServiceAccount token)` })
+        .int({ error: "must be a whole number. Fix: e.g. 2" })
+        .min(1, { error: "must be 1 or more. Fix: e.g. 2" })
+        .default(1),
+    apiServerEndpoint: z
+        .string({ error: (issue) => `expected a URL, found ${found(issue.input)}. Fix: e.g. "https://203.0.113.10:6443"` })
+        .regex(/^https:\/\/[^\s/]+(:\d+)?\/?$/, {
+            error: (issue) => `${found(issue.input)} is not an https://host[:port] URL. Fix: e.g. "https://203.0.113.10:6443"`,
+        })
+        .optional(),
 });
 
 const federationSchema = z.strictObject({

@@ -7,7 +7,8 @@ import * as fs from "fs";
 import { FederationConfig, parseFederationConfig } from "./configSchema";
 import { FederationConfigError, throwProblems } from "./errors";
 import { HostCluster } from "./hostCluster";
-import { ResolvedKubeconfig } from "./kubeconfig";
+import { defaultImportCredentials } from "./importCredentials";
+import type { ClusterAccess } from "./kubeClient";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
 import { PROVIDER_DISPLAY_NAMES } from "./kubesphereObjects";
 import { MemberCluster } from "./memberCluster";
@@ -19,6 +20,8 @@ export interface MemberSummary {
     ready: pulumi.Output<boolean>;
     reason: pulumi.Output<string>;
     message: pulumi.Output<string>;
+    kubernetesVersion: pulumi.Output<string>;
+    kubesphereVersion: pulumi.Output<string>;
 }
 
 /** What the program exports. */
@@ -63,11 +66,13 @@ export function defaultSourceContext(config: pulumi.Config): KubeconfigSourceCon
  * Builds the federation. Every kubeconfig that can be checked now is checked before the first resource is
  * registered, and all problems are reported together.
  * @param opts options for every component, e.g. a provider-independent `transformations` list.
+ * @param clusterAccess how members are read directly (pre-flight, installer wait); default the real clusters.
  */
 export function federate(
     config: FederationConfig,
     sources: KubeconfigSourceContext,
     opts?: pulumi.ComponentResourceOptions,
+    clusterAccess?: ClusterAccess,
 ): FederationSummary {
     const problems: FederationConfigError[] = [];
     const resolve = (cluster: { kubeconfig: FederationConfig["host"]["kubeconfig"] }, key: string) => {
@@ -87,21 +92,27 @@ export function federate(
 
     const host = new HostCluster(config.host.name, {
         hostClusterName: config.host.name,
-        kubeconfig: hostKubeconfig!.apply((resolved) => resolved.yaml),
+        kubeconfig: hostKubeconfig!.resolved.apply((resolved) => resolved.yaml),
     }, opts);
 
     const members: Record<string, MemberSummary> = {};
     config.members.forEach((member, index) => {
-        const kubeconfig = memberKubeconfigs[index]!.apply((resolved) => warnAboutImport(member.name, resolved));
+        const source = memberKubeconfigs[index]!;
         const memberCluster = new MemberCluster(member.name, {
             host,
-            kubeconfig,
+            kubeconfig: source.resolved.apply((resolved) => resolved.yaml),
             provider: member.provider,
+            // Exec plugins (EKS) cannot run inside KubeSphere; for other stacks' kubeconfigs the method is only known
+            // at deployment, where MemberCluster refuses an exec kubeconfig with the fix.
+            credentials: member.credentials ?? (source.authMethod === undefined ? undefined : defaultImportCredentials(source.authMethod)),
+            credentialsRevision: member.credentialsRevision,
+            apiServerEndpoint: member.apiServerEndpoint,
             description: member.description,
             group: member.group,
             readyTimeoutSeconds: member.readyTimeoutSeconds,
             installerTimeoutSeconds: member.installerTimeoutSeconds,
             configKey: `members[${index}]`,
+            clusterAccess,
         }, opts);
         members[member.name] = {
             clusterName: memberCluster.clusterName,
@@ -109,19 +120,9 @@ export function federate(
             ready: memberCluster.readiness.ready,
             reason: memberCluster.readiness.reason,
             message: memberCluster.readiness.message,
+            kubernetesVersion: memberCluster.versions.kubernetes,
+            kubesphereVersion: memberCluster.versions.kubesphere,
         };
     });
     return { hostName: config.host.name, members };
-}
-
-/** Warns about kubeconfigs KubeSphere cannot use as they are; returns the kubeconfig text. */
-function warnAboutImport(member: string, resolved: ResolvedKubeconfig): string {
-    if (resolved.authMethod === "exec" || resolved.authMethod === "authProvider") {
-        pulumi.log.warn(
-            `member "${member}": its kubeconfig authenticates with an ${resolved.authMethod === "exec" ? "exec plugin" : "auth-provider"}, ` +
-                `which KubeSphere cannot run on the host ("exec: executable ... not found"); the Cluster will not become Ready. ` +
-                `Fix: use a ServiceAccount token kubeconfig for this member (see README, "EKS members")`,
-        );
-    }
-    return resolved.yaml;
 }

@@ -20,6 +20,10 @@ export interface FederationHost {
     readonly provider: k8s.Provider;
     /** The host's jwtSecret (secret). */
     readonly jwtSecret: pulumi.Input<string>;
+    /** The host's kubeconfig (secret), for the duplicate-import check; without it the check is skipped. */
+    readonly kubeconfig?: pulumi.Input<string>;
+    /** KubeSphere's name for the host, for messages. */
+    readonly hostClusterName?: string;
 }
 
 export interface HostClusterArgs {
@@ -52,15 +56,18 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
     public readonly kubesphereLayout: pulumi.Output<KubesphereConfigLayout>;
     /** KubeSphere's name for the host. */
     public readonly hostClusterName: string;
+    /** The host's kubeconfig (secret). */
+    public readonly kubeconfig: pulumi.Output<string>;
 
     constructor(name: string, args: HostClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:HostCluster", name, {}, opts);
         this.hostClusterName = args.hostClusterName;
+        this.kubeconfig = pulumi.secret(args.kubeconfig);
 
         this.provider = new k8s.Provider(
             name,
             {
-                kubeconfig: pulumi.secret(args.kubeconfig),
+                kubeconfig: this.kubeconfig,
                 clusterIdentifier: args.clusterIdentifier ?? `kubesphere-federation/${args.hostClusterName}`,
             },
             { parent: this },

@@ -7,18 +7,49 @@ import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernet
 import { KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE, parseKubesphereConfig } from "./kubesphereConfig";
 import { INSTALLER_API_VERSION, INSTALLER_NAME } from "./kubesphereObjects";
 import type { MemberInstallerState } from "./memberInstaller";
+import type { ImportedCluster, MemberFacts } from "./memberPreflight";
 
 const [INSTALLER_GROUP, INSTALLER_VERSION] = INSTALLER_API_VERSION.split("/");
 
 /** Every request gives up after this long, so one hung member cannot stall a wait loop. */
 const REQUEST_TIMEOUT_MS = 5000;
 
-/** Returns a function that reads a member's ks-installer and kubesphere-config. */
-export function memberInstallerReader(member: string, kubeconfigYaml: string): () => Promise<MemberInstallerState> {
+function apiClients(kubeconfigYaml: string) {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(kubeconfigYaml);
-    const core = kubeConfig.makeApiClient(CoreV1Api);
-    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    return { core: kubeConfig.makeApiClient(CoreV1Api), custom: kubeConfig.makeApiClient(CustomObjectsApi), server: kubeConfig.getCurrentCluster()?.server };
+}
+
+/**
+ * Reads what pre-flight needs from a cluster. Rejects, naming the cluster and its server, when it does not answer.
+ * @param cluster the cluster's name, for messages
+ */
+export async function readClusterFacts(cluster: string, kubeconfigYaml: string): Promise<MemberFacts> {
+    const { core, custom, server } = apiClients(kubeconfigYaml);
+    try {
+        const [kubeSystem, installer] = await Promise.all([
+            withTimeout(() => core.readNamespace({ name: "kube-system" })),
+            notFoundAsUndefined(() =>
+                custom.getNamespacedCustomObject({ group: INSTALLER_GROUP, version: INSTALLER_VERSION, plural: "clusterconfigurations", namespace: KUBESPHERE_NAMESPACE, name: INSTALLER_NAME }),
+            ),
+        ]);
+        return { kubeSystemUid: kubeSystem.metadata?.uid ?? "", installerExists: installer !== undefined };
+    } catch (err) {
+        throw new Error(`cluster "${cluster}": the API server ${server} does not answer (${describeKubeError(err)})`);
+    }
+}
+
+/** The Cluster objects on a host, with the kube-system UID KubeSphere recorded for each. */
+export async function listImportedClusters(hostKubeconfigYaml: string): Promise<ImportedCluster[]> {
+    const { custom } = apiClients(hostKubeconfigYaml);
+    const list = await notFoundAsUndefined(() => custom.listClusterCustomObject({ group: "cluster.kubesphere.io", version: "v1alpha1", plural: "clusters" }));
+    const items = (list as { items?: Array<{ metadata?: { name?: string }; status?: { uid?: string } }> } | undefined)?.items ?? [];
+    return items.map((item) => ({ name: item.metadata?.name ?? "", uid: item.status?.uid }));
+}
+
+/** Returns a function that reads a member's ks-installer and kubesphere-config. */
+export function memberInstallerReader(member: string, kubeconfigYaml: string): () => Promise<MemberInstallerState> {
+    const { core, custom } = apiClients(kubeconfigYaml);
     return async () => {
         const [installer, configMap] = await Promise.all([
             notFoundAsUndefined(() =>
@@ -52,15 +83,22 @@ function parseOrUndefined(member: string, data: Record<string, string>) {
 
 /** Runs a read with a timeout; a 404 is "not there", any other failure is described safely and rethrown. */
 async function notFoundAsUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-        const timeout = new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)), REQUEST_TIMEOUT_MS);
-        });
-        return await Promise.race([read(), timeout]);
+        return await withTimeout(read);
     } catch (err) {
         if (err instanceof ApiException && err.code === 404) return undefined;
         throw new Error(describeKubeError(err));
+    }
+}
+
+/** Gives up on a read after REQUEST_TIMEOUT_MS. */
+async function withTimeout<T>(read: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)), REQUEST_TIMEOUT_MS);
+    });
+    try {
+        return await Promise.race([read(), timeout]);
     } finally {
         clearTimeout(timer);
     }
@@ -87,3 +125,13 @@ function safeJson(text: string): unknown {
         return undefined;
     }
 }
+
+/** The direct cluster reads the program makes; injectable so graph tests run without clusters. */
+export interface ClusterAccess {
+    readClusterFacts: typeof readClusterFacts;
+    listImportedClusters: typeof listImportedClusters;
+    memberInstallerReader: typeof memberInstallerReader;
+}
+
+/** Reads real clusters. */
+export const liveClusterAccess: ClusterAccess = { readClusterFacts, listImportedClusters, memberInstallerReader };

@@ -166,6 +166,12 @@ export function authMethodOf(user: Record<string, unknown>): KubeconfigAuthMetho
     return "none";
 }
 
+/** How the user of a single-context (minified) kubeconfig authenticates. */
+export function authMethodOfKubeconfig(kubeconfigYaml: string): KubeconfigAuthMethod {
+    const doc = yaml.load(kubeconfigYaml) as KubeconfigDocument;
+    return authMethodOf(doc.users?.[0]?.user ?? {});
+}
+
 /** Replaces the server URL of the single cluster in a minified kubeconfig. */
 export function withServer(kubeconfigYaml: string, server: string): string {
     const doc = yaml.load(kubeconfigYaml) as KubeconfigDocument;

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { KubeconfigSource } from "./configSchema";
 import { FederationConfigError } from "./errors";
-import { readKubeconfigFile, ReadFile, ResolvedKubeconfig, resolveKubeconfig } from "./kubeconfig";
+import { KubeconfigAuthMethod, readKubeconfigFile, ReadFile, ResolvedKubeconfig, resolveKubeconfig } from "./kubeconfig";
 
 /** What resolving a source needs from the Pulumi program; injected so tests can stub it. */
 export interface KubeconfigSourceContext {
@@ -18,17 +18,21 @@ export interface KubeconfigSourceContext {
     cwd: string;
 }
 
+/** A cluster's kubeconfig: the validated kubeconfig (secret), and how it authenticates when known up front. */
+export interface KubeconfigFromSource {
+    resolved: pulumi.Output<ResolvedKubeconfig>;
+    /** Known for files and secret config values; undefined for other stacks' outputs (known only at deployment). */
+    authMethod?: KubeconfigAuthMethod;
+}
+
 /**
  * Resolves one cluster's kubeconfig source. Throws {@link FederationConfigError} for problems it can see now.
  * @param key the config key of the source, e.g. `members[0].kubeconfig`
  */
-export function resolveKubeconfigSource(
-    source: KubeconfigSource,
-    key: string,
-    context: KubeconfigSourceContext,
-): pulumi.Output<ResolvedKubeconfig> {
+export function resolveKubeconfigSource(source: KubeconfigSource, key: string, context: KubeconfigSourceContext): KubeconfigFromSource {
+    const known = (resolved: ResolvedKubeconfig) => ({ resolved: pulumi.secret(resolved), authMethod: resolved.authMethod });
     if ("path" in source) {
-        return pulumi.secret(readKubeconfigFile(source, key, context.readFile, context.cwd));
+        return known(readKubeconfigFile(source, key, context.readFile, context.cwd));
     }
     if ("secretConfig" in source) {
         const text = context.config.get(source.secretConfig);
@@ -39,10 +43,10 @@ export function resolveKubeconfigSource(
             );
         }
         const origin = { key, description: `secret config value "${source.secretConfig}"`, baseDir: context.cwd };
-        return pulumi.secret(resolveKubeconfig(text, source.context, origin, context.readFile));
+        return known(resolveKubeconfig(text, source.context, origin, context.readFile));
     }
     const origin = { key, description: `output "${source.output}" of stack ${source.stackReference}`, baseDir: context.cwd };
-    return pulumi.secret(
+    const resolved = pulumi.secret(
         context.stackOutput(source.stackReference, source.output).apply((value) => {
             if (typeof value !== "string" || value.trim() === "") {
                 throw new FederationConfigError(
@@ -53,4 +57,5 @@ export function resolveKubeconfigSource(
             return resolveKubeconfig(value, source.context, origin, context.readFile);
         }),
     );
+    return { resolved };
 }

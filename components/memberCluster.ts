@@ -1,8 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, MemberProvider } from "./configSchema";
-import { memberInstallerReader } from "./kubeClient";
+import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, ImportCredentials, MemberProvider } from "./configSchema";
 import type { FederationHost } from "./hostCluster";
+import { kubeconfigCluster, serviceAccountKubeconfig, unreachableFromHostReason } from "./importCredentials";
+import { createImportServiceAccount } from "./importServiceAccount";
+import { authMethodOfKubeconfig, withServer } from "./kubeconfig";
+import { ClusterAccess, liveClusterAccess } from "./kubeClient";
 import {
     ClusterCondition,
     clusterObject,
@@ -15,19 +18,28 @@ import {
     memberInstallerSpec,
 } from "./kubesphereObjects";
 import { waitForMemberInstaller } from "./memberInstaller";
+import { preflightVerdict } from "./memberPreflight";
 
 export interface MemberClusterArgs {
     /** The host to join: a {@link HostCluster}, or `{ provider, jwtSecret }` taken from another stack. */
     host: FederationHost;
     /** Kubeconfig YAML Pulumi uses to reach the member, one context (see components/kubeconfig.ts). Secret. */
     kubeconfig: pulumi.Input<string>;
-    /**
-     * Kubeconfig YAML KubeSphere on the host uses to reach the member (`spec.connection.kubeconfig`). Secret.
-     * Default: `kubeconfig`.
-     */
-    importKubeconfig?: pulumi.Input<string>;
     /** Where the member runs: `ack`, `eks`, `kubeadm` or `generic`; sets the display text `spec.provider`. */
     provider: MemberProvider;
+    /**
+     * How KubeSphere authenticates to the member: `kubeconfig` (the member kubeconfig as it is) or
+     * `serviceAccount` (a token of a ServiceAccount created on the member). Default: `kubeconfig`; the program
+     * picks `serviceAccount` when the kubeconfig runs an exec plugin (EKS).
+     */
+    credentials?: ImportCredentials;
+    /** Bump to mint a new ServiceAccount token; the Cluster is updated in place. Default: 1. */
+    credentialsRevision?: number;
+    /**
+     * The API server address KubeSphere should use, e.g. `https://203.0.113.10:6443`, written into the imported
+     * kubeconfig (kubeadm behind `lb.kubesphere.local`, ACK public endpoints). Default: the kubeconfig's server.
+     */
+    apiServerEndpoint?: string;
     /** Text for the `kubesphere.io/description` annotation, e.g. `"Production, Hangzhou"`. Default: none. */
     description?: string;
     /** Value of the `cluster.kubesphere.io/group` label, e.g. `"production"`. Default: none. */
@@ -43,12 +55,21 @@ export interface MemberClusterArgs {
      * updates the provider instead of replacing the member's resources. Default: `kubesphere-federation/<name>`.
      */
     clusterIdentifier?: string;
+    /** How the program reads clusters directly (pre-flight, installer wait). Default: the real clusters. */
+    clusterAccess?: ClusterAccess;
+}
+
+/** The Cluster status fields we report (API notes §3). */
+interface ClusterStatus {
+    conditions?: ClusterCondition[];
+    kubernetesVersion?: string;
+    kubeSphereVersion?: string;
 }
 
 /**
- * Joins a member to the host by direct connection: sets the host's jwtSecret and `clusterRole: member` on the
- * member's ks-installer, waits until the member's installer has applied them, then creates the member's `Cluster`
- * on the host and waits for it to be Ready.
+ * Joins a member to the host by direct connection: checks the member first (KubeSphere's own validation), sets the
+ * host's jwtSecret and `clusterRole: member` on its ks-installer, waits until the member's installer has applied
+ * them, then creates the member's `Cluster` on the host and waits for it to be Ready.
  * The component's name is the KubeSphere cluster name.
  */
 export class MemberCluster extends pulumi.ComponentResource {
@@ -62,16 +83,45 @@ export class MemberCluster extends pulumi.ComponentResource {
     public readonly clusterName: pulumi.Output<string>;
     /** The Cluster's Ready condition as KubeSphere reports it. */
     public readonly readiness: pulumi.Output<ClusterReadiness>;
+    /** Kubernetes and KubeSphere versions of the member, as the host reports them. */
+    public readonly versions: pulumi.Output<{ kubernetes: string; kubesphere: string }>;
 
     constructor(name: string, args: MemberClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:MemberCluster", name, {}, opts);
+        const configKey = args.configKey ?? `members[${name}]`;
+        const credentials = args.credentials ?? "kubeconfig";
+        const access = args.clusterAccess ?? liveClusterAccess;
 
         const kubeconfig = pulumi.secret(args.kubeconfig);
         this.provider = new k8s.Provider(
             name,
+            // No deleteUnreachable: a short outage during `up --refresh` must not make Pulumi forget the member's
+            // resources. A member that is gone for good is removed with PULUMI_K8S_DELETE_UNREACHABLE=true (README).
             { kubeconfig, clusterIdentifier: args.clusterIdentifier ?? `kubesphere-federation/${name}` },
             { parent: this },
         );
+
+        // Pre-flight: read-only, so it runs in previews too; everything below waits for it.
+        const preflight = pulumi
+            .all([kubeconfig, args.host.kubeconfig])
+            .apply(async ([memberKubeconfig, hostKubeconfig]) => {
+                this.checkImportable(name, configKey, credentials, memberKubeconfig, args.apiServerEndpoint);
+                const [facts, host] = await Promise.all([
+                    access.readClusterFacts(name, memberKubeconfig),
+                    hostKubeconfig === undefined ? undefined : hostFacts(access, args.host.hostClusterName ?? "host", hostKubeconfig),
+                ]);
+                const verdict = preflightVerdict({
+                    member: name,
+                    configKey,
+                    facts,
+                    requireInstaller: true,
+                    host,
+                    importKubeconfig: credentials === "kubeconfig" ? memberKubeconfig : undefined,
+                });
+                verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
+                if (verdict.errors.length > 0) throw new Error(verdict.errors.join("\n"));
+                return "passed";
+            });
 
         this.installerPatch = new k8s.apiextensions.CustomResourcePatch(
             `${name}-ks-installer`,
@@ -79,7 +129,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                 apiVersion: INSTALLER_API_VERSION,
                 kind: INSTALLER_KIND,
                 metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                spec: memberInstallerSpec(pulumi.secret(args.host.jwtSecret)),
+                spec: pulumi.secret(pulumi.all([preflight, args.host.jwtSecret]).apply(([, jwtSecret]) => memberInstallerSpec(jwtSecret))),
             },
             {
                 parent: this,
@@ -100,8 +150,8 @@ export class MemberCluster extends pulumi.ComponentResource {
                 if (pulumi.runtime.isDryRun()) return "not checked in preview";
                 await waitForMemberInstaller({
                     member: name,
-                    configKey: args.configKey ?? `members[${name}]`,
-                    read: memberInstallerReader(name, memberKubeconfig),
+                    configKey,
+                    read: access.memberInstallerReader(name, memberKubeconfig),
                     hostJwtSecret,
                     timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
                     log: (message) => pulumi.log.info(message, this),
@@ -109,7 +159,11 @@ export class MemberCluster extends pulumi.ComponentResource {
                 return "applied";
             });
 
-        const importKubeconfig = pulumi.secret(args.importKubeconfig ?? args.kubeconfig);
+        const importKubeconfig = pulumi.secret(
+            credentials === "serviceAccount"
+                ? this.serviceAccountKubeconfig(name, kubeconfig, preflight, args)
+                : kubeconfig.apply((text) => (args.apiServerEndpoint === undefined ? text : withServer(text, args.apiServerEndpoint))),
+        );
         this.cluster = new k8s.apiextensions.CustomResource(
             name,
             {
@@ -117,8 +171,8 @@ export class MemberCluster extends pulumi.ComponentResource {
                     name,
                     provider: args.provider,
                     kubeconfigBase64: pulumi
-                    .all([importKubeconfig, installerApplied])
-                    .apply(([text]) => Buffer.from(text, "utf8").toString("base64")),
+                        .all([importKubeconfig, installerApplied])
+                        .apply(([text]) => Buffer.from(text, "utf8").toString("base64")),
                     description: args.description,
                     group: args.group,
                     readyTimeoutSeconds: args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS,
@@ -129,17 +183,58 @@ export class MemberCluster extends pulumi.ComponentResource {
             {
                 parent: this,
                 provider: args.host.provider,
-                // KubeSphere validates the member's ks-installer settings; the Cluster must come after the patch,
-                // and on removal it is deleted before anything happens on the member.
+                // On removal the Cluster is deleted before anything happens on the member.
                 dependsOn: [this.installerPatch],
                 additionalSecretOutputs: ["spec"],
             },
         );
 
         this.clusterName = this.cluster.metadata.name;
-        const status = (this.cluster as unknown as { status: pulumi.Output<{ conditions?: ClusterCondition[] } | undefined> }).status;
-        this.readiness = pulumi.output(status).apply(clusterReadiness);
+        const status = pulumi.output((this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status);
+        this.readiness = status.apply(clusterReadiness);
+        this.versions = status.apply((value) => ({ kubernetes: value?.kubernetesVersion ?? "", kubesphere: value?.kubeSphereVersion ?? "" }));
 
-        this.registerOutputs({ clusterName: this.clusterName, readiness: this.readiness });
+        this.registerOutputs({ clusterName: this.clusterName, readiness: this.readiness, versions: this.versions });
     }
+
+    /** Refuses kubeconfigs KubeSphere cannot use and warns about servers its pods probably cannot reach. */
+    private checkImportable(name: string, configKey: string, credentials: ImportCredentials, kubeconfig: string, endpoint: string | undefined): void {
+        const authMethod = authMethodOfKubeconfig(kubeconfig);
+        if (credentials === "kubeconfig" && (authMethod === "exec" || authMethod === "authProvider")) {
+            throw new Error(
+                `member "${name}": its kubeconfig authenticates with an ${authMethod === "exec" ? "exec plugin" : "auth-provider"}, which KubeSphere ` +
+                    `cannot run on the host ("exec: executable ... not found"). Fix: set ${configKey}.credentials: serviceAccount`,
+            );
+        }
+        const server = endpoint ?? kubeconfigCluster(kubeconfig).server;
+        const reason = unreachableFromHostReason(server);
+        if (reason !== undefined) {
+            pulumi.log.warn(
+                `member "${name}": KubeSphere will connect to ${server}, but ${reason}; the host's pods probably cannot reach it. ` +
+                    `Fix: set ${configKey}.apiServerEndpoint to an address the host can reach (and that is in the API server certificate)`,
+                this,
+            );
+        }
+    }
+
+    /** The ServiceAccount on the member and the static token kubeconfig built from it. */
+    private serviceAccountKubeconfig(name: string, kubeconfig: pulumi.Output<string>, preflight: pulumi.Output<string>, args: MemberClusterArgs) {
+        const account = createImportServiceAccount(name, args.credentialsRevision ?? 1, preflight, { parent: this, provider: this.provider });
+        return pulumi.all([kubeconfig, account.token, account.caData]).apply(([memberKubeconfig, token, secretCaData]) => {
+            const cluster = kubeconfigCluster(memberKubeconfig);
+            return serviceAccountKubeconfig({
+                member: name,
+                server: args.apiServerEndpoint ?? cluster.server,
+                token,
+                caData: cluster.caData ?? secretCaData,
+                insecure: cluster.insecure,
+            });
+        });
+    }
+}
+
+/** The host's identity and the clusters it has imported, for the duplicate-import check. */
+async function hostFacts(access: ClusterAccess, hostName: string, hostKubeconfig: string) {
+    const [facts, clusters] = await Promise.all([access.readClusterFacts(hostName, hostKubeconfig), access.listImportedClusters(hostKubeconfig)]);
+    return { name: hostName, kubeSystemUid: facts.kubeSystemUid, clusters };
 }

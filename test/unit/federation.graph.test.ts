@@ -8,7 +8,7 @@ import { HostCluster } from "../../components/hostCluster";
 import { resolveKubeconfig } from "../../components/kubeconfig";
 import { KubeconfigSourceContext } from "../../components/kubeconfigSources";
 import { kubesphereYamlV3, kubesphereYamlV4, tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
-import { installMocks, isSecretInput, MockWorld, plain, settle, valueOf } from "./pulumiMocks";
+import { fakeClusterAccess, installMocks, isSecretInput, MockWorld, plain, settle, valueOf } from "./pulumiMocks";
 
 const JWT_SECRET = "hostJwtSecret0123456789abcdefghij";
 const MEMBERS = [
@@ -46,6 +46,8 @@ async function resolvedSummary(summary: FederationSummary) {
             ready: await valueOf(member.ready),
             reason: await valueOf(member.reason),
             message: await valueOf(member.message),
+            kubernetesVersion: await valueOf(member.kubernetesVersion),
+            kubesphereVersion: await valueOf(member.kubesphereVersion),
         };
     }
     return { hostName: summary.hostName, members };
@@ -61,7 +63,7 @@ describe("federation resource graph (mocks)", () => {
 
             before(async () => {
                 world = await installMocks(kubesphereYaml);
-                summary = federate(fleetConfig(), sources(), { transformations: [world.recordOptions] });
+                summary = federate(fleetConfig(), sources(), { transformations: [world.recordOptions] }, fakeClusterAccess());
                 await resolvedSummary(summary);
                 await settle();
             });
@@ -138,6 +140,8 @@ describe("federation resource graph (mocks)", () => {
                     ready: true,
                     reason: "Ready",
                     message: "Cluster is available now",
+                    kubernetesVersion: "v1.33.2",
+                    kubesphereVersion: "v3.4.1",
                 });
                 const text = JSON.stringify(exported);
                 assert.ok(!text.includes(JWT_SECRET));
@@ -165,7 +169,7 @@ describe("federation resource graph (mocks)", () => {
                 host: { kubeconfig: { secretConfig: "hostKubeconfig" } },
                 members: [{ name: "m1", provider: "generic", kubeconfig: { stackReference: "acme/clusters/prod", output: "kubeconfig" } }],
             });
-            const summary = federate(config, sources((_stack, output) => reference.getOutput(output)));
+            const summary = federate(config, sources((_stack, output) => reference.getOutput(output)), undefined, fakeClusterAccess());
             await resolvedSummary(summary);
             await settle();
             const cluster = world.resources.find((r) => r.type.endsWith(":Cluster") && r.name === "m1")!;

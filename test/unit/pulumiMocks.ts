@@ -3,6 +3,7 @@
  * secrets still wrapped) and the options our components gave it, and plays the host's kubesphere-config.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ClusterAccess } from "../../components/kubeClient";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 
 export interface RecordedResource {
@@ -49,7 +50,11 @@ export async function installMocks(kubesphereYaml: string, stackOutputs: Record<
                     return { id: args.inputs.name, state: { outputs: stackOutputs, secretOutputNames: [] } };
                 }
                 if (args.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster") {
-                    const status = { conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "Cluster is available now" }] };
+                    const status = {
+                        conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "Cluster is available now" }],
+                        kubernetesVersion: "v1.33.2",
+                        kubeSphereVersion: "v3.4.1",
+                    };
                     return { id: args.name, state: { ...args.inputs, status } };
                 }
                 return { id: `${args.name}-id`, state: args.inputs };
@@ -62,6 +67,21 @@ export async function installMocks(kubesphereYaml: string, stackOutputs: Record<
         true,
     );
     return world;
+}
+
+/**
+ * Cluster reads without clusters: every cluster answers with its own kube-system UID (`uid-<name>`) and has
+ * KubeSphere installed, unless `overrides` say otherwise.
+ */
+export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): ClusterAccess {
+    return {
+        readClusterFacts: async (cluster) => ({ kubeSystemUid: `uid-${cluster}`, installerExists: true }),
+        listImportedClusters: async () => [],
+        memberInstallerReader: () => async () => {
+            throw new Error("the installer wait does not run in previews");
+        },
+        ...overrides,
+    };
 }
 
 /** The value of an Output, once known. */

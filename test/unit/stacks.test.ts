@@ -10,7 +10,7 @@ import * as path from "path";
 import { federate, readFederationConfig } from "../../components/federation";
 import { expandPath } from "../../components/kubeconfig";
 import { kubesphereYamlV3, tokenKubeconfig } from "../fixtures/kubeconfigs";
-import { installMocks, settle } from "./pulumiMocks";
+import { fakeClusterAccess, installMocks, settle } from "./pulumiMocks";
 
 const STACKS_DIR = path.join(__dirname, "..", "..", "stacks");
 /** The three documented examples, and the sandbox's stack the demo runs. */
@@ -59,7 +59,7 @@ describe("stack files", () => {
                     return Buffer.from(standInKubeconfig(contexts.get(filePath)));
                 },
                 stackOutput: () => pulumi.output(standInKubeconfig()),
-            });
+            }, undefined, fakeClusterAccess());
             await settle();
             assert.deepStrictEqual(Object.keys(summary.members), federation.members.map((m) => m.name));
             assert.ok(federation.members.length >= 2, "an example shows more than one member");

@@ -52,19 +52,19 @@ export class FederationStack {
     }
 
     preview(opts: PreviewOptions = {}) {
-        return this.stack.preview({ color: "never", diff: true, ...opts, onOutput: this.capture });
+        return abortOnProgramError((signal) => this.stack.preview({ color: "never", diff: true, ...opts, signal, onOutput: this.capture }));
     }
 
     up(opts: UpOptions = {}) {
-        return this.stack.up({ color: "never", diff: true, ...opts, onOutput: this.capture });
+        return abortOnProgramError((signal) => this.stack.up({ color: "never", diff: true, ...opts, signal, onOutput: this.capture }));
     }
 
     refresh(opts: RefreshOptions = {}) {
-        return this.stack.refresh({ color: "never", ...opts, onOutput: this.capture });
+        return abortOnProgramError((signal) => this.stack.refresh({ color: "never", ...opts, signal, onOutput: this.capture }));
     }
 
     destroy(opts: DestroyOptions = {}) {
-        return this.stack.destroy({ color: "never", ...opts, onOutput: this.capture });
+        return abortOnProgramError((signal) => this.stack.destroy({ color: "never", ...opts, signal, onOutput: this.capture }));
     }
 
     /**
@@ -100,6 +100,34 @@ export class FederationStack {
 
     async dispose(): Promise<void> {
         fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/**
+ * Runs an engine operation of the inline program and aborts it at the program's first error.
+ *
+ * Why: when an apply that feeds a resource's inputs throws (e.g. a failed pre-flight check), the Node.js SDK never
+ * settles that resource's outputs, so an inline program waits for them forever. Under the CLI, the Node.js language
+ * host exits on the first unhandled error instead; this gives the inline program the same behaviour.
+ */
+async function abortOnProgramError<T>(operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    let programError: unknown;
+    const onProgramError = (err: unknown) => {
+        if (programError !== undefined) return;
+        programError = err;
+        // A moment for the engine to print the diagnostics the program already sent.
+        setTimeout(() => controller.abort(), 1000).unref();
+    };
+    process.on("unhandledRejection", onProgramError);
+    try {
+        return await operation(controller.signal);
+    } catch (err) {
+        if (programError === undefined) throw err;
+        const message = programError instanceof Error ? programError.message : String(programError);
+        throw new Error(`the program failed: ${message}`, { cause: err });
+    } finally {
+        process.off("unhandledRejection", onProgramError);
     }
 }
 

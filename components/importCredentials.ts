@@ -1,0 +1,98 @@
+/**
+ * The kubeconfig KubeSphere gets for a member (API notes §5), as pure functions: which credentials to use,
+ * the static token kubeconfig for the ServiceAccount way, the endpoint override, and the checks on what we import
+ * (reachable-looking server, client certificate expiry). Kubeconfig texts are secrets: nothing here logs them.
+ */
+import { X509Certificate } from "crypto";
+import * as yaml from "js-yaml";
+import type { ImportCredentials } from "./configSchema";
+import type { KubeconfigAuthMethod } from "./kubeconfig";
+
+/** Where the import ServiceAccount lives on the member; KubeSphere's own namespace, removed with KubeSphere. */
+export const IMPORT_SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kubesphere-system" };
+
+/** Exec plugins and auth-providers cannot run inside KubeSphere ("exec: executable aws not found"). */
+export function defaultImportCredentials(authMethod: KubeconfigAuthMethod): ImportCredentials {
+    return authMethod === "exec" || authMethod === "authProvider" ? "serviceAccount" : "kubeconfig";
+}
+
+/** Name of the token Secret for a credentials revision; a new name per revision is what rotates the token. */
+export function importTokenSecretName(revision: number): string {
+    return `${IMPORT_SERVICE_ACCOUNT.name}-token-r${revision}`;
+}
+
+/** The cluster entry of a single-context kubeconfig (as resolveKubeconfig produces). */
+export function kubeconfigCluster(kubeconfigYaml: string): { server: string; caData?: string; insecure?: boolean } {
+    const doc = yaml.load(kubeconfigYaml) as { clusters: Array<{ cluster: Record<string, unknown> }> };
+    const cluster = doc.clusters[0].cluster;
+    return {
+        server: String(cluster.server),
+        caData: typeof cluster["certificate-authority-data"] === "string" ? cluster["certificate-authority-data"] : undefined,
+        insecure: cluster["insecure-skip-tls-verify"] === true ? true : undefined,
+    };
+}
+
+/**
+ * A static ServiceAccount-token kubeconfig for KubeSphere.
+ * @param caData base64 PEM of the member's CA: the member kubeconfig's, else the token Secret's `ca.crt`
+ */
+export function serviceAccountKubeconfig(args: { member: string; server: string; token: string; caData?: string; insecure?: boolean }): string {
+    const user = `${IMPORT_SERVICE_ACCOUNT.name}@${args.member}`;
+    return yaml.dump(
+        {
+            apiVersion: "v1",
+            kind: "Config",
+            "current-context": args.member,
+            clusters: [
+                {
+                    name: args.member,
+                    cluster: {
+                        server: args.server,
+                        ...(args.caData !== undefined ? { "certificate-authority-data": args.caData } : {}),
+                        ...(args.insecure ? { "insecure-skip-tls-verify": true } : {}),
+                    },
+                },
+            ],
+            contexts: [{ name: args.member, context: { cluster: args.member, user } }],
+            users: [{ name: user, user: { token: args.token } }],
+        },
+        { lineWidth: -1, noRefs: true },
+    );
+}
+
+/** Why a server address is probably not reachable from the host's pods, or undefined when it looks fine. */
+export function unreachableFromHostReason(server: string): string | undefined {
+    let host: string;
+    try {
+        host = new URL(server).hostname.replace(/^\[|\]$/g, "").toLowerCase();
+    } catch {
+        return `"${server}" is not a URL`;
+    }
+    if (host === "localhost" || host === "::1" || /^127\./.test(host)) return `${host} is a loopback address`;
+    if (host.endsWith(".local")) return `${host} is a *.local name (e.g. KubeKey's lb.kubesphere.local), rarely resolvable elsewhere`;
+    if (host === "kubernetes.default" || host.startsWith("kubernetes.default.svc")) return `${host} is the in-cluster service name of the member's own API`;
+    return undefined;
+}
+
+/** What to do about the client certificate in an imported kubeconfig. */
+export type CertificateVerdict = { level: "ok" } | { level: "warn" | "error"; message: string };
+
+/** Minimum remaining validity before we warn: KubeSphere itself flags certificates at seven days. */
+export const CERTIFICATE_WARN_DAYS = 30;
+
+/** Checks the client certificate of a single-context kubeconfig (nothing to check for tokens). */
+export function checkClientCertificate(kubeconfigYaml: string, now: Date = new Date()): CertificateVerdict {
+    const doc = yaml.load(kubeconfigYaml) as { users?: Array<{ user?: Record<string, unknown> }> };
+    const data = doc.users?.[0]?.user?.["client-certificate-data"];
+    if (typeof data !== "string") return { level: "ok" };
+    let expires: Date;
+    try {
+        expires = new Date(new X509Certificate(Buffer.from(data, "base64")).validTo);
+    } catch {
+        return { level: "error", message: "its client-certificate-data is not a PEM certificate" };
+    }
+    const days = Math.floor((expires.getTime() - now.getTime()) / 86_400_000);
+    if (days < 0) return { level: "error", message: `its client certificate expired on ${expires.toISOString()}` };
+    if (days < CERTIFICATE_WARN_DAYS) return { level: "warn", message: `its client certificate expires in ${days} day(s), on ${expires.toISOString()}` };
+    return { level: "ok" };
+}
