@@ -49,6 +49,11 @@ export async function installMocks(kubesphereYaml: string, stackOutputs: Record<
                 if (args.type === "pulumi:pulumi:StackReference") {
                     return { id: args.inputs.name, state: { outputs: stackOutputs, secretOutputNames: [] } };
                 }
+                if (args.type === "kubernetes:core/v1:Secret" && (args.inputs as any).type === "kubernetes.io/service-account-token") {
+                    // What the token controller fills in.
+                    const data = { token: Buffer.from(`sa-token-of-${args.name}`).toString("base64"), "ca.crt": Buffer.from("sa-ca").toString("base64") };
+                    return { id: `${args.name}-id`, state: { ...args.inputs, data } };
+                }
                 if (args.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster") {
                     const status = {
                         conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "Cluster is available now" }],

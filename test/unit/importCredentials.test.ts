@@ -1,0 +1,83 @@
+import * as assert from "assert";
+import { X509Certificate } from "crypto";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import {
+    checkClientCertificate,
+    defaultImportCredentials,
+    importTokenSecretName,
+    kubeconfigCluster,
+    serviceAccountKubeconfig,
+    unreachableFromHostReason,
+} from "../../components/importCredentials";
+import { resolveKubeconfig } from "../../components/kubeconfig";
+import { tokenKubeconfig } from "../fixtures/kubeconfigs";
+
+/** A self-signed client certificate (no key: only its dates matter here). */
+const certificatePem = fs.readFileSync(path.join(__dirname, "..", "fixtures", "client-certificate.pem"));
+const certificate = new X509Certificate(certificatePem);
+const validTo = new Date(certificate.validTo);
+const certificateKubeconfig = yaml.dump({
+    "current-context": "c",
+    clusters: [{ name: "c", cluster: { server: "https://c:6443" } }],
+    contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+    users: [{ name: "u", user: { "client-certificate-data": certificatePem.toString("base64"), "client-key-data": "a2V5" } }],
+});
+const days = (n: number) => n * 86_400_000;
+
+describe("import credentials", () => {
+    it("defaults to a ServiceAccount for exec plugins and auth-providers only", () => {
+        assert.strictEqual(defaultImportCredentials("exec"), "serviceAccount");
+        assert.strictEqual(defaultImportCredentials("authProvider"), "serviceAccount");
+        for (const method of ["token", "clientCertificate", "basic", "none"] as const) assert.strictEqual(defaultImportCredentials(method), "kubeconfig");
+    });
+
+    it("names the token Secret after the revision, so a new revision mints a new token", () => {
+        assert.strictEqual(importTokenSecretName(1), "kubesphere-multicluster-token-r1");
+        assert.notStrictEqual(importTokenSecretName(2), importTokenSecretName(1));
+    });
+
+    it("builds a static token kubeconfig that the kubeconfig validator accepts", () => {
+        const text = serviceAccountKubeconfig({ member: "eks1", server: "https://eks1:443", token: "sa-token", caData: "Q0E=" });
+        const resolved = resolveKubeconfig(text, undefined, { key: "k", description: "d", baseDir: "/" }, () => Buffer.from(""));
+        assert.strictEqual(resolved.server, "https://eks1:443");
+        assert.strictEqual(resolved.authMethod, "token");
+        const doc = yaml.load(text) as any;
+        assert.strictEqual(doc.users[0].user.token, "sa-token");
+        assert.strictEqual(doc.clusters[0].cluster["certificate-authority-data"], "Q0E=");
+        assert.strictEqual("insecure-skip-tls-verify" in doc.clusters[0].cluster, false);
+    });
+
+    it("reads server and CA from a minified kubeconfig", () => {
+        const cluster = kubeconfigCluster(tokenKubeconfig("m1"));
+        assert.strictEqual(cluster.server, "https://m1.example.com:6443");
+        assert.strictEqual(cluster.caData, Buffer.from("ca-of-m1").toString("base64"));
+    });
+
+    it("flags servers the host's pods probably cannot reach", () => {
+        assert.match(unreachableFromHostReason("https://127.0.0.1:6443")!, /loopback/);
+        assert.match(unreachableFromHostReason("https://localhost:6443")!, /loopback/);
+        assert.match(unreachableFromHostReason("https://[::1]:6443")!, /loopback/);
+        assert.match(unreachableFromHostReason("https://lb.kubesphere.local:6443")!, /\*\.local/);
+        assert.match(unreachableFromHostReason("https://kubernetes.default.svc:443")!, /in-cluster service name/);
+        assert.strictEqual(unreachableFromHostReason("https://203.0.113.10:6443"), undefined);
+        assert.strictEqual(unreachableFromHostReason("https://ack-prod.example.com"), undefined);
+    });
+
+    it("errors on an expired client certificate, warns under 30 days, accepts otherwise", () => {
+        const expired = checkClientCertificate(certificateKubeconfig, new Date(validTo.getTime() + days(1)));
+        assert.strictEqual(expired.level, "error");
+        assert.match((expired as { message: string }).message, /expired on 2036-/);
+        const soon = checkClientCertificate(certificateKubeconfig, new Date(validTo.getTime() - days(10)));
+        assert.strictEqual(soon.level, "warn");
+        assert.match((soon as { message: string }).message, /expires in 9 day\(s\)|expires in 10 day\(s\)/);
+        assert.deepStrictEqual(checkClientCertificate(certificateKubeconfig, new Date(validTo.getTime() - days(31))), { level: "ok" });
+        assert.deepStrictEqual(checkClientCertificate(tokenKubeconfig("m1")), { level: "ok" }, "tokens have nothing to check");
+    });
+
+    it("errors on client-certificate-data that is not a certificate", () => {
+        const broken = certificateKubeconfig.replace(certificatePem.toString("base64"), Buffer.from("nope").toString("base64"));
+        assert.strictEqual(checkClientCertificate(broken).level, "error");
+    });
+});
