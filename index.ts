@@ -4,9 +4,12 @@
  */
 import { federationProgram } from "./components/federation";
 
-const federation = federationProgram();
-
-/** KubeSphere's name for the host cluster. */
-export const hostName = federation.hostName;
-/** Per member: the Cluster object's name on the host, its provider and Ready condition (no credentials). */
-export const members = federation.members;
+/**
+ * The stack outputs: `hostName` (KubeSphere's name for the host) and, per member, the Cluster object's name on the
+ * host, its provider, Ready condition and versions (no credentials). Asynchronous because `host.kubesphereVersion:
+ * auto` reads the host before any resource is registered.
+ */
+export = async () => {
+    const federation = await federationProgram();
+    return { hostName: federation.hostName, members: federation.members };
+};

@@ -98,9 +98,16 @@ const seconds = z
     .int({ error: "must be a whole number of seconds. Fix: e.g. 600" })
     .positive({ error: "must be positive. Fix: e.g. 600" });
 
+/** KubeSphere major version of the host; `auto` reads it from the host's kubesphere-config layout. */
+export const KUBESPHERE_VERSIONS = ["v3", "v4", "auto"] as const;
+export type KubesphereVersion = (typeof KUBESPHERE_VERSIONS)[number];
+
 const hostSchema = z.strictObject({
     name: clusterName.default("host"),
     kubeconfig: kubeconfigSource,
+    kubesphereVersion: z
+        .enum(KUBESPHERE_VERSIONS, { error: (issue) => `unknown version ${found(issue.input)}. Fix: use v3, v4 or auto (the default)` })
+        .default("auto"),
 });
 
 const memberSchema = z.strictObject({
@@ -129,6 +136,9 @@ const memberSchema = z.strictObject({
         .int({ error: "must be a whole number. Fix: e.g. 2" })
         .min(1, { error: "must be 1 or more. Fix: e.g. 2" })
         .default(1),
+    ksCoreValues: z
+        .record(z.string(), z.unknown(), { error: (issue) => `expected a mapping of Helm values, found ${found(issue.input)}. Fix: e.g. ksCoreValues: { cloud: { enabled: false } }` })
+        .optional(),
     apiServerEndpoint: z
         .string({ error: (issue) => `expected a URL, found ${found(issue.input)}. Fix: e.g. "https://203.0.113.10:6443"` })
         .regex(/^https:\/\/[^\s/]+(:\d+)?\/?$/, {

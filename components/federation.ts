@@ -8,7 +8,7 @@ import { FederationConfig, parseFederationConfig } from "./configSchema";
 import { FederationConfigError, throwProblems } from "./errors";
 import { HostCluster } from "./hostCluster";
 import { defaultImportCredentials } from "./importCredentials";
-import type { ClusterAccess } from "./kubeClient";
+import { ClusterAccess, liveClusterAccess } from "./kubeClient";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
 import { PROVIDER_DISPLAY_NAMES } from "./kubesphereObjects";
 import { MemberCluster } from "./memberCluster";
@@ -34,7 +34,7 @@ export interface FederationSummary {
  * The program: reads the stack config, builds the federation, returns what to export. index.ts runs it under the
  * Pulumi CLI; the end-to-end suite runs the same function as an Automation API inline program.
  */
-export function federationProgram(): FederationSummary {
+export function federationProgram(): Promise<FederationSummary> {
     const config = new pulumi.Config();
     return federate(readFederationConfig(config), defaultSourceContext(config));
 }
@@ -68,12 +68,12 @@ export function defaultSourceContext(config: pulumi.Config): KubeconfigSourceCon
  * @param opts options for every component, e.g. a provider-independent `transformations` list.
  * @param clusterAccess how members are read directly (pre-flight, installer wait); default the real clusters.
  */
-export function federate(
+export async function federate(
     config: FederationConfig,
     sources: KubeconfigSourceContext,
     opts?: pulumi.ComponentResourceOptions,
-    clusterAccess?: ClusterAccess,
-): FederationSummary {
+    clusterAccess: ClusterAccess = liveClusterAccess,
+): Promise<FederationSummary> {
     const problems: FederationConfigError[] = [];
     const resolve = (cluster: { kubeconfig: FederationConfig["host"]["kubeconfig"] }, key: string) => {
         try {
@@ -89,10 +89,13 @@ export function federate(
     const hostKubeconfig = resolve(config.host, "host.kubeconfig");
     const memberKubeconfigs = config.members.map((member, index) => resolve(member, `members[${index}].kubeconfig`));
     throwProblems(problems);
+    const hostKubeconfigYaml = hostKubeconfig!.resolved.apply((resolved) => resolved.yaml);
+    const kubesphereVersion = await hostKubesphereVersion(config, hostKubeconfigYaml, clusterAccess);
 
     const host = new HostCluster(config.host.name, {
         hostClusterName: config.host.name,
-        kubeconfig: hostKubeconfig!.resolved.apply((resolved) => resolved.yaml),
+        kubeconfig: hostKubeconfigYaml,
+        kubesphereVersion,
     }, opts);
 
     const members: Record<string, MemberSummary> = {};
@@ -102,6 +105,8 @@ export function federate(
             host,
             kubeconfig: source.resolved.apply((resolved) => resolved.yaml),
             provider: member.provider,
+            kubesphereVersion,
+            ksCoreValues: member.ksCoreValues,
             // Exec plugins (EKS) cannot run inside KubeSphere; for other stacks' kubeconfigs the method is only known
             // at deployment, where MemberCluster refuses an exec kubeconfig with the fix.
             credentials: member.credentials ?? (source.authMethod === undefined ? undefined : defaultImportCredentials(source.authMethod)),
@@ -125,4 +130,16 @@ export function federate(
         };
     });
     return { hostName: config.host.name, members };
+}
+
+/**
+ * The host's KubeSphere major version: as configured, or (`auto`) read from its kubesphere-config layout before any
+ * resource is registered, because the version decides which resources exist. A read, so previews do it too.
+ */
+async function hostKubesphereVersion(config: FederationConfig, hostKubeconfig: pulumi.Output<string>, access: ClusterAccess): Promise<"v3" | "v4"> {
+    if (config.host.kubesphereVersion !== "auto") return config.host.kubesphereVersion;
+    const kubeconfig = await new Promise<string>((resolve) => hostKubeconfig.apply(resolve));
+    const layout = await access.readKubesphereLayout(config.host.name, kubeconfig);
+    pulumi.log.info(`host "${config.host.name}": KubeSphere ${layout === "v4" ? "4.x" : "3.x"} detected from its kubesphere-config (set host.kubesphereVersion to skip the check)`);
+    return layout;
 }

@@ -39,17 +39,24 @@ export interface HostClusterArgs {
      * updates the provider instead of replacing every resource. Default: `kubesphere-federation/<hostClusterName>`.
      */
     clusterIdentifier?: string;
+    /**
+     * KubeSphere major version of the host: `v3` (ClusterConfiguration ks-installer is patched) or `v4` (ks-core
+     * Helm install: nothing to patch, the host role is set at install time). Default: `v3`.
+     */
+    kubesphereVersion?: "v3" | "v4";
 }
 
 /**
- * Makes a cluster the KubeSphere host: sets `clusterRole: host` and `hostClusterName` on its ks-installer, then reads
- * the jwtSecret members must share from its kubesphere-config.
+ * Makes a cluster the KubeSphere host: on 3.x sets `clusterRole: host` and `hostClusterName` on its ks-installer;
+ * then reads the jwtSecret members must share from its kubesphere-config.
  */
 export class HostCluster extends pulumi.ComponentResource implements FederationHost {
     /** Kubernetes provider for the host. */
     public readonly provider: k8s.Provider;
-    /** The server-side-apply patch of the host's ks-installer. */
-    public readonly installerPatch: k8s.apiextensions.CustomResourcePatch;
+    /** The server-side-apply patch of the host's ks-installer (KubeSphere 3.x only). */
+    public readonly installerPatch?: k8s.apiextensions.CustomResourcePatch;
+    /** The host's KubeSphere major version. */
+    public readonly kubesphereVersion: "v3" | "v4";
     /** The host's jwtSecret, read from kubesphere-config (secret). */
     public readonly jwtSecret: pulumi.Output<string>;
     /** Which kubesphere-config layout the host has: `v3` (authentication.jwtSecret) or `v4` (issuer.jwtSecret). */
@@ -73,7 +80,9 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
             { parent: this },
         );
 
-        this.installerPatch = new k8s.apiextensions.CustomResourcePatch(
+        this.kubesphereVersion = args.kubesphereVersion ?? "v3";
+        // 4.x has no ClusterConfiguration (API notes §6).
+        this.installerPatch = this.kubesphereVersion === "v4" ? undefined : new k8s.apiextensions.CustomResourcePatch(
             `${name}-ks-installer`,
             {
                 apiVersion: INSTALLER_API_VERSION,
@@ -99,7 +108,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
             {
                 parent: this,
                 provider: this.provider,
-                dependsOn: [this.installerPatch],
+                dependsOn: this.installerPatch ? [this.installerPatch] : [],
                 // kubesphere.yaml holds the jwtSecret: the read's state must not keep it in plain text. The
                 // Kubernetes provider also copies a read object into the `__inputs` output (seen in `pulumi stack export`).
                 additionalSecretOutputs: ["data", "__inputs"],

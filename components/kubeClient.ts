@@ -4,7 +4,7 @@
  * credential can reach a message.
  */
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import { KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE, parseKubesphereConfig } from "./kubesphereConfig";
+import { KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE, KubesphereConfigLayout, parseKubesphereConfig } from "./kubesphereConfig";
 import { INSTALLER_API_VERSION, INSTALLER_NAME } from "./kubesphereObjects";
 import type { MemberInstallerState } from "./memberInstaller";
 import type { ImportedCluster, MemberFacts } from "./memberPreflight";
@@ -45,6 +45,18 @@ export async function listImportedClusters(hostKubeconfigYaml: string): Promise<
     const list = await notFoundAsUndefined(() => custom.listClusterCustomObject({ group: "cluster.kubesphere.io", version: "v1alpha1", plural: "clusters" }));
     const items = (list as { items?: Array<{ metadata?: { name?: string }; status?: { uid?: string } }> } | undefined)?.items ?? [];
     return items.map((item) => ({ name: item.metadata?.name ?? "", uid: item.status?.uid }));
+}
+
+/** Which kubesphere-config layout a cluster has (3.x or 4.x), for `kubesphereVersion: auto`. */
+export async function readKubesphereLayout(cluster: string, kubeconfigYaml: string): Promise<KubesphereConfigLayout> {
+    const { core, server } = apiClients(kubeconfigYaml);
+    let configMap;
+    try {
+        configMap = await notFoundAsUndefined(() => core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }));
+    } catch (err) {
+        throw new Error(`cluster "${cluster}": the API server ${server} does not answer (${describeKubeError(err)})`);
+    }
+    return parseKubesphereConfig(cluster, configMap?.data).layout;
 }
 
 /** Returns a function that reads a member's ks-installer and kubesphere-config. */
@@ -131,7 +143,8 @@ export interface ClusterAccess {
     readClusterFacts: typeof readClusterFacts;
     listImportedClusters: typeof listImportedClusters;
     memberInstallerReader: typeof memberInstallerReader;
+    readKubesphereLayout: typeof readKubesphereLayout;
 }
 
 /** Reads real clusters. */
-export const liveClusterAccess: ClusterAccess = { readClusterFacts, listImportedClusters, memberInstallerReader };
+export const liveClusterAccess: ClusterAccess = { readClusterFacts, listImportedClusters, memberInstallerReader, readKubesphereLayout };

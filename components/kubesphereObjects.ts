@@ -47,10 +47,15 @@ export interface ClusterObjectArgs<T> {
     description?: string;
     group?: string;
     readyTimeoutSeconds: number;
+    /** KubeSphere 4.x only: base64 of the Helm values for ks-core on the member (`spec.config`). */
+    configBase64?: string;
+    /** KubeSphere 4.x also reports `KSCoreReady` once the host has installed ks-core on the member. */
+    waitForKsCore?: boolean;
 }
 
 /**
- * The `Cluster` a member is imported as, the direct-connection shape KubeSphere's console posts (API notes §3).
+ * The `Cluster` a member is imported as, the direct-connection shape KubeSphere's console posts (API notes §3;
+ * §6 for 4.x, where this object alone joins the member).
  * Annotations make Pulumi wait for `Ready`; background deletion because a Cluster owns no dependents and
  * foreground deletion would wait on the garbage collector for nothing.
  */
@@ -62,7 +67,7 @@ export function clusterObject<T>(args: ClusterObjectArgs<T>) {
             name: args.name,
             annotations: {
                 ...(args.description !== undefined ? { "kubesphere.io/description": args.description } : {}),
-                "pulumi.com/waitFor": "condition=Ready",
+                "pulumi.com/waitFor": args.waitForKsCore ? JSON.stringify(["condition=Ready", "condition=KSCoreReady"]) : "condition=Ready",
                 "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds),
                 "pulumi.com/deletionPropagationPolicy": "background",
             },
@@ -73,6 +78,7 @@ export function clusterObject<T>(args: ClusterObjectArgs<T>) {
             // 3.x: the cluster controller skips clusters without joinFederation.
             joinFederation: true,
             connection: { type: "direct", kubeconfig: args.kubeconfigBase64 },
+            ...(args.configBase64 !== undefined ? { config: args.configBase64 } : {}),
         },
     };
 }

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
 import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, ImportCredentials, MemberProvider } from "./configSchema";
 import type { FederationHost } from "./hostCluster";
 import { kubeconfigCluster, serviceAccountKubeconfig, unreachableFromHostReason } from "./importCredentials";
@@ -27,6 +28,13 @@ export interface MemberClusterArgs {
     kubeconfig: pulumi.Input<string>;
     /** Where the member runs: `ack`, `eks`, `kubeadm` or `generic`; sets the display text `spec.provider`. */
     provider: MemberProvider;
+    /**
+     * KubeSphere major version of the host: `v3` patches the member's ks-installer and waits for its installer;
+     * `v4` creates the Cluster alone and the host installs ks-core on the member (API notes §6). Default: `v3`.
+     */
+    kubesphereVersion?: "v3" | "v4";
+    /** KubeSphere 4.x only: Helm values for ks-core on the member, written to `spec.config`. Default: none. */
+    ksCoreValues?: Record<string, unknown>;
     /**
      * How KubeSphere authenticates to the member: `kubeconfig` (the member kubeconfig as it is) or
      * `serviceAccount` (a token of a ServiceAccount created on the member). Default: `kubeconfig`; the program
@@ -75,8 +83,8 @@ interface ClusterStatus {
 export class MemberCluster extends pulumi.ComponentResource {
     /** Kubernetes provider for the member. */
     public readonly provider: k8s.Provider;
-    /** The server-side-apply patch of the member's ks-installer. */
-    public readonly installerPatch: k8s.apiextensions.CustomResourcePatch;
+    /** The server-side-apply patch of the member's ks-installer (KubeSphere 3.x only). */
+    public readonly installerPatch?: k8s.apiextensions.CustomResourcePatch;
     /** The member's `Cluster` object on the host. */
     public readonly cluster: k8s.apiextensions.CustomResource;
     /** Name of the Cluster object on the host. */
@@ -91,6 +99,7 @@ export class MemberCluster extends pulumi.ComponentResource {
         const configKey = args.configKey ?? `members[${name}]`;
         const credentials = args.credentials ?? "kubeconfig";
         const access = args.clusterAccess ?? liveClusterAccess;
+        const v3 = (args.kubesphereVersion ?? "v3") === "v3";
 
         const kubeconfig = pulumi.secret(args.kubeconfig);
         this.provider = new k8s.Provider(
@@ -114,7 +123,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                     member: name,
                     configKey,
                     facts,
-                    requireInstaller: true,
+                    requireInstaller: v3,
                     host,
                     importKubeconfig: credentials === "kubeconfig" ? memberKubeconfig : undefined,
                 });
@@ -123,7 +132,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                 return "passed";
             });
 
-        this.installerPatch = new k8s.apiextensions.CustomResourcePatch(
+        this.installerPatch = !v3 ? undefined : new k8s.apiextensions.CustomResourcePatch(
             `${name}-ks-installer`,
             {
                 apiVersion: INSTALLER_API_VERSION,
@@ -144,20 +153,10 @@ export class MemberCluster extends pulumi.ComponentResource {
 
         // The Cluster must not be created before the member runs with our settings: KubeSphere would report a
         // jwtSecret mismatch. This also checks, on every `up`, that nobody changed them since (API notes §1).
-        const installerApplied = pulumi
-            .all([this.installerPatch.id, pulumi.secret(args.host.jwtSecret), kubeconfig])
-            .apply(async ([, hostJwtSecret, memberKubeconfig]) => {
-                if (pulumi.runtime.isDryRun()) return "not checked in preview";
-                await waitForMemberInstaller({
-                    member: name,
-                    configKey,
-                    read: access.memberInstallerReader(name, memberKubeconfig),
-                    hostJwtSecret,
-                    timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
-                    log: (message) => pulumi.log.info(message, this),
-                });
-                return "applied";
-            });
+        // 4.x: the host's controller configures the member, and the Cluster's KSCoreReady condition says when.
+        const memberReady = this.installerPatch
+            ? this.waitForInstaller(name, configKey, this.installerPatch, kubeconfig, args, access)
+            : preflight;
 
         const importKubeconfig = pulumi.secret(
             credentials === "serviceAccount"
@@ -171,11 +170,13 @@ export class MemberCluster extends pulumi.ComponentResource {
                     name,
                     provider: args.provider,
                     kubeconfigBase64: pulumi
-                        .all([importKubeconfig, installerApplied])
+                        .all([importKubeconfig, memberReady])
                         .apply(([text]) => Buffer.from(text, "utf8").toString("base64")),
                     description: args.description,
                     group: args.group,
                     readyTimeoutSeconds: args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS,
+                    configBase64: args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues)).toString("base64"),
+                    waitForKsCore: !v3,
                 }),
                 // Registered so the controller-written status is an output we can report.
                 status: undefined,
@@ -184,7 +185,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                 parent: this,
                 provider: args.host.provider,
                 // On removal the Cluster is deleted before anything happens on the member.
-                dependsOn: [this.installerPatch],
+                dependsOn: this.installerPatch ? [this.installerPatch] : [],
                 additionalSecretOutputs: ["spec"],
             },
         );
@@ -195,6 +196,32 @@ export class MemberCluster extends pulumi.ComponentResource {
         this.versions = status.apply((value) => ({ kubernetes: value?.kubernetesVersion ?? "", kubesphere: value?.kubeSphereVersion ?? "" }));
 
         this.registerOutputs({ clusterName: this.clusterName, readiness: this.readiness, versions: this.versions });
+    }
+
+    /**
+     * The Cluster must not be created before the member runs with our settings: KubeSphere would report a jwtSecret
+     * mismatch. This also checks, on every `up`, that nobody changed them since (API notes §1). Not in previews.
+     */
+    private waitForInstaller(
+        name: string,
+        configKey: string,
+        patch: k8s.apiextensions.CustomResourcePatch,
+        kubeconfig: pulumi.Output<string>,
+        args: MemberClusterArgs,
+        access: ClusterAccess,
+    ): pulumi.Output<string> {
+        return pulumi.all([patch.id, pulumi.secret(args.host.jwtSecret), kubeconfig]).apply(async ([, hostJwtSecret, memberKubeconfig]) => {
+            if (pulumi.runtime.isDryRun()) return "not checked in preview";
+            await waitForMemberInstaller({
+                member: name,
+                configKey,
+                read: access.memberInstallerReader(name, memberKubeconfig),
+                hostJwtSecret,
+                timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
+                log: (message) => pulumi.log.info(message, this),
+            });
+            return "applied";
+        });
     }
 
     /** Refuses kubeconfigs KubeSphere cannot use and warns about servers its pods probably cannot reach. */

@@ -110,6 +110,34 @@ describe("parseFederationConfig", () => {
         ]);
     });
 
+    it("accepts the real-world member options and the host's KubeSphere version", () => {
+        const config = parseFederationConfig({
+            host: { kubeconfig, kubesphereVersion: "v4" },
+            members: [member("m1", { credentials: "serviceAccount", credentialsRevision: 2, apiServerEndpoint: "https://203.0.113.10:6443", ksCoreValues: { a: 1 } })],
+        });
+        assert.strictEqual(config.host.kubesphereVersion, "v4");
+        assert.strictEqual(config.members[0].credentials, "serviceAccount");
+        assert.strictEqual(config.members[0].credentialsRevision, 2);
+        assert.strictEqual(parseFederationConfig({ host, members: [member("m1")] }).host.kubesphereVersion, "auto");
+        assert.strictEqual(parseFederationConfig({ host, members: [member("m1")] }).members[0].credentials, undefined, "chosen later from the kubeconfig");
+    });
+
+    it("rejects bad real-world member options", () => {
+        assertProblems(
+            {
+                host: { kubeconfig, kubesphereVersion: "5" },
+                members: [member("m1", { credentials: "token", credentialsRevision: 0, apiServerEndpoint: "http://10.0.0.1:6443/api", ksCoreValues: "x" })],
+            },
+            [
+                ["host.kubesphereVersion", /unknown version "5"\. Fix: use v3, v4 or auto/],
+                ["members[0].credentials", /unknown credentials "token"\. Fix: use kubeconfig or serviceAccount/],
+                ["members[0].credentialsRevision", /must be 1 or more/],
+                ["members[0].ksCoreValues", /expected a mapping of Helm values/],
+                ["members[0].apiServerEndpoint", /"http:\/\/10\.0\.0\.1:6443\/api" is not an https:\/\/host\[:port\] URL/],
+            ],
+        );
+    });
+
     it("rejects members that are not a list", () => {
         assertProblems({ host, members: { name: "m1" } }, [["members", /expected a list of members/]]);
     });

@@ -33,8 +33,11 @@ function sources(stackOutput: KubeconfigSourceContext["stackOutput"] = () => pul
     };
 }
 
-function fleetConfig(members = MEMBERS.map((m, index) => ({ ...m, kubeconfig: { path: `/kube/${m.name}.yaml` }, group: index === 0 ? "production" : undefined }))) {
-    return parseFederationConfig({ host: { name: "host", kubeconfig: { path: "/kube/host.yaml" } }, members });
+function fleetConfig(
+    members: unknown[] = MEMBERS.map((m, index) => ({ ...m, kubeconfig: { path: `/kube/${m.name}.yaml` }, group: index === 0 ? "production" : undefined })),
+    kubesphereVersion = "v3",
+) {
+    return parseFederationConfig({ host: { name: "host", kubeconfig: { path: "/kube/host.yaml" }, kubesphereVersion }, members });
 }
 
 /** Resolves every output of the summary, as the engine would when exporting it. */
@@ -58,13 +61,14 @@ const byType = (world: MockWorld, type: string) => world.resources.filter((r) =>
 
 describe("federation resource graph (mocks)", () => {
     for (const [layout, kubesphereYaml] of [["3.x", kubesphereYamlV3(JWT_SECRET)], ["4.x", kubesphereYamlV4(JWT_SECRET)]] as const) {
-        describe(`host with a KubeSphere ${layout} kubesphere-config`, () => {
+        // The jwtSecret is read from either layout (a 3.x host whose config was written in the 4.x shape still works).
+        describe(`KubeSphere 3.x host, kubesphere-config in the ${layout} layout`, () => {
             let world: MockWorld;
             let summary: FederationSummary;
 
             before(async () => {
                 world = await installMocks(kubesphereYaml);
-                summary = federate(fleetConfig(), sources(), { transformations: [world.recordOptions] }, fakeClusterAccess());
+                summary = await federate(fleetConfig(), sources(), { transformations: [world.recordOptions] }, fakeClusterAccess());
                 await resolvedSummary(summary);
                 await settle();
             });
@@ -151,6 +155,36 @@ describe("federation resource graph (mocks)", () => {
         });
     }
 
+    describe("KubeSphere 4.x host (detected)", () => {
+        let world: MockWorld;
+        let summary: FederationSummary;
+        before(async () => {
+            world = await installMocks(kubesphereYamlV4(JWT_SECRET));
+            const members = [{ name: "ack-prod", provider: "ack", kubeconfig: { path: "/kube/ack-prod.yaml" }, ksCoreValues: { cloud: { enabled: false } } }];
+            summary = await federate(fleetConfig(members, "auto"), sources(), undefined, fakeClusterAccess({ readKubesphereLayout: async () => "v4" }));
+            await resolvedSummary(summary);
+            await settle();
+        });
+
+        it("patches no ClusterConfiguration on host or member", () => {
+            assert.strictEqual(byType(world, "kubernetes:installer.kubesphere.io/v1alpha1:ClusterConfigurationPatch").length, 0);
+            assert.strictEqual(byType(world, "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster").length, 1);
+        });
+
+        it("joins the member with the Cluster alone: ks-core values in spec.config, waiting for Ready and KSCoreReady", () => {
+            const cluster = world.resources.find((r) => r.type.endsWith(":Cluster"))!;
+            const spec = plain(cluster.inputs.spec);
+            assert.deepStrictEqual(yaml.load(Buffer.from(spec.config, "base64").toString("utf8")), { cloud: { enabled: false } });
+            assert.deepStrictEqual(JSON.parse(plain(cluster.inputs.metadata).annotations["pulumi.com/waitFor"]), ["condition=Ready", "condition=KSCoreReady"]);
+            assert.ok(isSecretInput(cluster.inputs.spec));
+        });
+
+        it("still reads the host's jwtSecret (4.x layout) as a secret", async () => {
+            const exported = JSON.stringify(await resolvedSummary(summary));
+            assert.ok(!exported.includes(JWT_SECRET));
+        });
+    });
+
     describe("HostCluster on its own", () => {
         it("exposes jwtSecret as a secret", async () => {
             await installMocks(kubesphereYamlV3(JWT_SECRET));
@@ -172,7 +206,7 @@ describe("federation resource graph (mocks)", () => {
                     { name: "eks", provider: "eks", kubeconfig: { path: "/kube/eks.yaml" }, credentialsRevision: 3, apiServerEndpoint: "https://eks.public.example.com" },
                 ],
             });
-            await resolvedSummary(federate(config, sources(), undefined, fakeClusterAccess()));
+            await resolvedSummary(await federate(config, sources(), undefined, fakeClusterAccess()));
             await settle();
         });
 
@@ -214,7 +248,7 @@ describe("federation resource graph (mocks)", () => {
                 host: { kubeconfig: { secretConfig: "hostKubeconfig" } },
                 members: [{ name: "m1", provider: "generic", kubeconfig: { stackReference: "acme/clusters/prod", output: "kubeconfig" } }],
             });
-            const summary = federate(config, sources((_stack, output) => reference.getOutput(output)), undefined, fakeClusterAccess());
+            const summary = await federate(config, sources((_stack, output) => reference.getOutput(output)), undefined, fakeClusterAccess());
             await resolvedSummary(summary);
             await settle();
             const cluster = world.resources.find((r) => r.type.endsWith(":Cluster") && r.name === "m1")!;
@@ -235,8 +269,8 @@ describe("federation resource graph (mocks)", () => {
                 { name: "m1", provider: "ack", kubeconfig: { path: "/kube/missing.yaml" } },
                 { name: "m2", provider: "eks", kubeconfig: { path: "/kube/lab.yaml", context: "nope" } },
             ] as any);
-            assert.throws(
-                () => federate(config, sources(), { transformations: [world.recordOptions] }),
+            await assert.rejects(
+                () => federate(config, sources(), { transformations: [world.recordOptions] }, fakeClusterAccess()),
                 (err: FederationConfigErrors) => {
                     assert.ok(err instanceof FederationConfigErrors);
                     assert.deepStrictEqual(err.problems.map((p: FederationConfigError) => p.key), ["members[0].kubeconfig.path", "members[1].kubeconfig.context"]);
@@ -252,7 +286,7 @@ describe("federation resource graph (mocks)", () => {
         it("names the secret config key that is not set", async () => {
             await installMocks(kubesphereYamlV3(JWT_SECRET));
             const config = parseFederationConfig({ host: { kubeconfig: { secretConfig: "notSet" } }, members: [] });
-            assert.throws(() => federate(config, sources()), /kubesphere-federation:host\.kubeconfig\.secretConfig: config key "notSet" is not set/);
+            await assert.rejects(() => federate(config, sources(), undefined, fakeClusterAccess()), /kubesphere-federation:host\.kubeconfig\.secretConfig: config key "notSet" is not set/);
         });
 
         it("fails the deployment when the host's kubesphere-config has no jwtSecret", async () => {

@@ -85,6 +85,7 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
         memberInstallerReader: () => async () => {
             throw new Error("the installer wait does not run in previews");
         },
+        readKubesphereLayout: async () => "v3",
         ...overrides,
     };
 }

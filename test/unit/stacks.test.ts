@@ -51,7 +51,7 @@ describe("stack files", () => {
             for (const cluster of [federation.host, ...federation.members]) {
                 if ("path" in cluster.kubeconfig) contexts.set(expandPath(cluster.kubeconfig.path, "/"), cluster.kubeconfig.context);
             }
-            const summary = federate(federation, {
+            const summary = await federate(federation, {
                 config: pulumiConfig,
                 cwd: "/",
                 readFile: (filePath) => {

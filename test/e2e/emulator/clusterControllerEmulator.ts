@@ -2,7 +2,8 @@
  * Emulates the part of KubeSphere 3.x's ks-controller-manager that handles `Cluster` objects on the host.
  * TEST ONLY. For every Cluster, about once a second: keep the finalizer, release it on deletion, and report
  * the member's health in status (conditions Initialized and Ready, versions, kube-system UID), as in
- * API notes §3–§4 and §7.
+ * API notes §3–§4 and §7. A kubeconfig whose user needs a credential plugin (`exec`, `auth-provider`) is
+ * reported as KubeSphere's pods report it ("exec: executable aws not found", §5); the plugin is never run.
  *
  * There is no status subresource and KubeSphere updates whole objects; the emulator writes JSON merge patches
  * that touch only `status` (or `metadata.finalizers`, or the empty `kubernetesAPIEndpoint`), and only when

@@ -4,6 +4,7 @@
  */
 import { CoreV1Api, KubeConfig, VersionApi } from "@kubernetes/client-node";
 import { createHash } from "crypto";
+import * as path from "path";
 import { describeError, httpStatus, withTimeout } from "./kubeApi";
 import { ClusterObject, KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE } from "./kubesphereObjects";
 import { readKubesphereYaml } from "./kubesphereYaml";
@@ -32,6 +33,31 @@ interface MemberClients {
     core: CoreV1Api;
     version: VersionApi;
     endpoint: string;
+    /**
+     * Set when the kubeconfig's user needs a credential plugin (`exec`, or an `auth-provider`): KubeSphere's pods
+     * have no such executables, so the connection fails before any request. The plugin is never run here.
+     */
+    pluginError?: string;
+}
+
+/**
+ * What client-go inside KubeSphere says for a user it cannot authenticate: `exec` plugins are looked up on the
+ * pod's PATH ("exec: executable aws not found", the EKS case of API notes §5); `auth-provider` plugins are no
+ * longer built in (or need their own cmd-path executable). Undefined for token, certificate and basic users.
+ */
+export function credentialPluginError(user: { exec?: { command?: unknown }; authProvider?: { name?: unknown; config?: Record<string, unknown> } } | null | undefined): string | undefined {
+    if (user?.exec) {
+        const command = typeof user.exec.command === "string" && user.exec.command ? path.basename(user.exec.command) : "";
+        return `exec: executable ${command} not found`;
+    }
+    if (user?.authProvider) {
+        const cmdPath = user.authProvider.config?.["cmd-path"];
+        if (typeof cmdPath === "string" && cmdPath) {
+            return `exec: executable ${path.basename(cmdPath)} not found`;
+        }
+        return `no Auth Provider found for name "${String(user.authProvider.name ?? "")}"`;
+    }
+    return undefined;
 }
 
 /** Checks members through kubeconfigs taken from Cluster objects; clients are cached per kubeconfig. */
@@ -53,6 +79,10 @@ export class MemberChecker {
             return { ready: false, reason: "InvalidKubeconfig", message: `${MESSAGES.unreachablePrefix}spec.connection.kubeconfig is not a valid base64 kubeconfig` };
         }
         const endpoint = clients.endpoint;
+        if (clients.pluginError) {
+            // A connection failure to KubeSphere (same reason as an unreachable member); no fact can be learnt.
+            return { ready: false, reason: "Unreachable", message: MESSAGES.unreachablePrefix + clients.pluginError, endpoint };
+        }
         let facts: MemberVerdict["facts"];
         try {
             const [version, kubeSystem] = await withTimeout(
@@ -99,7 +129,12 @@ export class MemberChecker {
             if (!server) {
                 throw new Error("kubeconfig has no current cluster");
             }
-            clients = { core: kubeConfig.makeApiClient(CoreV1Api), version: kubeConfig.makeApiClient(VersionApi), endpoint: server };
+            clients = {
+                core: kubeConfig.makeApiClient(CoreV1Api),
+                version: kubeConfig.makeApiClient(VersionApi),
+                endpoint: server,
+                pluginError: credentialPluginError(kubeConfig.getCurrentUser()),
+            };
             this.clients.set(key, clients);
         }
         return clients;

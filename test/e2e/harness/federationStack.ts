@@ -171,7 +171,7 @@ export async function createFederationStack(stackName: string, dir?: string, ech
         workDir,
         projectSettings: projectSettings(),
         program: async () => {
-            const federation = federationProgram();
+            const federation = await federationProgram();
             return { hostName: federation.hostName, members: federation.members };
         },
         envVars,

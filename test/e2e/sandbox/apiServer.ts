@@ -1,10 +1,8 @@
 /**
  * One kube-apiserver per sandbox cluster. TEST ONLY.
  *
- * There is no kube-controller-manager: no garbage collector (owner references are not followed), no namespace
- * finalization beyond what the apiserver itself does, and no ServiceAccount token controller (no token Secrets,
- * no `default` ServiceAccount). TODO: add kube-controller-manager if the e2e suite ever needs ServiceAccount
- * token Secrets (API notes §5, EKS).
+ * Each is paired with a kube-controller-manager (controllerManager.ts) that runs only the ServiceAccount, token,
+ * garbage-collector and namespace controllers; nothing else of a real control plane (no scheduler, no nodes).
  */
 import { generateKeyPairSync } from "crypto";
 import * as fs from "fs";
@@ -15,9 +13,14 @@ import { ClusterState } from "./state";
 import { waitFor } from "./waitFor";
 import { etcdClientUrl } from "./etcd";
 
+/** `<dir>/clusters/`: one folder per cluster. */
+export function clustersDir(dir: string): string {
+    return path.join(dir, "clusters");
+}
+
 /** Files of one cluster, under `<dir>/clusters/<name>/`. */
 export function clusterFiles(dir: string, name: string) {
-    const clusterDir = path.join(dir, "clusters", name);
+    const clusterDir = path.join(clustersDir(dir), name);
     return {
         clusterDir,
         certDir: path.join(clusterDir, "certs"),

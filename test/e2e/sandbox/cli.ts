@@ -39,6 +39,7 @@ function wholeNumber(args: string[], name: string): number | undefined {
 function printClusters(sandbox: Sandbox): void {
     for (const cluster of sandbox.clusters) {
         console.log(`  ${cluster.name.padEnd(10)} ${cluster.role.padEnd(7)} ${cluster.server}  kubeconfig: ${cluster.kubeconfigPath}`);
+        console.log(`  ${"".padEnd(10)} ${"".padEnd(7)} ${"".padEnd(cluster.server.length)}  exec kubeconfig: ${cluster.execKubeconfigPath}`);
     }
     console.log(`  logs: ${path.join(sandbox.dir, "logs")}`);
 }
@@ -83,10 +84,10 @@ async function status(dir: string): Promise<number> {
     }
     const report = await loadSandbox(dir).status();
     for (const p of report.processes) {
-        console.log(`  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${p.running ? "alive" : "DEAD"}`);
+        console.log(`  ${p.name.padEnd(33)} pid ${String(p.pid).padEnd(8)} ${p.running ? "alive" : "DEAD"}`);
     }
     for (const cluster of report.clusters) {
-        console.log(`  cluster ${cluster.name.padEnd(16)} ${cluster.server.padEnd(24)} ${cluster.ready ? "ready" : "NOT READY"}`);
+        console.log(`  cluster ${cluster.name.padEnd(25)} ${cluster.server.padEnd(24)} ${cluster.ready ? "ready" : "NOT READY"}`);
     }
     const healthy = report.processes.every((p) => p.running) && report.clusters.every((c) => c.ready);
     console.log(healthy ? "sandbox healthy" : "sandbox degraded");

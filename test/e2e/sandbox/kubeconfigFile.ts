@@ -1,10 +1,15 @@
-/** Kubeconfig files of the sandbox clusters: `<dir>/kubeconfigs/<name>.yaml`. TEST ONLY. */
+/** Kubeconfig files of the sandbox clusters: `<dir>/kubeconfigs/<name>.yaml` and `<name>-exec.yaml`. TEST ONLY. */
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 
 export function kubeconfigPath(dir: string, name: string): string {
     return path.join(dir, "kubeconfigs", `${name}.yaml`);
+}
+
+/** `<dir>/kubeconfigs/<name>-exec.yaml`: the exec-plugin variant (see execCredential.ts). */
+export function execKubeconfigPath(dir: string, name: string): string {
+    return path.join(dir, "kubeconfigs", `${name}-exec.yaml`);
 }
 
 export interface KubeconfigParts {
@@ -33,5 +38,48 @@ export function writeKubeconfig(dir: string, parts: KubeconfigParts): string {
     const file = kubeconfigPath(dir, parts.name);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, kubeconfigYaml(parts), { mode: 0o600 });
+    return file;
+}
+
+export interface ExecKubeconfigParts {
+    /** The cluster entry is named after the cluster; context and user are `<name>-exec`. */
+    name: string;
+    server: string;
+    caData: string;
+    /** Absolute path of the credential plugin. */
+    command: string;
+    args: string[];
+}
+
+/** A kubeconfig whose user runs a credential plugin, in the shape `aws eks update-kubeconfig` writes. No token inside. */
+export function execKubeconfigYaml(parts: ExecKubeconfigParts): string {
+    const context = `${parts.name}-exec`;
+    return yaml.dump({
+        apiVersion: "v1",
+        kind: "Config",
+        "current-context": context,
+        clusters: [{ name: parts.name, cluster: { server: parts.server, "certificate-authority-data": parts.caData } }],
+        contexts: [{ name: context, context: { cluster: parts.name, user: context } }],
+        users: [
+            {
+                name: context,
+                user: {
+                    exec: {
+                        apiVersion: "client.authentication.k8s.io/v1beta1",
+                        command: parts.command,
+                        args: parts.args,
+                        interactiveMode: "Never",
+                    },
+                },
+            },
+        ],
+    });
+}
+
+/** Writes the exec kubeconfig and returns its path (mode 0600 like the others, though it holds no token). */
+export function writeExecKubeconfig(dir: string, parts: ExecKubeconfigParts): string {
+    const file = execKubeconfigPath(dir, parts.name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, execKubeconfigYaml(parts), { mode: 0o600 });
     return file;
 }

@@ -1,13 +1,13 @@
 /**
  * Smoke test of the e2e sandbox and the kubesphere-emulator (run by the e2e runner, not by the unit tests):
  *
- *   npx mocha --no-config --require ts-node/register/transpile-only --timeout 120000 test/e2e/sandbox/sandbox.smoke.test.ts
+ *   npx mocha --no-config --require ts-node/register/transpile-only --timeout 300000 test/e2e/sandbox/sandbox.smoke.test.ts
  *
  * Each describe is one scenario run in order. A failing run keeps its sandbox directory (data and logs) and
  * prints where; KSF_SANDBOX_KEEP=1 keeps it always. jwtSecrets are compared with assert.ok, never assert.equal,
  * so a failure cannot print them.
  */
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import * as assert from "assert";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
@@ -17,6 +17,7 @@ import { httpStatus, MERGE_PATCH } from "../emulator/kubeApi";
 import { CLUSTER, ClusterObject, INSTALLER, KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE } from "../emulator/kubesphereObjects";
 import { KubesphereSettings, readKubesphereYaml } from "../emulator/kubesphereYaml";
 import { MESSAGES } from "../emulator/memberCheck";
+import { kubeconfigYaml } from "./kubeconfigFile";
 import { Sandbox, startSandbox, StartSandboxOptions } from "./sandbox";
 import { sleep, waitFor } from "./waitFor";
 
@@ -142,6 +143,22 @@ async function createCluster(sandbox: Sandbox, member: string): Promise<void> {
     });
 }
 
+/** A Cluster named `name` whose kubeconfig is `member`'s exec-plugin (EKS-style) kubeconfig. */
+async function createExecCluster(sandbox: Sandbox, name: string, member: string): Promise<void> {
+    const kubeconfig = fs.readFileSync(sandbox.cluster(member).execKubeconfigPath);
+    await clients(sandbox, "host").customObjects.createClusterCustomObject({
+        group: CLUSTER.group,
+        version: CLUSTER.version,
+        plural: CLUSTER.plural,
+        body: {
+            apiVersion: `${CLUSTER.group}/${CLUSTER.version}`,
+            kind: CLUSTER.kind,
+            metadata: { name },
+            spec: { provider: "sandbox", joinFederation: true, connection: { type: "direct", kubeconfig: kubeconfig.toString("base64") } },
+        },
+    });
+}
+
 async function deleteCluster(sandbox: Sandbox, name: string): Promise<void> {
     await clients(sandbox, "host").customObjects.deleteClusterCustomObject({ group: CLUSTER.group, version: CLUSTER.version, plural: CLUSTER.plural, name });
 }
@@ -213,6 +230,102 @@ describe("e2e sandbox with kubesphere-emulator (smoke)", function () {
         }
     });
 
+    it("fills in ServiceAccount token Secrets and collects garbage on member1 (kube-controller-manager)", async () => {
+        const sandbox = env.sandbox();
+        const { core } = clients(sandbox, "member1");
+        const namespace = KUBESPHERE_NAMESPACE;
+        const account = await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "smoke-admin" } } });
+        const createdAt = Date.now();
+        await core.createNamespacedSecret({
+            namespace,
+            body: {
+                metadata: { name: "smoke-admin-token", annotations: { "kubernetes.io/service-account.name": "smoke-admin" } },
+                type: "kubernetes.io/service-account-token",
+            },
+        });
+        const data = await waitFor(
+            async () => {
+                const secret = await core.readNamespacedSecret({ name: "smoke-admin-token", namespace });
+                return secret.data?.token ? secret.data : undefined;
+            },
+            { description: "the token controller to fill in smoke-admin-token", timeoutMs: 5_000, intervalMs: 100 },
+        );
+        console.log(`      token Secret filled in after ${Date.now() - createdAt} ms`);
+        assert.strictEqual(Buffer.from(data.namespace, "base64").toString(), namespace);
+        assert.ok(data["ca.crt"], "the token Secret has no ca.crt");
+
+        // A kubeconfig from the Secret alone (what the program would hand to KubeSphere): TLS verifies with ca.crt.
+        const tokenConfig = new KubeConfig();
+        tokenConfig.loadFromString(
+            kubeconfigYaml({ name: "member1", server: sandbox.cluster("member1").server, caData: data["ca.crt"], token: Buffer.from(data.token, "base64").toString() }),
+        );
+        const asAccount = tokenConfig.makeApiClient(CoreV1Api);
+        await assert.rejects(asAccount.listNamespace(), (err: unknown) => httpStatus(err) === 403, "the ServiceAccount must need RBAC first");
+        await sandbox
+            .loadKubeConfig("member1")
+            .makeApiClient(RbacAuthorizationV1Api)
+            .createClusterRoleBinding({
+                body: {
+                    metadata: { name: "smoke-admin" },
+                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+                    subjects: [{ kind: "ServiceAccount", name: "smoke-admin", namespace }],
+                },
+            });
+        const namespaces = await waitFor(async () => (await asAccount.listNamespace()).items.map((ns) => ns.metadata?.name), {
+            description: "the ServiceAccount token to list namespaces",
+            timeoutMs: 5_000,
+            intervalMs: 100,
+        });
+        assert.ok(namespaces.includes("kube-system"));
+
+        // Garbage collection: a ConfigMap owned by the ServiceAccount goes with it (so does the token Secret).
+        await core.createNamespacedConfigMap({
+            namespace,
+            body: {
+                metadata: {
+                    name: "smoke-owned",
+                    ownerReferences: [{ apiVersion: "v1", kind: "ServiceAccount", name: "smoke-admin", uid: account.metadata?.uid as string }],
+                },
+            },
+        });
+        await core.deleteNamespacedServiceAccount({ name: "smoke-admin", namespace });
+        for (const read of [() => core.readNamespacedConfigMap({ name: "smoke-owned", namespace }), () => core.readNamespacedSecret({ name: "smoke-admin-token", namespace })]) {
+            await waitFor(
+                async () => {
+                    try {
+                        await read();
+                        return false;
+                    } catch (err) {
+                        if (httpStatus(err) === 404) {
+                            return true;
+                        }
+                        throw err;
+                    }
+                },
+                { description: "objects of the deleted ServiceAccount to be collected", timeoutMs: 10_000 },
+            );
+        }
+    });
+
+    it("writes exec-plugin kubeconfigs (EKS-style, no token inside) that local clients can use", async () => {
+        const sandbox = env.sandbox();
+        for (const cluster of sandbox.clusters) {
+            const text = fs.readFileSync(cluster.execKubeconfigPath, "utf8");
+            const adminToken = (yaml.load(sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token: string } }> }).users[0].user.token;
+            assert.ok(!text.includes(adminToken), `${cluster.execKubeconfigPath} must not hold the token`);
+            const kubeConfig = new KubeConfig();
+            kubeConfig.loadFromFile(cluster.execKubeconfigPath);
+            assert.strictEqual(kubeConfig.getCurrentContext(), `${cluster.name}-exec`);
+            assert.strictEqual(kubeConfig.getCurrentCluster()?.server, cluster.server);
+            const exec = kubeConfig.getCurrentUser()?.exec as { apiVersion: string; command: string; interactiveMode: string };
+            assert.strictEqual(exec.apiVersion, "client.authentication.k8s.io/v1beta1");
+            assert.strictEqual(exec.interactiveMode, "Never");
+            assert.ok(path.isAbsolute(exec.command) && exec.command.startsWith(path.join(sandbox.dir, "bin")), exec.command);
+            const names = (await kubeConfig.makeApiClient(CoreV1Api).listNamespace()).items.map((ns) => ns.metadata?.name);
+            assert.ok(names.includes("kube-system"), `listing namespaces of ${cluster.name} through the exec plugin`);
+        }
+    });
+
     it("seeds each cluster as a fresh KubeSphere 3.x install with its own jwtSecret", async () => {
         const sandbox = env.sandbox();
         const secrets = new Set<string>();
@@ -254,6 +367,15 @@ describe("e2e sandbox with kubesphere-emulator (smoke)", function () {
         assert.strictEqual(cluster.spec?.connection?.kubernetesAPIEndpoint, sandbox.cluster("member1").server);
     });
 
+    it("reports a Cluster with an exec-plugin kubeconfig Ready=False, as KubeSphere's pods cannot run the plugin", async () => {
+        const sandbox = env.sandbox();
+        await createExecCluster(sandbox, "member1-exec", "member1");
+        const ready = await waitForReady(sandbox, "member1-exec", "False");
+        assert.strictEqual(ready.message, `${MESSAGES.unreachablePrefix}exec: executable aws not found`);
+        await deleteCluster(sandbox, "member1-exec");
+        await waitForClusterGone(sandbox, "member1-exec");
+    });
+
     it("leaves a Ready Cluster untouched between resyncs (no churn for pulumi up)", async () => {
         const sandbox = env.sandbox();
         const before = (await readCluster(sandbox, "member1")) as ClusterObject;
@@ -275,10 +397,12 @@ describe("e2e sandbox with kubesphere-emulator (smoke)", function () {
         await waitForReady(sandbox, "member1", "True");
         await sandbox.stopApiServer("member1");
         assert.strictEqual(sandbox.isApiServerRunning("member1"), false);
+        assert.strictEqual(sandbox.isControllerManagerRunning("member1"), false);
         const down = await waitForReady(sandbox, "member1", "False");
         assert.ok(down.message?.startsWith(MESSAGES.unreachablePrefix), `unexpected message: ${down.message}`);
 
         await sandbox.startApiServer("member1");
+        assert.strictEqual(sandbox.isControllerManagerRunning("member1"), true);
         const back = await waitForReady(sandbox, "member1", "True", 30_000);
         assert.strictEqual(back.message, MESSAGES.ready);
         assert.ok((back.lastTransitionTime ?? "") >= (down.lastTransitionTime ?? "~"), "lastTransitionTime must move on a status change");
@@ -315,7 +439,7 @@ describe("e2e sandbox with kubesphere-emulator (smoke)", function () {
     it("stops every process it started, idempotently", async () => {
         const sandbox = env.sandbox();
         const processes = sandbox.processes();
-        assert.strictEqual(processes.length, 5, "etcd, three kube-apiservers and the emulator");
+        assert.strictEqual(processes.length, 8, "etcd, three kube-apiservers, three kube-controller-managers and the emulator");
         await sandbox.stop();
         await sandbox.stop();
         assert.deepStrictEqual(processesMentioning(env.dir()), [], "processes still running with the sandbox dir in their command line");

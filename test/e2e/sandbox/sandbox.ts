@@ -1,26 +1,30 @@
 /**
- * TEST ONLY: a local multi-cluster environment for the e2e suite. One etcd, one kube-apiserver per cluster
- * (a host and N members) on loopback ports, each seeded as a fresh KubeSphere 3.x install, plus the
- * kubesphere-emulator process that plays ks-installer and ks-controller-manager.
+ * TEST ONLY: a local multi-cluster environment for the e2e suite. One etcd, one kube-apiserver and one
+ * kube-controller-manager per cluster (a host and N members) on loopback ports, each seeded as a fresh KubeSphere
+ * 3.x install, plus the kubesphere-emulator process that plays ks-installer and ks-controller-manager.
  *
  *   const sandbox = await startSandbox({ dir, members: 2 });
  *   sandbox.kubeconfig("member1");          // kubeconfig YAML (holds a token)
+ *   sandbox.cluster("member1").execKubeconfigPath; // same cluster, exec-plugin user (like EKS), no token inside
  *   await sandbox.stopApiServer("member1"); // member unreachable; data kept
  *   await sandbox.startApiServer("member1");
  *   await sandbox.stop();
  *
- * The clusters have no kube-controller-manager (see apiServer.ts): no garbage collection, no token controller.
+ * The controller-managers run only the ServiceAccount, token, garbage-collector and namespace controllers
+ * (see controllerManager.ts).
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as path from "path";
 import { EmulatorConfig } from "../emulator/config";
 import { adminToken, apiServerArgs, apiServerEnv, apiServerReady, apiServerUrl, clusterFiles, prepareClusterFiles, servingCaData, waitForApiServer } from "./apiServer";
+import { controllerManagerArgs, controllerManagerEnv, controllerManagerKubeconfigPath, waitForControllerManager, writeControllerManagerKubeconfig } from "./controllerManager";
 import { installCrds } from "./crds";
 import { etcdArgs, etcdDataDir, waitForEtcd } from "./etcd";
+import { execPluginArgs, writeExecPlugin } from "./execCredential";
 import { forgetOnExit, killOnExit } from "./exitCleanup";
 import { freePort } from "./freePort";
-import { kubeconfigPath, writeKubeconfig } from "./kubeconfigFile";
+import { execKubeconfigPath, kubeconfigPath, writeExecKubeconfig, writeKubeconfig } from "./kubeconfigFile";
 import { EMULATOR_MAIN, REPO_ROOT, toolBinary, toolsBinDir } from "./paths";
 import { isRunning, OwnedProcess, spawnLogged, terminate } from "./processes";
 import { seedKubesphere } from "./seed";
@@ -54,6 +58,12 @@ export interface SandboxCluster {
     server: string;
     /** `<dir>/kubeconfigs/<name>.yaml`: token auth, context named after the cluster. */
     kubeconfigPath: string;
+    /**
+     * `<dir>/kubeconfigs/<name>-exec.yaml`: same server and CA, context `<name>-exec`, and a user that runs the
+     * credential plugin `<dir>/bin/aws eks get-token --cluster-name <name>` (an EKS-style kubeconfig; the token
+     * stays out of the file). Works for local clients; KubeSphere (the emulator) cannot run it.
+     */
+    execKubeconfigPath: string;
 }
 
 const LOGS = "logs";
@@ -85,6 +95,7 @@ export class Sandbox {
             role: cluster.role,
             server: apiServerUrl(cluster.port),
             kubeconfigPath: kubeconfigPath(this.dir, cluster.name),
+            execKubeconfigPath: execKubeconfigPath(this.dir, cluster.name),
         }));
     }
 
@@ -116,7 +127,7 @@ export class Sandbox {
         return kubeConfig;
     }
 
-    /** Log files: etcd.log, <cluster>.log, emulator.log. */
+    /** Log files: etcd.log, <cluster>.log (kube-apiserver), <cluster>-controller-manager.log, emulator.log. */
     logFile(name: "etcd" | "emulator" | string): string {
         return logFile(this.dir, name);
     }
@@ -126,37 +137,60 @@ export class Sandbox {
         return owned !== undefined && isRunning(owned);
     }
 
-    /** Stops one cluster's kube-apiserver (its data stays in etcd), e.g. to make a member unreachable. */
-    async stopApiServer(name: string): Promise<void> {
-        const cluster = this.clusterState(name);
-        const owned = this.apiServerProcess(cluster);
-        if (owned) {
-            await terminate([owned]);
-            forgetOnExit(owned.pid);
-            cluster.pid = undefined;
-            writeState(this.state);
-        }
+    isControllerManagerRunning(name: string): boolean {
+        const owned = this.controllerManagerProcess(this.clusterState(name));
+        return owned !== undefined && isRunning(owned);
     }
 
-    /** Starts a stopped kube-apiserver again on the same port, with the same data, token and certificate. */
+    /**
+     * Stops one cluster's kube-controller-manager and kube-apiserver (its data stays in etcd), e.g. to make a member
+     * unreachable.
+     */
+    async stopApiServer(name: string): Promise<void> {
+        const cluster = this.clusterState(name);
+        // The controller-manager first, so it does not log connection errors for the apiserver's absence.
+        for (const owned of [this.controllerManagerProcess(cluster), this.apiServerProcess(cluster)]) {
+            if (owned) {
+                await terminate([owned]);
+                forgetOnExit(owned.pid);
+            }
+        }
+        cluster.pid = undefined;
+        cluster.controllerManagerPid = undefined;
+        writeState(this.state);
+    }
+
+    /**
+     * Starts a stopped kube-apiserver again on the same port, with the same data, token and certificate, then its
+     * kube-controller-manager.
+     */
     async startApiServer(name: string): Promise<void> {
         const cluster = this.clusterState(name);
         if (!this.isApiServerRunning(name)) {
             await this.spawnApiServer(cluster);
         }
         await waitForApiServer(this.dir, cluster, () => this.isApiServerRunning(name));
+        if (!this.isControllerManagerRunning(name)) {
+            await this.spawnControllerManager(cluster);
+        }
     }
 
     /** Kills every process of the sandbox and waits until they are gone. Idempotent. */
     async stop(options: { removeData?: boolean } = {}): Promise<void> {
         const owned = this.processes();
-        // Emulator and apiservers first, so none of them logs a storm of etcd errors on the way down.
-        await terminate(owned.filter((p) => p.name !== "etcd"));
+        // Clients of the apiservers first (emulator, controller-managers), then the apiservers, then etcd, so
+        // nothing logs a storm of connection errors on the way down.
+        const isApiServer = (p: OwnedProcess) => p.name.startsWith("kube-apiserver ");
+        await terminate(owned.filter((p) => p.name !== "etcd" && !isApiServer(p)));
+        await terminate(owned.filter(isApiServer));
         await terminate(owned.filter((p) => p.name === "etcd"));
         owned.forEach((p) => forgetOnExit(p.pid));
         this.state.etcd.pid = undefined;
         this.state.emulator.pid = undefined;
-        this.state.clusters.forEach((cluster) => (cluster.pid = undefined));
+        this.state.clusters.forEach((cluster) => {
+            cluster.pid = undefined;
+            cluster.controllerManagerPid = undefined;
+        });
         if (options.removeData) {
             fs.rmSync(this.dir, { recursive: true, force: true });
         } else if (fs.existsSync(this.dir)) {
@@ -174,6 +208,10 @@ export class Sandbox {
             const apiServer = this.apiServerProcess(cluster);
             if (apiServer) {
                 owned.push(apiServer);
+            }
+            const controllerManager = this.controllerManagerProcess(cluster);
+            if (controllerManager) {
+                owned.push(controllerManager);
             }
         }
         if (this.state.emulator.pid) {
@@ -199,6 +237,12 @@ export class Sandbox {
 
     private apiServerProcess(cluster: ClusterState): OwnedProcess | undefined {
         return cluster.pid ? { name: `kube-apiserver ${cluster.name}`, pid: cluster.pid, marker: clusterFiles(this.dir, cluster.name).certDir } : undefined;
+    }
+
+    private controllerManagerProcess(cluster: ClusterState): OwnedProcess | undefined {
+        return cluster.controllerManagerPid
+            ? { name: `kube-controller-manager ${cluster.name}`, pid: cluster.controllerManagerPid, marker: controllerManagerKubeconfigPath(this.dir, cluster.name) }
+            : undefined;
     }
 
     private async track(owned: OwnedProcess): Promise<void> {
@@ -235,6 +279,30 @@ export class Sandbox {
         await this.track(this.apiServerProcess(cluster) as OwnedProcess);
     }
 
+    /** @internal Starts the cluster's kube-controller-manager; its apiserver must be ready. */
+    async spawnControllerManager(cluster: ClusterState): Promise<void> {
+        writeControllerManagerKubeconfig(this.dir, cluster);
+        cluster.controllerManagerPid = await spawnLogged(toolBinary("kube-controller-manager", this.state.binDir), controllerManagerArgs(this.dir, cluster), {
+            logFile: logFile(this.dir, `${cluster.name}-controller-manager`),
+            detached: this.state.detached,
+            env: controllerManagerEnv(),
+        });
+        await this.track(this.controllerManagerProcess(cluster) as OwnedProcess);
+    }
+
+    /** @internal Waits until every controller-manager has created the `default` ServiceAccount. */
+    async waitForControllerManagers(): Promise<void> {
+        await Promise.all(
+            this.state.clusters.map(async (cluster) => {
+                try {
+                    await waitForControllerManager(this.loadKubeConfig(cluster.name), cluster.name, () => this.isControllerManagerRunning(cluster.name));
+                } catch (err) {
+                    throw new Error(`${(err as Error).message}${logTail(logFile(this.dir, `${cluster.name}-controller-manager`))}`);
+                }
+            }),
+        );
+    }
+
     /** @internal */
     async waitForApiServers(): Promise<void> {
         await Promise.all(
@@ -248,16 +316,15 @@ export class Sandbox {
         );
     }
 
-    /** @internal kubeconfigs, CRDs and the KubeSphere seed on every cluster. */
+    /** @internal kubeconfigs (token and exec), CRDs and the KubeSphere seed on every cluster. */
     async prepareClusters(): Promise<void> {
+        const execPlugin = writeExecPlugin(this.dir);
         await Promise.all(
             this.state.clusters.map(async (cluster) => {
-                writeKubeconfig(this.dir, {
-                    name: cluster.name,
-                    server: apiServerUrl(cluster.port),
-                    caData: servingCaData(this.dir, cluster.name) as string,
-                    token: adminToken(this.dir, cluster.name),
-                });
+                const server = apiServerUrl(cluster.port);
+                const caData = servingCaData(this.dir, cluster.name) as string;
+                writeKubeconfig(this.dir, { name: cluster.name, server, caData, token: adminToken(this.dir, cluster.name) });
+                writeExecKubeconfig(this.dir, { name: cluster.name, server, caData, command: execPlugin, args: execPluginArgs(cluster.name) });
                 const kubeConfig = this.loadKubeConfig(cluster.name);
                 await installCrds(cluster.name, kubeConfig);
                 await seedKubesphere(kubeConfig, cluster.layout);
@@ -307,8 +374,9 @@ export function loadSandbox(dir: string): Sandbox {
 }
 
 /**
- * Starts etcd, a host and `members` member kube-apiservers, installs the KubeSphere CRDs, seeds each cluster as a
- * KubeSphere install, starts the emulator, and resolves once everything answers. On failure everything started
+ * Starts etcd, a host and `members` member kube-apiservers with their kube-controller-managers, installs the
+ * KubeSphere CRDs, seeds each cluster as a KubeSphere install, starts the emulator, and resolves once everything
+ * answers. On failure everything started
  * so far is stopped again and the error quotes the failing process's log.
  */
 export async function startSandbox(options: StartSandboxOptions): Promise<Sandbox> {
@@ -328,6 +396,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     }
     toolBinary("etcd");
     toolBinary("kube-apiserver");
+    toolBinary("kube-controller-manager");
     fs.mkdirSync(path.join(dir, LOGS), { recursive: true });
 
     const clusterSpecs: Array<{ name: string; role: ClusterRole; layout: KubesphereLayout }> = [
@@ -360,8 +429,12 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
             await sandbox.spawnApiServer(cluster);
         }
         await sandbox.waitForApiServers();
+        for (const cluster of state.clusters) {
+            await sandbox.spawnControllerManager(cluster);
+        }
         await sandbox.prepareClusters();
         await sandbox.spawnEmulator(options);
+        await sandbox.waitForControllerManagers();
     } catch (err) {
         await sandbox.stop().catch(() => undefined);
         throw new Error(`could not start the sandbox in ${dir}: ${(err as Error).message}`);

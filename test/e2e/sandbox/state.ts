@@ -21,6 +21,8 @@ export interface ClusterState {
     layout: KubesphereLayout;
     /** Pid of its kube-apiserver; undefined while stopped with stopApiServer. */
     pid?: number;
+    /** Pid of its kube-controller-manager; stopped and started together with the apiserver. */
+    controllerManagerPid?: number;
 }
 
 export interface SandboxState {

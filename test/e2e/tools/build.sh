@@ -5,12 +5,14 @@
 #   .bin/bin/<binary>                stable symlink to the selected version
 #
 #   test/e2e/tools/build.sh              # all tools
-#   test/e2e/tools/build.sh etcd pulumi  # a subset (etcd kube-apiserver pulumi provider)
+#   test/e2e/tools/build.sh etcd pulumi  # a subset (etcd kube-apiserver kube-controller-manager
+#                                        # pulumi provider)
 #
 # Versions live in exactly one place each:
 #   etcd            require in  tools/etcd/go.mod      (go.etcd.io/etcd/server/v3)
-#   kube-apiserver  require in  tools/kube/go.mod      (k8s.io/kubernetes; regenerate the
-#                               file with tools/kube/update-go-mod.sh vX.Y.Z)
+#   kube-apiserver,  require in  tools/kube/go.mod     (k8s.io/kubernetes; regenerate the
+#   kube-controller-manager     file with tools/kube/update-go-mod.sh vX.Y.Z; both
+#                               binaries share the version and its ldflags stamping)
 #   pulumi          require in  tools/pulumi/go.mod    (github.com/pulumi/pulumi/pkg/v3)
 #   provider        require in  tools/provider/go.mod  (pseudo-version of
 #                               github.com/pulumi/pulumi-kubernetes/provider/v4) plus
@@ -77,6 +79,7 @@ build_tool() {
   else
     local tmp
     tmp="$(mktemp -d "$BIN_ROOT/.tmp-$key.XXXXXX")"
+    chmod 755 "$tmp"          # mktemp creates 0700
     if ! (
       cd "$moddir"
       if [[ "$prepare" != "-" ]]; then "$prepare" "$version"; fi
@@ -105,11 +108,10 @@ build_etcd() {
   local dir="$TOOLS_DIR/etcd" v
   v="$(gomod_version "$dir/go.mod" go.etcd.io/etcd/server/v3)"
   build_tool etcd "$v" etcd "$dir" - \
-    -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$v" \
-    go.etcd.io/etcd/server/v3
+    -ldflags "-s -w" go.etcd.io/etcd/server/v3
 }
 
-# ---- kube-apiserver ---------------------------------------------------------
+# ---- kube-apiserver, kube-controller-manager ---------------------------------
 prepare_kube() { # <k8s version>
   local v="$1" minor
   minor="$(cut -d. -f2 <<<"$v")"
@@ -117,9 +119,9 @@ prepare_kube() { # <k8s version>
   grep -Eq "^[[:space:]]*k8s.io/component-base => k8s.io/component-base v0\.${minor}\.${v##*.}\$" go.mod ||
     die "kube/go.mod staging replaces don't match k8s.io/kubernetes $v; run tools/kube/update-go-mod.sh $v"
 }
-build_kube() {
-  local dir="$TOOLS_DIR/kube" v major minor date ldflags="-s -w" pkg
-  v="$(gomod_version "$dir/go.mod" k8s.io/kubernetes)"
+# kube_ldflags <k8s version>: version stamping shared by every Kubernetes binary.
+kube_ldflags() {
+  local dir="$TOOLS_DIR/kube" v="$1" major minor date ldflags="-s -w" pkg
   major="$(cut -d. -f1 <<<"${v#v}")"
   minor="$(cut -d. -f2 <<<"$v")"
   # Reproducible build date: the release's commit time as recorded by the proxy.
@@ -132,9 +134,20 @@ build_kube() {
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
     ldflags+=" -X $pkg.gitCommit=0000000000000000000000000000000000000000"
   done
-  build_tool kube-apiserver "$v" kube-apiserver "$dir" prepare_kube \
-    -tags selinux,notest -ldflags "$ldflags" k8s.io/kubernetes/cmd/kube-apiserver
+  echo "$ldflags"
 }
+# build_kube_cmd <binary>: k8s.io/kubernetes/cmd/<binary> at the pinned version.
+build_kube_cmd() {
+  local dir="$TOOLS_DIR/kube" binary="$1" v ldflags
+  v="$(gomod_version "$dir/go.mod" k8s.io/kubernetes)"
+  # kube_ldflags runs `go list -m` (may hit the proxy); skip it when cached.
+  ldflags=""
+  [[ -x "$BIN_ROOT/$binary-$v/$binary" ]] || ldflags="$(kube_ldflags "$v")"
+  build_tool "$binary" "$v" "$binary" "$dir" prepare_kube \
+    -tags selinux,notest -ldflags "$ldflags" "k8s.io/kubernetes/cmd/$binary"
+}
+build_kube() { build_kube_cmd kube-apiserver; }
+build_kcm() { build_kube_cmd kube-controller-manager; }
 
 # ---- pulumi CLI -------------------------------------------------------------
 build_pulumi() {
@@ -169,15 +182,16 @@ build_provider() {
 
 # ---- main -------------------------------------------------------------------
 tools=("$@")
-(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver pulumi provider)
+(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager pulumi provider)
 total_start="$(now)"
 for t in "${tools[@]}"; do
   case "$t" in
     etcd) build_etcd ;;
     kube-apiserver|kube) build_kube ;;
+    kube-controller-manager|kcm) build_kcm ;;
     pulumi) build_pulumi ;;
     provider|pulumi-resource-kubernetes) build_provider ;;
-    *) die "unknown tool '$t' (expected: etcd kube-apiserver pulumi provider)" ;;
+    *) die "unknown tool '$t' (expected: etcd kube-apiserver kube-controller-manager pulumi provider)" ;;
   esac
 done
 echo "total $(elapsed "$total_start") — binaries in ${LINK_DIR}"
