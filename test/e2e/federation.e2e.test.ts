@@ -3,36 +3,27 @@
  * (the sandbox) with the test-only KubeSphere emulator playing ks-installer and ks-controller-manager.
  * The scenarios run in order on one sandbox and one stack, like an operator's day.
  */
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import * as assert from "assert";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
+import {
+    clusterApi,
+    ClusterObject,
+    conditionOf,
+    contextBefore,
+    hostClusters as hostClustersOf,
+    INSTALLER,
+    installerSpecOf,
+    jwtSecretOf as jwtSecretOfCluster,
+    waitUntil,
+} from "./harness/clusterQueries";
 import { createFederationStack, FederationStack } from "./harness/federationStack";
 import { MERGE_PATCH } from "./emulator/kubeApi";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
-import { waitFor } from "./sandbox/waitFor";
 
 const RECONCILE_DELAY_MS = 2000;
-const CLUSTER = { group: "cluster.kubesphere.io", version: "v1alpha1", plural: "clusters" };
-const INSTALLER = { group: "installer.kubesphere.io", version: "v1alpha1", plural: "clusterconfigurations", namespace: "kubesphere-system", name: "ks-installer" };
-
-interface ClusterObject {
-    metadata: { name: string; finalizers?: string[] };
-    status?: { conditions?: Array<{ type: string; status: string; message?: string }> };
-}
-
-/** The 120 characters before a secret's first occurrence, to say where it leaked without printing it. */
-function context(text: string, secret: string): string {
-    const at = text.indexOf(secret);
-    return JSON.stringify(text.slice(Math.max(0, at - 120), at));
-}
-
-/** Polls a condition every 250 ms for up to a minute. */
-async function waitUntil(condition: () => Promise<boolean>, what: string): Promise<void> {
-    await waitFor(condition, { description: what, timeoutMs: 60_000, intervalMs: 250 });
-}
 
 describe("federation on a local sandbox (e2e)", function () {
     this.timeout(10 * 60_000);
@@ -41,20 +32,11 @@ describe("federation on a local sandbox (e2e)", function () {
     let stack: FederationStack;
     let workDir: string;
 
-    const api = (cluster: string) => {
-        const kubeConfig: KubeConfig = sandbox.loadKubeConfig(cluster);
-        return { core: kubeConfig.makeApiClient(CoreV1Api), custom: kubeConfig.makeApiClient(CustomObjectsApi) };
-    };
-    const jwtSecretOf = async (cluster: string) => {
-        const configMap = await api(cluster).core.readNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system" });
-        const settings = yaml.load(configMap.data!["kubesphere.yaml"]) as { authentication: { jwtSecret: string } };
-        return settings.authentication.jwtSecret;
-    };
-    const installerSpec = async (cluster: string) =>
-        ((await api(cluster).custom.getNamespacedCustomObject(INSTALLER)) as { spec: Record<string, any> }).spec;
-    const hostClusters = async () =>
-        ((await api("host").custom.listClusterCustomObject(CLUSTER)) as { items: ClusterObject[] }).items;
-    const readyOf = (cluster: ClusterObject) => cluster.status?.conditions?.find((condition) => condition.type === "Ready");
+    const api = (cluster: string) => clusterApi(sandbox, cluster);
+    const jwtSecretOf = (cluster: string) => jwtSecretOfCluster(sandbox, cluster);
+    const installerSpec = async (cluster: string) => (await installerSpecOf(sandbox, cluster))!;
+    const hostClusters = () => hostClustersOf(sandbox);
+    const readyOf = (cluster: ClusterObject) => conditionOf(cluster);
     const memberEntry = (name: string) => ({
         name,
         provider: "generic",
@@ -132,7 +114,7 @@ describe("federation on a local sandbox (e2e)", function () {
         for (const [index, secret] of (await secrets()).entries()) {
             const base64 = Buffer.from(secret).toString("base64").slice(0, 24);
             for (const [where, text] of [["pulumi stack export", exported], ["the checkpoint file", checkpoints], ["engine output", output]]) {
-                assert.ok(!text.includes(secret), `secret #${index} of secrets() is in ${where} in plain text, after: ${context(text, secret)}`);
+                assert.ok(!text.includes(secret), `secret #${index} of secrets() is in ${where} in plain text, after: ${contextBefore(text, secret)}`);
                 assert.ok(!text.includes(base64), `secret #${index} of secrets() is in ${where} as base64`);
             }
         }

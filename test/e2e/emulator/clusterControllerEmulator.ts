@@ -21,7 +21,7 @@ import {
     KUBESPHERE_NAMESPACE,
     KUBESPHERE_VERSION,
 } from "./kubesphereObjects";
-import { readKubesphereYaml } from "./kubesphereYaml";
+import { kubesphereYamlV4Member, readKubesphereYaml } from "./kubesphereYaml";
 import { ChangeLog } from "./log";
 import { mergeConditions } from "./conditions";
 import { MemberChecker, MemberVerdict } from "./memberCheck";
@@ -31,6 +31,15 @@ const REQUEST_TIMEOUT_MS = 3000;
 
 export interface ClusterControllerOptions {
     blockDeletionWhenUnreachable: boolean;
+    /** KubeSphere 4.x hosts: how long the emulated ks-core install on a member takes. */
+    reconcileDelayMs: number;
+}
+
+/** The host's own settings, read once per pass. */
+interface HostSettings {
+    jwtSecret?: string;
+    layout: "v3" | "v4";
+    hostClusterName: string;
 }
 
 export class ClusterControllerEmulator {
@@ -38,6 +47,8 @@ export class ClusterControllerEmulator {
     private readonly customObjects: CustomObjectsApi;
     private readonly members = new MemberChecker();
     private knownClusters = new Set<string>();
+    /** KubeSphere 4.x: members whose emulated ks-core install is under way. */
+    private readonly installing = new Set<string>();
 
     constructor(
         private readonly host: EmulatedCluster,
@@ -56,7 +67,7 @@ export class ClusterControllerEmulator {
             REQUEST_TIMEOUT_MS,
             `listing Clusters on host "${this.host.name}"`,
         )) as { items: ClusterObject[] };
-        const hostJwtSecret = await this.readHostJwtSecret();
+        const host = await this.readHostSettings();
         const names = new Set(list.items.map((cluster) => cluster.metadata.name));
         for (const gone of [...this.knownClusters].filter((name) => !names.has(name))) {
             this.changes.report(this.subject(gone), `Cluster "${gone}": deleted`);
@@ -65,7 +76,7 @@ export class ClusterControllerEmulator {
         this.knownClusters = names;
         await Promise.all(
             list.items.map((cluster) =>
-                this.reconcile(cluster, hostJwtSecret).catch((err) =>
+                this.reconcile(cluster, host).catch((err) =>
                     this.changes.report(this.subject(cluster.metadata.name), `Cluster "${cluster.metadata.name}": reconcile failed, will retry: ${describeError(err)}`),
                 ),
             ),
@@ -76,16 +87,18 @@ export class ClusterControllerEmulator {
         return `cluster/${name}`;
     }
 
-    private async readHostJwtSecret(): Promise<string | undefined> {
+    private async readHostSettings(): Promise<HostSettings> {
         const configMap = await withTimeout(
             this.core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }),
             REQUEST_TIMEOUT_MS,
             "reading the host's kubesphere-config",
         );
-        return readKubesphereYaml(configMap.data?.[KUBESPHERE_CONFIG_KEY]).jwtSecret;
+        const settings = readKubesphereYaml(configMap.data?.[KUBESPHERE_CONFIG_KEY]);
+        return { jwtSecret: settings.jwtSecret, layout: settings.layout, hostClusterName: settings.hostClusterName ?? this.host.name };
     }
 
-    private async reconcile(cluster: ClusterObject, hostJwtSecret: string | undefined): Promise<void> {
+    private async reconcile(cluster: ClusterObject, host: HostSettings): Promise<void> {
+        const hostJwtSecret = host.jwtSecret;
         const name = cluster.metadata.name;
         const say = (message: string) => this.changes.report(this.subject(name), `Cluster "${name}": ${message}`);
         const finalizers = cluster.metadata.finalizers ?? [];
@@ -123,8 +136,11 @@ export class ClusterControllerEmulator {
         }
 
         const verdict = await this.members.check(cluster, hostJwtSecret);
+        if (host.layout === "v4" && verdict.facts && !verdict.ready) {
+            this.installKsCore(cluster, host, say);
+        }
         const patch: Record<string, unknown> = {};
-        const status = this.desiredStatus(cluster, verdict);
+        const status = this.desiredStatus(cluster, verdict, host.layout);
         if (stableJson(status) !== stableJson(cluster.status ?? {})) {
             patch.status = status;
         }
@@ -137,13 +153,36 @@ export class ClusterControllerEmulator {
         say(`Ready=${verdict.ready ? "True" : "False"} (${verdict.reason}: ${verdict.message})`);
     }
 
-    private desiredStatus(cluster: ClusterObject, verdict: MemberVerdict): NonNullable<ClusterObject["status"]> {
+    /**
+     * KubeSphere 4.x: the host installs ks-core on the member with role member and its jwtSecret; emulated as a
+     * delayed write of the member's kubesphere-config, once per member until it is Ready.
+     */
+    private installKsCore(cluster: ClusterObject, host: HostSettings, say: (message: string) => void): void {
+        const name = cluster.metadata.name;
+        if (this.installing.has(name) || !host.jwtSecret) return;
+        this.installing.add(name);
+        say(`installing ks-core on the member (KubeSphere 4.x) in ${this.options.reconcileDelayMs} ms`);
+        const jwtSecret = host.jwtSecret;
+        setTimeout(() => {
+            this.members
+                .installKsCore(cluster, kubesphereYamlV4Member(jwtSecret, host.hostClusterName))
+                .then(() => say("ks-core installed on the member"))
+                .catch((err) => say(`ks-core install failed, will retry: ${describeError(err)}`))
+                .finally(() => this.installing.delete(name));
+        }, this.options.reconcileDelayMs);
+    }
+
+    private desiredStatus(cluster: ClusterObject, verdict: MemberVerdict, layout: "v3" | "v4"): NonNullable<ClusterObject["status"]> {
         const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
         const conditions = mergeConditions(
             cluster.status?.conditions,
             [
                 { type: "Initialized", status: "True", reason: "Initialized", message: "Cluster has been initialized" },
                 { type: "Ready", status: verdict.ready ? "True" : "False", reason: verdict.reason, message: verdict.message },
+                // 4.x reports the ks-core install on the member separately (API notes §3, §6).
+                ...(layout === "v4"
+                    ? [{ type: "KSCoreReady", status: verdict.ready ? ("True" as const) : ("False" as const), reason: verdict.ready ? "Installed" : "Installing", message: verdict.ready ? "ks-core is ready" : "installing ks-core on the member" }]
+                    : []),
             ],
             now,
         );

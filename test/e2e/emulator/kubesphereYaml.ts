@@ -8,6 +8,8 @@ import { InstallerSpec } from "./kubesphereObjects";
 /** What the emulator needs from kubesphere.yaml. `jwtSecret` is secret material. */
 export interface KubesphereSettings {
     jwtSecret?: string;
+    /** `v4` when the secret sits at authentication.issuer.jwtSecret (KubeSphere 4.x). */
+    layout: "v3" | "v4";
     clusterRole?: string;
     hostClusterName?: string;
 }
@@ -28,6 +30,7 @@ export function readKubesphereYaml(text: string | undefined): KubesphereSettings
     const authentication = asObject(document.authentication);
     const multicluster = asObject(document.multicluster);
     return {
+        layout: asString(authentication.jwtSecret) === undefined && asString(asObject(authentication.issuer).jwtSecret) !== undefined ? "v4" : "v3",
         jwtSecret: asString(authentication.jwtSecret) ?? asString(asObject(authentication.issuer).jwtSecret),
         clusterRole: asString(multicluster.clusterRole),
         hostClusterName: asString(multicluster.hostClusterName),
@@ -63,6 +66,11 @@ export function freshKubesphereYamlV4Host(jwtSecret: string, hostClusterName = "
         },
         multicluster: { clusterRole: "host", hostClusterName },
     });
+}
+
+/** kubesphere.yaml that ks-core 4.x renders on a member from the host's values (role member, the host's secret). */
+export function kubesphereYamlV4Member(jwtSecret: string, hostClusterName: string): string {
+    return yaml.dump({ authentication: { issuer: { jwtSecret } }, multicluster: { clusterRole: "member", hostClusterName } });
 }
 
 /**

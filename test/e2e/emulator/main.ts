@@ -48,7 +48,7 @@ async function main(config: EmulatorConfig): Promise<void> {
     );
     const host = config.clusters.find((cluster) => cluster.role === "host");
     const controller = host
-        ? new ClusterControllerEmulator(host, loadKubeConfig(host.kubeconfigPath), { blockDeletionWhenUnreachable: config.blockDeletionWhenUnreachable }, changes)
+        ? new ClusterControllerEmulator(host, loadKubeConfig(host.kubeconfigPath), { blockDeletionWhenUnreachable: config.blockDeletionWhenUnreachable, reconcileDelayMs: config.reconcileDelayMs }, changes)
         : undefined;
 
     const installersReady = repeat(config.installerPollMs, async () => {

@@ -119,6 +119,23 @@ export class MemberChecker {
         return { ready: true, reason: "Ready", message: MESSAGES.ready, facts, endpoint };
     }
 
+    /**
+     * KubeSphere 4.x: what the host's controller does through the Helm install of ks-core on the member, reduced to
+     * its effect: the member's kubesphere-config gets role member and the host's jwtSecret (API notes §6).
+     */
+    async installKsCore(cluster: ClusterObject, kubesphereYaml: string): Promise<void> {
+        const clients = this.clientsFor(cluster.spec!.connection!.kubeconfig!);
+        const body = { metadata: { name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }, data: { [KUBESPHERE_CONFIG_KEY]: kubesphereYaml } };
+        await withTimeout(
+            clients.core.replaceNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE, body }).catch(async (err) => {
+                if (httpStatus(err) !== 404) throw err;
+                await clients.core.createNamespacedConfigMap({ namespace: KUBESPHERE_NAMESPACE, body });
+            }),
+            REQUEST_TIMEOUT_MS,
+            "installing ks-core on the member",
+        );
+    }
+
     private clientsFor(kubeconfigBase64: string): MemberClients {
         const key = createHash("sha256").update(kubeconfigBase64).digest("hex");
         let clients = this.clients.get(key);

@@ -91,6 +91,12 @@ export class FederationStack {
             .join("\n");
     }
 
+    /** Sets (or with undefined, removes) an environment variable for the engine and plugins of later operations. */
+    setEngineEnv(name: string, value: string | undefined): void {
+        if (value === undefined) delete this.workspace.envVars[name];
+        else this.workspace.envVars[name] = value;
+    }
+
     /** Replaces the stack config with `kubesphere-federation:host` and `:members`, as objects like a stack file. */
     async setFederationConfig(config: { host: unknown; members?: unknown[] }): Promise<void> {
         await this.workspace.saveStackSettings(this.stack.name, {

@@ -1,0 +1,74 @@
+/**
+ * TEST ONLY: what the e2e suites read from the sandbox's clusters to judge the program's effect.
+ * Values read here (jwtSecrets, kubeconfigs) are secrets: tests compare them, never print them.
+ */
+import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import * as yaml from "js-yaml";
+import { httpStatus } from "../emulator/kubeApi";
+import { Sandbox } from "../sandbox/sandbox";
+import { waitFor } from "../sandbox/waitFor";
+
+export const CLUSTER = { group: "cluster.kubesphere.io", version: "v1alpha1", plural: "clusters" };
+export const INSTALLER = { group: "installer.kubesphere.io", version: "v1alpha1", plural: "clusterconfigurations", namespace: "kubesphere-system", name: "ks-installer" };
+
+export interface ClusterObject {
+    metadata: { name: string; uid: string; finalizers?: string[]; deletionTimestamp?: string };
+    spec: { connection: { kubeconfig: string }; config?: string };
+    status?: { conditions?: Array<{ type: string; status: string; message?: string }>; uid?: string };
+}
+
+export function clusterApi(sandbox: Sandbox, cluster: string) {
+    const kubeConfig = sandbox.loadKubeConfig(cluster);
+    return { core: kubeConfig.makeApiClient(CoreV1Api), custom: kubeConfig.makeApiClient(CustomObjectsApi) };
+}
+
+/** The jwtSecret in a cluster's kubesphere-config (either layout). */
+export async function jwtSecretOf(sandbox: Sandbox, cluster: string): Promise<string> {
+    const configMap = await clusterApi(sandbox, cluster).core.readNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system" });
+    const settings = yaml.load(configMap.data!["kubesphere.yaml"]) as { authentication: { jwtSecret?: string; issuer?: { jwtSecret?: string } } };
+    return settings.authentication.jwtSecret ?? settings.authentication.issuer!.jwtSecret!;
+}
+
+/** The clusterRole in a cluster's kubesphere-config. */
+export async function configRoleOf(sandbox: Sandbox, cluster: string): Promise<string | undefined> {
+    const configMap = await clusterApi(sandbox, cluster).core.readNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system" });
+    return (yaml.load(configMap.data!["kubesphere.yaml"]) as { multicluster?: { clusterRole?: string } }).multicluster?.clusterRole;
+}
+
+/** The ks-installer spec of a cluster, or undefined when there is none. */
+export async function installerSpecOf(sandbox: Sandbox, cluster: string): Promise<Record<string, any> | undefined> {
+    try {
+        return ((await clusterApi(sandbox, cluster).custom.getNamespacedCustomObject(INSTALLER)) as { spec: Record<string, any> }).spec;
+    } catch (err) {
+        if (httpStatus(err) === 404) return undefined;
+        throw err;
+    }
+}
+
+export async function hostClusters(sandbox: Sandbox): Promise<ClusterObject[]> {
+    return ((await clusterApi(sandbox, "host").custom.listClusterCustomObject(CLUSTER)) as { items: ClusterObject[] }).items;
+}
+
+export async function hostCluster(sandbox: Sandbox, name: string): Promise<ClusterObject | undefined> {
+    return (await hostClusters(sandbox)).find((cluster) => cluster.metadata.name === name);
+}
+
+export function conditionOf(cluster: ClusterObject | undefined, type = "Ready") {
+    return cluster?.status?.conditions?.find((condition) => condition.type === type);
+}
+
+/** The kubeconfig KubeSphere got for a member (decoded from spec.connection.kubeconfig). */
+export function importedKubeconfig(cluster: ClusterObject): { clusters: Array<{ cluster: { server: string } }>; users: Array<{ user: Record<string, unknown> }> } {
+    return yaml.load(Buffer.from(cluster.spec.connection.kubeconfig, "base64").toString("utf8")) as never;
+}
+
+/** Polls a condition every 250 ms for up to a minute. */
+export async function waitUntil(condition: () => Promise<boolean>, what: string): Promise<void> {
+    await waitFor(condition, { description: what, timeoutMs: 60_000, intervalMs: 250 });
+}
+
+/** The 120 characters before a secret's first occurrence, to say where it leaked without printing it. */
+export function contextBefore(text: string, secret: string): string {
+    const at = text.indexOf(secret);
+    return JSON.stringify(text.slice(Math.max(0, at - 120), at));
+}

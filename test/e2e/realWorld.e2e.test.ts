@@ -1,0 +1,179 @@
+/**
+ * End-to-end, the imports that go wrong in real life (API notes §4, §5, §7): an exec-plugin (EKS-like) member
+ * imported through a ServiceAccount token and its rotation, an endpoint override, a duplicate import, a member
+ * without KubeSphere, removing an unreachable member the documented way, and a KubeSphere 4.x host.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as os from "os";
+import * as path from "path";
+import { MERGE_PATCH } from "./emulator/kubeApi";
+import {
+    CLUSTER,
+    clusterApi,
+    conditionOf,
+    configRoleOf,
+    hostCluster,
+    importedKubeconfig,
+    INSTALLER,
+    installerSpecOf,
+    jwtSecretOf,
+    waitUntil,
+} from "./harness/clusterQueries";
+import { createFederationStack, FederationStack } from "./harness/federationStack";
+import { Sandbox, startSandbox } from "./sandbox/sandbox";
+
+const SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kubesphere-system" };
+
+/** One sandbox and one stack per describe block, removed afterwards whatever happened. */
+function useSandbox(options: { members: number; hostLayout?: "v3" | "v4"; blockDeletionWhenUnreachable?: boolean }) {
+    const context = {} as { sandbox: Sandbox; stack: FederationStack; dir: string };
+    before(async function () {
+        this.timeout(5 * 60_000);
+        context.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-e2e-real-"));
+        context.sandbox = await startSandbox({ dir: path.join(context.dir, "sandbox"), reconcileDelayMs: 1000, ...options });
+        context.stack = await createFederationStack("real", path.join(context.dir, "stack"));
+    });
+    after(async function () {
+        this.timeout(2 * 60_000);
+        await context.sandbox?.stop();
+        if (context.dir) fs.rmSync(context.dir, { recursive: true, force: true });
+    });
+    return context;
+}
+
+describe("real-world members (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const ctx = useSandbox({ members: 3, blockDeletionWhenUnreachable: true });
+    const memberPort = (name: string) => new URL(ctx.sandbox.cluster(name).server).port;
+    const configure = (members: Array<Record<string, unknown>>) =>
+        ctx.stack.setFederationConfig({ host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } }, members });
+    const eksLike = (extra: Record<string, unknown> = {}) => ({
+        name: "member1",
+        provider: "eks",
+        // `aws eks get-token`-style exec plugin: credentials default to serviceAccount.
+        kubeconfig: { path: ctx.sandbox.cluster("member1").execKubeconfigPath },
+        readyTimeoutSeconds: 120,
+        ...extra,
+    });
+    /**
+     * Pulumi reaches member2 as `localhost` (a kubeconfig without CA, as many lab kubeconfigs are); KubeSphere must
+     * use the address in apiServerEndpoint, 127.0.0.1, the only one in the serving certificate.
+     */
+    const withEndpoint = () => {
+        const localhostKubeconfig = path.join(ctx.dir, "member2-localhost.yaml");
+        const original = yaml.load(ctx.sandbox.kubeconfig("member2")) as { clusters: Array<{ cluster: Record<string, unknown> }> };
+        original.clusters[0].cluster = { server: `https://localhost:${memberPort("member2")}`, "insecure-skip-tls-verify": true };
+        fs.writeFileSync(localhostKubeconfig, yaml.dump(original), { mode: 0o600 });
+        return {
+            name: "member2",
+            provider: "kubeadm",
+            kubeconfig: { path: localhostKubeconfig },
+            apiServerEndpoint: `https://127.0.0.1:${memberPort("member2")}`,
+            readyTimeoutSeconds: 120,
+        };
+    };
+    const secretNames = async () =>
+        (await clusterApi(ctx.sandbox, "member1").core.listNamespacedSecret({ namespace: SERVICE_ACCOUNT.namespace })).items
+            .map((secret) => secret.metadata!.name!)
+            .filter((name) => name.startsWith(SERVICE_ACCOUNT.name))
+            .sort();
+    let firstClusterUid = "";
+    let firstToken = "";
+
+    it("imports an exec-plugin member through a ServiceAccount token, and honours apiServerEndpoint", async () => {
+        await configure([eksLike(), withEndpoint()]);
+        const result = await ctx.stack.up();
+        assert.strictEqual(result.summary.result, "succeeded");
+        const eks = (await hostCluster(ctx.sandbox, "member1"))!;
+        assert.strictEqual(conditionOf(eks)?.status, "True", conditionOf(eks)?.message);
+        const imported = importedKubeconfig(eks);
+        assert.strictEqual(imported.users[0].user.exec, undefined, "no exec plugin reaches KubeSphere");
+        assert.strictEqual(typeof imported.users[0].user.token, "string");
+        assert.deepStrictEqual(await secretNames(), ["kubesphere-multicluster-token-r1"]);
+        firstClusterUid = eks.metadata.uid;
+        firstToken = String(imported.users[0].user.token);
+
+        const overridden = (await hostCluster(ctx.sandbox, "member2"))!;
+        assert.strictEqual(importedKubeconfig(overridden).clusters[0].cluster.server, `https://127.0.0.1:${memberPort("member2")}`);
+        assert.strictEqual(conditionOf(overridden)?.status, "True", conditionOf(overridden)?.message);
+    });
+
+    it("rotates the token in place when credentialsRevision is bumped", async () => {
+        await configure([eksLike({ credentialsRevision: 2 }), withEndpoint()]);
+        const result = await ctx.stack.up();
+        assert.strictEqual(result.summary.result, "succeeded");
+        const eks = (await hostCluster(ctx.sandbox, "member1"))!;
+        assert.strictEqual(eks.metadata.uid, firstClusterUid, "the Cluster was updated, not deleted and re-created");
+        assert.notStrictEqual(importedKubeconfig(eks).users[0].user.token, firstToken, "a new token");
+        assert.deepStrictEqual(await secretNames(), ["kubesphere-multicluster-token-r2"], "the old token Secret is gone");
+        await waitUntil(async () => conditionOf(await hostCluster(ctx.sandbox, "member1"))?.status === "True", "member1 Ready with the new token");
+    });
+
+    it("refuses to import the same cluster twice", async () => {
+        const twin = { name: "member2-again", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member2").kubeconfigPath } };
+        await configure([eksLike({ credentialsRevision: 2 }), withEndpoint(), twin]);
+        await assert.rejects(ctx.stack.up(), (err: Error) => {
+            assert.match(err.message, /member "member2-again" is already imported on the host as Cluster "member2"/);
+            assert.match(err.message, /MUST not import the same cluster twice/);
+            return true;
+        });
+        assert.strictEqual(await hostCluster(ctx.sandbox, "member2-again"), undefined);
+    });
+
+    it("refuses a member without KubeSphere, and creates nothing on it", async () => {
+        await clusterApi(ctx.sandbox, "member3").custom.deleteNamespacedCustomObject(INSTALLER);
+        const bare = { name: "member3", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member3").kubeconfigPath } };
+        await configure([eksLike({ credentialsRevision: 2 }), withEndpoint(), bare]);
+        await assert.rejects(ctx.stack.up(), /KubeSphere is not installed on member "member3": ClusterConfiguration kubesphere-system\/ks-installer was not found/);
+        assert.strictEqual(await installerSpecOf(ctx.sandbox, "member3"), undefined, "no bare ks-installer was created");
+        assert.strictEqual(await hostCluster(ctx.sandbox, "member3"), undefined);
+    });
+
+    it("removes an unreachable member the documented way", async () => {
+        await configure([eksLike({ credentialsRevision: 2 }), withEndpoint()]);
+        assert.strictEqual((await ctx.stack.up()).summary.result, "succeeded", "back to the two members");
+        await ctx.sandbox.stopApiServer("member1");
+        await configure([withEndpoint()]);
+        // README "A member that is gone for good": step 1, and step 2 done by hand while `pulumi up` waits.
+        ctx.stack.setEngineEnv("PULUMI_K8S_DELETE_UNREACHABLE", "true");
+        const host = clusterApi(ctx.sandbox, "host").custom;
+        const removal = ctx.stack.up();
+        await waitUntil(async () => Boolean((await hostCluster(ctx.sandbox, "member1"))?.metadata.deletionTimestamp), "the Cluster delete is pending");
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        assert.ok((await hostCluster(ctx.sandbox, "member1"))?.metadata.finalizers?.length, "KubeSphere's finalizer holds the delete");
+        await host.patchClusterCustomObject({ ...CLUSTER, name: "member1", body: { metadata: { finalizers: null } } }, MERGE_PATCH);
+        const result = await removal;
+        ctx.stack.setEngineEnv("PULUMI_K8S_DELETE_UNREACHABLE", undefined);
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.strictEqual(await hostCluster(ctx.sandbox, "member1"), undefined);
+        const state = await ctx.stack.exportState();
+        assert.ok(!state.includes("member1-import"), "the unreachable member's resources left the state");
+    });
+});
+
+describe("KubeSphere 4.x host (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const ctx = useSandbox({ members: 1, hostLayout: "v4" });
+
+    it("joins a member with the Cluster alone, without any ClusterConfiguration patch", async () => {
+        await ctx.stack.setFederationConfig({
+            host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
+            members: [{ name: "member1", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath }, ksCoreValues: { cloud: { enabled: false } } }],
+        });
+        const specBefore = await installerSpecOf(ctx.sandbox, "member1");
+        const result = await ctx.stack.up();
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.doesNotMatch(await ctx.stack.exportState(), /ClusterConfigurationPatch/);
+        assert.deepStrictEqual(await installerSpecOf(ctx.sandbox, "member1"), specBefore, "the member's ks-installer is untouched");
+        const cluster = (await hostCluster(ctx.sandbox, "member1"))!;
+        assert.strictEqual(conditionOf(cluster)?.status, "True");
+        assert.strictEqual(conditionOf(cluster, "KSCoreReady")?.status, "True");
+        assert.ok(cluster.spec.config, "ks-core values are passed in spec.config");
+        assert.strictEqual(await configRoleOf(ctx.sandbox, "member1"), "member");
+        assert.strictEqual(await jwtSecretOf(ctx.sandbox, "member1"), await jwtSecretOf(ctx.sandbox, "host"));
+        const second = await ctx.stack.up();
+        assert.deepStrictEqual(Object.keys(second.summary.resourceChanges ?? {}).filter((op) => op !== "same" && op !== "read"), []);
+    });
+});
