@@ -19,7 +19,7 @@ import {
     memberInstallerSpec,
 } from "./kubesphereObjects";
 import { waitForMemberInstaller } from "./memberInstaller";
-import { preflightVerdict } from "./memberPreflight";
+import { ImportedCluster, preflightVerdict } from "./memberPreflight";
 
 export interface MemberClusterArgs {
     /** The host to join: a {@link HostCluster}, or `{ provider, jwtSecret }` taken from another stack. */
@@ -117,7 +117,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                 this.checkImportable(name, configKey, credentials, memberKubeconfig, args.apiServerEndpoint);
                 const [facts, host] = await Promise.all([
                     access.readClusterFacts(name, memberKubeconfig),
-                    hostKubeconfig === undefined ? undefined : hostFacts(access, args.host.hostClusterName ?? "host", hostKubeconfig),
+                    hostKubeconfig === undefined ? undefined : sharedHostFacts(args.host, access, hostKubeconfig),
                 ]);
                 const verdict = preflightVerdict({
                     member: name,
@@ -260,8 +260,23 @@ export class MemberCluster extends pulumi.ComponentResource {
     }
 }
 
-/** The host's identity and the clusters it has imported, for the duplicate-import check. */
-async function hostFacts(access: ClusterAccess, hostName: string, hostKubeconfig: string) {
-    const [facts, clusters] = await Promise.all([access.readClusterFacts(hostName, hostKubeconfig), access.listImportedClusters(hostKubeconfig)]);
-    return { name: hostName, kubeSystemUid: facts.kubeSystemUid, clusters };
+type HostFacts = { name: string; kubeSystemUid: string; clusters: ImportedCluster[] };
+const hostFactsByHost = new WeakMap<FederationHost, Promise<HostFacts>>();
+
+/**
+ * The host's identity and the clusters it has imported, for the duplicate-import check: read once per program run
+ * and shared by all members, so a fleet of N members costs 2 host reads, not 2N.
+ */
+function sharedHostFacts(host: FederationHost, access: ClusterAccess, hostKubeconfig: string): Promise<HostFacts> {
+    let facts = hostFactsByHost.get(host);
+    if (facts === undefined) {
+        const name = host.hostClusterName ?? "host";
+        facts = Promise.all([access.readClusterFacts(name, hostKubeconfig), access.listImportedClusters(hostKubeconfig)]).then(([own, clusters]) => ({
+            name,
+            kubeSystemUid: own.kubeSystemUid,
+            clusters,
+        }));
+        hostFactsByHost.set(host, facts);
+    }
+    return facts;
 }

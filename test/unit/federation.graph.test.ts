@@ -185,6 +185,26 @@ describe("federation resource graph (mocks)", () => {
         });
     });
 
+    describe("pre-flight reads", () => {
+        it("read the host once for the whole fleet and each member once", async () => {
+            await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const reads: string[] = [];
+            const access = fakeClusterAccess({
+                readClusterFacts: async (cluster) => {
+                    reads.push(`facts:${cluster}`);
+                    return { kubeSystemUid: `uid-${cluster}`, installerExists: true };
+                },
+                listImportedClusters: async () => {
+                    reads.push("list:host");
+                    return [];
+                },
+            });
+            await resolvedSummary(await federate(fleetConfig(), sources(), undefined, access));
+            await settle();
+            assert.deepStrictEqual(reads.sort(), ["facts:ack-prod", "facts:eks-staging", "facts:host", "facts:lab", "list:host"]);
+        });
+    });
+
     describe("HostCluster on its own", () => {
         it("exposes jwtSecret as a secret", async () => {
             await installMocks(kubesphereYamlV3(JWT_SECRET));
