@@ -96,3 +96,32 @@ export function checkClientCertificate(kubeconfigYaml: string, now: Date = new D
     if (days < CERTIFICATE_WARN_DAYS) return { level: "warn", message: `its client certificate expires in ${days} day(s), on ${expires.toISOString()}` };
     return { level: "ok" };
 }
+
+/** Problems with what KubeSphere would get for a member: an error stops the import, a warning does not. */
+export interface ImportCheck {
+    error?: string;
+    warning?: string;
+}
+
+/**
+ * Refuses kubeconfigs KubeSphere cannot use (credential plugins under `credentials: kubeconfig`) and warns about
+ * servers its pods probably cannot reach.
+ * @param server the server KubeSphere will use: `apiServerEndpoint`, else the kubeconfig's
+ */
+export function checkImport(args: { member: string; configKey: string; credentials: ImportCredentials; authMethod: KubeconfigAuthMethod; server: string }): ImportCheck {
+    const prefix = `member "${args.member}"`;
+    if (args.credentials === "kubeconfig" && (args.authMethod === "exec" || args.authMethod === "authProvider")) {
+        return {
+            error:
+                `${prefix}: its kubeconfig authenticates with an ${args.authMethod === "exec" ? "exec plugin" : "auth-provider"}, which KubeSphere ` +
+                `cannot run on the host ("exec: executable ... not found"). Fix: set ${args.configKey}.credentials: serviceAccount`,
+        };
+    }
+    const reason = unreachableFromHostReason(args.server);
+    if (reason === undefined) return {};
+    return {
+        warning:
+            `${prefix}: KubeSphere will connect to ${args.server}, but ${reason}; the host's pods probably cannot reach it. ` +
+            `Fix: set ${args.configKey}.apiServerEndpoint to an address the host can reach (and that is in the API server certificate)`,
+    };
+}

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, ImportCredentials, MemberProvider } from "./configSchema";
 import type { FederationHost } from "./hostCluster";
-import { kubeconfigCluster, serviceAccountKubeconfig, unreachableFromHostReason } from "./importCredentials";
+import { checkImport, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
 import { createImportServiceAccount } from "./importServiceAccount";
 import { authMethodOfKubeconfig, withServer } from "./kubeconfig";
 import { ClusterAccess, liveClusterAccess } from "./kubeClient";
@@ -114,7 +114,18 @@ export class MemberCluster extends pulumi.ComponentResource {
         const preflight = pulumi
             .all([kubeconfig, args.host.kubeconfig])
             .apply(async ([memberKubeconfig, hostKubeconfig]) => {
-                this.checkImportable(name, configKey, credentials, memberKubeconfig, args.apiServerEndpoint);
+                const importCheck = checkImport({
+                    member: name,
+                    configKey,
+                    credentials,
+                    authMethod: authMethodOfKubeconfig(memberKubeconfig),
+                    server: args.apiServerEndpoint ?? kubeconfigCluster(memberKubeconfig).server,
+                });
+                if (importCheck.error !== undefined) throw new Error(importCheck.error);
+                if (importCheck.warning !== undefined) pulumi.log.warn(importCheck.warning, this);
+                if (args.ksCoreValues !== undefined && v3) {
+                    pulumi.log.warn(`member "${name}": ${configKey}.ksCoreValues only applies to KubeSphere 4.x hosts and is ignored on this 3.x host`, this);
+                }
                 const [facts, host] = await Promise.all([
                     access.readClusterFacts(name, memberKubeconfig),
                     hostKubeconfig === undefined ? undefined : sharedHostFacts(args.host, access, hostKubeconfig),
@@ -222,26 +233,6 @@ export class MemberCluster extends pulumi.ComponentResource {
             });
             return "applied";
         });
-    }
-
-    /** Refuses kubeconfigs KubeSphere cannot use and warns about servers its pods probably cannot reach. */
-    private checkImportable(name: string, configKey: string, credentials: ImportCredentials, kubeconfig: string, endpoint: string | undefined): void {
-        const authMethod = authMethodOfKubeconfig(kubeconfig);
-        if (credentials === "kubeconfig" && (authMethod === "exec" || authMethod === "authProvider")) {
-            throw new Error(
-                `member "${name}": its kubeconfig authenticates with an ${authMethod === "exec" ? "exec plugin" : "auth-provider"}, which KubeSphere ` +
-                    `cannot run on the host ("exec: executable ... not found"). Fix: set ${configKey}.credentials: serviceAccount`,
-            );
-        }
-        const server = endpoint ?? kubeconfigCluster(kubeconfig).server;
-        const reason = unreachableFromHostReason(server);
-        if (reason !== undefined) {
-            pulumi.log.warn(
-                `member "${name}": KubeSphere will connect to ${server}, but ${reason}; the host's pods probably cannot reach it. ` +
-                    `Fix: set ${configKey}.apiServerEndpoint to an address the host can reach (and that is in the API server certificate)`,
-                this,
-            );
-        }
     }
 
     /** The ServiceAccount on the member and the static token kubeconfig built from it. */

@@ -5,6 +5,7 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import {
     checkClientCertificate,
+    checkImport,
     defaultImportCredentials,
     importTokenSecretName,
     kubeconfigCluster,
@@ -63,6 +64,18 @@ describe("import credentials", () => {
         assert.match(unreachableFromHostReason("https://kubernetes.default.svc:443")!, /in-cluster service name/);
         assert.strictEqual(unreachableFromHostReason("https://203.0.113.10:6443"), undefined);
         assert.strictEqual(unreachableFromHostReason("https://ack-prod.example.com"), undefined);
+    });
+
+    it("refuses credential plugins unless a ServiceAccount is used, and warns about unreachable-looking servers", () => {
+        const args = { member: "eks1", configKey: "members[3]", server: "https://eks1.example.com" };
+        const refused = checkImport({ ...args, credentials: "kubeconfig", authMethod: "exec" });
+        assert.match(refused.error!, /member "eks1": its kubeconfig authenticates with an exec plugin.*Fix: set members\[3\]\.credentials: serviceAccount/);
+        assert.match(checkImport({ ...args, credentials: "kubeconfig", authMethod: "authProvider" }).error!, /auth-provider/);
+        assert.deepStrictEqual(checkImport({ ...args, credentials: "serviceAccount", authMethod: "exec" }), {});
+        assert.deepStrictEqual(checkImport({ ...args, credentials: "kubeconfig", authMethod: "token" }), {});
+        const local = checkImport({ ...args, server: "https://lb.kubesphere.local:6443", credentials: "kubeconfig", authMethod: "clientCertificate" });
+        assert.strictEqual(local.error, undefined);
+        assert.match(local.warning!, /KubeSphere will connect to https:\/\/lb\.kubesphere\.local:6443.*Fix: set members\[3\]\.apiServerEndpoint/);
     });
 
     it("errors on an expired client certificate, warns under 30 days, accepts otherwise", () => {
