@@ -94,6 +94,8 @@ describe("real-world members (e2e)", function () {
         assert.deepStrictEqual(await secretNames(), ["kubesphere-multicluster-token-r1"]);
         firstClusterUid = eks.metadata.uid;
         firstToken = String(imported.users[0].user.token);
+        const state = await ctx.stack.exportState();
+        assert.ok(!state.includes(firstToken) && !ctx.stack.output().includes(firstToken), "the ServiceAccount token stays secret");
 
         const overridden = (await hostCluster(ctx.sandbox, "member2"))!;
         assert.strictEqual(importedKubeconfig(overridden).clusters[0].cluster.server, `https://127.0.0.1:${memberPort("member2")}`);
