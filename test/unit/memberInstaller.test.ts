@@ -78,7 +78,7 @@ describe("waitForMemberInstaller", () => {
         await run.done;
         assert.strictEqual(run.reads(), 9);
         assert.strictEqual(run.clock.sleeps[0], 250);
-        assert.ok(run.clock.sleeps.every((ms) => ms <= 2000), `intervals ${run.clock.sleeps}`);
+        assert.ok(run.clock.sleeps.every((ms) => ms <= 1000), `intervals ${run.clock.sleeps}`);
         assert.ok(run.clock.sleeps[3] > run.clock.sleeps[0]);
     });
 
