@@ -61,9 +61,35 @@ export function adminToken(dir: string, name: string): string {
     return fs.readFileSync(clusterFiles(dir, name).tokenFile, "utf8").split(",")[0];
 }
 
-export function apiServerArgs(dir: string, etcdPort: number, cluster: ClusterState): string[] {
+/** `<dir>/audit-policy.yaml`: the policy of the opt-in audit log (see `auditLogArgs`). */
+export function auditPolicyFile(dir: string): string {
+    return path.join(dir, "audit-policy.yaml");
+}
+
+/** `<dir>/logs/<name>-audit.log`: one JSON audit event per line, when the sandbox was started with `auditLog`. */
+export function auditLogFile(dir: string, name: string): string {
+    return path.join(dir, "logs", `${name}-audit.log`);
+}
+
+/**
+ * Opt-in (the benchmark counts API requests with it): every request at Metadata level (who, user agent, verb,
+ * object, timestamps; never a request or response body, so no secret), one event per request once it completed.
+ */
+export function auditLogArgs(dir: string, name: string): string[] {
+    const policy = auditPolicyFile(dir);
+    if (!fs.existsSync(policy)) {
+        // Write-then-rename: an apiserver starting meanwhile must never read a half-written policy.
+        fs.writeFileSync(`${policy}.tmp`, ["apiVersion: audit.k8s.io/v1", "kind: Policy", "omitStages: [RequestReceived, ResponseStarted]", "rules:", "  - level: Metadata", ""].join("\n"));
+        fs.renameSync(`${policy}.tmp`, policy);
+    }
+    // The default blocking mode writes each event before the response is sent: the log is complete when a client returns.
+    return [`--audit-policy-file=${auditPolicyFile(dir)}`, `--audit-log-path=${auditLogFile(dir, name)}`, "--audit-log-maxsize=0"];
+}
+
+export function apiServerArgs(dir: string, etcdPort: number, cluster: ClusterState, options: { auditLog?: boolean } = {}): string[] {
     const files = clusterFiles(dir, cluster.name);
     return [
+        ...(options.auditLog ? auditLogArgs(dir, cluster.name) : []),
         "--bind-address=127.0.0.1",
         "--advertise-address=127.0.0.1",
         `--secure-port=${cluster.port}`,

@@ -1,8 +1,9 @@
 /**
  * TEST ONLY: start, inspect and stop the e2e sandbox from a shell (`npm run sandbox -- up|down|status`).
  *
- *   up     [--members N] [--dir D] [--reconcile-delay-ms N] [--host-layout v3|v4]
+ *   up     [--members N] [--dir D] [--reconcile-delay-ms N] [--host-layout v3|v4] [--audit-log]
  *          starts a detached sandbox that outlives this command; says so if one is already up
+ *          (--audit-log: kube-apiserver audit logs in <dir>/logs/<name>-audit.log)
  *   status [--dir D]   each process alive/dead and each cluster's /readyz; exit 1 if anything is down
  *   down   [--dir D]   stops every process (SIGTERM, then SIGKILL), checks none is left, removes the data
  *
@@ -14,7 +15,7 @@ import { isRunning } from "./processes";
 import { loadSandbox, Sandbox, startSandbox } from "./sandbox";
 import { readState } from "./state";
 
-const USAGE = "usage: cli.ts up [--members N] [--dir D] [--reconcile-delay-ms N] [--host-layout v3|v4] | status [--dir D] | down [--dir D]";
+const USAGE = "usage: cli.ts up [--members N] [--dir D] [--reconcile-delay-ms N] [--host-layout v3|v4] [--audit-log] | status [--dir D] | down [--dir D]";
 
 function option(args: string[], name: string): string | undefined {
     const at = args.indexOf(name);
@@ -70,6 +71,7 @@ async function up(dir: string, args: string[]): Promise<number> {
         members: wholeNumber(args, "--members"),
         reconcileDelayMs: wholeNumber(args, "--reconcile-delay-ms"),
         hostLayout,
+        auditLog: args.includes("--audit-log"),
         detached: true,
     });
     console.log(`sandbox up in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir}):`);

@@ -17,7 +17,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as path from "path";
 import { EmulatorConfig } from "../emulator/config";
-import { adminToken, apiServerArgs, apiServerEnv, apiServerReady, apiServerUrl, clusterFiles, prepareClusterFiles, servingCaData, waitForApiServer } from "./apiServer";
+import { adminToken, apiServerArgs, apiServerEnv, auditLogFile, apiServerReady, apiServerUrl, clusterFiles, prepareClusterFiles, servingCaData, waitForApiServer } from "./apiServer";
 import { controllerManagerArgs, controllerManagerEnv, controllerManagerKubeconfigPath, waitForControllerManager, writeControllerManagerKubeconfig } from "./controllerManager";
 import { installCrds } from "./crds";
 import { etcdArgs, etcdDataDir, waitForEtcd } from "./etcd";
@@ -49,6 +49,11 @@ export interface StartSandboxOptions {
     detached?: boolean;
     /** Emulate the documented delete hang while a member is unreachable (API notes §7). Default: false. */
     blockDeletionWhenUnreachable?: boolean;
+    /**
+     * Each kube-apiserver writes an audit log, `<dir>/logs/<name>-audit.log` (Metadata level: requests, never
+     * bodies), e.g. to count the API requests a client makes (the benchmark). Default: false.
+     */
+    auditLog?: boolean;
 }
 
 export interface SandboxCluster {
@@ -130,6 +135,11 @@ export class Sandbox {
     /** Log files: etcd.log, <cluster>.log (kube-apiserver), <cluster>-controller-manager.log, emulator.log. */
     logFile(name: "etcd" | "emulator" | string): string {
         return logFile(this.dir, name);
+    }
+
+    /** The cluster's kube-apiserver audit log (JSON lines); undefined unless started with `auditLog: true`. */
+    auditLogFile(name: string): string | undefined {
+        return this.state.auditLog ? auditLogFile(this.dir, this.cluster(name).name) : undefined;
     }
 
     isApiServerRunning(name: string): boolean {
@@ -271,7 +281,7 @@ export class Sandbox {
     /** @internal */
     async spawnApiServer(cluster: ClusterState): Promise<void> {
         prepareClusterFiles(this.dir, cluster.name);
-        cluster.pid = await spawnLogged(toolBinary("kube-apiserver", this.state.binDir), apiServerArgs(this.dir, this.state.etcd.clientPort, cluster), {
+        cluster.pid = await spawnLogged(toolBinary("kube-apiserver", this.state.binDir), apiServerArgs(this.dir, this.state.etcd.clientPort, cluster, { auditLog: this.state.auditLog }), {
             logFile: logFile(this.dir, cluster.name),
             detached: this.state.detached,
             env: apiServerEnv(),
@@ -409,6 +419,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
         detached: options.detached ?? false,
         binDir: toolsBinDir(),
         startedAt: new Date().toISOString(),
+        ...(options.auditLog ? { auditLog: true } : {}),
         etcd: { clientPort: await freePort(), peerPort: await freePort() },
         clusters: [],
         emulator: {

@@ -32,6 +32,8 @@ export interface SandboxState {
     detached: boolean;
     binDir: string;
     startedAt: string;
+    /** kube-apiservers write audit logs (`<dir>/logs/<name>-audit.log`); kept across restarts. Absent: false. */
+    auditLog?: boolean;
     etcd: { pid?: number; clientPort: number; peerPort: number };
     clusters: ClusterState[];
     emulator: { pid?: number; configFile: string; readyFile: string; logFile: string };

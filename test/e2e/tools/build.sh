@@ -6,13 +6,14 @@
 #
 #   test/e2e/tools/build.sh              # all tools
 #   test/e2e/tools/build.sh etcd pulumi  # a subset (etcd kube-apiserver kube-controller-manager
-#                                        # pulumi provider)
+#                                        # kubectl pulumi provider)
+#   kubectl is not in the default set: only the benchmark (bench/) needs it.
 #
 # Versions live in exactly one place each:
 #   etcd            require in  tools/etcd/go.mod      (go.etcd.io/etcd/server/v3)
 #   kube-apiserver,  require in  tools/kube/go.mod     (k8s.io/kubernetes; regenerate the
-#   kube-controller-manager     file with tools/kube/update-go-mod.sh vX.Y.Z; both
-#                               binaries share the version and its ldflags stamping)
+#   kube-controller-manager,    file with tools/kube/update-go-mod.sh vX.Y.Z; all three
+#   kubectl                     binaries share the version and its ldflags stamping)
 #   pulumi          require in  tools/pulumi/go.mod    (github.com/pulumi/pulumi/pkg/v3)
 #   provider        require in  tools/provider/go.mod  (pseudo-version of
 #                               github.com/pulumi/pulumi-kubernetes/provider/v4) plus
@@ -148,6 +149,7 @@ build_kube_cmd() {
 }
 build_kube() { build_kube_cmd kube-apiserver; }
 build_kcm() { build_kube_cmd kube-controller-manager; }
+build_kubectl() { build_kube_cmd kubectl; }
 
 # ---- pulumi CLI -------------------------------------------------------------
 build_pulumi() {
@@ -189,9 +191,10 @@ for t in "${tools[@]}"; do
     etcd) build_etcd ;;
     kube-apiserver|kube) build_kube ;;
     kube-controller-manager|kcm) build_kcm ;;
+    kubectl) build_kubectl ;;
     pulumi) build_pulumi ;;
     provider|pulumi-resource-kubernetes) build_provider ;;
-    *) die "unknown tool '$t' (expected: etcd kube-apiserver kube-controller-manager pulumi provider)" ;;
+    *) die "unknown tool '$t' (expected: etcd kube-apiserver kube-controller-manager kubectl pulumi provider)" ;;
   esac
 done
 echo "total $(elapsed "$total_start") — binaries in ${LINK_DIR}"

@@ -1,0 +1,115 @@
+/**
+ * BENCHMARK ONLY: reads kube-apiserver audit logs (Metadata level, JSON lines; the sandbox's `auditLog` option)
+ * and counts requests per client. Events carry no bodies, so nothing read here is a secret.
+ */
+import * as fs from "fs";
+import { PROGRAM_USER_AGENT } from "./requestLabel";
+
+export interface AuditEvent {
+    verb: string;
+    requestURI: string;
+    userAgent?: string;
+    objectRef?: { resource?: string; namespace?: string; name?: string; apiGroup?: string; subresource?: string };
+    responseStatus?: { code?: number };
+    requestReceivedTimestamp: string;
+    stageTimestamp: string;
+}
+
+/** One request as the benchmark uses it: cluster, client, times in epoch ms. */
+export interface ApiRequest {
+    cluster: string;
+    client: Client;
+    userAgent: string;
+    verb: string;
+    /** e.g. `configmaps`, `clusterconfigurations`, `clusters`; `(discovery)` for /api, /apis, /openapi, /version. */
+    resource: string;
+    name?: string;
+    code?: number;
+    receivedMs: number;
+    completedMs: number;
+}
+
+export type Client = "program" | "baseline" | "emulator" | "other";
+
+const WRITE_VERBS = new Set(["create", "update", "patch", "delete", "deletecollection"]);
+
+export function isWrite(request: ApiRequest): boolean {
+    return WRITE_VERBS.has(request.verb);
+}
+
+/**
+ * Who sent a request, by User-Agent: the Pulumi Kubernetes provider and the program's relabelled direct reads are
+ * the program; kubectl is the baseline script; client-node's default (node-fetch) is the emulator.
+ */
+export function clientOf(userAgent = ""): Client {
+    // The provider sends e.g. "pulumi-kubernetes/4.25.0 (linux/amd64) client-go/v0.33.3".
+    if (userAgent.startsWith("pulumi-kubernetes") || userAgent.startsWith(PROGRAM_USER_AGENT)) return "program";
+    if (userAgent.startsWith("kubectl")) return "baseline";
+    if (userAgent.startsWith("node-fetch")) return "emulator";
+    return "other";
+}
+
+/** Every request a cluster's kube-apiserver logged, oldest first. */
+export function readAuditLog(cluster: string, file: string): ApiRequest[] {
+    if (!fs.existsSync(file)) return [];
+    const requests: ApiRequest[] = [];
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        if (!line.trim()) continue;
+        const event = JSON.parse(line) as AuditEvent;
+        requests.push({
+            cluster,
+            client: clientOf(event.userAgent),
+            userAgent: event.userAgent ?? "",
+            verb: event.verb,
+            resource: event.objectRef?.resource
+                ? `${event.objectRef.resource}${event.objectRef.subresource ? `/${event.objectRef.subresource}` : ""}`
+                : "(discovery)",
+            name: event.objectRef?.name,
+            code: event.responseStatus?.code,
+            receivedMs: Date.parse(event.requestReceivedTimestamp),
+            completedMs: Date.parse(event.stageTimestamp),
+        });
+    }
+    return requests.sort((a, b) => a.receivedMs - b.receivedMs);
+}
+
+/** Requests received within [startMs, endMs]. */
+export function within(requests: ApiRequest[], startMs: number, endMs: number): ApiRequest[] {
+    return requests.filter((request) => request.receivedMs >= startMs && request.receivedMs <= endMs);
+}
+
+/** What an operation cost the API servers. */
+export interface ApiCost {
+    /** Every request (discovery included), all clusters. */
+    requests: number;
+    /** create/update/patch/delete. */
+    writes: number;
+    /** get/list/watch of objects. */
+    reads: number;
+    /** /api, /apis, /openapi, /version. */
+    discovery: number;
+    /** On the host / on all members together. */
+    hostRequests: number;
+    memberRequests: number;
+    /** `<cluster role> <verb> <resource>` → count, e.g. `member get configmaps`. */
+    byKind: Record<string, number>;
+}
+
+export function apiCost(requests: ApiRequest[], hostName: string): ApiCost {
+    const byKind: Record<string, number> = {};
+    for (const request of requests) {
+        const key = `${request.cluster === hostName ? "host" : "member"} ${request.verb} ${request.resource}`;
+        byKind[key] = (byKind[key] ?? 0) + 1;
+    }
+    const discovery = requests.filter((request) => request.resource === "(discovery)").length;
+    const writes = requests.filter(isWrite).length;
+    return {
+        requests: requests.length,
+        writes,
+        reads: requests.length - writes - discovery,
+        discovery,
+        hostRequests: requests.filter((request) => request.cluster === hostName).length,
+        memberRequests: requests.filter((request) => request.cluster !== hostName).length,
+        byKind: Object.fromEntries(Object.entries(byKind).sort(([a], [b]) => a.localeCompare(b))),
+    };
+}

@@ -1,0 +1,280 @@
+/**
+ * BENCHMARK ONLY: one fleet (a host and N members) federated by the program and, on a fresh sandbox, by the
+ * baseline script of documented kubectl steps. Each run has its own sandbox and stack directory, stopped and
+ * removed even when the run fails.
+ */
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+import { createFederationStack } from "../test/e2e/harness/federationStack";
+import { toolsBinDir } from "../test/e2e/sandbox/paths";
+import { Sandbox, startSandbox } from "../test/e2e/sandbox/sandbox";
+import { ApiCost, apiCost, ApiRequest, readAuditLog, within } from "./audit";
+import { ProviderMemory, sampleProviderMemory } from "./providerMemory";
+import { asProgram } from "./requestLabel";
+import { median, MemberWaits, memberWaits, readyTimesFromEmulatorLog } from "./waits";
+
+const CLUSTER_TYPE = "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster";
+const BASELINE_SCRIPT = path.join(__dirname, "baseline.sh");
+
+export interface RunSettings {
+    members: number;
+    /** Where this run keeps its sandbox and stack; removed afterwards. */
+    dir: string;
+    /** The emulator's ks-installer delay D. */
+    reconcileDelayMs: number;
+    log: (message: string) => void;
+    /** Keep the run's directory (audit logs, emulator log; kubeconfigs hold tokens) for inspection. Default: removed. */
+    keep?: boolean;
+}
+
+export interface TimedCost {
+    ms: number;
+    /** API requests the program (or the script) sent during the operation. */
+    cost: ApiCost;
+}
+
+export interface ProgramRun {
+    members: number;
+    reconcileDelayMs: number;
+    sandboxStartMs: number;
+    /** Building every kube-apiserver's OpenAPI documents before the timed run (see warmOpenApi). */
+    openApiWarmupMs: number;
+    firstUp: TimedCost;
+    preview: TimedCost & { changes: Record<string, number> };
+    noChangeUp: TimedCost & { changes: Record<string, number> };
+    waits: MemberWaits[];
+    /** Where the first `up`'s time goes (ms). */
+    timeline: {
+        /** `up` called → the program's first API request (CLI and engine start, program evaluation). */
+        startToFirstRequestMs?: number;
+        /** Median, over the clusters, of the provider's discovery + OpenAPI fetch before its first object request. */
+        providerDiscoveryMs?: number;
+        /** Last Cluster's outputs reported → `up` returned (engine finishing, outputs, state written). */
+        lastEventToEndMs?: number;
+    };
+    /** RSS of each kube-apiserver / kube-controller-manager after the first up, MB (median). */
+    apiServerRssMb?: number;
+    controllerManagerRssMb?: number;
+    /** Pulumi Kubernetes provider processes during the first up (one per cluster): peak count and total RSS. */
+    providerMemory?: ProviderMemory;
+    /** Set when the first up's writes do not add up (see checkWrites). */
+    attributionWarning?: string;
+}
+
+export interface BaselineRun {
+    members: number;
+    reconcileDelayMs: number;
+    sandboxStartMs: number;
+    /** Building every kube-apiserver's OpenAPI documents before the timed run (see warmOpenApi). */
+    openApiWarmupMs: number;
+    run: TimedCost;
+    waits: MemberWaits[];
+    /** Set when the script's writes do not add up (see checkWrites). */
+    attributionWarning?: string;
+}
+
+const execFileAsync = promisify(execFile);
+
+function kubectlPath(): string {
+    return path.join(toolsBinDir(), "kubectl");
+}
+
+/**
+ * A fresh kube-apiserver builds its OpenAPI documents on the first request for them: about 1.7 s alone, 7–9 s
+ * when eleven do it at once on two cores. Clusters that have run for a while answer from a cache, so every run
+ * (program and baseline alike) starts with them built; the time it took is recorded as `openApiWarmupMs`.
+ */
+async function warmOpenApi(sandbox: Sandbox): Promise<number> {
+    const started = Date.now();
+    await Promise.all(
+        sandbox.clusters.flatMap((cluster) =>
+            ["/openapi/v2", "/openapi/v3"].map((uri) =>
+                execFileAsync(kubectlPath(), ["--kubeconfig", cluster.kubeconfigPath, "get", "--raw", uri], { maxBuffer: 256 * 1024 * 1024 }),
+            ),
+        ),
+    );
+    return Date.now() - started;
+}
+
+async function withSandbox<T>(
+    settings: RunSettings,
+    name: string,
+    use: (sandbox: Sandbox, startup: { sandboxStartMs: number; openApiWarmupMs: number }, runDir: string) => Promise<T>,
+): Promise<T> {
+    const runDir = path.join(settings.dir, name);
+    const started = Date.now();
+    settings.log(`${name}: starting a sandbox with a host and ${settings.members} member(s) (D = ${settings.reconcileDelayMs} ms) ...`);
+    const sandbox = await startSandbox({
+        dir: path.join(runDir, "sandbox"),
+        members: settings.members,
+        reconcileDelayMs: settings.reconcileDelayMs,
+        auditLog: true,
+        detached: false,
+    });
+    try {
+        const sandboxStartMs = Date.now() - started;
+        const openApiWarmupMs = await warmOpenApi(sandbox);
+        return await use(sandbox, { sandboxStartMs, openApiWarmupMs }, runDir);
+    } finally {
+        await sandbox.stop();
+        if (settings.keep) settings.log(`${name}: kept ${runDir}`);
+        else fs.rmSync(runDir, { recursive: true, force: true });
+    }
+}
+
+function auditRequests(sandbox: Sandbox): ApiRequest[] {
+    return sandbox.clusters.flatMap((cluster) => readAuditLog(cluster.name, sandbox.auditLogFile(cluster.name) as string)).sort((a, b) => a.receivedMs - b.receivedMs);
+}
+
+function clientCost(sandbox: Sandbox, client: "program" | "baseline", startMs: number, endMs: number): ApiCost {
+    return apiCost(
+        within(auditRequests(sandbox), startMs, endMs).filter((request) => request.client === client),
+        sandbox.host.name,
+    );
+}
+
+/**
+ * A federation from scratch writes exactly: the host's ks-installer patch and, per member, its ks-installer patch and
+ * its Cluster. Any other count means the audit attribution (User-Agents in audit.ts) no longer matches the clients.
+ */
+function checkWrites(who: string, cost: ApiCost, members: number, log: (message: string) => void): string | undefined {
+    const expected = 1 + 2 * members;
+    if (cost.writes === expected) return undefined;
+    const warning = `${who}: the audit logs attribute ${cost.writes} writes to it, expected ${expected}; check the User-Agents in bench/audit.ts`;
+    log(`WARNING ${warning}`);
+    return warning;
+}
+
+function rssMb(pid: number): number | undefined {
+    try {
+        const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+        return match ? Math.round(Number(match[1]) / 1024) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+function medianRss(sandbox: Sandbox, prefix: string): number | undefined {
+    const values = sandbox
+        .processes()
+        .filter((p) => p.name.startsWith(prefix))
+        .map((p) => rssMb(p.pid))
+        .filter((v): v is number => v !== undefined)
+        .sort((a, b) => a - b);
+    return values.length ? values[Math.floor(values.length / 2)] : undefined;
+}
+
+function changesOf(summary: Record<string, number> | undefined): Record<string, number> {
+    return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, count]) => op !== "same" && op !== "read" && count > 0));
+}
+
+/** `pulumi up`, a no-change `pulumi preview` and a no-change `pulumi up` of the program on a fresh fleet. */
+export async function runProgram(settings: RunSettings): Promise<ProgramRun> {
+    return withSandbox(settings, `program-${settings.members}`, async (sandbox, { sandboxStartMs, openApiWarmupMs }, runDir) => {
+        const stack = await createFederationStack("bench", path.join(runDir, "stack"));
+        await stack.setFederationConfig({
+            host: { name: sandbox.host.name, kubeconfig: { path: sandbox.host.kubeconfigPath } },
+            members: sandbox.members.map((member) => ({ name: member.name, provider: "generic", kubeconfig: { path: member.kubeconfigPath } })),
+        });
+        const engineSawAt = new Map<string, number>();
+        let providerMemory: ProviderMemory | undefined;
+        const onEvent = (event: EngineEvent) => {
+            const outputs = event.resOutputsEvent?.metadata;
+            if (outputs?.type === CLUSTER_TYPE) engineSawAt.set(outputs.urn.split("::").at(-1) as string, Date.now());
+        };
+        const timed = async <T>(what: string, operation: () => Promise<T>) => {
+            settings.log(`program-${settings.members}: ${what} ...`);
+            const startMs = Date.now();
+            const result = await asProgram(operation);
+            const endMs = Date.now();
+            settings.log(`program-${settings.members}: ${what} took ${((endMs - startMs) / 1000).toFixed(1)} s`);
+            return { startMs, endMs, ms: endMs - startMs, result };
+        };
+
+        const sampler = sampleProviderMemory();
+        const up = await timed("pulumi up", () => stack.up({ onEvent })).finally(() => (providerMemory = sampler.stop()));
+        if (up.result.summary.result !== "succeeded") throw new Error(`program-${settings.members}: pulumi up ${up.result.summary.result}`);
+        const exported = up.result.outputs.members?.value as Record<string, { ready: boolean }>;
+        const notReady = sandbox.members.filter((member) => exported?.[member.name]?.ready !== true).map((member) => member.name);
+        if (notReady.length > 0) throw new Error(`program-${settings.members}: not Ready after pulumi up: ${notReady.join(", ")}`);
+        const apiServerRssMb = medianRss(sandbox, "kube-apiserver ");
+        const controllerManagerRssMb = medianRss(sandbox, "kube-controller-manager ");
+
+        const preview = await timed("no-change pulumi preview", () => stack.preview());
+        const again = await timed("no-change pulumi up", () => stack.up());
+
+        const requests = auditRequests(sandbox);
+        const upRequests = within(requests, up.startMs, up.endMs);
+        const readyAt = readyTimesFromEmulatorLog(sandbox.logFile("emulator"), up.startMs);
+        const programRequests = upRequests.filter((request) => request.client === "program");
+        const discoverySpans = sandbox.clusters
+            .map((cluster) => programRequests.filter((request) => request.cluster === cluster.name && request.userAgent.startsWith("pulumi-kubernetes") && request.resource === "(discovery)"))
+            .filter((requests) => requests.length > 0)
+            .map((requests) => Math.max(...requests.map((request) => request.completedMs)) - requests[0].receivedMs);
+        const lastEvent = engineSawAt.size ? Math.max(...engineSawAt.values()) : undefined;
+        const firstUpCost = clientCost(sandbox, "program", up.startMs, up.endMs);
+        const attributionWarning = checkWrites(`program-${settings.members}`, firstUpCost, settings.members, settings.log);
+        return {
+            members: settings.members,
+            reconcileDelayMs: settings.reconcileDelayMs,
+            sandboxStartMs,
+            openApiWarmupMs,
+            timeline: {
+                startToFirstRequestMs: programRequests.length ? Math.round(programRequests[0].receivedMs - up.startMs) : undefined,
+                providerDiscoveryMs: median(discoverySpans.map(Math.round)),
+                lastEventToEndMs: lastEvent === undefined ? undefined : up.endMs - lastEvent,
+            },
+            firstUp: { ms: up.ms, cost: firstUpCost },
+            preview: { ms: preview.ms, cost: clientCost(sandbox, "program", preview.startMs, preview.endMs), changes: changesOf(preview.result.changeSummary) },
+            noChangeUp: { ms: again.ms, cost: clientCost(sandbox, "program", again.startMs, again.endMs), changes: changesOf(again.result.summary.resourceChanges) },
+            waits: sandbox.members.map((member) => memberWaits(up.startMs, member.name, sandbox.host.name, upRequests, "program", readyAt, engineSawAt)),
+            apiServerRssMb,
+            controllerManagerRssMb,
+            providerMemory,
+            ...(attributionWarning ? { attributionWarning } : {}),
+        };
+    });
+}
+
+/** The baseline script (bench/baseline.sh) on a fresh fleet. */
+export async function runBaseline(settings: RunSettings): Promise<BaselineRun> {
+    return withSandbox(settings, `baseline-${settings.members}`, async (sandbox, { sandboxStartMs, openApiWarmupMs }, runDir) => {
+        settings.log(`baseline-${settings.members}: kubectl script ...`);
+        const startMs = Date.now();
+        await new Promise<void>((resolve, reject) => {
+            execFile(
+                "bash",
+                [BASELINE_SCRIPT, ...sandbox.members.map((member) => `${member.name}=${member.kubeconfigPath}`)],
+                {
+                    env: {
+                        ...process.env,
+                        KUBECTL: kubectlPath(),
+                        HOST_KUBECONFIG: sandbox.host.kubeconfigPath,
+                        HOST_NAME: sandbox.host.name,
+                        WORK_DIR: path.join(runDir, "baseline"),
+                    },
+                    timeout: 15 * 60_000,
+                },
+                (error, _stdout, stderr) => (error ? reject(new Error(`baseline script failed: ${stderr.trim() || error.message}`)) : resolve()),
+            );
+        });
+        const endMs = Date.now();
+        settings.log(`baseline-${settings.members}: took ${((endMs - startMs) / 1000).toFixed(1)} s`);
+        const requests = within(auditRequests(sandbox), startMs, endMs);
+        const readyAt = readyTimesFromEmulatorLog(sandbox.logFile("emulator"), startMs);
+        const cost = apiCost(requests.filter((request) => request.client === "baseline"), sandbox.host.name);
+        const attributionWarning = checkWrites(`baseline-${settings.members}`, cost, settings.members, settings.log);
+        return {
+            members: settings.members,
+            reconcileDelayMs: settings.reconcileDelayMs,
+            sandboxStartMs,
+            openApiWarmupMs,
+            run: { ms: endMs - startMs, cost },
+            waits: sandbox.members.map((member) => memberWaits(startMs, member.name, sandbox.host.name, requests, "baseline", readyAt)),
+            ...(attributionWarning ? { attributionWarning } : {}),
+        };
+    });
+}

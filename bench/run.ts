@@ -1,0 +1,191 @@
+/**
+ * `npm run bench`: how fast a fleet federates, what it costs the API servers, how close the waits come to the real
+ * moment, and how program evaluation scales. Measures and reports; never fails on a number.
+ *
+ *   npm run bench -- [--members 1,5,10] [--repetitions 1] [--reconcile-delay-ms 2000] [--wait-delays 5000,20000]
+ *                    [--wait-members 2] [--eval-sizes 0,100,500] [--phases fleet,waits,eval] [--out FILE] [--keep]
+ *
+ * Writes bench/results/<date>.json (and the same tables as .md) and prints the Markdown tables. Every fleet runs
+ * on its own sandbox (test/e2e/sandbox) with kube-apiserver audit logs on, stopped even when the run fails.
+ * Nothing secret is written: results hold timings, request counts and cluster names only.
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import type { EvaluationResult } from "./evaluate";
+import { toolsBinDir } from "../test/e2e/sandbox/paths";
+import { runBaseline, runProgram } from "./fleet";
+import { BenchResults, markdownReport } from "./report";
+
+const execFileAsync = promisify(execFile);
+const BENCH_DIR = __dirname;
+/** Measured: each sandbox cluster is a kube-apiserver (~220 MB RSS) and a kube-controller-manager (~90 MB). */
+const MB_PER_CLUSTER = 320;
+
+interface Options {
+    members: number[];
+    repetitions: number;
+    reconcileDelayMs: number;
+    waitDelays: number[];
+    waitMembers: number;
+    evalSizes: number[];
+    phases: Set<string>;
+    out: string;
+    keep: boolean;
+}
+
+const USAGE =
+    "usage: npm run bench -- [--members 1,5,10] [--repetitions 1] [--reconcile-delay-ms 2000] [--wait-delays 5000,20000] " +
+    "[--wait-members 2] [--eval-sizes 0,100,500] [--phases fleet,waits,eval] [--out FILE] [--keep]";
+
+function parseOptions(argv: string[]): Options {
+    const value = (name: string) => {
+        const at = argv.indexOf(name);
+        if (at < 0) return undefined;
+        const text = argv[at + 1];
+        if (text === undefined || text.startsWith("--")) throw new Error(`${name} needs a value. ${USAGE}`);
+        return text;
+    };
+    const numbers = (name: string, fallback: number[], min: number) => {
+        const text = value(name);
+        if (text === undefined) return fallback;
+        const list = text.split(",").map((part) => Number(part.trim()));
+        if (list.some((n) => !Number.isInteger(n) || n < min)) throw new Error(`${name} takes whole numbers >= ${min} separated by commas, got "${text}". ${USAGE}`);
+        return list;
+    };
+    const known = new Set(["--members", "--repetitions", "--reconcile-delay-ms", "--wait-delays", "--wait-members", "--eval-sizes", "--phases", "--out", "--keep"]);
+    const unknown = argv.filter((arg) => arg.startsWith("--") && !known.has(arg));
+    if (unknown.length) throw new Error(`unknown option ${unknown.join(", ")}. ${USAGE}`);
+    const phases = new Set((value("--phases") ?? "fleet,waits,eval").split(","));
+    const badPhase = [...phases].find((phase) => !["fleet", "waits", "eval"].includes(phase));
+    if (badPhase) throw new Error(`--phases takes fleet, waits and eval, got "${badPhase}". ${USAGE}`);
+    const stamp = new Date().toISOString().slice(0, 16).replace(":", "");
+    return {
+        members: numbers("--members", [1, 5, 10], 1),
+        repetitions: numbers("--repetitions", [1], 1)[0],
+        reconcileDelayMs: numbers("--reconcile-delay-ms", [2000], 0)[0],
+        waitDelays: numbers("--wait-delays", [5000, 20000], 0),
+        waitMembers: numbers("--wait-members", [2], 1)[0],
+        evalSizes: numbers("--eval-sizes", [0, 100, 500], 0),
+        phases,
+        out: path.resolve(value("--out") ?? path.join(BENCH_DIR, "results", `${stamp}Z.json`)),
+        keep: argv.includes("--keep"),
+    };
+}
+
+function log(message: string): void {
+    console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+function machine(): Record<string, string | number> {
+    const cpus = os.cpus();
+    return {
+        cpus: cpus.length,
+        cpuModel: cpus[0]?.model.trim() ?? "unknown",
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        os: `${os.type()} ${os.release()}`,
+        node: process.version,
+        loadAverage: os.loadavg().map((load) => load.toFixed(2)).join(" "),
+    };
+}
+
+/** Refuses a fleet that would not fit in memory, before starting anything. */
+function checkMemory(members: number): void {
+    const neededMb = (members + 1) * MB_PER_CLUSTER;
+    const availableMb = os.freemem() / 2 ** 20;
+    if (neededMb > availableMb * 0.8) {
+        throw new Error(`a host and ${members} members need about ${neededMb} MB (${MB_PER_CLUSTER} MB per cluster); only ${Math.round(availableMb)} MB are free. Fix: lower --members`);
+    }
+}
+
+async function evaluateSize(members: number): Promise<EvaluationResult> {
+    const { stdout } = await execFileAsync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(BENCH_DIR, "evaluate.ts"), String(members)], {
+        maxBuffer: 1024 * 1024,
+        timeout: 10 * 60_000,
+    });
+    return JSON.parse(stdout.trim().split("\n").at(-1) as string) as EvaluationResult;
+}
+
+async function main(): Promise<void> {
+    const options = parseOptions(process.argv.slice(2));
+    if ((options.phases.has("fleet") || options.phases.has("waits")) && !fs.existsSync(path.join(toolsBinDir(), "kubectl"))) {
+        throw new Error(`kubectl not found in ${toolsBinDir()}. Fix: bash test/e2e/tools/build.sh kubectl (or npm run bench, which builds it)`);
+    }
+    const started = Date.now();
+    const results: BenchResults = {
+        startedAt: new Date(started).toISOString(),
+        durationS: 0,
+        machine: machine(),
+        options: { ...options, phases: [...options.phases], out: path.relative(process.cwd(), options.out) },
+        fleets: [],
+        waits: [],
+        evaluation: [],
+        errors: [],
+    };
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-bench-"));
+    const settings = (members: number, reconcileDelayMs: number) => ({ members, dir: workDir, reconcileDelayMs, log, keep: options.keep });
+    const attempt = async (what: string, run: () => Promise<void>) => {
+        try {
+            await run();
+        } catch (err) {
+            const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+            log(`FAILED ${message}`);
+            results.errors.push(message);
+        }
+    };
+
+    try {
+        if (options.phases.has("eval")) {
+            for (const size of options.evalSizes) {
+                await attempt(`evaluation of ${size} members`, async () => {
+                    log(`evaluating the program for ${size} members under mocks ...`);
+                    const result = await evaluateSize(size);
+                    log(`  ${result.resources} resources in ${result.evaluateMs} ms, peak RSS ${result.maxRssMb} MB`);
+                    results.evaluation.push(result);
+                });
+            }
+        }
+        if (options.phases.has("fleet")) {
+            for (const members of options.members) {
+                const fleet = { members, program: [] as BenchResults["fleets"][number]["program"], baseline: [] as BenchResults["fleets"][number]["baseline"] };
+                results.fleets.push(fleet);
+                for (let repetition = 1; repetition <= options.repetitions; repetition++) {
+                    await attempt(`program, ${members} members, repetition ${repetition}`, async () => {
+                        checkMemory(members);
+                        fleet.program.push(await runProgram(settings(members, options.reconcileDelayMs)));
+                    });
+                    await attempt(`baseline, ${members} members, repetition ${repetition}`, async () => {
+                        checkMemory(members);
+                        fleet.baseline.push(await runBaseline(settings(members, options.reconcileDelayMs)));
+                    });
+                }
+            }
+        }
+        if (options.phases.has("waits")) {
+            for (const delay of options.waitDelays) {
+                await attempt(`wait precision, D = ${delay} ms`, async () => {
+                    results.waits.push({ reconcileDelayMs: delay, members: options.waitMembers, program: await runProgram(settings(options.waitMembers, delay)) });
+                });
+            }
+        }
+    } finally {
+        if (!options.keep) fs.rmSync(workDir, { recursive: true, force: true });
+    }
+
+    results.durationS = Math.round((Date.now() - started) / 1000);
+    const report = markdownReport(results);
+    fs.mkdirSync(path.dirname(options.out), { recursive: true });
+    fs.writeFileSync(options.out, JSON.stringify(results, null, 1) + "\n");
+    fs.writeFileSync(options.out.replace(/\.json$/, "") + ".md", report);
+    console.log(`\n${report}`);
+    log(`results: ${path.relative(process.cwd(), options.out)} (and .md)${results.errors.length ? `; ${results.errors.length} run(s) failed, see above` : ""}`);
+    // Numbers never fail the run; a run that could not measure anything does.
+    if (results.errors.length) process.exitCode = 1;
+}
+
+main().catch((err) => {
+    console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+});
