@@ -59,26 +59,39 @@ export async function readKubesphereLayout(cluster: string, kubeconfigYaml: stri
     return parseKubesphereConfig(cluster, configMap?.data).layout;
 }
 
-/** Returns a function that reads a member's ks-installer and kubesphere-config. */
+/**
+ * Returns a function that reads a member's ks-installer and kubesphere-config. ks-installer is read on the first
+ * call only (the drift check): later polls read kubesphere-config alone, halving the requests of a long wait.
+ */
 export function memberInstallerReader(member: string, kubeconfigYaml: string): () => Promise<MemberInstallerState> {
     const { core, custom } = apiClients(kubeconfigYaml);
+    let installerState: Promise<MemberInstallerState["installer"]> | undefined;
+    const readInstaller = async () => {
+        const installer = await notFoundAsUndefined(() =>
+            custom.getNamespacedCustomObject({
+                group: INSTALLER_GROUP,
+                version: INSTALLER_VERSION,
+                plural: "clusterconfigurations",
+                namespace: KUBESPHERE_NAMESPACE,
+                name: INSTALLER_NAME,
+            }),
+        );
+        const spec = (installer as { spec?: { authentication?: { jwtSecret?: string }; multicluster?: { clusterRole?: string } } } | undefined)?.spec;
+        return installer === undefined ? undefined : { clusterRole: spec?.multicluster?.clusterRole, jwtSecret: spec?.authentication?.jwtSecret };
+    };
     return async () => {
+        // A failed first read is retried on the next poll.
+        installerState ??= readInstaller().catch((err) => {
+            installerState = undefined;
+            throw err;
+        });
         const [installer, configMap] = await Promise.all([
-            notFoundAsUndefined(() =>
-                custom.getNamespacedCustomObject({
-                    group: INSTALLER_GROUP,
-                    version: INSTALLER_VERSION,
-                    plural: "clusterconfigurations",
-                    namespace: KUBESPHERE_NAMESPACE,
-                    name: INSTALLER_NAME,
-                }),
-            ),
+            installerState,
             notFoundAsUndefined(() => core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE })),
         ]);
-        const spec = (installer as { spec?: { authentication?: { jwtSecret?: string }; multicluster?: { clusterRole?: string } } } | undefined)?.spec;
         const settings = configMap?.data?.[KUBESPHERE_CONFIG_KEY] === undefined ? undefined : parseOrUndefined(member, configMap.data);
         return {
-            installer: installer === undefined ? undefined : { clusterRole: spec?.multicluster?.clusterRole, jwtSecret: spec?.authentication?.jwtSecret },
+            installer,
             config: settings === undefined ? undefined : { clusterRole: settings.clusterRole, jwtSecret: settings.jwtSecret },
         };
     };
