@@ -35,8 +35,16 @@ export async function readClusterFacts(cluster: string, kubeconfigYaml: string):
         ]);
         return { kubeSystemUid: kubeSystem.metadata?.uid ?? "", installerExists: installer !== undefined };
     } catch (err) {
-        throw new Error(`cluster "${cluster}": the API server ${server} does not answer (${describeKubeError(err)})`);
+        throw new Error(unreachableMessage(cluster, server, err));
     }
+}
+
+/** Why a cluster could not be read, and what to check. */
+function unreachableMessage(cluster: string, server: string | undefined, err: unknown): string {
+    return (
+        `cluster "${cluster}": the API server ${server} does not answer (${describeKubeError(err)}). ` +
+        `Fix: check that it is up and reachable from the machine running Pulumi with the kubeconfig the stack config gives for it, then run \`pulumi up\` again`
+    );
 }
 
 /** The Cluster objects on a host, with the kube-system UID KubeSphere recorded for each. */
@@ -54,7 +62,7 @@ export async function readKubesphereLayout(cluster: string, kubeconfigYaml: stri
     try {
         configMap = await notFoundAsUndefined(() => core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }));
     } catch (err) {
-        throw new Error(`cluster "${cluster}": the API server ${server} does not answer (${describeKubeError(err)})`);
+        throw new Error(unreachableMessage(cluster, server, err));
     }
     return parseKubesphereConfig(cluster, configMap?.data).layout;
 }
