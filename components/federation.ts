@@ -66,7 +66,7 @@ export function defaultSourceContext(config: pulumi.Config): KubeconfigSourceCon
  * Builds the federation. Every kubeconfig that can be checked now is checked before the first resource is
  * registered, and all problems are reported together.
  * @param opts options for every component, e.g. a provider-independent `transformations` list.
- * @param clusterAccess how members are read directly (pre-flight, installer wait); default the real clusters.
+ * @param clusterAccess how clusters are read directly (version detection, pre-flight, installer wait); default the real clusters.
  */
 export async function federate(
     config: FederationConfig,
