@@ -95,8 +95,8 @@ const kubeconfigSource = z.unknown().transform((value, ctx) => {
 
 const seconds = z
     .number({ error: (issue) => `expected a number of seconds, found ${found(issue.input)}. Fix: e.g. 600` })
-    .int({ error: "must be a whole number of seconds. Fix: e.g. 600" })
-    .positive({ error: "must be positive. Fix: e.g. 600" });
+    .int({ error: (issue) => `must be a whole number of seconds, found ${found(issue.input)}. Fix: e.g. 600` })
+    .positive({ error: (issue) => `must be positive, found ${found(issue.input)}. Fix: e.g. 600` });
 
 /** KubeSphere major version of the host; `auto` reads it from the host's kubesphere-config layout. */
 export const KUBESPHERE_VERSIONS = ["v3", "v4", "auto"] as const;
@@ -116,10 +116,10 @@ const memberSchema = z.strictObject({
         error: (issue) => `unknown provider ${found(issue.input)}. Fix: use one of ${MEMBER_PROVIDERS.join(", ")}`,
     }),
     kubeconfig: kubeconfigSource,
-    description: z.string({ error: "expected text. Fix: quote the description" }).optional(),
+    description: z.string({ error: (issue) => `expected text, found ${found(issue.input)}. Fix: quote the description` }).optional(),
     group: z
         .string({ error: (issue) => `expected a group name, found ${found(issue.input)}. Fix: use e.g. "production"` })
-        .max(63, { error: "is longer than 63 characters. Fix: use a shorter group name" })
+        .max(63, { error: (issue) => `${found(issue.input)} is longer than 63 characters. Fix: use a shorter group name` })
         .regex(LABEL_VALUE_PATTERN, {
             error: (issue) => `${found(issue.input)} is not a valid label value. Fix: use letters, digits, "-", "_" and ".", starting and ending with a letter or digit`,
         })
@@ -133,8 +133,8 @@ const memberSchema = z.strictObject({
         .optional(),
     credentialsRevision: z
         .number({ error: (issue) => `expected a whole number, found ${found(issue.input)}. Fix: e.g. 2 (bump it to rotate the ServiceAccount token)` })
-        .int({ error: "must be a whole number. Fix: e.g. 2" })
-        .min(1, { error: "must be 1 or more. Fix: e.g. 2" })
+        .int({ error: (issue) => `must be a whole number, found ${found(issue.input)}. Fix: e.g. 2` })
+        .min(1, { error: (issue) => `must be 1 or more, found ${found(issue.input)}. Fix: e.g. 2` })
         .default(1),
     ksCoreValues: z
         .record(z.string(), z.unknown(), { error: (issue) => `expected a mapping of Helm values, found ${found(issue.input)}. Fix: e.g. ksCoreValues: { cloud: { enabled: false } }` })

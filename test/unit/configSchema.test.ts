@@ -131,11 +131,15 @@ describe("parseFederationConfig", () => {
             [
                 ["host.kubesphereVersion", /unknown version "5"\. Fix: use v3, v4 or auto/],
                 ["members[0].credentials", /unknown credentials "token"\. Fix: use kubeconfig or serviceAccount/],
-                ["members[0].credentialsRevision", /must be 1 or more/],
+                ["members[0].credentialsRevision", /must be 1 or more, found 0/],
                 ["members[0].ksCoreValues", /expected a mapping of Helm values/],
                 ["members[0].apiServerEndpoint", /"http:\/\/10\.0\.0\.1:6443\/api" is not an https:\/\/host\[:port\] URL/],
             ],
         );
+    });
+
+    it("rejects a description that is not text, saying what it found", () => {
+        assertProblems({ host, members: [member("m1", { description: 42 })] }, [["members[0].description", /expected text, found 42\. Fix: quote the description/]]);
     });
 
     it("rejects members that are not a list", () => {
