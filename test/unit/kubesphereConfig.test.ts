@@ -20,6 +20,8 @@ describe("parseKubesphereConfig", () => {
             jwtSecret: SECRET,
             layout: "v3",
             clusterRole: "member",
+            multiclusterEnable: false,
+            accessTokenMaxAge: 0,
             hostClusterName: "host",
         });
     });
