@@ -229,6 +229,77 @@ describe("federation resource graph (mocks)", () => {
         });
     });
 
+    describe("refusals before any change", () => {
+        /** The failure of an Output, as the engine would see it (Output.promise() is internal API, but the only way under mocks). */
+        const failureOf = (output: pulumi.Output<unknown>) => (output as unknown as { promise(): Promise<unknown> }).promise().then(() => undefined, (err: Error) => err);
+
+        it("refuses two members that are the same cluster, naming both, as a ResourceError, and changes no member", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const access = fakeClusterAccess({ readClusterFacts: async (cluster) => freshV3Facts(cluster === "lab" ? "ack-prod" : cluster) });
+            const summary = await federate(fleetConfig(), sources(), undefined, access);
+            const err = (await failureOf(summary.members["lab"].detectedKubesphereVersion)) as pulumi.ResourceError;
+            assert.ok(err instanceof pulumi.ResourceError, "reaches the user as Pulumi prints its own errors");
+            assert.match(err.message, /member "lab" \(members\[2\]\) and member "ack-prod" \(members\[0\]\) are the same cluster/);
+            assert.match(((await failureOf(summary.members["ack-prod"].detectedKubesphereVersion)) as Error).message, /member "ack-prod" \(members\[0\]\) and member "lab" \(members\[2\]\)/);
+            assert.strictEqual(await failureOf(summary.members["eks-staging"].detectedKubesphereVersion), undefined, "the other member is fine");
+            await settle();
+            const registered = world.resources.filter((r) => !r.type.startsWith("pulumi:") && !r.type.startsWith("kubesphere:")).map((r) => r.name);
+            for (const name of ["lab-ks-installer", "ack-prod-ks-installer", "lab", "ack-prod"]) assert.ok(!registered.includes(name), `${name} must not be registered`);
+            assert.ok(registered.includes("eks-staging"), "the other member's Cluster is registered");
+        });
+
+        it("refuses a member on a 3.3.1 host with token credentials before its patch", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const access = fakeClusterAccess({ readClusterFacts: async (cluster) => freshV3Facts(cluster, "v3.3.1") });
+            const summary = await federate(fleetConfig(), sources(), undefined, access);
+            const err = (await failureOf(summary.members["ack-prod"].detectedKubesphereVersion)) as Error;
+            // Pulumi prefixes a failed input with `error serializing property "spec": ` (runtime/rpc.js).
+            assert.match(err.message, /(^|: )member "ack-prod" cannot join host "host" \(KubeSphere v3\.3\.1\): its kubeconfig authenticates without a client certificate/);
+            await settle();
+            assert.ok(!world.resources.some((r) => r.name.endsWith("-ks-installer") && r.name !== "host-ks-installer"));
+        });
+
+        it("refuses a 3.x host without ks-installer before patching it", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const access = fakeClusterAccess({ readClusterFacts: async (cluster) => (cluster === "host" ? { kubeSystemUid: "uid-host" } : freshV3Facts(cluster)) });
+            const summary = await federate(fleetConfig([]), sources(), undefined, access);
+            const err = (await failureOf(summary.hostKubesphereVersion)) as Error;
+            assert.ok(err instanceof pulumi.ResourceError);
+            assert.match(err.message, /(^|: )KubeSphere 3\.x is not installed on host "host"/);
+            await settle();
+            assert.ok(!world.resources.some((r) => r.name === "host-ks-installer"));
+        });
+    });
+
+    describe("pulumi up (not a preview)", () => {
+        it("creates each member's Cluster only after the host is a host and the member's installer applied our settings", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET), {}, false);
+            let hostReads = 0;
+            const access = fakeClusterAccess({
+                hostRoleReader: () => async () => {
+                    hostReads++;
+                    world.events.push(`host-read:${hostReads}`);
+                    // The installer needs two polls before KubeSphere runs as a host.
+                    return hostReads < 3
+                        ? { config: { clusterRole: "none", multiclusterEnable: false } }
+                        : { config: { clusterRole: "host", multiclusterEnable: true }, hostEntry: { name: "host", isHostEntry: true } };
+                },
+                memberInstallerReader: (member) => async () => {
+                    world.events.push(`member-read:${member}`);
+                    return { installer: { clusterRole: "member", jwtSecret: JWT_SECRET }, config: { clusterRole: "member", jwtSecret: JWT_SECRET } };
+                },
+            });
+            const members = [{ name: "m1", provider: "generic", kubeconfig: { path: "/kube/lab.yaml" } }];
+            const summary = await federate(fleetConfig(members), sources(), undefined, access);
+            await valueOf(summary.members["m1"].ready);
+            await settle();
+            const clusterAt = world.events.indexOf("register:Cluster:m1");
+            assert.ok(clusterAt > world.events.indexOf("host-read:3"), world.events.join("\n"));
+            assert.ok(clusterAt > world.events.indexOf("member-read:m1"));
+            assert.ok(world.events.indexOf("register:ClusterConfigurationPatch:host-ks-installer") < world.events.indexOf("host-read:1"));
+        });
+    });
+
     describe("HostCluster on its own", () => {
         it("exposes jwtSecret as a secret", async () => {
             await installMocks(kubesphereYamlV3(JWT_SECRET));

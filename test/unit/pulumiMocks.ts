@@ -23,6 +23,8 @@ export interface RecordedOptions {
 
 export interface MockWorld {
     resources: RecordedResource[];
+    /** Registrations and test-recorded events, in order (e.g. `register:Cluster:m1`). */
+    events: string[];
     options: RecordedOptions[];
     /** Transformation that records each resource's options; pass it in the components' `transformations`. */
     recordOptions: pulumi.ResourceTransformation;
@@ -31,9 +33,10 @@ export interface MockWorld {
 /**
  * Installs mocks. `kubesphereYaml` is what the host's kubesphere-config holds; `stackOutputs` answer StackReferences.
  */
-export async function installMocks(kubesphereYaml: string, stackOutputs: Record<string, unknown> = {}): Promise<MockWorld> {
+export async function installMocks(kubesphereYaml: string, stackOutputs: Record<string, unknown> = {}, preview = true): Promise<MockWorld> {
     const world: MockWorld = {
         resources: [],
+        events: [],
         options: [],
         recordOptions: (args) => {
             world.options.push({ type: args.type, name: args.name, opts: args.opts as RecordedOptions["opts"] });
@@ -44,6 +47,7 @@ export async function installMocks(kubesphereYaml: string, stackOutputs: Record<
         {
             newResource(args) {
                 world.resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id: args.id });
+                world.events.push(`register:${args.type.split(":").pop()}:${args.name}`);
                 if (args.type === "kubernetes:core/v1:ConfigMap" && args.id !== undefined) {
                     return { id: args.id, state: { metadata: { name: "kubesphere-config" }, data: { "kubesphere.yaml": kubesphereYaml } } };
                 }
@@ -69,8 +73,8 @@ export async function installMocks(kubesphereYaml: string, stackOutputs: Record<
         },
         "kubesphere-federation",
         "unit",
-        // As a preview: the installer wait (which talks to real members) is skipped; the e2e suite covers it.
-        true,
+        // As a preview by default: the waits (which talk to real clusters) are skipped; the e2e suite covers them.
+        preview,
     );
     return world;
 }
