@@ -94,9 +94,11 @@ interface ClusterStatus {
 }
 
 /**
- * Joins a member to the host by direct connection: checks the member first (KubeSphere's own validation), sets the
- * host's jwtSecret and `clusterRole: member` on its ks-installer, waits until the member's installer has applied
- * them, then creates the member's `Cluster` on the host and waits for it to be Ready.
+ * Joins a member to the host by direct connection: checks the member first (KubeSphere's own validation, the
+ * version rules of API notes §9, and that the cluster is nobody else's), on 3.x sets the host's jwtSecret and
+ * `clusterRole: member` on its ks-installer and waits until the member's installer has applied them, waits until
+ * the host is a host, then creates the member's `Cluster` on the host and waits for it to be Ready (4.x: and for
+ * ks-core on the member). Refusals are ResourceErrors on this component, raised before any change.
  * The component's name is the KubeSphere cluster name.
  */
 export class MemberCluster extends pulumi.ComponentResource {
@@ -136,7 +138,7 @@ export class MemberCluster extends pulumi.ComponentResource {
             .all([kubeconfig, args.host.kubeconfig, args.otherMembers ?? []])
             .apply(async ([memberKubeconfig, hostKubeconfig, otherMembers]) => {
                 try {
-                    return await this.preflight(name, configKey, credentials, memberKubeconfig, hostKubeconfig, otherMembers, args, access);
+                    return await this.checkBeforeJoin(name, configKey, credentials, memberKubeconfig, hostKubeconfig, otherMembers, args, access);
                 } catch (err) {
                     throw asResourceError(err, this);
                 }
@@ -219,7 +221,7 @@ export class MemberCluster extends pulumi.ComponentResource {
     }
 
     /** Reads the member and the host (shared per run), logs the warnings, throws the refusals. */
-    private async preflight(
+    private async checkBeforeJoin(
         name: string,
         configKey: string,
         credentials: ImportCredentials,
