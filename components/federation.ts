@@ -12,7 +12,8 @@ import { ClusterAccess, liveClusterAccess } from "./kubeClient";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
 import { PROVIDER_DISPLAY_NAMES } from "./kubesphereObjects";
 import { MemberCluster } from "./memberCluster";
-import type { FleetMember } from "./memberPreflight";
+import type { FleetChecked, FleetMember } from "./memberPreflight";
+import { describeInstall } from "./kubesphereVersion";
 
 /** What the program exports per member: names and status only, never credentials. */
 export interface MemberSummary {
@@ -97,12 +98,17 @@ export async function federate(
     const hostKubeconfigYaml = hostKubeconfig!.resolved.apply((resolved) => resolved.yaml);
     const kubesphereVersion = await hostKubesphereVersion(config, hostKubeconfigYaml, clusterAccess);
 
+    // Nothing changes on any cluster before every member passed its pre-flight; the members are built below, so the
+    // gate is an Output of a promise settled once they exist (a refusal rejects it, so nothing waits forever).
+    let releaseFleet!: (checked: pulumi.Output<FleetChecked>) => void;
+    const fleetChecked = pulumi.output(new Promise<pulumi.Output<FleetChecked>>((resolve) => (releaseFleet = resolve)));
     const host = new HostCluster(config.host.name, {
         hostClusterName: config.host.name,
         kubeconfig: hostKubeconfigYaml,
         kubesphereVersion,
         installerTimeoutSeconds: config.host.installerTimeoutSeconds,
         clusterAccess,
+        fleetChecked,
     }, opts);
 
     // Every member's kube-system UID, for "the same cluster listed twice" (KubeSphere: "MUST not import the same cluster
@@ -122,6 +128,7 @@ export async function federate(
         .apply((uids) => config.members.map((member, index) => ({ name: member.name, configKey: `members[${index}]`, kubeSystemUid: uids[index] })));
 
     const members: Record<string, MemberSummary> = {};
+    const preflights: Array<pulumi.Output<FleetChecked["members"][number]>> = [];
     config.members.forEach((member, index) => {
         const source = memberKubeconfigs[index]!;
         const memberCluster = new MemberCluster(member.name, {
@@ -142,7 +149,9 @@ export async function federate(
             configKey: `members[${index}]`,
             clusterAccess,
             otherMembers: fleet.apply((all) => all.filter((other) => other.name !== member.name)),
+            fleetChecked,
         }, opts);
+        preflights.push(memberCluster.preflight.apply((found) => ({ name: member.name, kubesphere: describeInstall(found.install) })));
         members[member.name] = {
             clusterName: memberCluster.clusterName,
             provider: PROVIDER_DISPLAY_NAMES[member.provider],
@@ -154,6 +163,7 @@ export async function federate(
             detectedKubesphereVersion: memberCluster.detectedKubesphereVersion,
         };
     });
+    releaseFleet(pulumi.all(preflights).apply((checked) => ({ members: checked })));
     return { hostName: config.host.name, hostKubesphereVersion: host.detectedKubesphereVersion, members };
 }
 

@@ -18,7 +18,7 @@ import {
     installerPatchAnnotations,
 } from "./kubesphereObjects";
 import { describeInstall } from "./kubesphereVersion";
-import type { ClusterFacts, HostFacts } from "./memberPreflight";
+import type { ClusterFacts, FleetChecked, HostFacts } from "./memberPreflight";
 import { asResourceError } from "./resourceErrors";
 
 /** What a member needs from its host; a HostCluster, or values taken from another stack. */
@@ -69,6 +69,11 @@ export interface HostClusterArgs {
     installerTimeoutSeconds?: number;
     /** How the program reads clusters directly (pre-flight, host wait). Default: the real clusters. */
     clusterAccess?: ClusterAccess;
+    /**
+     * Resolves once every member passed its pre-flight: the host's ks-installer is patched only then, so a refused
+     * member leaves the host unchanged too (components/federation.ts). Default: only the host's own pre-flight.
+     */
+    fleetChecked?: pulumi.Input<FleetChecked>;
 }
 
 /**
@@ -135,7 +140,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
                 apiVersion: INSTALLER_API_VERSION,
                 kind: INSTALLER_KIND,
                 metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                spec: pulumi.unsecret(preflight.apply(() => hostInstallerSpec(args.hostClusterName))),
+                spec: pulumi.unsecret(pulumi.all([preflight, args.fleetChecked]).apply(() => hostInstallerSpec(args.hostClusterName))),
             },
             {
                 parent: this,

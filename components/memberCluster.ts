@@ -20,7 +20,7 @@ import {
     memberInstallerSpec,
 } from "./kubesphereObjects";
 import { appliedSignalFor, waitForMemberInstaller } from "./memberInstaller";
-import { FleetMember, preflightVerdict } from "./memberPreflight";
+import { FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
 import { asResourceError } from "./resourceErrors";
 
 export interface MemberClusterArgs {
@@ -73,6 +73,11 @@ export interface MemberClusterArgs {
      * twice under two names is refused before anything changes. Default: none (components/federation.ts sets it).
      */
     otherMembers?: pulumi.Input<FleetMember[]>;
+    /**
+     * Resolves once every member of the federation passed its pre-flight: nothing on this member changes before,
+     * so one refused member leaves every cluster unchanged. Default: only this member's own pre-flight is waited for.
+     */
+    fleetChecked?: pulumi.Input<FleetChecked>;
 }
 
 /** What the pre-flight found: the member's KubeSphere before the join. Everything that changes a cluster waits for it. */
@@ -116,6 +121,8 @@ export class MemberCluster extends pulumi.ComponentResource {
     public readonly versions: pulumi.Output<{ kubernetes: string; kubesphere: string }>;
     /** The member's KubeSphere version as the pre-flight found it before the join: `v3.4.1`, `4.x`, or `none` (bare 4.x member). */
     public readonly detectedKubesphereVersion: pulumi.Output<string>;
+    /** The pre-flight's result (reads only, previews too); fails with the refusal, as a ResourceError on this component. */
+    public readonly preflight: pulumi.Output<MemberPreflight>;
 
     constructor(name: string, args: MemberClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:MemberCluster", name, {}, opts);
@@ -143,7 +150,11 @@ export class MemberCluster extends pulumi.ComponentResource {
                     throw asResourceError(err, this);
                 }
             });
+        this.preflight = preflight;
         this.detectedKubesphereVersion = pulumi.unsecret(preflight.apply((found) => describeInstall(found.install)));
+        // What every change on the member waits for: its own pre-flight and, in a federation, everyone else's.
+        const checked: pulumi.Output<MemberPreflight> =
+            args.fleetChecked === undefined ? preflight : pulumi.all([preflight, args.fleetChecked]).apply(([own]) => own);
 
         this.installerPatch = !v3 ? undefined : new k8s.apiextensions.CustomResourcePatch(
             `${name}-ks-installer`,
@@ -151,7 +162,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                 apiVersion: INSTALLER_API_VERSION,
                 kind: INSTALLER_KIND,
                 metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                spec: pulumi.secret(pulumi.all([preflight, args.host.jwtSecret]).apply(([, jwtSecret]) => memberInstallerSpec(jwtSecret))),
+                spec: pulumi.secret(pulumi.all([checked, args.host.jwtSecret]).apply(([, jwtSecret]) => memberInstallerSpec(jwtSecret))),
             },
             {
                 parent: this,
@@ -169,14 +180,14 @@ export class MemberCluster extends pulumi.ComponentResource {
         // 4.x: the host's controller configures the member, and the Cluster's KSCoreReady condition says when.
         const memberReady: pulumi.Output<MemberSettingsApplied> = this.installerPatch
             ? this.waitForInstaller(name, configKey, this.installerPatch, kubeconfig, preflight, args, access)
-            : preflight.apply(() => ({ waited: false, waitedMs: 0 }));
+            : checked.apply(() => ({ waited: false, waitedMs: 0 }));
         // Members join only a host that is a host (API notes §9); a host from another stack has nothing to wait for.
         const hostReady: pulumi.Output<HostReadiness | undefined> = args.host.readyForMembers ?? pulumi.output(undefined);
         const configBytes = args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues));
 
         const importKubeconfig = pulumi.secret(
             credentials === "serviceAccount"
-                ? this.serviceAccountKubeconfig(name, kubeconfig, preflight, args)
+                ? this.serviceAccountKubeconfig(name, kubeconfig, checked, args)
                 : kubeconfig.apply((text) => (args.apiServerEndpoint === undefined ? text : withServer(text, args.apiServerEndpoint))),
         );
         this.cluster = new k8s.apiextensions.CustomResource(

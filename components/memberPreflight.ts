@@ -60,6 +60,14 @@ export interface FleetMember {
     kubeSystemUid?: string;
 }
 
+/**
+ * Every member of a federation passed its pre-flight, with what each found. Changes to any cluster of the
+ * federation (the host's patch, every member's) wait for it, so a refused member leaves every cluster unchanged.
+ */
+export interface FleetChecked {
+    members: Array<{ name: string; kubesphere: string }>;
+}
+
 /** How a cluster's KubeSphere looks before the join (API notes §9, "where the version is"). */
 export function installOf(facts: ClusterFacts, clusters: ImportedCluster[] = []): KubesphereInstall {
     if (facts.installer !== undefined) return { kind: "v3", release: parseKubesphereRelease(facts.installer.version) };
