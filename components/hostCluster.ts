@@ -210,11 +210,13 @@ export function sharedHostFacts(host: FederationHost, access: ClusterAccess, hos
     let facts = hostFactsByHost.get(host);
     if (facts === undefined) {
         const name = host.hostClusterName ?? "host";
-        facts = Promise.all([access.readClusterFacts(name, hostKubeconfig), access.listImportedClusters(hostKubeconfig)]).then(([own, clusters]) => ({
-            name,
-            facts: own,
-            clusters,
-        }));
+        facts = Promise.all([access.readClusterFacts(name, hostKubeconfig), access.listImportedClusters(hostKubeconfig)]).then(
+            ([own, clusters]) => ({ name, facts: own, clusters }),
+            (err) => {
+                // One error object for every reader (the host and each member), so Pulumi reports it once.
+                throw host instanceof pulumi.Resource ? asResourceError(err, host) : err;
+            },
+        );
         hostFactsByHost.set(host, facts);
     }
     return facts;

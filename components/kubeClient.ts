@@ -226,27 +226,34 @@ async function notFoundAsUndefined<T>(read: () => Promise<T>): Promise<T | undef
 /** How often a read answered "429 Too Many Requests" is tried again, and how long apart. */
 const THROTTLED_RETRIES = 10;
 const THROTTLED_RETRY_MS = 1000;
+/** How often a read that got no answer within REQUEST_TIMEOUT_MS is tried again (a busy API server, not a down one). */
+const SLOW_RETRIES = 2;
 
 /**
- * Gives up on a read after REQUEST_TIMEOUT_MS. A 429 is retried for up to ~10 s: API Priority and Fairness
- * throttling, and an API server whose watch cache for a resource is still filling ("storage is (re)initializing",
- * e.g. right after a CRD was installed), both answer 429 and mean "ask again shortly".
+ * Gives up on a read after REQUEST_TIMEOUT_MS, twice more for a slow server (a refused connection fails at once).
+ * A 429 is retried for up to ~10 s: API Priority and Fairness throttling, and an API server whose watch cache for a
+ * resource is still filling ("storage is (re)initializing", e.g. right after a CRD was installed), both answer 429
+ * and mean "ask again shortly".
  */
 async function withTimeout<T>(read: () => Promise<T>): Promise<T> {
+    let slow = 0;
     for (let attempt = 1; ; attempt++) {
         try {
             return await withTimeoutOnce(read);
         } catch (err) {
+            if (err instanceof NoAnswerError && slow++ < SLOW_RETRIES) continue;
             if (!(err instanceof ApiException && err.code === 429) || attempt >= THROTTLED_RETRIES) throw err;
             await new Promise((resolve) => setTimeout(resolve, THROTTLED_RETRY_MS));
         }
     }
 }
 
+class NoAnswerError extends Error {}
+
 async function withTimeoutOnce<T>(read: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)), REQUEST_TIMEOUT_MS);
+        timer = setTimeout(() => reject(new NoAnswerError(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)), REQUEST_TIMEOUT_MS);
     });
     try {
         return await Promise.race([read(), timeout]);
