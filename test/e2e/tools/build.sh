@@ -7,7 +7,7 @@
 #   test/e2e/tools/build.sh              # all tools
 #   test/e2e/tools/build.sh etcd pulumi  # a subset (etcd kube-apiserver kube-controller-manager
 #                                        # kubectl pulumi language-host provider)
-#   kubectl is not in the default set: only the benchmark (bench/) needs it.
+#   kubectl is for the README's kubectl steps in the CLI e2e and for the benchmark (bench/).
 #
 # Versions live in exactly one place each:
 #   etcd            require in  tools/etcd/go.mod      (go.etcd.io/etcd/server/v3)
@@ -315,7 +315,7 @@ build_language_host() {
 
 # ---- main -------------------------------------------------------------------
 tools=("$@")
-(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager pulumi language-host provider)
+(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi language-host provider)
 total_start="$(now)"
 for t in "${tools[@]}"; do
   case "$t" in
