@@ -232,7 +232,9 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
     });
 
     it("a pre-flight refusal (a member without KubeSphere) is the program's message alone, attached to the member", async () => {
+        // A bare Kubernetes cluster: neither ks-installer nor kubesphere-config (the pre-flight takes either as KubeSphere 3.x).
         await clusterApi(sandbox, "member2").custom.deleteNamespacedCustomObject(INSTALLER);
+        await clusterApi(sandbox, "member2").core.deleteNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system" });
         fs.writeFileSync(
             project.file("stacks/Pulumi.refusal.yaml"),
             yaml.dump({
@@ -245,7 +247,9 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         await project.ok("pulumi stack init refusal");
         const preview = await project.run("pulumi preview");
         assertCleanError(preview, [/KubeSphere is not installed on member "member2": ClusterConfiguration kubesphere-system\/ks-installer was not found/]);
-        assert.match(preview.output, /kubesphere:federation:MemberCluster \(member2\):\s+error: /, "the error is attached to the member's component");
+        // Pulumi groups diagnostics by resource: the refusal is in the member component's block (a ResourceError on it).
+        const memberBlock = preview.output.split("\n\n").find((block) => block.trimStart().startsWith("kubesphere:federation:MemberCluster (member2):"));
+        assert.match(memberBlock ?? "", /^\s+error: KubeSphere is not installed on member "member2"/m, `the error is attached to the member's component:\n${preview.output}`);
     });
 
     it("ran every command of the README's Quick start, Adding an environment and Removing a member as written", () => {
