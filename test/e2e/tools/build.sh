@@ -6,8 +6,9 @@
 #
 #   test/e2e/tools/build.sh              # all tools
 #   test/e2e/tools/build.sh etcd pulumi  # a subset (etcd kube-apiserver kube-controller-manager
-#                                        # kubectl pulumi provider)
+#                                        # kubectl pulumi provider actionlint)
 #   kubectl is not in the default set: only the benchmark (bench/) needs it.
+#   actionlint is not in the default set either: only .ci/run needs it.
 #
 # Versions live in exactly one place each:
 #   etcd            require in  tools/etcd/go.mod      (go.etcd.io/etcd/server/v3)
@@ -15,6 +16,7 @@
 #   kube-controller-manager,    file with tools/kube/update-go-mod.sh vX.Y.Z; all three
 #   kubectl                     binaries share the version and its ldflags stamping)
 #   pulumi          require in  tools/pulumi/go.mod    (github.com/pulumi/pulumi/pkg/v3)
+#   actionlint      require in  tools/actionlint/go.mod (github.com/rhysd/actionlint)
 #   provider        require in  tools/provider/go.mod  (pseudo-version of
 #                               github.com/pulumi/pulumi-kubernetes/provider/v4) plus
 #                               PROVIDER_VERSION below (the release it corresponds to)
@@ -182,6 +184,14 @@ build_provider() {
     -ldflags "-s -w -X $PROVIDER_MODULE/pkg/version.Version=$PROVIDER_VERSION" .
 }
 
+# ---- actionlint (GitHub Actions workflow linter, for .ci/run) ---------------
+build_actionlint() {
+  local dir="$TOOLS_DIR/actionlint" v
+  v="$(gomod_version "$dir/go.mod" github.com/rhysd/actionlint)"
+  build_tool actionlint "$v" actionlint "$dir" - \
+    -ldflags "-s -w -X github.com/rhysd/actionlint.version=$v" github.com/rhysd/actionlint/cmd/actionlint
+}
+
 # ---- main -------------------------------------------------------------------
 tools=("$@")
 (( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager pulumi provider)
@@ -194,7 +204,8 @@ for t in "${tools[@]}"; do
     kubectl) build_kubectl ;;
     pulumi) build_pulumi ;;
     provider|pulumi-resource-kubernetes) build_provider ;;
-    *) die "unknown tool '$t' (expected: etcd kube-apiserver kube-controller-manager kubectl pulumi provider)" ;;
+    actionlint) build_actionlint ;;
+    *) die "unknown tool '$t' (expected: etcd kube-apiserver kube-controller-manager kubectl pulumi provider actionlint)" ;;
   esac
 done
 echo "total $(elapsed "$total_start") — binaries in ${LINK_DIR}"
