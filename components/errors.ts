@@ -1,9 +1,13 @@
 /**
  * Errors for people: every message names the config key (and so the cluster), what was found and the fix.
+ *
+ * Both classes are `pulumi.RunError`s: the SDK's runner (under the CLI) and the Automation API print a RunError as its
+ * message alone, no stack trace and no dumped object, and the run fails (non-zero exit).
  */
+import * as pulumi from "@pulumi/pulumi";
 
 /** One config or kubeconfig problem, found before any resource is registered. */
-export class FederationConfigError extends Error {
+export class FederationConfigError extends pulumi.RunError {
     /**
      * @param key the exact config key, e.g. `members[2].kubeconfig.path`
      * @param problem what was found, and the fix
@@ -18,7 +22,7 @@ export class FederationConfigError extends Error {
 }
 
 /** Several config problems at once, so a user fixes them in one round instead of one per `pulumi preview`. */
-export class FederationConfigErrors extends Error {
+export class FederationConfigErrors extends pulumi.RunError {
     constructor(public readonly problems: FederationConfigError[]) {
         super(
             `the stack config has ${problems.length} problem(s):\n` +

@@ -139,7 +139,13 @@ export async function federate(
 async function hostKubesphereVersion(config: FederationConfig, hostKubeconfig: pulumi.Output<string>, access: ClusterAccess): Promise<"v3" | "v4"> {
     if (config.host.kubesphereVersion !== "auto") return config.host.kubesphereVersion;
     const kubeconfig = await new Promise<string>((resolve) => hostKubeconfig.apply(resolve));
-    const layout = await access.readKubesphereLayout(config.host.name, kubeconfig);
+    let layout: "v3" | "v4";
+    try {
+        layout = await access.readKubesphereLayout(config.host.name, kubeconfig);
+    } catch (err) {
+        // No resource exists yet to attach the error to; a RunError is printed as its message alone (see errors.ts).
+        throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
+    }
     pulumi.log.info(`host "${config.host.name}": KubeSphere ${layout === "v4" ? "4.x" : "3.x"} detected from its kubesphere-config (set host.kubesphereVersion to skip the check)`);
     return layout;
 }

@@ -293,6 +293,8 @@ describe("federation resource graph (mocks)", () => {
                 () => federate(config, sources(), { transformations: [world.recordOptions] }, fakeClusterAccess()),
                 (err: FederationConfigErrors) => {
                     assert.ok(err instanceof FederationConfigErrors);
+                    // A RunError: the runner and the Automation API print its message alone, without a stack trace.
+                    assert.ok(pulumi.RunError.isInstance(err) && err.problems.every((problem) => pulumi.RunError.isInstance(problem)));
                     assert.deepStrictEqual(err.problems.map((p: FederationConfigError) => p.key), ["members[0].kubeconfig.path", "members[1].kubeconfig.context"]);
                     assert.match(err.message, new RegExp(`file ${path.sep}kube${path.sep}missing.yaml does not exist`));
                     return true;
@@ -307,6 +309,21 @@ describe("federation resource graph (mocks)", () => {
             await installMocks(kubesphereYamlV3(JWT_SECRET));
             const config = parseFederationConfig({ host: { kubeconfig: { secretConfig: "notSet" } }, members: [] });
             await assert.rejects(() => federate(config, sources(), undefined, fakeClusterAccess()), /kubesphere-federation:host\.kubeconfig\.secretConfig: config key "notSet" is not set/);
+        });
+
+        it("reports a host that does not answer during version detection as a RunError (message alone), before any resource", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const unreachable = fakeClusterAccess({
+                readKubesphereLayout: async () => {
+                    throw new Error('cluster "host": the API server https://127.0.0.1:1 does not answer (connect ECONNREFUSED 127.0.0.1:1)');
+                },
+            });
+            await assert.rejects(
+                () => federate(fleetConfig([], "auto"), sources(), { transformations: [world.recordOptions] }, unreachable),
+                (err: Error) => pulumi.RunError.isInstance(err) && /^cluster "host": the API server https:\/\/127\.0\.0\.1:1 does not answer/.test(err.message),
+            );
+            await settle();
+            assert.strictEqual(world.resources.length, 0);
         });
 
         it("fails the deployment when the host's kubesphere-config has no jwtSecret", async () => {

@@ -6,7 +6,7 @@
 #
 #   test/e2e/tools/build.sh              # all tools
 #   test/e2e/tools/build.sh etcd pulumi  # a subset (etcd kube-apiserver kube-controller-manager
-#                                        # kubectl pulumi provider actionlint)
+#                                        # kubectl pulumi language-host provider actionlint)
 #   kubectl is not in the default set: only the benchmark (bench/) needs it.
 #   actionlint is not in the default set either: only .ci/run needs it.
 #
@@ -16,6 +16,8 @@
 #   kube-controller-manager,    file with tools/kube/update-go-mod.sh vX.Y.Z; all three
 #   kubectl                     binaries share the version and its ldflags stamping)
 #   pulumi          require in  tools/pulumi/go.mod    (github.com/pulumi/pulumi/pkg/v3)
+#   language-host   test/e2e/languageHost/ (TEST-ONLY stand-in for pulumi-language-nodejs,
+#                               compiled with the project's TypeScript; keyed by source hash)
 #   actionlint      require in  tools/actionlint/go.mod (github.com/rhysd/actionlint)
 #   provider        require in  tools/provider/go.mod  (pseudo-version of
 #                               github.com/pulumi/pulumi-kubernetes/provider/v4) plus
@@ -106,10 +108,63 @@ build_tool() {
   printf '%-27s %-48s %-6s %s\n' "$binary" "$version" "$status" "$(elapsed "$start")"
 }
 
+# ---- what the machine already has --------------------------------------------
+# Built only when missing: envtest binaries in $KUBEBUILDER_ASSETS (etcd, kube-apiserver) of the pinned minor
+# version, the user's Pulumi CLI on PATH (the pinned version, with its real pulumi-language-nodejs beside it) and
+# the Kubernetes provider in the user's plugin cache (the pinned release) are linked into .bin/bin instead.
+# KSF_BUILD_TOOLS=1 builds everything regardless.
+link_installed() { # <binary> <path> <version>: point .bin/bin/<binary> at a binary the machine already has
+  ln -sfn "$2" "$LINK_DIR/.$1.tmp.$$"
+  mv -Tf "$LINK_DIR/.$1.tmp.$$" "$LINK_DIR/$1"
+  printf '%-27s %-48s %-6s %s\n' "$1" "$3" found "$2"
+}
+same_minor() { # <version> <version>: v1.33.2 and v1.33.13 match, 3.5.21 and v3.5.35 too
+  [[ "$(cut -d. -f1,2 <<<"${1#v}")" == "$(cut -d. -f1,2 <<<"${2#v}")" ]]
+}
+ours() { # <path>: true when it resolves into .bin (a build of this script)
+  [[ "$(readlink -f "$1")" == "$(readlink -f "$BIN_ROOT")"/* ]]
+}
+installed_envtest() { # <binary> <pinned version>: prints "<path> <version>" of a matching $KUBEBUILDER_ASSETS binary
+  local binary="$1" pinned="$2" path found=""
+  [[ -z "${KSF_BUILD_TOOLS:-}" && -n "${KUBEBUILDER_ASSETS:-}" && -x "$KUBEBUILDER_ASSETS/$binary" ]] || return 1
+  path="$KUBEBUILDER_ASSETS/$binary"
+  case "$binary" in
+    etcd) found="$("$path" --version 2>/dev/null | sed -n 's/^etcd Version: \(.*\)$/\1/p')" ;;
+    kube-apiserver) found="$("$path" --version 2>/dev/null | sed -n 's/^Kubernetes \(v.*\)$/\1/p')" ;;
+  esac
+  if [[ -z "$found" ]] || ! same_minor "$found" "$pinned"; then
+    echo "build.sh: $path is ${found:-of unknown version}, not ${pinned%.*}.x: using the build of $pinned" >&2
+    return 1
+  fi
+  echo "$path $found"
+}
+installed_pulumi() { # <pinned version>: prints the path of the first pulumi on PATH, when it is not ours, is that
+  local pinned="$1" dir found        # version and has its language host beside it
+  [[ -z "${KSF_BUILD_TOOLS:-}" ]] || return 1
+  IFS=: read -ra path_dirs <<<"${PATH:-}"
+  for dir in "${path_dirs[@]}"; do
+    [[ -n "$dir" && -x "$dir/pulumi" ]] || continue
+    ours "$dir/pulumi" && continue
+    found="$(PULUMI_SKIP_UPDATE_CHECK=true "$dir/pulumi" version 2>/dev/null || true)"
+    if [[ "$found" != "$pinned" ]]; then
+      echo "build.sh: $dir/pulumi is ${found:-of unknown version}, not $pinned: using the build of $pinned" >&2
+      return 1
+    fi
+    if [[ ! -x "$(dirname "$(readlink -f "$dir/pulumi")")/pulumi-language-nodejs" ]]; then
+      echo "build.sh: $dir/pulumi has no pulumi-language-nodejs beside it: using the build of $pinned" >&2
+      return 1
+    fi
+    echo "$dir/pulumi"
+    return 0
+  done
+  return 1
+}
+
 # ---- etcd -------------------------------------------------------------------
 build_etcd() {
-  local dir="$TOOLS_DIR/etcd" v
+  local dir="$TOOLS_DIR/etcd" v found
   v="$(gomod_version "$dir/go.mod" go.etcd.io/etcd/server/v3)"
+  if found="$(installed_envtest etcd "$v")"; then link_installed etcd "${found% *}" "${found#* }"; return; fi
   build_tool etcd "$v" etcd "$dir" - \
     -ldflags "-s -w" go.etcd.io/etcd/server/v3
 }
@@ -149,14 +204,24 @@ build_kube_cmd() {
   build_tool "$binary" "$v" "$binary" "$dir" prepare_kube \
     -tags selinux,notest -ldflags "$ldflags" "k8s.io/kubernetes/cmd/$binary"
 }
-build_kube() { build_kube_cmd kube-apiserver; }
+build_kube() {
+  local v found
+  v="$(gomod_version "$TOOLS_DIR/kube/go.mod" k8s.io/kubernetes)"
+  if found="$(installed_envtest kube-apiserver "$v")"; then link_installed kube-apiserver "${found% *}" "${found#* }"; return; fi
+  build_kube_cmd kube-apiserver
+}
 build_kcm() { build_kube_cmd kube-controller-manager; }
 build_kubectl() { build_kube_cmd kubectl; }
 
 # ---- pulumi CLI -------------------------------------------------------------
 build_pulumi() {
-  local dir="$TOOLS_DIR/pulumi" v
+  local dir="$TOOLS_DIR/pulumi" v found
   v="$(gomod_version "$dir/go.mod" github.com/pulumi/pulumi/pkg/v3)"
+  if found="$(installed_pulumi "$v")"; then link_installed pulumi "$found" "$v"; return; fi
+  build_pulumi_cli "$v"
+}
+build_pulumi_cli() { # <version>
+  local dir="$TOOLS_DIR/pulumi" v="$1"
   # The Automation API refuses a CLI without a version.
   build_tool pulumi "$v" pulumi "$dir" - \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
@@ -178,10 +243,76 @@ prepare_provider() { # <cache key>; runs in tools/provider
   rm -f schema.json terraform-mapping.json
 }
 build_provider() {
-  local dir="$TOOLS_DIR/provider" pv
+  local dir="$TOOLS_DIR/provider" pv cached
   pv="$(gomod_version "$dir/go.mod" "$PROVIDER_MODULE")"
+  # The user's Pulumi keeps plugins it downloaded in its plugin cache, one folder per release.
+  cached="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-kubernetes-v$PROVIDER_VERSION/pulumi-resource-kubernetes"
+  if [[ -z "${KSF_BUILD_TOOLS:-}" && -x "$cached" ]] && ! ours "$cached"; then
+    link_installed pulumi-resource-kubernetes "$cached" "v$PROVIDER_VERSION"
+    return
+  fi
   build_tool pulumi-resource-kubernetes "$PROVIDER_VERSION-$pv" pulumi-resource-kubernetes "$dir" prepare_provider \
     -ldflags "-s -w -X $PROVIDER_MODULE/pkg/version.Version=$PROVIDER_VERSION" .
+}
+
+# ---- pulumi-language-nodejs: TEST-ONLY stand-in ------------------------------
+# Pulumi's Node.js language host cannot be built (the Go proxy serves no version of its module); the stand-in in
+# test/e2e/languageHost/ (TypeScript, on the project's own @pulumi/pulumi) lets the CLI run index.ts. Compiled into
+# .bin/pulumi-language-nodejs-standin-<source hash>/, then copied (not linked) next to the pulumi binary: the CLI
+# looks for its language host in the folder of its own resolved path, and warns "using ... from $PATH" unless the
+# copy it finds on PATH (.bin/bin, a link to that file) resolves to the same file.
+compile_language_host() { # <source file> <output dir>; runs in the repository root
+  [[ -x node_modules/.bin/tsc ]] || die "node_modules/.bin/tsc not found: run npm ci first"
+  node_modules/.bin/tsc --outDir "$2" --rootDir "$(dirname "$1")" --target ES2022 --module commonjs \
+    --moduleResolution node --strict --esModuleInterop --skipLibCheck --types node "$1"
+}
+build_language_host() {
+  local repo src pv hash key dest log start status pulumi_dir beside
+  repo="$(cd "$TOOLS_DIR/../../.." && pwd)"
+  src="$repo/test/e2e/languageHost/pulumi-language-nodejs.ts"
+  pv="$(gomod_version "$TOOLS_DIR/pulumi/go.mod" github.com/pulumi/pulumi/pkg/v3)"
+  [[ -x "$LINK_DIR/pulumi" ]] || build_pulumi
+  # The user's own Pulumi CLI (see installed_pulumi) comes with the real language host: use that one.
+  beside="$(dirname "$(readlink -f "$LINK_DIR/pulumi")")/pulumi-language-nodejs"
+  if [[ -x "$beside" ]] && ! ours "$beside" && ! grep -qs "TEST TOOLING ONLY" "$beside"; then
+    link_installed pulumi-language-nodejs "$beside" "$pv"
+    return
+  fi
+  pulumi_dir="$BIN_ROOT/pulumi-$pv"
+  [[ -x "$pulumi_dir/pulumi" ]] || build_pulumi_cli "$pv"
+  hash="$(sha256sum "$src" | cut -c1-12)"
+  key="pulumi-language-nodejs-standin-$hash"
+  dest="$BIN_ROOT/$key"
+  log="$LOG_DIR/$key.log"
+  start="$(now)"
+
+  exec {lock_fd}>"$BIN_ROOT/.pulumi-language-nodejs.lock"
+  flock "$lock_fd"
+  if [[ -x "$dest/pulumi-language-nodejs.js" ]]; then
+    status="cached"
+  else
+    local tmp
+    tmp="$(mktemp -d "$BIN_ROOT/.tmp-$key.XXXXXX")"
+    chmod 755 "$tmp"
+    if ! (cd "$repo" && compile_language_host "$src" "$tmp") >"$log" 2>&1; then
+      rm -rf "$tmp"
+      echo "---- last lines of $log ----" >&2
+      tail -n 40 "$log" >&2
+      die "compiling the language host stand-in failed (full log: $log)"
+    fi
+    chmod 755 "$tmp/pulumi-language-nodejs.js"
+    rm -rf "$dest"
+    mv -T "$tmp" "$dest"
+    status="built"
+  fi
+  if ! cmp -s "$dest/pulumi-language-nodejs.js" "$pulumi_dir/pulumi-language-nodejs"; then
+    cp "$dest/pulumi-language-nodejs.js" "$pulumi_dir/.pulumi-language-nodejs.tmp.$$"
+    mv -Tf "$pulumi_dir/.pulumi-language-nodejs.tmp.$$" "$pulumi_dir/pulumi-language-nodejs"
+  fi
+  ln -sfn "../pulumi-$pv/pulumi-language-nodejs" "$LINK_DIR/.pulumi-language-nodejs.tmp.$$"
+  mv -Tf "$LINK_DIR/.pulumi-language-nodejs.tmp.$$" "$LINK_DIR/pulumi-language-nodejs"
+  exec {lock_fd}>&-
+  printf '%-27s %-48s %-6s %s\n' pulumi-language-nodejs "test-only stand-in $hash" "$status" "$(elapsed "$start")"
 }
 
 # ---- actionlint (GitHub Actions workflow linter, for .ci/run) ---------------
@@ -194,7 +325,7 @@ build_actionlint() {
 
 # ---- main -------------------------------------------------------------------
 tools=("$@")
-(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager pulumi provider)
+(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager pulumi language-host provider)
 total_start="$(now)"
 for t in "${tools[@]}"; do
   case "$t" in
@@ -203,9 +334,10 @@ for t in "${tools[@]}"; do
     kube-controller-manager|kcm) build_kcm ;;
     kubectl) build_kubectl ;;
     pulumi) build_pulumi ;;
+    language-host|pulumi-language-nodejs) build_language_host ;;
     provider|pulumi-resource-kubernetes) build_provider ;;
     actionlint) build_actionlint ;;
-    *) die "unknown tool '$t' (expected: etcd kube-apiserver kube-controller-manager kubectl pulumi provider actionlint)" ;;
+    *) die "unknown tool '$t' (expected: etcd kube-apiserver kube-controller-manager kubectl pulumi language-host provider actionlint)" ;;
   esac
 done
 echo "total $(elapsed "$total_start") — binaries in ${LINK_DIR}"

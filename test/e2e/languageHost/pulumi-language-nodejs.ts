@@ -1,0 +1,447 @@
+#!/usr/bin/env node
+/**
+ * TEST TOOLING ONLY — never part of the product. A stand-in for Pulumi's Node.js language host
+ * (`pulumi-language-nodejs`, shipped with the Pulumi CLI), which cannot be built here: the Go module proxy serves no
+ * version of its module. With it, the Pulumi CLI built from Go modules runs `index.ts` from the project directory
+ * exactly as users run it (`pulumi preview`, `pulumi up`). Written from ../../../../shared/pulumi-language-host.md
+ * (what the CLI calls and expects); test/e2e/tools/build.sh compiles it and installs it next to the `pulumi` binary,
+ * where the CLI finds it without a warning. What it does not reproduce is listed in the README ("Tests").
+ *
+ * It loads everything from the project's own `@pulumi/pulumi` (gRPC service definitions, `@grpc/grpc-js`,
+ * `cmd/run`), resolved from the directory the CLI starts it in, as the real host resolves the SDK from the program
+ * directory. Only types are imported here, so the compiled file has no dependency of its own.
+ */
+
+import type * as grpcTypes from "@grpc/grpc-js";
+import type * as languageGrpcTypes from "@pulumi/pulumi/proto/language_grpc_pb";
+import type * as languageTypes from "@pulumi/pulumi/proto/language_pb";
+import type * as pluginTypes from "@pulumi/pulumi/proto/plugin_pb";
+import type * as emptyTypes from "google-protobuf/google/protobuf/empty_pb";
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import { createRequire } from "module";
+import * as path from "path";
+
+/** The exit code with which `@pulumi/pulumi/cmd/run` says "I already printed the error": the host answers with bail. */
+export const EXIT_CODE_ALREADY_REPORTED = 32;
+
+/** How long a cancelled program gets between SIGINT and SIGKILL (the real host's WaitDelay). */
+const CANCEL_GRACE_MS = 5000;
+
+/** The `runtime.options` of Pulumi.yaml the host understands. */
+export interface NodeRuntimeOptions {
+    /** Default true: run TypeScript through ts-node (PULUMI_NODEJS_TYPESCRIPT). */
+    typescript: boolean;
+    /** `tsconfig`: path handed to ts-node (PULUMI_NODEJS_TSCONFIG_PATH). */
+    tsconfig?: string;
+    /** `nodeargs`: extra Node.js flags, split shell-style, placed before the runner. */
+    nodeargs: string[];
+}
+
+/** Parses `runtime.options`; throws with the option's name when a value has the wrong type (as the real host). */
+export function parseRuntimeOptions(options: Record<string, unknown>): NodeRuntimeOptions {
+    const { typescript = true, tsconfig, nodeargs = "" } = options;
+    if (typeof typescript !== "boolean") throw new Error("typescript option must be a boolean");
+    if (tsconfig !== undefined && typeof tsconfig !== "string") throw new Error("tsconfigpath option must be a string");
+    if (typeof nodeargs !== "string") throw new Error("nodeargs option must be a string");
+    return { typescript, tsconfig: tsconfig === "" ? undefined : tsconfig, nodeargs: splitShellWords(nodeargs) };
+}
+
+/** Splits a command line into words like a POSIX shell (quotes, backslash escapes; no expansion). */
+export function splitShellWords(line: string): string[] {
+    const words: string[] = [];
+    let word: string | undefined;
+    let quote: "'" | '"' | undefined;
+    for (let i = 0; i < line.length; i++) {
+        const char = line[i];
+        if (quote === "'") {
+            if (char === "'") quote = undefined;
+            else word += char;
+        } else if (quote === '"') {
+            if (char === '"') quote = undefined;
+            else if (char === "\\" && i + 1 < line.length && '"\\$`'.includes(line[i + 1])) word += line[++i];
+            else word += char;
+        } else if (char === "'" || char === '"') {
+            quote = char;
+            word ??= "";
+        } else if (char === "\\") {
+            word = (word ?? "") + (line[++i] ?? "");
+        } else if (/\s/.test(char)) {
+            if (word !== undefined) words.push(word);
+            word = undefined;
+        } else {
+            word = (word ?? "") + char;
+        }
+    }
+    if (quote !== undefined) throw new Error(`unterminated ${quote} quote in nodeargs: ${line}`);
+    if (word !== undefined) words.push(word);
+    return words;
+}
+
+/** What a Run request carries that decides the program's command line and environment. */
+export interface RunSpec {
+    monitorAddress: string;
+    engineAddress?: string;
+    organization: string;
+    project: string;
+    stack: string;
+    rootDirectory: string;
+    programDirectory: string;
+    entryPoint: string;
+    dryRun: boolean;
+    parallel: number;
+    tracing?: string;
+    /** Arguments for the program itself. */
+    args: string[];
+    /** Config as the CLI sends it: `namespace:name` (or already `namespace:config:name`) → value. */
+    config: Record<string, string>;
+    secretKeys: string[];
+    options: NodeRuntimeOptions;
+}
+
+/**
+ * The command line of the program: `nodeargs`, the runner, its flags (empty values left out), the entry point, the
+ * program's own arguments.
+ */
+export function programArguments(spec: RunSpec, runPath: string): string[] {
+    const flags: string[] = [];
+    const flag = (name: string, value: string | undefined) => {
+        if (value !== undefined && value !== "") flags.push(`--${name}`, value);
+    };
+    flag("monitor", spec.monitorAddress);
+    flag("engine", spec.engineAddress);
+    flag("organization", spec.organization);
+    flag("project", spec.project);
+    flag("root-directory", spec.rootDirectory);
+    flag("stack", spec.stack);
+    flag("pwd", spec.programDirectory);
+    if (spec.dryRun) flags.push("--dry-run");
+    flag("parallel", String(spec.parallel));
+    flag("tracing", spec.tracing);
+    return [...spec.options.nodeargs, runPath, ...flags, spec.entryPoint, ...spec.args];
+}
+
+/** The variables the runner reads on top of the host's own environment. */
+export function programEnvironment(spec: RunSpec): Record<string, string> {
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries(spec.config)) {
+        // The runner expects the old key form `namespace:config:name` (it accepts both; the real host sends this one).
+        const [namespace, ...rest] = key.split(":");
+        const name = rest[0] === "config" && rest.length > 1 ? rest.slice(1).join(":") : rest.join(":");
+        config[rest.length === 0 ? key : `${namespace}:config:${name}`] = value;
+    }
+    const env: Record<string, string> = {
+        PULUMI_CONFIG: JSON.stringify(config),
+        PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(spec.secretKeys),
+    };
+    if (spec.options.typescript) env.PULUMI_NODEJS_TYPESCRIPT = "true";
+    if (spec.options.tsconfig !== undefined) env.PULUMI_NODEJS_TSCONFIG_PATH = spec.options.tsconfig;
+    return env;
+}
+
+/** How a finished program answers Run: success, "already reported" (bail), or the exit code. */
+export function runOutcome(exitCode: number | null): { error: string; bail: boolean } {
+    if (exitCode === 0) return { error: "", bail: false };
+    if (exitCode === EXIT_CODE_ALREADY_REPORTED) return { error: "", bail: true };
+    // null: killed by a signal, which Go reports as exit code -1.
+    return { error: `Program exited with non-zero exit code: ${exitCode ?? -1}`, bail: false };
+}
+
+/** A provider package a program needs: a `package.json` under node_modules with `pulumi.resource: true`. */
+export interface RequiredPackage {
+    name: string;
+    version: string;
+    server: string;
+    parameterization?: { name: string; version: string; value: string };
+}
+
+/**
+ * Every package under the program directory's node_modules (deeply, following symlinks once) whose package.json has
+ * a `pulumi` section with `resource: true`. Name: `pulumi.name`, else the `@pulumi/` package's simple name; version:
+ * `pulumi.version`, else the package's, with a leading `v`. Directories that cannot be read are skipped.
+ */
+export function requiredPackages(programDirectory: string): RequiredPackage[] {
+    const found: RequiredPackage[] = [];
+    const visited = new Set<string>();
+    const walk = (dir: string, inNodeModules: boolean) => {
+        if (visited.has(dir)) return;
+        visited.add(dir);
+        let entries: fs.Dirent[];
+        try {
+            entries = fs.readdirSync(dir, { withFileTypes: true });
+        } catch {
+            return;
+        }
+        const childInNodeModules = inNodeModules || path.basename(dir) === "node_modules";
+        for (const entry of entries) {
+            let full = path.join(dir, entry.name);
+            let isDirectory = entry.isDirectory();
+            if (entry.isSymbolicLink()) {
+                try {
+                    full = fs.realpathSync(full);
+                    isDirectory = fs.statSync(full).isDirectory();
+                } catch {
+                    continue;
+                }
+            }
+            if (isDirectory) {
+                walk(full, childInNodeModules);
+            } else if (inNodeModules && entry.name === "package.json") {
+                const dependency = packageDependency(full);
+                if (dependency !== undefined) found.push(dependency);
+            }
+        }
+    };
+    try {
+        walk(fs.realpathSync(programDirectory), false);
+    } catch {
+        // no such directory: no packages
+    }
+    return found;
+}
+
+function packageDependency(packageJsonPath: string): RequiredPackage | undefined {
+    let info: { name?: string; version?: string; pulumi?: { resource?: boolean; name?: string; version?: string; server?: string; parameterization?: RequiredPackage["parameterization"] } };
+    try {
+        info = JSON.parse(fs.readFileSync(packageJsonPath, "utf8"));
+    } catch {
+        return undefined;
+    }
+    if (info.pulumi?.resource !== true) return undefined;
+    const name = info.pulumi.name || (info.name?.startsWith("@pulumi/") ? info.name.slice("@pulumi/".length) : undefined);
+    const version = info.pulumi.version || info.version;
+    if (!name || !version) return undefined;
+    return {
+        name,
+        version: version.startsWith("v") ? version : `v${version}`,
+        server: info.pulumi.server ?? "",
+        parameterization: info.pulumi.parameterization,
+    };
+}
+
+/** The host's own command line: `[flags] <engine address>`; `--tracing URL` is passed on to the program. */
+export function parseHostArguments(argv: string[]): { engineAddress?: string; tracing?: string; version: boolean } {
+    let engineAddress: string | undefined;
+    let tracing: string | undefined;
+    let version = false;
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--tracing" || arg === "-tracing") tracing = argv[++i];
+        else if (arg.startsWith("--tracing=") || arg.startsWith("-tracing=")) tracing = arg.slice(arg.indexOf("=") + 1);
+        else if (arg === "--version" || arg === "-version") version = true;
+        else if (arg.startsWith("-")) continue; // --logtostderr, -v=N: logging of the real host
+        else engineAddress ??= arg;
+    }
+    return { engineAddress, tracing: tracing || undefined, version };
+}
+
+/** The SDK modules the host is built on, from the project's node_modules. */
+interface Sdk {
+    grpc: typeof grpcTypes;
+    language: typeof languageTypes;
+    languageGrpc: typeof languageGrpcTypes;
+    plugin: typeof pluginTypes;
+    empty: typeof emptyTypes;
+    version: string;
+}
+
+function loadSdk(fromDirectory: string): Sdk {
+    const sdkRequire = createRequire(path.join(fromDirectory, "package.json"));
+    const sdkRoot = path.dirname(sdkRequire.resolve("@pulumi/pulumi/package.json"));
+    // The SDK's own grpc-js and protobuf runtime: the ones its generated stubs were loaded with.
+    const fromSdk = createRequire(path.join(sdkRoot, "package.json"));
+    return {
+        grpc: fromSdk("@grpc/grpc-js"),
+        language: fromSdk("./proto/language_pb"),
+        languageGrpc: fromSdk("./proto/language_grpc_pb"),
+        plugin: fromSdk("./proto/plugin_pb"),
+        empty: fromSdk("google-protobuf/google/protobuf/empty_pb"),
+        version: (fromSdk("./package.json") as { version: string }).version,
+    };
+}
+
+/** The first `name` on PATH, like exec.LookPath. */
+function lookPath(name: string): string | undefined {
+    for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+        if (dir === "") continue;
+        const candidate = path.join(dir, name);
+        try {
+            fs.accessSync(candidate, fs.constants.X_OK);
+            if (fs.statSync(candidate).isFile()) return candidate;
+        } catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+
+function runSpec(request: languageTypes.RunRequest, engineAddress: string | undefined, tracing: string | undefined): RunSpec {
+    const info = request.getInfo();
+    const config: Record<string, string> = {};
+    request.getConfigMap().forEach((value, key) => {
+        config[key] = value;
+    });
+    return {
+        monitorAddress: request.getMonitorAddress(),
+        engineAddress,
+        organization: request.getOrganization(),
+        project: request.getProject(),
+        stack: request.getStack(),
+        rootDirectory: info?.getRootDirectory() ?? "",
+        programDirectory: info?.getProgramDirectory() || request.getPwd(),
+        entryPoint: info?.getEntryPoint() || ".",
+        dryRun: request.getDryrun(),
+        parallel: request.getParallel(),
+        tracing,
+        args: request.getArgsList(),
+        config,
+        secretKeys: request.getConfigsecretkeysList(),
+        options: parseRuntimeOptions((info?.getOptions()?.toJavaScript() ?? {}) as Record<string, unknown>),
+    };
+}
+
+/** Starts the gRPC server, prints its port (the one line the CLI reads), and serves until SIGINT. */
+function main(): void {
+    const hostArgs = parseHostArguments(process.argv.slice(2));
+    let sdk: Sdk;
+    try {
+        sdk = loadSdk(process.cwd());
+    } catch (err) {
+        console.error(`It looks like the Pulumi SDK has not been installed in ${process.cwd()}. Have you run npm install? (${(err as Error).message})`);
+        process.exit(1);
+    }
+    if (hostArgs.version) {
+        console.log(sdk.version);
+        return;
+    }
+    const { grpc, language, plugin, empty } = sdk;
+    const programs = new Set<ChildProcess>();
+    let cancelled = false;
+
+    const stopProgram = (child: ChildProcess) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill("SIGINT");
+        setTimeout(() => child.kill("SIGKILL"), CANCEL_GRACE_MS).unref();
+    };
+
+    const unary = <Req, Res>(handler: (request: Req) => Res | Promise<Res>): grpcTypes.handleUnaryCall<Req, Res> =>
+        (call, callback) => {
+            Promise.resolve()
+                .then(() => handler(call.request))
+                .then((response) => callback(null, response))
+                .catch((err: Error) => callback({ code: grpc.status.UNKNOWN, details: err.message, name: err.name, message: err.message }, null));
+        };
+
+    const implementation: Partial<languageGrpcTypes.ILanguageRuntimeServer> = {
+        getPluginInfo: unary(() => new plugin.PluginInfo().setVersion(sdk.version)),
+
+        getRequiredPlugins: (_call, callback) =>
+            callback({ code: grpc.status.UNIMPLEMENTED, details: "method GetRequiredPlugins not implemented", name: "Error", message: "unimplemented" }, null),
+
+        getRequiredPackages: unary((request: languageTypes.GetRequiredPackagesRequest) => {
+            const response = new language.GetRequiredPackagesResponse();
+            for (const found of requiredPackages(request.getInfo()?.getProgramDirectory() || process.cwd())) {
+                const dependency = new plugin.PackageDependency().setName(found.name).setKind("resource").setVersion(found.version).setServer(found.server);
+                if (found.parameterization) {
+                    dependency.setParameterization(
+                        new plugin.PackageParameterization()
+                            .setName(found.parameterization.name)
+                            .setVersion(found.parameterization.version)
+                            .setValue(found.parameterization.value),
+                    );
+                }
+                response.addPackages(dependency);
+            }
+            return response;
+        }),
+
+        about: unary(() => {
+            const node = lookPath("node");
+            if (node === undefined) throw new Error('could not find executable "node"');
+            let version = process.version;
+            if (fs.realpathSync(node) !== fs.realpathSync(process.execPath)) {
+                version = execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
+            }
+            const response = new language.AboutResponse().setExecutable(node).setVersion(version);
+            response.getMetadataMap().set("packagemanager", "npm");
+            return response;
+        }),
+
+        run: (call, callback) => {
+            let answered = false;
+            const respond = (outcome: { error: string; bail: boolean }) => {
+                if (answered) return;
+                answered = true;
+                callback(null, new language.RunResponse().setError(outcome.error).setBail(outcome.bail));
+            };
+            let spec: RunSpec;
+            let runPath: string;
+            try {
+                spec = runSpec(call.request, hostArgs.engineAddress, hostArgs.tracing);
+                const runModule = process.env.PULUMI_LANGUAGE_NODEJS_RUN_PATH || "@pulumi/pulumi/cmd/run";
+                try {
+                    runPath = require.resolve(runModule, { paths: [spec.programDirectory] });
+                } catch (err) {
+                    const missing = (err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND";
+                    throw new Error(missing ? "It looks like the Pulumi SDK has not been installed. Have you run pulumi install?" : (err as Error).message);
+                }
+            } catch (err) {
+                return respond({ error: (err as Error).message, bail: false });
+            }
+            const node = lookPath("node");
+            if (node === undefined) return respond({ error: "could not find node on the $PATH", bail: false });
+            const child = spawn(node, programArguments(spec, runPath), {
+                cwd: spec.programDirectory,
+                env: { ...process.env, ...programEnvironment(spec) },
+                stdio: ["ignore", "inherit", "inherit"],
+            });
+            programs.add(child);
+            if (cancelled) stopProgram(child);
+            call.on("cancelled", () => stopProgram(child));
+            child.on("error", (err) => {
+                programs.delete(child);
+                respond({ error: `Problem executing program (could not run language executor): ${err.message}`, bail: false });
+            });
+            child.on("exit", (code) => {
+                programs.delete(child);
+                respond(runOutcome(code));
+            });
+        },
+
+        cancel: unary(() => {
+            // Like the real host: Cancel stops the program in progress (and any started later).
+            cancelled = true;
+            programs.forEach(stopProgram);
+            return new empty.Empty();
+        }),
+    };
+
+    const server = new grpc.Server();
+    server.addService(sdk.languageGrpc.LanguageRuntimeService, implementation as languageGrpcTypes.ILanguageRuntimeServer);
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => {
+        if (err) {
+            console.error(`could not start language host RPC server: ${err.message}`);
+            process.exit(1);
+        }
+        process.stdout.write(`${port}\n`);
+    });
+
+    // The CLI stops plugins with SIGINT to the process group (the program, in the same group, gets it too).
+    const shutdown = () => {
+        programs.forEach(stopProgram);
+        server.forceShutdown();
+        process.exit(0);
+    };
+    process.on("SIGINT", shutdown);
+    process.on("SIGTERM", shutdown);
+    // The real host health-checks the engine and exits when it is gone; the stand-in exits when its parent (the CLI)
+    // is gone, so a killed CLI leaves no host behind.
+    const parent = process.ppid;
+    setInterval(() => {
+        if (process.ppid !== parent) shutdown();
+    }, 1000).unref();
+}
+
+if (require.main === module) {
+    main();
+}
