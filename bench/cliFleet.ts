@@ -28,6 +28,8 @@ export type CliSetup = (typeof CLI_SETUPS)[number];
 export interface CliPreviews {
     /** Wall time of each no-change `pulumi preview`, ms. */
     ms: number[];
+    /** CPU time of each one's process tree, ms (see timedCommand). */
+    cpuMs?: number[];
     /** API requests of the first one. */
     cost: ApiCost;
 }
@@ -40,7 +42,7 @@ export interface CliRun {
     /** `npm run build` on the fresh copy (every source transpiled), before the first `up`; untimed otherwise. */
     compileFromScratchMs: number;
     /** `pulumi up --yes --skip-preview` (what the Automation API runs for `up`), compiled set-up. */
-    firstUp: TimedCost;
+    firstUp: TimedCost & { cpuMs?: number };
     timeline: StartupTimeline;
     previews: Record<CliSetup, CliPreviews>;
     providerMemory?: ProviderMemory;
@@ -50,6 +52,7 @@ export interface CliRun {
 /** The Pulumi CLI floor: a no-change `pulumi preview` of a program that registers nothing (ms, each repetition). */
 export interface CliFloor {
     ms: number[];
+    cpuMs?: number[];
 }
 
 interface CommandResult {
@@ -117,12 +120,19 @@ function labelEnv(): Record<string, string> {
     return { NODE_OPTIONS: `--require ${path.join(__dirname, "requestLabel.js")}`, KSF_BENCH_LABEL_PROGRAM: "1" };
 }
 
-async function timedCommand(project: CliProject, command: string, env: Record<string, string> = {}): Promise<{ startMs: number; endMs: number; result: CommandResult }> {
+/**
+ * Runs a command line, timed: wall clock, and the CPU time (user + system) of its whole process tree — the CLI, the
+ * language host, Node.js running the program and the provider plugins — from bash's `time`. On a machine shared
+ * with other jobs the wall clock mostly measures the others; the CPU time barely moves.
+ */
+async function timedCommand(project: CliProject, command: string, env: Record<string, string> = {}): Promise<{ startMs: number; endMs: number; cpuMs: number; result: CommandResult }> {
     const startMs = Date.now();
-    const result = await project.run(command, { env: { ...labelEnv(), ...env } });
+    const result = await project.run(`TIMEFORMAT='ksf-bench-cpu %3U %3S'; time { ${command} ; }`, { env: { ...labelEnv(), ...env } });
     const endMs = Date.now();
     if (result.code !== 0) throw new Error(`\`${command}\` exited ${result.code}:\n${result.output.split("\n").slice(-30).join("\n")}`);
-    return { startMs, endMs, result };
+    const cpu = [...result.output.matchAll(/ksf-bench-cpu ([\d.]+) ([\d.]+)/g)].at(-1);
+    if (!cpu) throw new Error(`\`${command}\`: no CPU time in its output`);
+    return { startMs, endMs, cpuMs: Math.round((Number(cpu[1]) + Number(cpu[2])) * 1000), result };
 }
 
 /** Rewrites the copy's Pulumi.yaml and package.json for a set-up; returns the environment it needs. */
@@ -180,7 +190,7 @@ export async function runCli(settings: RunSettings & { previewRepetitions: numbe
                 }
                 const ms = runs.map((run) => run.endMs - run.startMs);
                 log(`no-change pulumi preview (${setup}) ×${ms.length}`, ms.reduce((a, b) => a + b, 0));
-                previews[setup] = { ms, cost: clientCost(sandbox, "program", runs[0].startMs, runs[0].endMs) };
+                previews[setup] = { ms, cpuMs: runs.map((run) => run.cpuMs), cost: clientCost(sandbox, "program", runs[0].startMs, runs[0].endMs) };
             }
             useSetup(project, "compiled", original);
 
@@ -192,7 +202,7 @@ export async function runCli(settings: RunSettings & { previewRepetitions: numbe
                 sandboxStartMs,
                 openApiWarmupMs,
                 compileFromScratchMs,
-                firstUp: { ms: up.endMs - up.startMs, cost: firstUpCost },
+                firstUp: { ms: up.endMs - up.startMs, cpuMs: up.cpuMs, cost: firstUpCost },
                 timeline: startupTimeline(sandbox, within(auditRequests(sandbox), up.startMs, up.endMs), up.startMs),
                 previews,
                 providerMemory,
@@ -216,11 +226,13 @@ export async function runCliFloor(dir: string, repetitions: number): Promise<Cli
         await project.ok(`pulumi stack init floor`);
         await project.ok(`pulumi up --yes --skip-preview --non-interactive`);
         const ms: number[] = [];
+        const cpuMs: number[] = [];
         for (let repetition = 0; repetition < repetitions; repetition++) {
-            const { startMs, endMs } = await timedCommand(project, "pulumi preview --expect-no-changes --non-interactive");
-            ms.push(endMs - startMs);
+            const run = await timedCommand(project, "pulumi preview --expect-no-changes --non-interactive");
+            ms.push(run.endMs - run.startMs);
+            cpuMs.push(run.cpuMs);
         }
-        return { ms };
+        return { ms, cpuMs };
     } finally {
         project.dispose();
     }

@@ -66,15 +66,25 @@ export function fleetTable(fleets: FleetResult[]): string {
         fleets.map((fleet) => {
             const inline = medianOrUndefined(fleet.program.map((run) => run.firstUp.ms));
             const cli = medianOrUndefined(fleet.cli.map((run) => run.firstUp.ms));
+            const cliCpu = medianOrUndefined(fleet.cli.flatMap((run) => (run.firstUp.cpuMs === undefined ? [] : [run.firstUp.cpuMs])));
             const baseline = medianOrUndefined(fleet.baseline.map((run) => run.run.ms));
-            return [fleet.members, seconds(inline), seconds(cli), seconds(baseline), ratio(inline, baseline), ratio(cli, baseline)];
+            return [fleet.members, seconds(inline), `${seconds(cli)}${cliCpu === undefined ? "" : ` (CPU ${seconds(cliCpu)})`}`, seconds(baseline), ratio(inline, baseline), ratio(cli, baseline)];
         }),
     );
 }
 
 /** No-change `pulumi preview` (and the inline no-change `up`), medians over every repetition. */
 export function previewTable(fleets: FleetResult[], floor: CliFloor | undefined): string {
-    const cliCell = (fleet: FleetResult, setup: (typeof CLI_SETUPS)[number]) => seconds(medianOrUndefined(fleet.cli.flatMap((run) => run.previews[setup]?.ms ?? [])));
+    // Wall clock, and in brackets the CPU time of the command's process tree (see cliFleet.ts timedCommand).
+    const withCpu = (ms: number[], cpuMs: number[]) => {
+        const cpu = medianOrUndefined(cpuMs);
+        return `${seconds(medianOrUndefined(ms))}${cpu === undefined ? "" : ` (CPU ${seconds(cpu)})`}`;
+    };
+    const cliCell = (fleet: FleetResult, setup: (typeof CLI_SETUPS)[number]) =>
+        withCpu(
+            fleet.cli.flatMap((run) => run.previews[setup]?.ms ?? []),
+            fleet.cli.flatMap((run) => run.previews[setup]?.cpuMs ?? []),
+        );
     return table(
         ["members", "inline program", ...CLI_SETUPS.map((setup) => `CLI, ${setup === "compiled" ? "compiled JS" : setup}`), "target (1.5 s + 0.1 s/member)", "CLI floor (empty program)", "inline no-change `up`"],
         fleets.map((fleet) => [
@@ -82,7 +92,7 @@ export function previewTable(fleets: FleetResult[], floor: CliFloor | undefined)
             seconds(medianOrUndefined(fleet.program.map((run) => run.preview.ms))),
             ...CLI_SETUPS.map((setup) => cliCell(fleet, setup)),
             seconds(PREVIEW_TARGET_MS(fleet.members)),
-            seconds(floor ? medianOrUndefined(floor.ms) : undefined),
+            floor ? withCpu(floor.ms, floor.cpuMs ?? []) : "–",
             seconds(medianOrUndefined(fleet.program.map((run) => run.noChangeUp.ms))),
         ]),
     );
@@ -242,7 +252,8 @@ export function markdownReport(results: BenchResults): string {
         fleetTable(results.fleets),
         "",
         `**No-change \`pulumi preview\`** (medians of ${results.options.previewRepetitions} per CLI set-up): CLI compiled JS = as the repository ships (bin/, compiled by compile.js); ` +
-            "ts-node = Pulumi running index.ts itself, as before (Pulumi.yaml `typescript: true`). The floor is a program that registers nothing.",
+            "ts-node = Pulumi running index.ts itself, as before (Pulumi.yaml `typescript: true`). The floor is a program that registers nothing. " +
+            "In brackets: CPU time (user + system) of the command's whole process tree, which other jobs on the machine barely change.",
         "",
         previewTable(results.fleets, results.cliFloor),
         "",
