@@ -6,6 +6,7 @@
 import * as assert from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 
@@ -38,6 +39,14 @@ describe("compile.js (bin/ for the Pulumi CLI)", function () {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    it("is what `npm run build` and Pulumi.yaml run, and package.json main is its output", () => {
+        const packageJson = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
+        assert.strictEqual(packageJson.scripts.build, "node compile.js");
+        assert.strictEqual(packageJson.main, "bin/index.js");
+        const runtime = (yaml.load(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8")) as { runtime: { options: Record<string, unknown> } }).runtime;
+        assert.deepStrictEqual(runtime.options, { typescript: false, nodeargs: "--require ./compile.js" });
     });
 
     it("runs ahead of the program the way Pulumi.yaml loads it: package.json main exists when the program starts", () => {
