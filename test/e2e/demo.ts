@@ -1,22 +1,29 @@
 /**
- * `npm run demo`: brings the local sandbox up (or reuses it), runs `pulumi up` of the `local` stack
- * (stacks/Pulumi.local.yaml) with the real engine, and prints the federation as the host sees it.
- * State lives in .sandbox/pulumi; `npm run sandbox -- down` removes everything.
+ * `npm run demo`: brings the local sandbox up (or reuses it), then runs the real `pulumi up` of the `local` stack
+ * (stacks/Pulumi.local.yaml) through the Pulumi CLI, exactly as a user would in the project directory, and prints a
+ * short summary of the federation from the stack's outputs.
+ *
+ * The CLI and language host are the ones test/e2e/tools/build.sh selected in test/e2e/.bin/bin: the user's own
+ * Pulumi CLI when it is the pinned version, else the CLI built from Go modules with the test-only language host
+ * stand-in. It runs in a copy of the repository under .sandbox/pulumi (so `pulumi stack init` never edits the
+ * committed stack file), with the state there too; `npm run sandbox -- down` removes everything.
  */
-import { CustomObjectsApi } from "@kubernetes/client-node";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as path from "path";
-import { createFederationStack } from "./harness/federationStack";
-import { DEFAULT_SANDBOX_DIR, REPO_ROOT } from "./sandbox/paths";
+import { CliProject } from "./harness/cliProject";
+import { DEFAULT_SANDBOX_DIR, toolsBinDir } from "./sandbox/paths";
 import { isRunning } from "./sandbox/processes";
 import { loadSandbox, Sandbox, startSandbox } from "./sandbox/sandbox";
 import { readState } from "./sandbox/state";
 
-interface ClusterObject {
-    metadata: { name: string };
-    spec: { provider?: string };
-    status?: { kubernetesVersion?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
+/** What the program exports per member (index.ts). */
+interface MemberOutput {
+    clusterName: string;
+    provider: string;
+    ready: boolean;
+    message: string;
+    kubernetesVersion: string;
 }
 
 async function sandboxUp(dir: string): Promise<Sandbox> {
@@ -32,31 +39,36 @@ async function sandboxUp(dir: string): Promise<Sandbox> {
     return startSandbox({ dir, members: 2, detached: true });
 }
 
+/** Which CLI and language host build.sh selected, for the first lines of the demo. */
+function toolsInUse(): string {
+    const pulumi = path.join(toolsBinDir(), "pulumi");
+    const version = execFileSync(pulumi, ["version"], { encoding: "utf8", env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } }).trim();
+    const host = fs.realpathSync(path.join(toolsBinDir(), "pulumi-language-nodejs"));
+    const standIn = fs.readFileSync(host, "utf8").includes("TEST TOOLING ONLY");
+    return `Pulumi CLI ${version} (${fs.realpathSync(pulumi)}), language host: ${standIn ? "the test-only stand-in" : "Pulumi's own"} (${host})`;
+}
+
 async function main(): Promise<void> {
     const sandbox = await sandboxUp(DEFAULT_SANDBOX_DIR);
-    const stackFile = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.local.yaml"), "utf8")) as {
-        config: Record<string, unknown>;
-    };
-    process.chdir(REPO_ROOT); // the stack file's kubeconfig paths are relative to the repository root
-    const stack = await createFederationStack("local", path.join(DEFAULT_SANDBOX_DIR, "pulumi"), true);
-    await stack.setFederationConfig({
-        host: stackFile.config["kubesphere-federation:host"],
-        members: stackFile.config["kubesphere-federation:members"] as unknown[],
-    });
-    console.log("\nRunning pulumi up on stack 'local' ...\n");
-    const result = await stack.up({ refresh: true });
+    const project = CliProject.create(sandbox.dir, path.join(DEFAULT_SANDBOX_DIR, "pulumi"));
+    console.log(toolsInUse());
 
-    const host = sandbox.loadKubeConfig("host").makeApiClient(CustomObjectsApi);
-    const clusters = (
-        (await host.listClusterCustomObject({ group: "cluster.kubesphere.io", version: "v1alpha1", plural: "clusters" })) as { items: ClusterObject[] }
-    ).items;
-    console.log(`\nFederation on host "${result.outputs.hostName.value}" (pulumi up: ${result.summary.result}):\n`);
+    const selected = await project.run("pulumi stack select local");
+    if (selected.code !== 0) await project.ok("pulumi stack init local");
+    console.log(`\nRunning pulumi up on stack 'local' in ${project.dir} ...\n`);
+    const up = await project.run("pulumi up --yes --refresh", { inheritStdio: true });
+    if (up.code !== 0) {
+        console.error(`\ndemo: pulumi up failed (exit code ${up.code}); its messages are above.`);
+        process.exit(up.code ?? 1);
+    }
+
+    const outputs = JSON.parse((await project.ok("pulumi stack output --json")).stdout) as { hostName: string; members: Record<string, MemberOutput> };
+    console.log(`\nFederation on host "${outputs.hostName}" (pulumi up: succeeded):\n`);
     console.log(`  ${"CLUSTER".padEnd(10)} ${"PROVIDER".padEnd(12)} ${"KUBERNETES".padEnd(11)} ${"READY".padEnd(6)} MESSAGE`);
-    for (const cluster of clusters) {
-        const ready = cluster.status?.conditions?.find((condition) => condition.type === "Ready");
+    for (const member of Object.values(outputs.members)) {
         console.log(
-            `  ${cluster.metadata.name.padEnd(10)} ${(cluster.spec.provider ?? "").padEnd(12)} ${(cluster.status?.kubernetesVersion ?? "?").padEnd(11)} ` +
-                `${(ready?.status ?? "?").padEnd(6)} ${ready?.message ?? ""}`,
+            `  ${member.clusterName.padEnd(10)} ${member.provider.padEnd(12)} ${(member.kubernetesVersion || "?").padEnd(11)} ` +
+                `${(member.ready ? "True" : "False").padEnd(6)} ${member.message}`,
         );
     }
     console.log(`\nKubeconfigs: ${path.join(sandbox.dir, "kubeconfigs")}   Stop everything: npm run sandbox -- down`);

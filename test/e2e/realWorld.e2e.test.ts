@@ -24,7 +24,8 @@ import {
 import { createFederationStack, FederationStack } from "./harness/federationStack";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
 
-const SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kubesphere-system" };
+// The program creates the import ServiceAccount in kube-system (components/importCredentials.ts IMPORT_SERVICE_ACCOUNT).
+const SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kube-system" };
 
 /** One sandbox and one stack per describe block, removed afterwards whatever happened. */
 function useSandbox(options: { members: number; hostLayout?: "v3" | "v4"; blockDeletionWhenUnreachable?: boolean }) {

@@ -7,8 +7,8 @@
 #   test/e2e/tools/build.sh              # all tools
 #   test/e2e/tools/build.sh etcd pulumi  # a subset (etcd kube-apiserver kube-controller-manager
 #                                        # kubectl pulumi language-host provider actionlint)
-#   kubectl is not in the default set: only the benchmark (bench/) needs it.
-#   actionlint is not in the default set either: only .ci/run needs it.
+#   kubectl is for the README's kubectl steps in the CLI e2e and for the benchmark (bench/).
+#   actionlint is not in the default set: only .ci/run needs it.
 #
 # Versions live in exactly one place each:
 #   etcd            require in  tools/etcd/go.mod      (go.etcd.io/etcd/server/v3)
@@ -325,7 +325,7 @@ build_actionlint() {
 
 # ---- main -------------------------------------------------------------------
 tools=("$@")
-(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager pulumi language-host provider)
+(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi language-host provider)
 total_start="$(now)"
 for t in "${tools[@]}"; do
   case "$t" in
