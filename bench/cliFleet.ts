@@ -1,19 +1,17 @@
 /**
- * BENCHMARK ONLY: one fleet federated the way users run the program — the Pulumi CLI in a copy of the repository,
- * running it through the Node.js language host (the test-only stand-in, or a user's real one:
- * test/e2e/tools/build.sh), with a file backend and PULUMI_HOME of its own. Next to the inline program (fleet.ts) this adds what users wait for on
+ * BENCHMARK ONLY: one fleet federated the way users run the program — the Pulumi CLI in a copy of the repository
+ * (test/e2e/harness/cliProject.ts, as the CLI e2e), running it through the Node.js language host (the test-only
+ * stand-in, or a user's real one: test/e2e/tools/build.sh), with a file backend and PULUMI_HOME of its own. Next to the inline program (fleet.ts) this adds what users wait for on
  * every command: the CLI, the language host, Node.js and the program's modules starting.
  *
  * The no-change `pulumi preview` is timed in three set-ups of the same stack: as the repository ships it (compiled
  * JavaScript from bin/, Pulumi.yaml nodeargs `--require ./compile.js`), and as before that, Pulumi's ts-node on
  * index.ts with type checking and transpile-only (PULUMI_NODEJS_TRANSPILE_ONLY=true).
  */
-import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { engineEnv } from "../test/e2e/harness/federationStack";
-import { REPO_ROOT } from "../test/e2e/sandbox/paths";
+import { CliProject, CommandResult } from "../test/e2e/harness/cliProject";
 import { ApiCost, within } from "./audit";
 import { auditRequests, checkWrites, clientCost, RunSettings, StartupTimeline, startupTimeline, TimedCost, withSandbox } from "./fleet";
 import { ProviderMemory, sampleProviderMemory } from "./providerMemory";
@@ -55,66 +53,6 @@ export interface CliFloor {
     cpuMs?: number[];
 }
 
-interface CommandResult {
-    code: number | null;
-    stdout: string;
-    output: string;
-}
-
-/** A copy of the repository's tracked files (node_modules linked) where `pulumi` commands run as a user types them. */
-class CliProject {
-    private constructor(
-        readonly dir: string,
-        private readonly root: string,
-        private readonly env: Record<string, string>,
-    ) {}
-
-    static create(parent: string): CliProject {
-        fs.mkdirSync(parent, { recursive: true });
-        const root = fs.mkdtempSync(path.join(parent, "cli-"));
-        const dir = path.join(root, "project");
-        const files = execFileSync("git", ["ls-files", "-z"], { cwd: REPO_ROOT, encoding: "utf8" }).split("\0").filter(Boolean);
-        for (const file of files) {
-            const source = path.join(REPO_ROOT, file);
-            if (!fs.existsSync(source)) continue; // deleted in the working tree
-            fs.mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
-            fs.copyFileSync(source, path.join(dir, file));
-        }
-        fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
-        const backend = path.join(root, "backend");
-        fs.mkdirSync(backend);
-        const env = engineEnv(backend);
-        fs.mkdirSync(env.PULUMI_HOME, { recursive: true });
-        return new CliProject(dir, root, env);
-    }
-
-    /** Runs a command line (bash -c) in the project directory. */
-    run(command: string, options: { env?: Record<string, string> } = {}): Promise<CommandResult> {
-        return new Promise((resolve) => {
-            execFile(
-                "bash",
-                ["-c", command],
-                { cwd: this.dir, env: { ...process.env, ...this.env, ...options.env }, maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 },
-                (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, output: `${stdout}${stderr}` }),
-            );
-        });
-    }
-
-    async ok(command: string): Promise<CommandResult> {
-        const result = await this.run(command);
-        if (result.code !== 0) throw new Error(`\`${command}\` exited ${result.code}:\n${result.output}`);
-        return result;
-    }
-
-    file(relative: string): string {
-        return path.join(this.dir, relative);
-    }
-
-    dispose(): void {
-        fs.rmSync(this.root, { recursive: true, force: true });
-    }
-}
-
 /** NODE_OPTIONS that make the program's process label its own requests (bench/requestLabel.js). */
 function labelEnv(): Record<string, string> {
     return { NODE_OPTIONS: `--require ${path.join(__dirname, "requestLabel.js")}`, KSF_BENCH_LABEL_PROGRAM: "1" };
@@ -152,8 +90,8 @@ function useSetup(project: CliProject, setup: CliSetup, original: { pulumiYaml: 
 
 /** First `pulumi up` and no-change `pulumi preview`s through the CLI, on a fresh fleet. */
 export async function runCli(settings: RunSettings & { previewRepetitions: number }): Promise<CliRun> {
-    return withSandbox(settings, `cli-${settings.members}`, async (sandbox, { sandboxStartMs, openApiWarmupMs }, runDir) => {
-        const project = CliProject.create(runDir);
+    return withSandbox(settings, `cli-${settings.members}`, async (sandbox, { sandboxStartMs, openApiWarmupMs }) => {
+        const project = CliProject.create(sandbox.dir);
         try {
             await project.ok(`pulumi stack init ${STACK}`);
             // The stack file, as a user would write it (stackConfigDir: stacks); stack init may have added a salt.
@@ -219,7 +157,8 @@ export async function runCli(settings: RunSettings & { previewRepetitions: numbe
  * program that registers nothing but its stack (after one `up`, so the preview has no change). No cluster involved.
  */
 export async function runCliFloor(dir: string, repetitions: number): Promise<CliFloor> {
-    const project = CliProject.create(path.join(dir, "cli-floor"));
+    // No cluster: `.sandbox` in the copy points at a directory that does not exist, and nothing reads it.
+    const project = CliProject.create(path.join(dir, "no-sandbox"));
     try {
         fs.writeFileSync(project.file("Pulumi.yaml"), yaml.dump({ name: "cli-floor", runtime: { name: "nodejs", options: { typescript: false } }, main: "floor.js" }));
         fs.writeFileSync(project.file("floor.js"), '// Loads the SDK as any program does and registers nothing.\nrequire("@pulumi/pulumi");\n');
