@@ -23,6 +23,8 @@ export interface ApiRequest {
     verb: string;
     /** e.g. `configmaps`, `clusterconfigurations`, `clusters`; `(discovery)` for /api, /apis, /openapi, /version. */
     resource: string;
+    /** The request's path and query, e.g. `/openapi/v2?timeout=32s`. */
+    uri: string;
     name?: string;
     code?: number;
     receivedMs: number;
@@ -64,6 +66,7 @@ export function readAuditLog(cluster: string, file: string): ApiRequest[] {
             resource: event.objectRef?.resource
                 ? `${event.objectRef.resource}${event.objectRef.subresource ? `/${event.objectRef.subresource}` : ""}`
                 : "(discovery)",
+            uri: event.requestURI,
             name: event.objectRef?.name,
             code: event.responseStatus?.code,
             receivedMs: Date.parse(event.requestReceivedTimestamp),

@@ -9,10 +9,12 @@ export interface ProviderMemory {
     peakProcesses: number;
     /** Highest total RSS of those processes, MB. */
     peakTotalRssMb: number;
+    /** CPU time (user + system) each provider process had used when last sampled, median over them, ms. */
+    cpuMsPerProcess?: number;
 }
 
 /** Parent pid, command name and RSS (MB) of every process. */
-function processTable(): Array<{ pid: number; ppid: number; comm: string; rssMb: number }> {
+function processTable(): Array<{ pid: number; ppid: number; comm: string; rssMb: number; cpuMs: number }> {
     const table = [];
     for (const entry of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(entry)) continue;
@@ -22,7 +24,9 @@ function processTable(): Array<{ pid: number; ppid: number; comm: string; rssMb:
             const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
             const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
             const rssPages = Number(fields[21]);
-            table.push({ pid: Number(entry), ppid: Number(fields[1]), comm, rssMb: (rssPages * 4096) / 2 ** 20 });
+            // utime and stime, in clock ticks (100 per second on Linux).
+            const cpuMs = (Number(fields[11]) + Number(fields[12])) * 10;
+            table.push({ pid: Number(entry), ppid: Number(fields[1]), comm, rssMb: (rssPages * 4096) / 2 ** 20, cpuMs });
         } catch {
             // The process exited while we read.
         }
@@ -33,6 +37,7 @@ function processTable(): Array<{ pid: number; ppid: number; comm: string; rssMb:
 /** Starts sampling every `intervalMs`; `stop()` returns the peaks. */
 export function sampleProviderMemory(intervalMs = 500): { stop: () => ProviderMemory } {
     const peak: ProviderMemory = { peakProcesses: 0, peakTotalRssMb: 0 };
+    const cpuMsByPid = new Map<number, number>();
     const sample = () => {
         const table = processTable();
         const children = new Map<number, number[]>();
@@ -49,6 +54,7 @@ export function sampleProviderMemory(intervalMs = 500): { stop: () => ProviderMe
         }
         // /proc/<pid>/stat truncates names to 15 characters: "pulumi-resource".
         const providers = table.filter((p) => descendants.has(p.pid) && p.comm.startsWith("pulumi-resource"));
+        for (const p of providers) cpuMsByPid.set(p.pid, p.cpuMs);
         peak.peakProcesses = Math.max(peak.peakProcesses, providers.length);
         peak.peakTotalRssMb = Math.max(peak.peakTotalRssMb, Math.round(providers.reduce((sum, p) => sum + p.rssMb, 0)));
     };
@@ -56,6 +62,8 @@ export function sampleProviderMemory(intervalMs = 500): { stop: () => ProviderMe
     return {
         stop: () => {
             clearInterval(timer);
+            const cpu = [...cpuMsByPid.values()].sort((a, b) => a - b);
+            if (cpu.length) peak.cpuMsPerProcess = cpu[Math.floor(cpu.length / 2)];
             return peak;
         },
     };

@@ -2,8 +2,9 @@
  * `npm run bench`: how fast a fleet federates, what it costs the API servers, how close the waits come to the real
  * moment, and how program evaluation scales. Measures and reports; never fails on a number.
  *
- *   npm run bench -- [--members 1,5,10] [--repetitions 1] [--reconcile-delay-ms 2000] [--wait-delays 5000,20000]
- *                    [--wait-members 2] [--eval-sizes 0,100,500] [--phases fleet,waits,eval] [--out FILE] [--keep]
+ *   npm run bench -- [--members 1,5,10] [--repetitions 1] [--paths inline,cli,baseline] [--preview-repetitions 3]
+ *                    [--reconcile-delay-ms 2000] [--wait-delays 5000,20000] [--wait-members 2]
+ *                    [--eval-sizes 0,100,500] [--phases fleet,waits,eval] [--out FILE] [--keep]
  *
  * Writes bench/results/<date>.json (and the same tables as .md) and prints the Markdown tables. Every fleet runs
  * on its own sandbox (test/e2e/sandbox) with kube-apiserver audit logs on, stopped even when the run fails.
@@ -16,6 +17,7 @@ import * as path from "path";
 import { promisify } from "util";
 import type { EvaluationResult } from "./evaluate";
 import { toolsBinDir } from "../test/e2e/sandbox/paths";
+import { runCli, runCliFloor } from "./cliFleet";
 import { runBaseline, runProgram } from "./fleet";
 import { BenchResults, markdownReport } from "./report";
 
@@ -27,6 +29,10 @@ const MB_PER_CLUSTER = 320;
 interface Options {
     members: number[];
     repetitions: number;
+    /** Which ways of federating each fleet runs: the inline program, the CLI, the kubectl baseline. */
+    paths: Set<string>;
+    /** No-change `pulumi preview`s per CLI set-up (and of the CLI floor), for medians. */
+    previewRepetitions: number;
     reconcileDelayMs: number;
     waitDelays: number[];
     waitMembers: number;
@@ -37,7 +43,8 @@ interface Options {
 }
 
 const USAGE =
-    "usage: npm run bench -- [--members 1,5,10] [--repetitions 1] [--reconcile-delay-ms 2000] [--wait-delays 5000,20000] " +
+    "usage: npm run bench -- [--members 1,5,10] [--repetitions 1] [--paths inline,cli,baseline] [--preview-repetitions 3] " +
+    "[--reconcile-delay-ms 2000] [--wait-delays 5000,20000] " +
     "[--wait-members 2] [--eval-sizes 0,100,500] [--phases fleet,waits,eval] [--out FILE] [--keep]";
 
 function parseOptions(argv: string[]): Options {
@@ -55,16 +62,21 @@ function parseOptions(argv: string[]): Options {
         if (list.some((n) => !Number.isInteger(n) || n < min)) throw new Error(`${name} takes whole numbers >= ${min} separated by commas, got "${text}". ${USAGE}`);
         return list;
     };
-    const known = new Set(["--members", "--repetitions", "--reconcile-delay-ms", "--wait-delays", "--wait-members", "--eval-sizes", "--phases", "--out", "--keep"]);
+    const known = new Set(["--members", "--repetitions", "--paths", "--preview-repetitions", "--reconcile-delay-ms", "--wait-delays", "--wait-members", "--eval-sizes", "--phases", "--out", "--keep"]);
     const unknown = argv.filter((arg) => arg.startsWith("--") && !known.has(arg));
     if (unknown.length) throw new Error(`unknown option ${unknown.join(", ")}. ${USAGE}`);
     const phases = new Set((value("--phases") ?? "fleet,waits,eval").split(","));
     const badPhase = [...phases].find((phase) => !["fleet", "waits", "eval"].includes(phase));
     if (badPhase) throw new Error(`--phases takes fleet, waits and eval, got "${badPhase}". ${USAGE}`);
+    const paths = new Set((value("--paths") ?? "inline,cli,baseline").split(","));
+    const badPath = [...paths].find((name) => !["inline", "cli", "baseline"].includes(name));
+    if (badPath) throw new Error(`--paths takes inline, cli and baseline, got "${badPath}". ${USAGE}`);
     const stamp = new Date().toISOString().slice(0, 16).replace(":", "");
     return {
         members: numbers("--members", [1, 5, 10], 1),
         repetitions: numbers("--repetitions", [1], 1)[0],
+        paths,
+        previewRepetitions: numbers("--preview-repetitions", [3], 1)[0],
         reconcileDelayMs: numbers("--reconcile-delay-ms", [2000], 0)[0],
         waitDelays: numbers("--wait-delays", [5000, 20000], 0),
         waitMembers: numbers("--wait-members", [2], 1)[0],
@@ -118,7 +130,7 @@ async function main(): Promise<void> {
         startedAt: new Date(started).toISOString(),
         durationS: 0,
         machine: machine(),
-        options: { ...options, phases: [...options.phases], out: path.relative(process.cwd(), options.out) },
+        options: { ...options, phases: [...options.phases], paths: [...options.paths], out: path.relative(process.cwd(), options.out) },
         fleets: [],
         waits: [],
         evaluation: [],
@@ -148,18 +160,34 @@ async function main(): Promise<void> {
             }
         }
         if (options.phases.has("fleet")) {
+            if (options.paths.has("cli")) {
+                await attempt("CLI floor", async () => {
+                    log(`CLI floor: no-change pulumi preview of an empty program ×${options.previewRepetitions} ...`);
+                    results.cliFloor = await runCliFloor(workDir, options.previewRepetitions);
+                });
+            }
             for (const members of options.members) {
-                const fleet = { members, program: [] as BenchResults["fleets"][number]["program"], baseline: [] as BenchResults["fleets"][number]["baseline"] };
+                const fleet: BenchResults["fleets"][number] = { members, program: [], cli: [], baseline: [] };
                 results.fleets.push(fleet);
                 for (let repetition = 1; repetition <= options.repetitions; repetition++) {
-                    await attempt(`program, ${members} members, repetition ${repetition}`, async () => {
-                        checkMemory(members);
-                        fleet.program.push(await runProgram(settings(members, options.reconcileDelayMs)));
-                    });
-                    await attempt(`baseline, ${members} members, repetition ${repetition}`, async () => {
-                        checkMemory(members);
-                        fleet.baseline.push(await runBaseline(settings(members, options.reconcileDelayMs)));
-                    });
+                    if (options.paths.has("inline")) {
+                        await attempt(`program, ${members} members, repetition ${repetition}`, async () => {
+                            checkMemory(members);
+                            fleet.program.push(await runProgram(settings(members, options.reconcileDelayMs)));
+                        });
+                    }
+                    if (options.paths.has("cli")) {
+                        await attempt(`CLI, ${members} members, repetition ${repetition}`, async () => {
+                            checkMemory(members);
+                            fleet.cli.push(await runCli({ ...settings(members, options.reconcileDelayMs), previewRepetitions: options.previewRepetitions }));
+                        });
+                    }
+                    if (options.paths.has("baseline")) {
+                        await attempt(`baseline, ${members} members, repetition ${repetition}`, async () => {
+                            checkMemory(members);
+                            fleet.baseline.push(await runBaseline(settings(members, options.reconcileDelayMs)));
+                        });
+                    }
                 }
             }
         }

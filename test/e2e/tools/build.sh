@@ -6,8 +6,9 @@
 #
 #   test/e2e/tools/build.sh              # all tools
 #   test/e2e/tools/build.sh etcd pulumi  # a subset (etcd kube-apiserver kube-controller-manager
-#                                        # kubectl pulumi language-host provider)
+#                                        # kubectl pulumi language-host provider actionlint)
 #   kubectl is for the README's kubectl steps in the CLI e2e and for the benchmark (bench/).
+#   actionlint is not in the default set: only .ci/run needs it.
 #
 # Versions live in exactly one place each:
 #   etcd            require in  tools/etcd/go.mod      (go.etcd.io/etcd/server/v3)
@@ -17,6 +18,7 @@
 #   pulumi          require in  tools/pulumi/go.mod    (github.com/pulumi/pulumi/pkg/v3)
 #   language-host   test/e2e/languageHost/ (TEST-ONLY stand-in for pulumi-language-nodejs,
 #                               compiled with the project's TypeScript; keyed by source hash)
+#   actionlint      require in  tools/actionlint/go.mod (github.com/rhysd/actionlint)
 #   provider        require in  tools/provider/go.mod  (pseudo-version of
 #                               github.com/pulumi/pulumi-kubernetes/provider/v4) plus
 #                               PROVIDER_VERSION below (the release it corresponds to)
@@ -313,6 +315,14 @@ build_language_host() {
   printf '%-27s %-48s %-6s %s\n' pulumi-language-nodejs "test-only stand-in $hash" "$status" "$(elapsed "$start")"
 }
 
+# ---- actionlint (GitHub Actions workflow linter, for .ci/run) ---------------
+build_actionlint() {
+  local dir="$TOOLS_DIR/actionlint" v
+  v="$(gomod_version "$dir/go.mod" github.com/rhysd/actionlint)"
+  build_tool actionlint "$v" actionlint "$dir" - \
+    -ldflags "-s -w -X github.com/rhysd/actionlint.version=$v" github.com/rhysd/actionlint/cmd/actionlint
+}
+
 # ---- main -------------------------------------------------------------------
 tools=("$@")
 (( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi language-host provider)
@@ -326,7 +336,8 @@ for t in "${tools[@]}"; do
     pulumi) build_pulumi ;;
     language-host|pulumi-language-nodejs) build_language_host ;;
     provider|pulumi-resource-kubernetes) build_provider ;;
-    *) die "unknown tool '$t' (expected: etcd kube-apiserver kube-controller-manager kubectl pulumi language-host provider)" ;;
+    actionlint) build_actionlint ;;
+    *) die "unknown tool '$t' (expected: etcd kube-apiserver kube-controller-manager kubectl pulumi language-host provider actionlint)" ;;
   esac
 done
 echo "total $(elapsed "$total_start") — binaries in ${LINK_DIR}"
