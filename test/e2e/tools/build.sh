@@ -7,7 +7,8 @@
 #   test/e2e/tools/build.sh              # all tools
 #   test/e2e/tools/build.sh etcd pulumi  # a subset (etcd kube-apiserver kube-controller-manager
 #                                        # kubectl pulumi provider)
-#   kubectl is not in the default set: only the benchmark (bench/) needs it.
+#   The default set includes kubectl: the e2e suite runs the README's kubectl procedure for removing an
+#   unreachable member behind KubeSphere 3.4's webhook, and the benchmark (bench/) uses it too.
 #
 # Versions live in exactly one place each:
 #   etcd            require in  tools/etcd/go.mod      (go.etcd.io/etcd/server/v3)
@@ -184,7 +185,7 @@ build_provider() {
 
 # ---- main -------------------------------------------------------------------
 tools=("$@")
-(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager pulumi provider)
+(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi provider)
 total_start="$(now)"
 for t in "${tools[@]}"; do
   case "$t" in
