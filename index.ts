@@ -5,11 +5,11 @@
 import { federationProgram } from "./components/federation";
 
 /**
- * The stack outputs: `hostName` (KubeSphere's name for the host) and, per member, the Cluster object's name on the
- * host, its provider, Ready condition and versions (no credentials). Asynchronous because `host.kubesphereVersion:
+ * The stack outputs: `hostName` (KubeSphere's name for the host), `hostKubesphereVersion` and, per member, the
+ * Cluster object's name on the host, its provider, Ready condition and versions (no credentials). Asynchronous because `host.kubesphereVersion:
  * auto` reads the host before any resource is registered.
  */
 export = async () => {
     const federation = await federationProgram();
-    return { hostName: federation.hostName, members: federation.members };
+    return { hostName: federation.hostName, hostKubesphereVersion: federation.hostKubesphereVersion, members: federation.members };
 };

@@ -27,6 +27,8 @@ const LABEL_VALUE_PATTERN = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 export const DEFAULT_READY_TIMEOUT_SECONDS = 600;
 /** Default wait for a member's ks-installer to apply the jwtSecret and role (it re-runs its whole playbook). */
 export const DEFAULT_INSTALLER_TIMEOUT_SECONDS = 600;
+/** Default wait for a 3.x host to run as a host after its ks-installer patch (kubefed's install alone may take 30 minutes). */
+export const DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS = 1800;
 
 const found = (input: unknown): string => (input === undefined ? "nothing" : JSON.stringify(input));
 
@@ -108,6 +110,7 @@ const hostSchema = z.strictObject({
     kubesphereVersion: z
         .enum(KUBESPHERE_VERSIONS, { error: (issue) => `unknown version ${found(issue.input)}. Fix: use v3, v4 or auto (the default)` })
         .default("auto"),
+    installerTimeoutSeconds: seconds.default(DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS),
 });
 
 const memberSchema = z.strictObject({

@@ -6,12 +6,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import { FederationConfig, parseFederationConfig } from "./configSchema";
 import { FederationConfigError, throwProblems } from "./errors";
-import { HostCluster } from "./hostCluster";
+import { HostCluster, sharedMemberFacts } from "./hostCluster";
 import { defaultImportCredentials } from "./importCredentials";
 import { ClusterAccess, liveClusterAccess } from "./kubeClient";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
 import { PROVIDER_DISPLAY_NAMES } from "./kubesphereObjects";
 import { MemberCluster } from "./memberCluster";
+import type { FleetChecked, FleetMember } from "./memberPreflight";
+import { describeInstall } from "./kubesphereVersion";
 
 /** What the program exports per member: names and status only, never credentials. */
 export interface MemberSummary {
@@ -22,11 +24,15 @@ export interface MemberSummary {
     message: pulumi.Output<string>;
     kubernetesVersion: pulumi.Output<string>;
     kubesphereVersion: pulumi.Output<string>;
+    /** The member's KubeSphere as the pre-flight found it before the join: `v3.4.1`, `4.x`, or `none` (bare 4.x member). */
+    detectedKubesphereVersion: pulumi.Output<string>;
 }
 
 /** What the program exports. */
 export interface FederationSummary {
     hostName: string;
+    /** The host's KubeSphere version as the pre-flight found it (3.x: ks-installer; 4.x: the host's own Cluster entry). */
+    hostKubesphereVersion: pulumi.Output<string>;
     members: Record<string, MemberSummary>;
 }
 
@@ -92,13 +98,37 @@ export async function federate(
     const hostKubeconfigYaml = hostKubeconfig!.resolved.apply((resolved) => resolved.yaml);
     const kubesphereVersion = await hostKubesphereVersion(config, hostKubeconfigYaml, clusterAccess);
 
+    // Nothing changes on any cluster before every member passed its pre-flight; the members are built below, so the
+    // gate is an Output of a promise settled once they exist (a refusal rejects it, so nothing waits forever).
+    let releaseFleet!: (checked: pulumi.Output<FleetChecked>) => void;
+    const fleetChecked = pulumi.output(new Promise<pulumi.Output<FleetChecked>>((resolve) => (releaseFleet = resolve)));
     const host = new HostCluster(config.host.name, {
         hostClusterName: config.host.name,
         kubeconfig: hostKubeconfigYaml,
         kubesphereVersion,
+        installerTimeoutSeconds: config.host.installerTimeoutSeconds,
+        clusterAccess,
+        fleetChecked,
     }, opts);
 
+    // Every member's kube-system UID, for "the same cluster listed twice" (KubeSphere: "MUST not import the same cluster
+    // twice"); the reads are the members' own pre-flight reads, shared. A member that cannot be read reports it itself.
+    const fleet: pulumi.Output<FleetMember[]> = pulumi
+        .all(memberKubeconfigs.map((source) => source!.resolved.apply((resolved) => resolved.yaml)))
+        .apply((yamls) =>
+            Promise.all(
+                yamls.map((yaml, index) =>
+                    sharedMemberFacts(host, clusterAccess, config.members[index].name, yaml).then(
+                        (facts) => facts.kubeSystemUid,
+                        () => undefined,
+                    ),
+                ),
+            ),
+        )
+        .apply((uids) => config.members.map((member, index) => ({ name: member.name, configKey: `members[${index}]`, kubeSystemUid: uids[index] })));
+
     const members: Record<string, MemberSummary> = {};
+    const preflights: Array<pulumi.Output<FleetChecked["members"][number]>> = [];
     config.members.forEach((member, index) => {
         const source = memberKubeconfigs[index]!;
         const memberCluster = new MemberCluster(member.name, {
@@ -107,9 +137,9 @@ export async function federate(
             provider: member.provider,
             kubesphereVersion,
             ksCoreValues: member.ksCoreValues,
-            // Exec plugins (EKS) cannot run inside KubeSphere; for other stacks' kubeconfigs the method is only known
-            // at deployment, where MemberCluster refuses an exec kubeconfig with the fix.
-            credentials: member.credentials ?? (source.authMethod === undefined ? undefined : defaultImportCredentials(source.authMethod)),
+            // Exec plugins (EKS) cannot run inside KubeSphere, and 4.x renews imported certificates in place; for other
+            // stacks' kubeconfigs the method is only known at deployment, where the pre-flight refuses or warns with the fix.
+            credentials: member.credentials ?? (source.authMethod === undefined ? undefined : defaultImportCredentials(source.authMethod, kubesphereVersion)),
             credentialsRevision: member.credentialsRevision,
             apiServerEndpoint: member.apiServerEndpoint,
             description: member.description,
@@ -118,7 +148,10 @@ export async function federate(
             installerTimeoutSeconds: member.installerTimeoutSeconds,
             configKey: `members[${index}]`,
             clusterAccess,
+            otherMembers: fleet.apply((all) => all.filter((other) => other.name !== member.name)),
+            fleetChecked,
         }, opts);
+        preflights.push(memberCluster.preflight.apply((found) => ({ name: member.name, kubesphere: describeInstall(found.install) })));
         members[member.name] = {
             clusterName: memberCluster.clusterName,
             provider: PROVIDER_DISPLAY_NAMES[member.provider],
@@ -127,9 +160,11 @@ export async function federate(
             message: memberCluster.readiness.message,
             kubernetesVersion: memberCluster.versions.kubernetes,
             kubesphereVersion: memberCluster.versions.kubesphere,
+            detectedKubesphereVersion: memberCluster.detectedKubesphereVersion,
         };
     });
-    return { hostName: config.host.name, members };
+    releaseFleet(pulumi.all(preflights).apply((checked) => ({ members: checked })));
+    return { hostName: config.host.name, hostKubesphereVersion: host.detectedKubesphereVersion, members };
 }
 
 /**

@@ -6,6 +6,10 @@ import {
     KubesphereConfigLayout,
     parseKubesphereConfig,
 } from "./kubesphereConfig";
+import { DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS } from "./configSchema";
+import { waitForHostRole } from "./hostInstaller";
+import { hostPreflightVerdict, hostWaitPreviewMessage } from "./hostPreflight";
+import { ClusterAccess, liveClusterAccess } from "./kubeClient";
 import {
     hostInstallerSpec,
     INSTALLER_API_VERSION,
@@ -13,6 +17,9 @@ import {
     installerMetadata,
     installerPatchAnnotations,
 } from "./kubesphereObjects";
+import { describeInstall } from "./kubesphereVersion";
+import type { ClusterFacts, FleetChecked, HostFacts } from "./memberPreflight";
+import { asResourceError } from "./resourceErrors";
 
 /** What a member needs from its host; a HostCluster, or values taken from another stack. */
 export interface FederationHost {
@@ -24,6 +31,17 @@ export interface FederationHost {
     readonly kubeconfig?: pulumi.Input<string>;
     /** KubeSphere's name for the host, for messages. */
     readonly hostClusterName?: string;
+    /**
+     * Resolves once the host is a host (3.x: its installer has rendered the role and KubeSphere created its own
+     * Cluster entry); member Clusters are created after it. Without it members do not wait (host from another stack).
+     */
+    readonly readyForMembers?: pulumi.Output<HostReadiness>;
+}
+
+/** The host is ready for members: how long `up` waited for it (0 when it already was a host; not waited in previews). */
+export interface HostReadiness {
+    waited: boolean;
+    waitedMs: number;
 }
 
 export interface HostClusterArgs {
@@ -44,11 +62,24 @@ export interface HostClusterArgs {
      * Helm install: nothing to patch, the host role is set at install time). Default: `v3`.
      */
     kubesphereVersion?: "v3" | "v4";
+    /**
+     * KubeSphere 3.x: how long to wait, after the ks-installer patch, for KubeSphere to run as a host, in seconds.
+     * Default: 1800 (the installer's kubefed install alone may take 30 minutes).
+     */
+    installerTimeoutSeconds?: number;
+    /** How the program reads clusters directly (pre-flight, host wait). Default: the real clusters. */
+    clusterAccess?: ClusterAccess;
+    /**
+     * Resolves once every member passed its pre-flight: the host's ks-installer is patched only then, so a refused
+     * member leaves the host unchanged too (components/federation.ts). Default: only the host's own pre-flight.
+     */
+    fleetChecked?: pulumi.Input<FleetChecked>;
 }
 
 /**
- * Makes a cluster the KubeSphere host: on 3.x sets `clusterRole: host` and `hostClusterName` on its ks-installer;
- * then reads the jwtSecret members must share from its kubesphere-config.
+ * Makes a cluster the KubeSphere host: checks it first (reads only, in previews too), on 3.x sets
+ * `clusterRole: host` and `hostClusterName` on its ks-installer and waits until KubeSphere runs as a host; then
+ * reads the jwtSecret members must share from its kubesphere-config.
  */
 export class HostCluster extends pulumi.ComponentResource implements FederationHost {
     /** Kubernetes provider for the host. */
@@ -65,6 +96,9 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
     public readonly hostClusterName: string;
     /** The host's kubeconfig (secret). */
     public readonly kubeconfig: pulumi.Output<string>;
+    /** The host's KubeSphere version as the pre-flight found it, e.g. `v3.4.1` or `v4.1.3`. */
+    public readonly detectedKubesphereVersion: pulumi.Output<string>;
+    public readonly readyForMembers: pulumi.Output<HostReadiness>;
 
     constructor(name: string, args: HostClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:HostCluster", name, {}, opts);
@@ -81,6 +115,24 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         );
 
         this.kubesphereVersion = args.kubesphereVersion ?? "v3";
+        const access = args.clusterAccess ?? liveClusterAccess;
+        const timeoutSeconds = args.installerTimeoutSeconds ?? DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS;
+
+        // Pre-flight: reads only, so previews show it; the patch waits for it.
+        const preflight = this.kubeconfig.apply(async (kubeconfig) => {
+            try {
+                const facts = await sharedHostFacts(this, access, kubeconfig);
+                const verdict = hostPreflightVerdict({ hostMajor: this.kubesphereVersion, host: facts });
+                verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
+                if (verdict.errors.length > 0) throw new pulumi.ResourceError(verdict.errors.join("\n"), this);
+                if (!verdict.isHost && pulumi.runtime.isDryRun()) pulumi.log.info(hostWaitPreviewMessage(args.hostClusterName, timeoutSeconds), this);
+                return verdict;
+            } catch (err) {
+                throw asResourceError(err, this);
+            }
+        });
+        this.detectedKubesphereVersion = pulumi.unsecret(preflight.apply((verdict) => describeInstall(verdict.install)));
+
         // 4.x has no ClusterConfiguration (API notes §6).
         this.installerPatch = this.kubesphereVersion === "v4" ? undefined : new k8s.apiextensions.CustomResourcePatch(
             `${name}-ks-installer`,
@@ -88,7 +140,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
                 apiVersion: INSTALLER_API_VERSION,
                 kind: INSTALLER_KIND,
                 metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                spec: hostInstallerSpec(args.hostClusterName),
+                spec: pulumi.unsecret(pulumi.all([preflight, args.fleetChecked]).apply(() => hostInstallerSpec(args.hostClusterName))),
             },
             {
                 parent: this,
@@ -118,10 +170,70 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         this.jwtSecret = pulumi.secret(settings.apply((parsed) => parsed.jwtSecret));
         this.kubesphereLayout = pulumi.unsecret(settings.apply((parsed) => parsed.layout));
 
+        // Members join only a host (§9): KubeSphere's cluster controller starts once the installer has rendered the role.
+        const patch = this.installerPatch;
+        this.readyForMembers =
+            patch === undefined
+                ? preflight.apply(() => ({ waited: false, waitedMs: 0 }))
+                : pulumi.all([patch.id, this.kubeconfig, preflight]).apply(async ([, kubeconfig]) => {
+                      if (pulumi.runtime.isDryRun()) return { waited: false, waitedMs: 0 };
+                      try {
+                          const { waitedMs } = await waitForHostRole({
+                              host: args.hostClusterName,
+                              read: access.hostRoleReader(args.hostClusterName, kubeconfig),
+                              timeoutMs: timeoutSeconds * 1000,
+                              log: (message) => pulumi.log.info(message, this),
+                          });
+                          return { waited: true, waitedMs };
+                      } catch (err) {
+                          throw asResourceError(err, this);
+                      }
+                  });
+
         this.registerOutputs({
             hostClusterName: this.hostClusterName,
+            detectedKubesphereVersion: this.detectedKubesphereVersion,
             jwtSecret: this.jwtSecret,
             kubesphereLayout: this.kubesphereLayout,
         });
     }
+}
+
+const hostFactsByHost = new WeakMap<FederationHost, Promise<HostFacts>>();
+const memberFactsByHost = new WeakMap<FederationHost, Map<string, Promise<ClusterFacts>>>();
+
+/**
+ * The host's facts (its own, and the clusters it has imported): read once per program run — a run builds its host
+ * object once — and shared by the host's pre-flight and every member's, so a fleet of N members costs 2 host reads, not 2N.
+ */
+export function sharedHostFacts(host: FederationHost, access: ClusterAccess, hostKubeconfig: string): Promise<HostFacts> {
+    let facts = hostFactsByHost.get(host);
+    if (facts === undefined) {
+        const name = host.hostClusterName ?? "host";
+        facts = Promise.all([access.readClusterFacts(name, hostKubeconfig), access.listImportedClusters(hostKubeconfig)]).then(([own, clusters]) => ({
+            name,
+            facts: own,
+            clusters,
+        }));
+        hostFactsByHost.set(host, facts);
+    }
+    return facts;
+}
+
+/**
+ * A member's facts, read once per run and member kubeconfig: its own pre-flight and the fleet's "same cluster twice"
+ * check (components/federation.ts) share the read.
+ */
+export function sharedMemberFacts(host: FederationHost, access: ClusterAccess, member: string, memberKubeconfig: string): Promise<ClusterFacts> {
+    let byKubeconfig = memberFactsByHost.get(host);
+    if (byKubeconfig === undefined) {
+        byKubeconfig = new Map();
+        memberFactsByHost.set(host, byKubeconfig);
+    }
+    let facts = byKubeconfig.get(memberKubeconfig);
+    if (facts === undefined) {
+        facts = access.readClusterFacts(member, memberKubeconfig);
+        byKubeconfig.set(memberKubeconfig, facts);
+    }
+    return facts;
 }

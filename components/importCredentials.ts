@@ -8,12 +8,47 @@ import * as yaml from "js-yaml";
 import type { ImportCredentials } from "./configSchema";
 import type { KubeconfigAuthMethod } from "./kubeconfig";
 
-/** Where the import ServiceAccount lives on the member; KubeSphere's own namespace, removed with KubeSphere. */
-export const IMPORT_SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kubesphere-system" };
+/**
+ * Where the import ServiceAccount lives on the member: kube-system, which exists on every cluster and which nobody
+ * deletes. Not kubesphere-system: a bare 4.x member has none until the host installs ks-core there (API notes §9),
+ * and the program must never create, own or delete a namespace KubeSphere installs into.
+ */
+export const IMPORT_SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kube-system" };
 
-/** Exec plugins and auth-providers cannot run inside KubeSphere ("exec: executable aws not found"). */
-export function defaultImportCredentials(authMethod: KubeconfigAuthMethod): ImportCredentials {
-    return authMethod === "exec" || authMethod === "authProvider" ? "serviceAccount" : "kubeconfig";
+/**
+ * What KubeSphere authenticates with unless the config says otherwise. Exec plugins and auth-providers cannot run
+ * inside KubeSphere ("exec: executable aws not found"). On a 4.x host a client certificate is not imported either:
+ * 4.x renews it inside the Cluster when 7 days or less are left (§9), and a later `pulumi up --refresh` would put
+ * the old one back; a ServiceAccount token is left alone.
+ */
+export function defaultImportCredentials(authMethod: KubeconfigAuthMethod, hostMajor: "v3" | "v4" = "v3"): ImportCredentials {
+    if (authMethod === "exec" || authMethod === "authProvider") return "serviceAccount";
+    if (hostMajor === "v4" && authMethod === "clientCertificate") return "serviceAccount";
+    return "kubeconfig";
+}
+
+/** Whether the user of a single-context kubeconfig carries a client certificate (what 3.3.0–3.3.2 needs, §9). */
+export function hasClientCertificate(kubeconfigYaml: string): boolean {
+    const doc = yaml.load(kubeconfigYaml) as { users?: Array<{ user?: Record<string, unknown> }> };
+    return typeof doc.users?.[0]?.user?.["client-certificate-data"] === "string";
+}
+
+/** When the kubeconfig's client certificate expires: undefined without one, null when it is not a certificate. */
+export function clientCertificateExpiry(kubeconfigYaml: string): Date | null | undefined {
+    const doc = yaml.load(kubeconfigYaml) as { users?: Array<{ user?: Record<string, unknown> }> };
+    const data = doc.users?.[0]?.user?.["client-certificate-data"];
+    if (typeof data !== "string") return undefined;
+    try {
+        return new Date(new X509Certificate(Buffer.from(data, "base64")).validTo);
+    } catch {
+        return null;
+    }
+}
+
+/** Whole days left on the kubeconfig's client certificate (negative once expired); undefined without a readable one. */
+export function clientCertificateDaysLeft(kubeconfigYaml: string, now: Date = new Date()): number | undefined {
+    const expires = clientCertificateExpiry(kubeconfigYaml);
+    return expires ? Math.floor((expires.getTime() - now.getTime()) / 86_400_000) : undefined;
 }
 
 /** Name of the token Secret for a credentials revision; a new name per revision is what rotates the token. */
@@ -82,16 +117,10 @@ export const CERTIFICATE_WARN_DAYS = 30;
 
 /** Checks the client certificate of a single-context kubeconfig (nothing to check for tokens). */
 export function checkClientCertificate(kubeconfigYaml: string, now: Date = new Date()): CertificateVerdict {
-    const doc = yaml.load(kubeconfigYaml) as { users?: Array<{ user?: Record<string, unknown> }> };
-    const data = doc.users?.[0]?.user?.["client-certificate-data"];
-    if (typeof data !== "string") return { level: "ok" };
-    let expires: Date;
-    try {
-        expires = new Date(new X509Certificate(Buffer.from(data, "base64")).validTo);
-    } catch {
-        return { level: "error", message: "its client-certificate-data is not a PEM certificate" };
-    }
-    const days = Math.floor((expires.getTime() - now.getTime()) / 86_400_000);
+    const expires = clientCertificateExpiry(kubeconfigYaml);
+    if (expires === undefined) return { level: "ok" };
+    if (expires === null) return { level: "error", message: "its client-certificate-data is not a PEM certificate" };
+    const days = clientCertificateDaysLeft(kubeconfigYaml, now)!;
     if (days < 0) return { level: "error", message: `its client certificate expired on ${expires.toISOString()}` };
     if (days < CERTIFICATE_WARN_DAYS) return { level: "warn", message: `its client certificate expires in ${days} day(s), on ${expires.toISOString()}` };
     return { level: "ok" };

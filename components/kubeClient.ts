@@ -4,12 +4,16 @@
  * credential can reach a message.
  */
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import * as http from "http";
+import * as https from "https";
+import type { HostRoleState } from "./hostInstaller";
 import { KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE, KubesphereConfigLayout, parseKubesphereConfig } from "./kubesphereConfig";
-import { INSTALLER_API_VERSION, INSTALLER_NAME } from "./kubesphereObjects";
+import { CLUSTER_API_VERSION, HOST_CLUSTER_ANNOTATION, HOST_CLUSTER_LABEL, INSTALLER_API_VERSION, INSTALLER_NAME } from "./kubesphereObjects";
 import type { MemberInstallerState } from "./memberInstaller";
-import type { ImportedCluster, MemberFacts } from "./memberPreflight";
+import type { ClusterFacts, ImportedCluster } from "./memberPreflight";
 
 const [INSTALLER_GROUP, INSTALLER_VERSION] = INSTALLER_API_VERSION.split("/");
+const [CLUSTER_GROUP, CLUSTER_VERSION] = CLUSTER_API_VERSION.split("/");
 
 /** Every request gives up after this long, so one hung member cannot stall a wait loop. */
 const REQUEST_TIMEOUT_MS = 5000;
@@ -21,21 +25,81 @@ function apiClients(kubeconfigYaml: string) {
 }
 
 /**
- * Reads what pre-flight needs from a cluster. Rejects, naming the cluster and its server, when it does not answer.
+ * Reads what pre-flight needs from a cluster (API notes §9: where each fact lives): its kube-system UID, its
+ * ks-installer (role, jwtSecret, `status.core.version`), its kubesphere-config and its kubesphere-system namespace.
+ * Rejects, naming the cluster and its server, when it does not answer. The jwtSecrets read stay in memory, for
+ * comparisons only.
  * @param cluster the cluster's name, for messages
  */
-export async function readClusterFacts(cluster: string, kubeconfigYaml: string): Promise<MemberFacts> {
+export async function readClusterFacts(cluster: string, kubeconfigYaml: string): Promise<ClusterFacts> {
     const { core, custom, server } = apiClients(kubeconfigYaml);
     try {
-        const [kubeSystem, installer] = await Promise.all([
+        const [kubeSystem, installer, configMap, namespace] = await Promise.all([
             withTimeout(() => core.readNamespace({ name: "kube-system" })),
             notFoundAsUndefined(() =>
                 custom.getNamespacedCustomObject({ group: INSTALLER_GROUP, version: INSTALLER_VERSION, plural: "clusterconfigurations", namespace: KUBESPHERE_NAMESPACE, name: INSTALLER_NAME }),
             ),
+            notFoundAsUndefined(() => core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE })),
+            notFoundAsUndefined(() => core.readNamespace({ name: KUBESPHERE_NAMESPACE })),
         ]);
-        return { kubeSystemUid: kubeSystem.metadata?.uid ?? "", installerExists: installer !== undefined };
+        const installerObject = installer as
+            | { spec?: { authentication?: { jwtSecret?: string }; multicluster?: { clusterRole?: string } }; status?: { core?: { version?: unknown } } }
+            | undefined;
+        let config: ClusterFacts["config"];
+        let configProblem: string | undefined;
+        if (configMap?.data?.[KUBESPHERE_CONFIG_KEY] !== undefined) {
+            try {
+                config = parseKubesphereConfig(cluster, configMap.data);
+            } catch (err) {
+                // parseKubesphereConfig never quotes the secret.
+                configProblem = err instanceof Error ? err.message : String(err);
+            }
+        }
+        const version = installerObject?.status?.core?.version;
+        return {
+            kubeSystemUid: kubeSystem.metadata?.uid ?? "",
+            installer:
+                installerObject === undefined
+                    ? undefined
+                    : {
+                          clusterRole: installerObject.spec?.multicluster?.clusterRole,
+                          jwtSecret: installerObject.spec?.authentication?.jwtSecret || undefined,
+                          version: typeof version === "string" && version !== "" ? version : undefined,
+                      },
+            config,
+            configProblem,
+            kubesphereNamespace: namespace === undefined ? undefined : { hostCluster: namespace.metadata?.annotations?.[HOST_CLUSTER_ANNOTATION] },
+        };
     } catch (err) {
         throw new Error(unreachableMessage(cluster, server, err));
+    }
+}
+
+/**
+ * KubeSphere's console check §4.3: the member's ks-apiserver answers `/kapis/version` through the API server's
+ * service proxy. Returns why not, or undefined when it answers. Never rejects: the caller only warns.
+ */
+export async function probeKsApiserver(kubeconfigYaml: string): Promise<string | undefined> {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(kubeconfigYaml);
+    const server = kubeConfig.getCurrentCluster()?.server;
+    if (server === undefined) return "the kubeconfig names no server";
+    const url = new URL(`${server.replace(/\/$/, "")}/api/v1/namespaces/${KUBESPHERE_NAMESPACE}/services/:ks-apiserver:/proxy/kapis/version`);
+    try {
+        const options: https.RequestOptions = { method: "GET", timeout: REQUEST_TIMEOUT_MS, headers: {} };
+        await kubeConfig.applyToHTTPSOptions(options);
+        const status = await new Promise<number>((resolve, reject) => {
+            const request = (url.protocol === "http:" ? http : https).request(url, options, (response) => {
+                response.resume();
+                resolve(response.statusCode ?? 0);
+            });
+            request.on("timeout", () => request.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)));
+            request.on("error", reject);
+            request.end();
+        });
+        return status >= 200 && status < 300 ? undefined : `the service proxy answered HTTP ${status}`;
+    } catch (err) {
+        return describeKubeError(err);
     }
 }
 
@@ -47,12 +111,47 @@ function unreachableMessage(cluster: string, server: string | undefined, err: un
     );
 }
 
-/** The Cluster objects on a host, with the kube-system UID KubeSphere recorded for each. */
+/** The Cluster objects on a host: kube-system UID KubeSphere recorded, whether it is the host's own entry, version. */
 export async function listImportedClusters(hostKubeconfigYaml: string): Promise<ImportedCluster[]> {
     const { custom } = apiClients(hostKubeconfigYaml);
-    const list = await notFoundAsUndefined(() => custom.listClusterCustomObject({ group: "cluster.kubesphere.io", version: "v1alpha1", plural: "clusters" }));
-    const items = (list as { items?: Array<{ metadata?: { name?: string }; status?: { uid?: string } }> } | undefined)?.items ?? [];
-    return items.map((item) => ({ name: item.metadata?.name ?? "", uid: item.status?.uid }));
+    const list = await notFoundAsUndefined(() => custom.listClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters" }));
+    return clusterItems(list).map(importedCluster);
+}
+
+type ClusterItem = { metadata?: { name?: string; labels?: Record<string, string> }; status?: { uid?: string; kubeSphereVersion?: string } };
+
+function clusterItems(list: unknown): ClusterItem[] {
+    return (list as { items?: ClusterItem[] } | undefined)?.items ?? [];
+}
+
+function importedCluster(item: ClusterItem): ImportedCluster {
+    return {
+        name: item.metadata?.name ?? "",
+        uid: item.status?.uid || undefined,
+        isHostEntry: item.metadata?.labels?.[HOST_CLUSTER_LABEL] !== undefined,
+        kubeSphereVersion: item.status?.kubeSphereVersion || undefined,
+    };
+}
+
+/**
+ * Returns a function that reads whether a 3.x host is a host yet (API notes §9, "When a host is really a host"):
+ * its kubesphere-config and the Cluster entry KubeSphere labels `cluster-role.kubesphere.io/host`.
+ */
+export function hostRoleReader(host: string, kubeconfigYaml: string): () => Promise<HostRoleState> {
+    const { core, custom } = apiClients(kubeconfigYaml);
+    return async () => {
+        const [configMap, entries] = await Promise.all([
+            notFoundAsUndefined(() => core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE })),
+            notFoundAsUndefined(() =>
+                custom.listClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", labelSelector: HOST_CLUSTER_LABEL }),
+            ),
+        ]);
+        const settings = configMap?.data?.[KUBESPHERE_CONFIG_KEY] === undefined ? undefined : parseOrUndefined(host, configMap.data);
+        return {
+            config: settings === undefined ? undefined : { clusterRole: settings.clusterRole, multiclusterEnable: settings.multiclusterEnable },
+            hostEntry: clusterItems(entries).map(importedCluster)[0],
+        };
+    };
 }
 
 /** Which kubesphere-config layout a cluster has (3.x or 4.x), for `kubesphereVersion: auto`. */
@@ -100,7 +199,7 @@ export function memberInstallerReader(member: string, kubeconfigYaml: string): (
         const settings = configMap?.data?.[KUBESPHERE_CONFIG_KEY] === undefined ? undefined : parseOrUndefined(member, configMap.data);
         return {
             installer,
-            config: settings === undefined ? undefined : { clusterRole: settings.clusterRole, jwtSecret: settings.jwtSecret },
+            config: settings === undefined ? undefined : { clusterRole: settings.clusterRole, jwtSecret: settings.jwtSecret, accessTokenMaxAge: settings.accessTokenMaxAge },
         };
     };
 }
@@ -163,9 +262,18 @@ function safeJson(text: string): unknown {
 export interface ClusterAccess {
     readClusterFacts: typeof readClusterFacts;
     listImportedClusters: typeof listImportedClusters;
+    probeKsApiserver: typeof probeKsApiserver;
     memberInstallerReader: typeof memberInstallerReader;
+    hostRoleReader: typeof hostRoleReader;
     readKubesphereLayout: typeof readKubesphereLayout;
 }
 
 /** Reads real clusters. */
-export const liveClusterAccess: ClusterAccess = { readClusterFacts, listImportedClusters, memberInstallerReader, readKubesphereLayout };
+export const liveClusterAccess: ClusterAccess = {
+    readClusterFacts,
+    listImportedClusters,
+    probeKsApiserver,
+    memberInstallerReader,
+    hostRoleReader,
+    readKubesphereLayout,
+};

@@ -18,7 +18,16 @@ export interface KubesphereSettings {
     layout: KubesphereConfigLayout;
     /** `host`, `member` or `none`; absent on 3.x members before 3.3. */
     clusterRole?: string;
+    /** `multicluster.enable`: true on a host; 3.1/3.2 hosts show only this (no `clusterRole`). */
+    multiclusterEnable?: boolean;
+    /** `authentication.oauthOptions.accessTokenMaxAge`: 0 on a member (3.x). */
+    accessTokenMaxAge?: number | string;
     hostClusterName?: string;
+}
+
+/** True when an `accessTokenMaxAge` value means zero (`0`, `"0"`, `"0s"`), what 3.x renders for members. */
+export function isZeroDuration(value: number | string | undefined): boolean {
+    return value === 0 || (typeof value === "string" && /^(?:0+(?:\.0+)?(?:ns|us|ms|s|m|h)?)+$/.test(value.trim()));
 }
 
 const nonEmptyString = z.string().min(1);
@@ -27,11 +36,13 @@ const kubesphereYamlSchema = z.looseObject({
         .looseObject({
             jwtSecret: nonEmptyString.optional(),
             issuer: z.looseObject({ jwtSecret: nonEmptyString.optional() }).optional(),
+            oauthOptions: z.looseObject({ accessTokenMaxAge: z.union([z.number(), z.string()]).optional() }).optional(),
         })
         .optional(),
     multicluster: z
         .looseObject({
             clusterRole: z.string().optional(),
+            enable: z.boolean().optional(),
             hostClusterName: z.string().optional(),
         })
         .optional(),
@@ -84,6 +95,8 @@ export function parseKubesphereConfig(cluster: string, data: Record<string, stri
         jwtSecret,
         layout: v3Secret !== undefined ? "v3" : "v4",
         clusterRole: settings.multicluster?.clusterRole,
+        multiclusterEnable: settings.multicluster?.enable,
+        accessTokenMaxAge: settings.authentication?.oauthOptions?.accessTokenMaxAge,
         hostClusterName: settings.multicluster?.hostClusterName,
     };
 }

@@ -10,6 +10,12 @@ export const INSTALLER_KIND = "ClusterConfiguration";
 export const INSTALLER_NAME = "ks-installer";
 export const CLUSTER_API_VERSION = "cluster.kubesphere.io/v1alpha1";
 export const CLUSTER_KIND = "Cluster";
+/** Label KubeSphere puts on the host's own Cluster entry (API notes §3). */
+export const HOST_CLUSTER_LABEL = "cluster-role.kubesphere.io/host";
+/** 4.x: annotation a host's controller puts on a member's kubesphere-system namespace: the host's name (§4.5). */
+export const HOST_CLUSTER_ANNOTATION = "cluster.kubesphere.io/host-cluster";
+/** 4.x: annotation on a Cluster: the ks-core config hash of the last finished install on the member (§9). */
+export const CONFIG_HASH_ANNOTATION = "kubesphere.io/config-hash";
 
 /** Display text KubeSphere's console shows for a member (`spec.provider` is free text). */
 export const PROVIDER_DISPLAY_NAMES: Record<MemberProvider, string> = {
@@ -49,8 +55,12 @@ export interface ClusterObjectArgs<T> {
     readyTimeoutSeconds: number;
     /** KubeSphere 4.x only: base64 of the Helm values for ks-core on the member (`spec.config`). */
     configBase64?: string;
-    /** KubeSphere 4.x also reports `KSCoreReady` once the host has installed ks-core on the member. */
-    waitForKsCore?: boolean;
+    /**
+     * KubeSphere 4.x: the ks-core config hash of `configBase64`'s bytes ({@link ksCoreConfigHash}). The host reports
+     * `KSCoreReady` once it has installed ks-core on the member, and writes this hash when an install (also a
+     * reinstall after a `spec.config` change) is done, so the wait includes both. Undefined on 3.x.
+     */
+    ksCoreConfigHash?: string;
 }
 
 /**
@@ -67,7 +77,15 @@ export function clusterObject<T>(args: ClusterObjectArgs<T>) {
             name: args.name,
             annotations: {
                 ...(args.description !== undefined ? { "kubesphere.io/description": args.description } : {}),
-                "pulumi.com/waitFor": args.waitForKsCore ? JSON.stringify(["condition=Ready", "condition=KSCoreReady"]) : "condition=Ready",
+                "pulumi.com/waitFor":
+                    args.ksCoreConfigHash === undefined
+                        ? "condition=Ready"
+                        : JSON.stringify([
+                              "condition=Ready",
+                              "condition=KSCoreReady",
+                              // pulumi-kubernetes 4.25 parses RFC 9535 JSONPath (provider/pkg/jsonpath): a key with dots is a quoted name.
+                              `jsonpath={.metadata.annotations['${CONFIG_HASH_ANNOTATION}']}=${args.ksCoreConfigHash}`,
+                          ]),
                 "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds),
                 "pulumi.com/deletionPropagationPolicy": "background",
             },

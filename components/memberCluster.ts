@@ -2,11 +2,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, ImportCredentials, MemberProvider } from "./configSchema";
-import type { FederationHost } from "./hostCluster";
+import { FederationHost, HostReadiness, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
 import { checkImport, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
 import { createImportServiceAccount } from "./importServiceAccount";
 import { authMethodOfKubeconfig, withServer } from "./kubeconfig";
 import { ClusterAccess, liveClusterAccess } from "./kubeClient";
+import { describeInstall, KubesphereInstall, ksCoreConfigHash } from "./kubesphereVersion";
 import {
     ClusterCondition,
     clusterObject,
@@ -18,8 +19,9 @@ import {
     installerPatchAnnotations,
     memberInstallerSpec,
 } from "./kubesphereObjects";
-import { waitForMemberInstaller } from "./memberInstaller";
-import { ImportedCluster, preflightVerdict } from "./memberPreflight";
+import { appliedSignalFor, waitForMemberInstaller } from "./memberInstaller";
+import { FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
+import { asResourceError } from "./resourceErrors";
 
 export interface MemberClusterArgs {
     /** The host to join: a {@link HostCluster}, or `{ provider, jwtSecret }` taken from another stack. */
@@ -37,8 +39,9 @@ export interface MemberClusterArgs {
     ksCoreValues?: Record<string, unknown>;
     /**
      * How KubeSphere authenticates to the member: `kubeconfig` (the member kubeconfig as it is) or
-     * `serviceAccount` (a token of a ServiceAccount created on the member). Default: `kubeconfig`; the program
-     * picks `serviceAccount` when the kubeconfig runs an exec plugin (EKS).
+     * `serviceAccount` (a token of ServiceAccount `kube-system/kubesphere-multicluster` created on the member).
+     * Default: `kubeconfig`; the program (components/federation.ts) picks `serviceAccount` when the kubeconfig runs
+     * an exec plugin (EKS), and on a 4.x host for a client certificate (see defaultImportCredentials).
      */
     credentials?: ImportCredentials;
     /** Bump to mint a new ServiceAccount token; the Cluster is updated in place. Default: 1. */
@@ -65,6 +68,27 @@ export interface MemberClusterArgs {
     clusterIdentifier?: string;
     /** How the program reads clusters directly (pre-flight, installer wait). Default: the real clusters. */
     clusterAccess?: ClusterAccess;
+    /**
+     * The other members of the same federation config, with their kube-system UIDs, so the same cluster listed
+     * twice under two names is refused before anything changes. Default: none (components/federation.ts sets it).
+     */
+    otherMembers?: pulumi.Input<FleetMember[]>;
+    /**
+     * Resolves once every member of the federation passed its pre-flight: nothing on this member changes before,
+     * so one refused member leaves every cluster unchanged. Default: only this member's own pre-flight is waited for.
+     */
+    fleetChecked?: pulumi.Input<FleetChecked>;
+}
+
+/** What the pre-flight found: the member's KubeSphere before the join. Everything that changes a cluster waits for it. */
+export interface MemberPreflight {
+    install: KubesphereInstall;
+}
+
+/** The member runs with the host's settings: how long `up` waited for its installer (not waited in previews; 4.x: nothing to wait for). */
+export interface MemberSettingsApplied {
+    waited: boolean;
+    waitedMs: number;
 }
 
 /** The Cluster status fields we report (API notes §3). */
@@ -75,9 +99,11 @@ interface ClusterStatus {
 }
 
 /**
- * Joins a member to the host by direct connection: checks the member first (KubeSphere's own validation), sets the
- * host's jwtSecret and `clusterRole: member` on its ks-installer, waits until the member's installer has applied
- * them, then creates the member's `Cluster` on the host and waits for it to be Ready.
+ * Joins a member to the host by direct connection: checks the member first (KubeSphere's own validation, the
+ * version rules of API notes §9, and that the cluster is nobody else's), on 3.x sets the host's jwtSecret and
+ * `clusterRole: member` on its ks-installer and waits until the member's installer has applied them, waits until
+ * the host is a host, then creates the member's `Cluster` on the host and waits for it to be Ready (4.x: and for
+ * ks-core on the member). Refusals are ResourceErrors on this component, raised before any change.
  * The component's name is the KubeSphere cluster name.
  */
 export class MemberCluster extends pulumi.ComponentResource {
@@ -93,6 +119,10 @@ export class MemberCluster extends pulumi.ComponentResource {
     public readonly readiness: pulumi.Output<ClusterReadiness>;
     /** Kubernetes and KubeSphere versions of the member, as the host reports them. */
     public readonly versions: pulumi.Output<{ kubernetes: string; kubesphere: string }>;
+    /** The member's KubeSphere version as the pre-flight found it before the join: `v3.4.1`, `4.x`, or `none` (bare 4.x member). */
+    public readonly detectedKubesphereVersion: pulumi.Output<string>;
+    /** The pre-flight's result (reads only, previews too); fails with the refusal, as a ResourceError on this component. */
+    public readonly preflight: pulumi.Output<MemberPreflight>;
 
     constructor(name: string, args: MemberClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:MemberCluster", name, {}, opts);
@@ -111,37 +141,20 @@ export class MemberCluster extends pulumi.ComponentResource {
         );
 
         // Pre-flight: read-only, so it runs in previews too; everything below waits for it.
-        const preflight = pulumi
-            .all([kubeconfig, args.host.kubeconfig])
-            .apply(async ([memberKubeconfig, hostKubeconfig]) => {
-                const importCheck = checkImport({
-                    member: name,
-                    configKey,
-                    credentials,
-                    authMethod: authMethodOfKubeconfig(memberKubeconfig),
-                    server: args.apiServerEndpoint ?? kubeconfigCluster(memberKubeconfig).server,
-                });
-                if (importCheck.error !== undefined) throw new Error(importCheck.error);
-                if (importCheck.warning !== undefined) pulumi.log.warn(importCheck.warning, this);
-                if (args.ksCoreValues !== undefined && v3) {
-                    pulumi.log.warn(`member "${name}": ${configKey}.ksCoreValues only applies to KubeSphere 4.x hosts and is ignored on this 3.x host`, this);
+        const preflight: pulumi.Output<MemberPreflight> = pulumi
+            .all([kubeconfig, args.host.kubeconfig, args.otherMembers ?? []])
+            .apply(async ([memberKubeconfig, hostKubeconfig, otherMembers]) => {
+                try {
+                    return await this.checkBeforeJoin(name, configKey, credentials, memberKubeconfig, hostKubeconfig, otherMembers, args, access);
+                } catch (err) {
+                    throw asResourceError(err, this);
                 }
-                const [facts, host] = await Promise.all([
-                    access.readClusterFacts(name, memberKubeconfig),
-                    hostKubeconfig === undefined ? undefined : sharedHostFacts(args.host, access, hostKubeconfig),
-                ]);
-                const verdict = preflightVerdict({
-                    member: name,
-                    configKey,
-                    facts,
-                    requireInstaller: v3,
-                    host,
-                    importKubeconfig: credentials === "kubeconfig" ? memberKubeconfig : undefined,
-                });
-                verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
-                if (verdict.errors.length > 0) throw new Error(verdict.errors.join("\n"));
-                return "passed";
             });
+        this.preflight = preflight;
+        this.detectedKubesphereVersion = pulumi.unsecret(preflight.apply((found) => describeInstall(found.install)));
+        // What every change on the member waits for: its own pre-flight and, in a federation, everyone else's.
+        const checked: pulumi.Output<MemberPreflight> =
+            args.fleetChecked === undefined ? preflight : pulumi.all([preflight, args.fleetChecked]).apply(([own]) => own);
 
         this.installerPatch = !v3 ? undefined : new k8s.apiextensions.CustomResourcePatch(
             `${name}-ks-installer`,
@@ -149,7 +162,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                 apiVersion: INSTALLER_API_VERSION,
                 kind: INSTALLER_KIND,
                 metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                spec: pulumi.secret(pulumi.all([preflight, args.host.jwtSecret]).apply(([, jwtSecret]) => memberInstallerSpec(jwtSecret))),
+                spec: pulumi.secret(pulumi.all([checked, args.host.jwtSecret]).apply(([, jwtSecret]) => memberInstallerSpec(jwtSecret))),
             },
             {
                 parent: this,
@@ -165,13 +178,16 @@ export class MemberCluster extends pulumi.ComponentResource {
         // The Cluster must not be created before the member runs with our settings: KubeSphere would report a
         // jwtSecret mismatch. This also checks, on every `up`, that nobody changed them since (API notes §1).
         // 4.x: the host's controller configures the member, and the Cluster's KSCoreReady condition says when.
-        const memberReady = this.installerPatch
-            ? this.waitForInstaller(name, configKey, this.installerPatch, kubeconfig, args, access)
-            : preflight;
+        const memberReady: pulumi.Output<MemberSettingsApplied> = this.installerPatch
+            ? this.waitForInstaller(name, configKey, this.installerPatch, kubeconfig, preflight, args, access)
+            : checked.apply(() => ({ waited: false, waitedMs: 0 }));
+        // Members join only a host that is a host (API notes §9); a host from another stack has nothing to wait for.
+        const hostReady: pulumi.Output<HostReadiness | undefined> = args.host.readyForMembers ?? pulumi.output(undefined);
+        const configBytes = args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues));
 
         const importKubeconfig = pulumi.secret(
             credentials === "serviceAccount"
-                ? this.serviceAccountKubeconfig(name, kubeconfig, preflight, args)
+                ? this.serviceAccountKubeconfig(name, kubeconfig, checked, args)
                 : kubeconfig.apply((text) => (args.apiServerEndpoint === undefined ? text : withServer(text, args.apiServerEndpoint))),
         );
         this.cluster = new k8s.apiextensions.CustomResource(
@@ -181,13 +197,14 @@ export class MemberCluster extends pulumi.ComponentResource {
                     name,
                     provider: args.provider,
                     kubeconfigBase64: pulumi
-                        .all([importKubeconfig, memberReady])
+                        .all([importKubeconfig, memberReady, hostReady])
                         .apply(([text]) => Buffer.from(text, "utf8").toString("base64")),
                     description: args.description,
                     group: args.group,
                     readyTimeoutSeconds: args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS,
-                    configBase64: args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues)).toString("base64"),
-                    waitForKsCore: !v3,
+                    configBase64: configBytes?.toString("base64"),
+                    // 4.x: without spec.config the controller hashes the empty input.
+                    ksCoreConfigHash: v3 ? undefined : ksCoreConfigHash(configBytes ?? new Uint8Array()),
                 }),
                 // Registered so the controller-written status is an output we can report.
                 status: undefined,
@@ -206,7 +223,58 @@ export class MemberCluster extends pulumi.ComponentResource {
         this.readiness = status.apply(clusterReadiness);
         this.versions = status.apply((value) => ({ kubernetes: value?.kubernetesVersion ?? "", kubesphere: value?.kubeSphereVersion ?? "" }));
 
-        this.registerOutputs({ clusterName: this.clusterName, readiness: this.readiness, versions: this.versions });
+        this.registerOutputs({
+            clusterName: this.clusterName,
+            readiness: this.readiness,
+            versions: this.versions,
+            detectedKubesphereVersion: this.detectedKubesphereVersion,
+        });
+    }
+
+    /** Reads the member and the host (shared per run), logs the warnings, throws the refusals. */
+    private async checkBeforeJoin(
+        name: string,
+        configKey: string,
+        credentials: ImportCredentials,
+        memberKubeconfig: string,
+        hostKubeconfig: string | undefined,
+        otherMembers: FleetMember[],
+        args: MemberClusterArgs,
+        access: ClusterAccess,
+    ): Promise<MemberPreflight> {
+        const v3 = (args.kubesphereVersion ?? "v3") === "v3";
+        const importCheck = checkImport({
+            member: name,
+            configKey,
+            credentials,
+            authMethod: authMethodOfKubeconfig(memberKubeconfig),
+            server: args.apiServerEndpoint ?? kubeconfigCluster(memberKubeconfig).server,
+        });
+        if (importCheck.error !== undefined) throw new pulumi.ResourceError(importCheck.error, this);
+        if (importCheck.warning !== undefined) pulumi.log.warn(importCheck.warning, this);
+        if (args.ksCoreValues !== undefined && v3) {
+            pulumi.log.warn(`member "${name}": ${configKey}.ksCoreValues only applies to KubeSphere 4.x hosts and is ignored on this 3.x host`, this);
+        }
+        const [facts, host] = await Promise.all([
+            sharedMemberFacts(args.host, access, name, memberKubeconfig),
+            hostKubeconfig === undefined ? undefined : sharedHostFacts(args.host, access, hostKubeconfig),
+        ]);
+        // §4.3, the console's check; 3.x only (4.x members may be bare until the host installs ks-core).
+        const ksApiserverProblem = v3 && facts.installer !== undefined ? await access.probeKsApiserver(memberKubeconfig) : undefined;
+        const verdict = preflightVerdict({
+            member: name,
+            configKey,
+            hostMajor: v3 ? "v3" : "v4",
+            facts,
+            host,
+            otherMembers,
+            credentials,
+            importKubeconfig: credentials === "kubeconfig" ? memberKubeconfig : undefined,
+            ksApiserverProblem,
+        });
+        verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
+        if (verdict.errors.length > 0) throw new pulumi.ResourceError(verdict.errors.join("\n"), this);
+        return { install: verdict.install };
     }
 
     /**
@@ -218,25 +286,32 @@ export class MemberCluster extends pulumi.ComponentResource {
         configKey: string,
         patch: k8s.apiextensions.CustomResourcePatch,
         kubeconfig: pulumi.Output<string>,
+        preflight: pulumi.Output<MemberPreflight>,
         args: MemberClusterArgs,
         access: ClusterAccess,
-    ): pulumi.Output<string> {
-        return pulumi.all([patch.id, pulumi.secret(args.host.jwtSecret), kubeconfig]).apply(async ([, hostJwtSecret, memberKubeconfig]) => {
-            if (pulumi.runtime.isDryRun()) return "not checked in preview";
-            await waitForMemberInstaller({
-                member: name,
-                configKey,
-                read: access.memberInstallerReader(name, memberKubeconfig),
-                hostJwtSecret,
-                timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
-                log: (message) => pulumi.log.info(message, this),
-            });
-            return "applied";
+    ): pulumi.Output<MemberSettingsApplied> {
+        return pulumi.all([patch.id, pulumi.secret(args.host.jwtSecret), kubeconfig, preflight]).apply(async ([, hostJwtSecret, memberKubeconfig, found]) => {
+            if (pulumi.runtime.isDryRun()) return { waited: false, waitedMs: 0 };
+            try {
+                const { waitedMs } = await waitForMemberInstaller({
+                    member: name,
+                    configKey,
+                    read: access.memberInstallerReader(name, memberKubeconfig),
+                    hostJwtSecret,
+                    // 3.1/3.2 render no clusterRole on a member (API notes §9).
+                    signal: appliedSignalFor(found.install.kind === "v3" ? found.install.release : undefined),
+                    timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
+                    log: (message) => pulumi.log.info(message, this),
+                });
+                return { waited: true, waitedMs };
+            } catch (err) {
+                throw asResourceError(err, this);
+            }
         });
     }
 
     /** The ServiceAccount on the member and the static token kubeconfig built from it. */
-    private serviceAccountKubeconfig(name: string, kubeconfig: pulumi.Output<string>, preflight: pulumi.Output<string>, args: MemberClusterArgs) {
+    private serviceAccountKubeconfig(name: string, kubeconfig: pulumi.Output<string>, preflight: pulumi.Output<MemberPreflight>, args: MemberClusterArgs) {
         const account = createImportServiceAccount(name, args.credentialsRevision ?? 1, preflight, { parent: this, provider: this.provider });
         return pulumi.all([kubeconfig, account.token, account.caData]).apply(([memberKubeconfig, token, secretCaData]) => {
             const cluster = kubeconfigCluster(memberKubeconfig);
@@ -249,25 +324,4 @@ export class MemberCluster extends pulumi.ComponentResource {
             });
         });
     }
-}
-
-type HostFacts = { name: string; kubeSystemUid: string; clusters: ImportedCluster[] };
-const hostFactsByHost = new WeakMap<FederationHost, Promise<HostFacts>>();
-
-/**
- * The host's identity and the clusters it has imported, for the duplicate-import check: read once per program run
- * and shared by all members, so a fleet of N members costs 2 host reads, not 2N.
- */
-function sharedHostFacts(host: FederationHost, access: ClusterAccess, hostKubeconfig: string): Promise<HostFacts> {
-    let facts = hostFactsByHost.get(host);
-    if (facts === undefined) {
-        const name = host.hostClusterName ?? "host";
-        facts = Promise.all([access.readClusterFacts(name, hostKubeconfig), access.listImportedClusters(hostKubeconfig)]).then(([own, clusters]) => ({
-            name,
-            kubeSystemUid: own.kubeSystemUid,
-            clusters,
-        }));
-        hostFactsByHost.set(host, facts);
-    }
-    return facts;
 }

@@ -6,13 +6,28 @@
  * poll loop are pure (reader, clock and sleep are injected) so every branch is unit-tested.
  * Secrets: jwtSecrets are compared, never printed.
  */
+import { isZeroDuration } from "./kubesphereConfig";
+import { KubesphereRelease, rendersNoMemberRole } from "./kubesphereVersion";
+import { PollOutcome, pollUntilDone } from "./poll";
 
 /** What the member says about itself; undefined parts could not be found. */
 export interface MemberInstallerState {
     /** `spec` values of ks-installer; undefined when the object does not exist. */
     installer?: { clusterRole?: string; jwtSecret?: string };
     /** kubesphere-config values; undefined when the ConfigMap or its key does not exist. */
-    config?: { clusterRole?: string; jwtSecret?: string };
+    config?: { clusterRole?: string; jwtSecret?: string; accessTokenMaxAge?: number | string };
+}
+
+/**
+ * What shows, in the member's kubesphere-config, that its installer applied our settings (API notes §9):
+ * `clusterRole` — 3.3 and later render `multicluster.clusterRole: member`; `accessTokenMaxAge` — 3.1/3.2 render no
+ * multicluster block on a member, only the host's jwtSecret and `authentication.oauthOptions.accessTokenMaxAge: 0`.
+ */
+export type AppliedSignal = "clusterRole" | "accessTokenMaxAge";
+
+/** The signal for a member's 3.x release; unknown releases are taken as 3.3+ (the role is the stronger signal). */
+export function appliedSignalFor(release: KubesphereRelease | undefined): AppliedSignal {
+    return rendersNoMemberRole(release) ? "accessTokenMaxAge" : "clusterRole";
 }
 
 /** Where the member's installer stands. */
@@ -22,7 +37,7 @@ export type InstallerAssessment =
     | { state: "drifted"; detail: string };
 
 /** Compares what the member shows with what the federation needs. */
-export function assessMemberInstaller(member: MemberInstallerState, hostJwtSecret: string): InstallerAssessment {
+export function assessMemberInstaller(member: MemberInstallerState, hostJwtSecret: string, signal: AppliedSignal = "clusterRole"): InstallerAssessment {
     const installer = member.installer;
     if (installer === undefined) {
         return { state: "drifted", detail: "ks-installer (ClusterConfiguration kubesphere-system/ks-installer) does not exist" };
@@ -39,7 +54,10 @@ export function assessMemberInstaller(member: MemberInstallerState, hostJwtSecre
         return { state: "pending", detail: "kubesphere-config has no kubesphere.yaml yet" };
     }
     const pendingFields = [
-        config.clusterRole !== "member" ? `clusterRole is ${JSON.stringify(config.clusterRole ?? null)}` : undefined,
+        signal === "clusterRole" && config.clusterRole !== "member" ? `clusterRole is ${JSON.stringify(config.clusterRole ?? null)}` : undefined,
+        signal === "accessTokenMaxAge" && !isZeroDuration(config.accessTokenMaxAge)
+            ? `authentication.oauthOptions.accessTokenMaxAge is ${JSON.stringify(config.accessTokenMaxAge ?? null)}, not 0 (KubeSphere 3.1/3.2 member)`
+            : undefined,
         config.jwtSecret !== hostJwtSecret ? "jwtSecret is not the host's yet" : undefined,
     ].filter((field): field is string => field !== undefined);
     return pendingFields.length === 0 ? { state: "applied" } : { state: "pending", detail: `kubesphere-config: ${pendingFields.join(", ")}` };
@@ -53,6 +71,8 @@ export interface InstallerWaitOptions {
     /** Reads the member's current state; rejects when the member cannot be reached. */
     read: () => Promise<MemberInstallerState>;
     hostJwtSecret: string;
+    /** What shows the settings were applied; default `clusterRole` (3.3+). */
+    signal?: AppliedSignal;
     timeoutMs: number;
     /** Progress messages (pulumi.log.info in the program). */
     log: (message: string) => void;
@@ -62,68 +82,40 @@ export interface InstallerWaitOptions {
     sleep?: (ms: number) => Promise<void>;
 }
 
-const FIRST_POLL_INTERVAL_MS = 250;
-// Bounded at 1 s: the benchmark showed up to 1.6 s of slack after the installer finished with a 2 s bound.
-const MAX_POLL_INTERVAL_MS = 1000;
-const PROGRESS_EVERY_MS = 10_000;
-
 /**
- * Polls the member until kubesphere-config shows the role and the host's jwtSecret. Fails at once when the
- * member's ks-installer no longer holds our settings (a refresh re-applies them), when the member stops answering
- * for longer than the grace period, and at the timeout, each with the fix.
+ * Polls the member until kubesphere-config shows the role (or, on 3.1/3.2, accessTokenMaxAge 0) and the host's
+ * jwtSecret. Fails at once when the member's ks-installer no longer holds our settings (a refresh re-applies them),
+ * when the member stops answering for longer than the grace period, and at the timeout, each with the fix.
  */
-export async function waitForMemberInstaller(options: InstallerWaitOptions): Promise<void> {
-    const now = options.now ?? Date.now;
-    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-    const graceMs = options.unreachableGraceMs ?? 10_000;
-    const started = now();
-    let interval = FIRST_POLL_INTERVAL_MS;
-    let lastProgress = started;
-    let unreachableSince: number | undefined;
-    let lastDetail = "not read yet";
+export function waitForMemberInstaller(options: InstallerWaitOptions): Promise<{ waitedMs: number }> {
     const prefix = `member "${options.member}"`;
-
-    for (;;) {
-        let assessment: InstallerAssessment | undefined;
-        try {
-            assessment = assessMemberInstaller(await options.read(), options.hostJwtSecret);
-            unreachableSince = undefined;
-        } catch (err) {
-            unreachableSince ??= now();
-            lastDetail = `the API server does not answer (${err instanceof Error ? err.message : String(err)})`;
-            if (now() - unreachableSince >= graceMs) {
-                throw new Error(
-                    `${prefix}: ${lastDetail}. Fix: check that the member's API server is up and reachable from this machine ` +
-                        `with the kubeconfig in ${options.configKey}.kubeconfig, then run \`pulumi up\` again`,
-                );
-            }
-        }
-        if (assessment?.state === "applied") {
-            const elapsed = now() - started;
-            if (elapsed >= PROGRESS_EVERY_MS) options.log(`${prefix}: ks-installer applied the host's jwtSecret and clusterRole member after ${Math.round(elapsed / 1000)}s`);
-            return;
-        }
-        if (assessment?.state === "drifted") {
-            throw new Error(
-                `${prefix}: ${assessment.detail}. Fix: run \`pulumi up --refresh\` so Pulumi sees the change and re-applies ` +
+    const settings = options.signal === "accessTokenMaxAge" ? "the host's jwtSecret and accessTokenMaxAge 0" : "the host's jwtSecret and clusterRole member";
+    return pollUntilDone({
+        check: async (): Promise<PollOutcome> => {
+            const assessment = assessMemberInstaller(await options.read(), options.hostJwtSecret, options.signal);
+            if (assessment.state === "applied") return { state: "done" };
+            if (assessment.state === "pending") return assessment;
+            return {
+                state: "failed",
+                message:
+                    `${prefix}: ${assessment.detail}. Fix: run \`pulumi up --refresh\` so Pulumi sees the change and re-applies ` +
                     `its settings (or \`pulumi refresh\` then \`pulumi up\`)`,
-            );
-        }
-        if (assessment) lastDetail = assessment.detail;
-        const elapsed = now() - started;
-        if (elapsed >= options.timeoutMs) {
-            throw new Error(
-                `${prefix}: ks-installer did not apply the host's jwtSecret and clusterRole member within ${Math.round(options.timeoutMs / 1000)}s ` +
-                    `(${lastDetail}). Fix: inspect the installer on the member: ` +
-                    `kubectl -n kubesphere-system logs -l app=ks-install --tail=200 (and kubectl -n kubesphere-system get cc ks-installer -o yaml); ` +
-                    `if it is still working, raise ${options.configKey}.installerTimeoutSeconds`,
-            );
-        }
-        if (now() - lastProgress >= PROGRESS_EVERY_MS) {
-            options.log(`${prefix}: waiting for ks-installer to apply the host's jwtSecret and clusterRole member (${Math.round(elapsed / 1000)}s; ${lastDetail})`);
-            lastProgress = now();
-        }
-        await sleep(Math.min(interval, Math.max(0, options.timeoutMs - elapsed)));
-        interval = Math.min(MAX_POLL_INTERVAL_MS, Math.round(interval * 1.5));
-    }
+            };
+        },
+        timeoutMs: options.timeoutMs,
+        log: options.log,
+        progress: (seconds, detail) => `${prefix}: waiting for ks-installer to apply ${settings} (${seconds}s; ${detail})`,
+        done: (seconds) => `${prefix}: ks-installer applied ${settings} after ${seconds}s`,
+        timeout: (seconds, detail) =>
+            `${prefix}: ks-installer did not apply ${settings} within ${seconds}s ` +
+            `(${detail}). Fix: inspect the installer on the member: ` +
+            `kubectl -n kubesphere-system logs -l app=ks-install --tail=200 (and kubectl -n kubesphere-system get cc ks-installer -o yaml); ` +
+            `if it is still working, raise ${options.configKey}.installerTimeoutSeconds`,
+        unreachable: (detail) =>
+            `${prefix}: ${detail}. Fix: check that the member's API server is up and reachable from this machine ` +
+            `with the kubeconfig in ${options.configKey}.kubeconfig, then run \`pulumi up\` again`,
+        unreachableGraceMs: options.unreachableGraceMs,
+        now: options.now,
+        sleep: options.sleep,
+    });
 }

@@ -1,16 +1,36 @@
 /**
  * Pre-flight checks before a member is touched, mirroring what KubeSphere's console validates before it creates a
- * Cluster (API notes §4) — creating the object directly skips that validation, so the program does it. The verdicts
- * are pure; the reads are injected. They run in previews too: they only read.
+ * Cluster (API notes §4) — creating the object directly skips that validation, so the program does it — and the
+ * version differences of §9. The verdicts are pure; the reads are injected. They run in previews too: they only read.
+ * Secrets: jwtSecrets are compared, never quoted.
  */
-import { checkClientCertificate } from "./importCredentials";
+import type { ImportCredentials } from "./configSchema";
+import { checkClientCertificate, clientCertificateDaysLeft, hasClientCertificate } from "./importCredentials";
+import type { KubesphereSettings } from "./kubesphereConfig";
+import { describeInstall, failsWithoutClientCertificate, KubesphereInstall, parseKubesphereRelease } from "./kubesphereVersion";
 
-/** What the member says about itself. */
-export interface MemberFacts {
-    /** UID of the member's kube-system namespace: KubeSphere's identity of a cluster. */
+/** What a cluster says about itself (read by components/kubeClient.ts readClusterFacts). */
+export interface ClusterFacts {
+    /** UID of the cluster's kube-system namespace: KubeSphere's identity of a cluster. */
     kubeSystemUid: string;
-    /** Whether ClusterConfiguration kubesphere-system/ks-installer exists (KubeSphere 3.x is installed). */
-    installerExists: boolean;
+    /** ClusterConfiguration kubesphere-system/ks-installer (KubeSphere 3.x); undefined when it does not exist. */
+    installer?: {
+        /** `spec.multicluster.clusterRole`. */
+        clusterRole?: string;
+        /** `spec.authentication.jwtSecret` (secret; compared only); undefined when empty. */
+        jwtSecret?: string;
+        /** `status.core.version`, e.g. `v3.4.1`: where 3.x keeps its version. */
+        version?: string;
+    };
+    /** kubesphere-config's kubesphere.yaml; undefined when absent or unreadable. */
+    config?: KubesphereSettings;
+    /** Why kubesphere.yaml could not be read, when it exists but does not parse. */
+    configProblem?: string;
+    /** Namespace kubesphere-system; undefined when it does not exist (a bare 4.x member). */
+    kubesphereNamespace?: {
+        /** 4.x: annotation `cluster.kubesphere.io/host-cluster`, the host that manages this cluster. */
+        hostCluster?: string;
+    };
 }
 
 /** A Cluster object already on the host. */
@@ -18,46 +38,145 @@ export interface ImportedCluster {
     name: string;
     /** status.uid: the imported cluster's kube-system UID, once KubeSphere has connected to it. */
     uid?: string;
+    /** Whether this is the host's own entry (label `cluster-role.kubesphere.io/host`). */
+    isHostEntry: boolean;
+    /** status.kubeSphereVersion; on 4.x the host's own entry is where the host's version lives. */
+    kubeSphereVersion?: string;
+}
+
+/** What the program knows about the host, read once per run (components/hostCluster.ts sharedHostFacts). */
+export interface HostFacts {
+    /** The host's name in the program (`host.name`). */
+    name: string;
+    facts: ClusterFacts;
+    clusters: ImportedCluster[];
+}
+
+/** Another member of the same config, for the "same cluster twice" check. */
+export interface FleetMember {
+    name: string;
+    configKey: string;
+    /** Undefined when that member could not be read (its own pre-flight reports why). */
+    kubeSystemUid?: string;
+}
+
+/**
+ * Every member of a federation passed its pre-flight, with what each found. Changes to any cluster of the
+ * federation (the host's patch, every member's) wait for it, so a refused member leaves every cluster unchanged.
+ */
+export interface FleetChecked {
+    members: Array<{ name: string; kubesphere: string }>;
+}
+
+/** How a cluster's KubeSphere looks before the join (API notes §9, "where the version is"). */
+export function installOf(facts: ClusterFacts, clusters: ImportedCluster[] = []): KubesphereInstall {
+    if (facts.installer !== undefined) return { kind: "v3", release: parseKubesphereRelease(facts.installer.version) };
+    if (facts.config?.layout === "v4") {
+        return { kind: "v4", release: parseKubesphereRelease(clusters.find((cluster) => cluster.isHostEntry)?.kubeSphereVersion) };
+    }
+    // A 3.x kubesphere-config without ks-installer: KubeSphere 3.x always installs both.
+    if (facts.config !== undefined) return { kind: "v3" };
+    return { kind: "none" };
+}
+
+/** The host's own Cluster entry, which KubeSphere creates under `hostClusterName`. */
+export function hostEntryOf(clusters: ImportedCluster[]): ImportedCluster | undefined {
+    return clusters.find((cluster) => cluster.isHostEntry);
+}
+
+/**
+ * Why a cluster is a KubeSphere host, or undefined: 3.x `clusterRole: host` in ks-installer's spec or in
+ * kubesphere-config, 3.1/3.2's `multicluster.enable: true` without a role, a 4.x `clusterRole: host`.
+ */
+export function hostRoleEvidence(facts: ClusterFacts): string | undefined {
+    if (facts.installer?.clusterRole === "host") return "its ks-installer has spec.multicluster.clusterRole: host";
+    if (facts.config?.clusterRole === "host") return "its kubesphere-config has multicluster.clusterRole: host";
+    if (facts.config?.clusterRole === undefined && facts.config?.multiclusterEnable === true) {
+        return "its kubesphere-config has multicluster.enable: true (a KubeSphere 3.1/3.2 host)";
+    }
+    return undefined;
 }
 
 export interface PreflightInput {
     member: string;
     configKey: string;
-    facts: MemberFacts;
-    /** Whether the member must have ks-installer (KubeSphere 3.x hosts). */
-    requireInstaller: boolean;
+    /** The host's KubeSphere major version as the program runs it. */
+    hostMajor: "v3" | "v4";
+    facts: ClusterFacts;
     /** What the host knows; undefined when the host's kubeconfig is not available (host from another stack). */
-    host?: { name: string; kubeSystemUid: string; clusters: ImportedCluster[] };
-    /** The kubeconfig KubeSphere will get (secret; only its certificate is inspected); undefined when not known yet. */
+    host?: HostFacts;
+    /** The other members of the same config. Default: none. */
+    otherMembers?: FleetMember[];
+    /** What KubeSphere authenticates with. */
+    credentials: ImportCredentials;
+    /**
+     * The kubeconfig KubeSphere will get (secret; only its user's kind and certificate are inspected), for
+     * `credentials: kubeconfig`; undefined otherwise or when not known yet.
+     */
     importKubeconfig?: string;
+    /** 3.x: why the member's ks-apiserver did not answer through the service proxy (§4.3); undefined when it did. */
+    ksApiserverProblem?: string;
     now?: Date;
 }
 
 export interface PreflightVerdict {
     errors: string[];
     warnings: string[];
+    /** The member's KubeSphere as found. */
+    install: KubesphereInstall;
 }
 
-/** Every problem that would make the import fail or go wrong, each with its fix. */
+/** Every problem that would make the import fail or go wrong, each naming the member, what was found and the fix. */
 export function preflightVerdict(input: PreflightInput): PreflightVerdict {
     const errors: string[] = [];
     const warnings: string[] = [];
     const prefix = `member "${input.member}"`;
-    if (input.requireInstaller && !input.facts.installerExists) {
-        errors.push(
-            `KubeSphere is not installed on ${prefix}: ClusterConfiguration kubesphere-system/ks-installer was not found. ` +
-                `Fix: install KubeSphere 3.x on the member first, or point ${input.configKey}.kubeconfig at the right cluster ` +
-                `(a patch would otherwise create a bare ks-installer that nothing acts on)`,
-        );
-    }
-    if (input.host !== undefined) {
-        if (input.facts.kubeSystemUid === input.host.kubeSystemUid) {
+    const facts = input.facts;
+    const install = installOf(facts);
+    const host = input.host;
+    const hostInstall = host === undefined ? undefined : installOf(host.facts, host.clusters);
+    const hostLabel = host === undefined ? "" : `host "${host.name}" (KubeSphere ${describeInstall(hostInstall!)})`;
+
+    if (input.hostMajor === "v3") {
+        if (install.kind === "none") {
             errors.push(
-                `${prefix} is the host cluster "${input.host.name}" itself (same kube-system namespace UID). ` +
-                    `Fix: point ${input.configKey}.kubeconfig at the member cluster`,
+                `KubeSphere is not installed on ${prefix}: ClusterConfiguration kubesphere-system/ks-installer was not found. ` +
+                    `Fix: install KubeSphere 3.x on the member first, or point ${input.configKey}.kubeconfig at the right cluster ` +
+                    `(a patch would otherwise create a bare ks-installer that nothing acts on)`,
+            );
+        } else if (install.kind === "v4") {
+            errors.push(
+                `${prefix} runs KubeSphere 4.x (ks-core, no ks-installer), but the host runs KubeSphere 3.x: a 3.x host cannot import a 4.x ` +
+                    `member. Fix: join it to a 4.x host, or point ${input.configKey}.kubeconfig at a KubeSphere 3.x cluster`,
             );
         }
-        const twin = input.host.clusters.find((cluster) => cluster.name !== input.member && cluster.uid === input.facts.kubeSystemUid);
+    }
+
+    const hostEvidence = hostRoleEvidence(facts);
+    const isHostItself = host !== undefined && facts.kubeSystemUid === host.facts.kubeSystemUid;
+    if (isHostItself) {
+        errors.push(
+            `${prefix} is the host cluster "${host!.name}" itself (same kube-system namespace UID). ` +
+                `Fix: point ${input.configKey}.kubeconfig at the member cluster`,
+        );
+    } else if (hostEvidence !== undefined) {
+        errors.push(
+            `${prefix} is a KubeSphere host itself (KubeSphere ${describeInstall(install)}; ${hostEvidence}): making it a member ` +
+                `would take it from the federation it hosts. Fix: point ${input.configKey}.kubeconfig at the right cluster; if it hosts ` +
+                `no members and should join, set its role to member (3.x: kubectl -n kubesphere-system edit cc ks-installer, ` +
+                `spec.multicluster.clusterRole: none) first`,
+        );
+    }
+
+    for (const twin of (input.otherMembers ?? []).filter((other) => other.kubeSystemUid !== undefined && other.kubeSystemUid === facts.kubeSystemUid)) {
+        errors.push(
+            `${prefix} (${input.configKey}) and member "${twin.name}" (${twin.configKey}) are the same cluster (same kube-system namespace UID; ` +
+                `KubeSphere: "MUST not import the same cluster twice"). Fix: remove one of the two entries`,
+        );
+    }
+
+    if (host !== undefined && !isHostItself) {
+        const twin = host.clusters.find((cluster) => cluster.name !== input.member && cluster.uid === facts.kubeSystemUid);
         if (twin !== undefined) {
             errors.push(
                 `${prefix} is already imported on the host as Cluster "${twin.name}" (same kube-system namespace UID; KubeSphere: ` +
@@ -65,11 +184,75 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
                     `(kubectl delete clusters.cluster.kubesphere.io ${twin.name})`,
             );
         }
+        const managedBy = facts.kubesphereNamespace?.hostCluster;
+        const hostName = hostEntryOf(host.clusters)?.name ?? host.name;
+        if (input.hostMajor === "v4" && managedBy !== undefined && managedBy !== "" && managedBy !== hostName) {
+            errors.push(
+                `${prefix} is managed by another host: its kubesphere-system namespace has cluster.kubesphere.io/host-cluster: ` +
+                    `"${managedBy}", this host is "${hostName}" (KubeSphere: "current cluster is managed by another host cluster"). ` +
+                    `Fix: remove it from host "${managedBy}" first (delete its Cluster there), or point ${input.configKey}.kubeconfig at the right cluster`,
+            );
+        }
+        const ownCluster = host.clusters.some((cluster) => cluster.name === input.member);
+        const hostJwtSecret = host.facts.config?.jwtSecret;
+        if (
+            input.hostMajor === "v3" &&
+            !ownCluster &&
+            facts.installer?.clusterRole === "member" &&
+            facts.installer.jwtSecret !== undefined &&
+            hostJwtSecret !== undefined &&
+            facts.installer.jwtSecret !== hostJwtSecret
+        ) {
+            warnings.push(
+                `${prefix} already is a member of another host: its ks-installer has clusterRole: member with a jwtSecret that is not ` +
+                    `host "${host.name}"'s, and this host has no Cluster for it yet; joining gives it this host's jwtSecret and the other ` +
+                    `host loses it. Fix: if it belongs to another federation, remove it there first or take ${input.configKey} out of this config`,
+            );
+        }
     }
-    const certificate = input.importKubeconfig === undefined ? { level: "ok" as const } : checkClientCertificate(input.importKubeconfig, input.now);
-    if (certificate.level !== "ok") {
-        const text = `the kubeconfig KubeSphere gets for ${prefix}: ${certificate.message}. Fix: renew it, or set ${input.configKey}.credentials: serviceAccount`;
-        (certificate.level === "error" ? errors : warnings).push(text);
+
+    // KubeSphere 3.3.0–3.3.2 (§9): the controller's certificate-expiry step fails with "empty CertData" before it
+    // writes any status, so a Cluster whose kubeconfig has no client certificate never becomes Ready.
+    const hostRelease = hostInstall !== undefined && hostInstall.kind !== "none" ? hostInstall.release : undefined;
+    if (input.hostMajor === "v3" && failsWithoutClientCertificate(hostRelease)) {
+        const withoutCertificate =
+            input.credentials === "serviceAccount"
+                ? `${input.configKey}.credentials is serviceAccount (a token kubeconfig)`
+                : input.importKubeconfig !== undefined && !hasClientCertificate(input.importKubeconfig)
+                  ? "its kubeconfig authenticates without a client certificate (e.g. a token)"
+                  : undefined;
+        if (withoutCertificate !== undefined) {
+            errors.push(
+                `${prefix} cannot join ${hostLabel}: ${withoutCertificate}, and KubeSphere 3.3.0–3.3.2 never reports Ready for a Cluster ` +
+                    `whose kubeconfig has no client certificate ("empty CertData", KubeSphere issues 5395 and 5664). Fix: give ` +
+                    `${input.configKey}.kubeconfig a client-certificate user with credentials: kubeconfig, or upgrade the host to KubeSphere 3.4`,
+            );
+        }
     }
-    return { errors, warnings };
+
+    if (input.hostMajor === "v3" && install.kind === "v3" && input.ksApiserverProblem !== undefined) {
+        warnings.push(
+            `${prefix}: its ks-apiserver does not answer through the API server's service proxy ` +
+                `(/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version: ${input.ksApiserverProblem}); KubeSphere's ` +
+                `console would refuse the import ("please make sure ks-apiserver.kubesphere-system.svc of member cluster is up and running"). ` +
+                `Fix: kubectl -n kubesphere-system get pods,svc,endpoints ks-apiserver on the member`,
+        );
+    }
+
+    if (input.importKubeconfig !== undefined) {
+        const certificate = checkClientCertificate(input.importKubeconfig, input.now);
+        const daysLeft = clientCertificateDaysLeft(input.importKubeconfig, input.now);
+        if (input.hostMajor === "v4" && daysLeft !== undefined && daysLeft >= 0) {
+            // 4.x renews a certificate with ≤ 7 days left inside the Cluster (§9); re-applying ours would undo that.
+            const text =
+                `${prefix}: KubeSphere 4.x renews the client certificate of an imported kubeconfig in place when 7 days or less are ` +
+                `left (its certificate has ${daysLeft} day(s)); a later \`pulumi up --refresh\` would put the old one back. Fix: set ` +
+                `${input.configKey}.credentials: serviceAccount (the default on 4.x for certificate kubeconfigs), or renew the certificate`;
+            (daysLeft <= 7 ? errors : warnings).push(text);
+        } else if (certificate.level !== "ok") {
+            const text = `the kubeconfig KubeSphere gets for ${prefix}: ${certificate.message}. Fix: renew it, or set ${input.configKey}.credentials: serviceAccount`;
+            (certificate.level === "error" ? errors : warnings).push(text);
+        }
+    }
+    return { errors, warnings, install };
 }

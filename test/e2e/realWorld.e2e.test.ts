@@ -26,7 +26,8 @@ import { createFederationStack, FederationStack } from "./harness/federationStac
 import { readmeCommands, runCommands } from "./harness/readme";
 import { Sandbox, startSandbox, StartSandboxOptions } from "./sandbox/sandbox";
 
-const SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kubesphere-system" };
+// The program creates the import ServiceAccount in kube-system (components/importCredentials.ts IMPORT_SERVICE_ACCOUNT).
+const SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kube-system" };
 
 /** One sandbox and one stack per describe block, removed afterwards whatever happened. */
 function useSandbox(options: Omit<StartSandboxOptions, "dir">) {

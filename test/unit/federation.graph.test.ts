@@ -9,7 +9,8 @@ import { resolveKubeconfig } from "../../components/kubeconfig";
 import { KubeconfigSourceContext } from "../../components/kubeconfigSources";
 import { execKubeconfig, kubesphereYamlV3, kubesphereYamlV4, tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
 import * as yaml from "js-yaml";
-import { fakeClusterAccess, installMocks, isSecretInput, MockWorld, plain, settle, valueOf } from "./pulumiMocks";
+import { ksCoreConfigHash } from "../../components/kubesphereVersion";
+import { fakeClusterAccess, fakeV4ClusterAccess as v4Access, freshV3Facts, installMocks, isSecretInput, MockWorld, plain, settle, valueOf } from "./pulumiMocks";
 
 const JWT_SECRET = "hostJwtSecret0123456789abcdefghij";
 const MEMBERS = [
@@ -52,9 +53,10 @@ async function resolvedSummary(summary: FederationSummary) {
             message: await valueOf(member.message),
             kubernetesVersion: await valueOf(member.kubernetesVersion),
             kubesphereVersion: await valueOf(member.kubesphereVersion),
+            detectedKubesphereVersion: await valueOf(member.detectedKubesphereVersion),
         };
     }
-    return { hostName: summary.hostName, members };
+    return { hostName: summary.hostName, hostKubesphereVersion: await valueOf(summary.hostKubesphereVersion), members };
 }
 
 const byType = (world: MockWorld, type: string) => world.resources.filter((r) => r.type === type);
@@ -147,7 +149,9 @@ describe("federation resource graph (mocks)", () => {
                     message: "Cluster is available now",
                     kubernetesVersion: "v1.33.2",
                     kubesphereVersion: "v3.4.1",
+                    detectedKubesphereVersion: "v3.4.1",
                 });
+                assert.strictEqual(exported.hostKubesphereVersion, "v3.4.1");
                 const text = JSON.stringify(exported);
                 assert.ok(!text.includes(JWT_SECRET));
                 for (const name of ["host", ...MEMBERS.map((m) => m.name)]) assert.ok(!text.includes(tokenFor(name)));
@@ -160,8 +164,8 @@ describe("federation resource graph (mocks)", () => {
         let summary: FederationSummary;
         before(async () => {
             world = await installMocks(kubesphereYamlV4(JWT_SECRET));
-            const members = [{ name: "ack-prod", provider: "ack", kubeconfig: { path: "/kube/ack-prod.yaml" }, ksCoreValues: { cloud: { enabled: false } } }];
-            summary = await federate(fleetConfig(members, "auto"), sources(), undefined, fakeClusterAccess({ readKubesphereLayout: async () => "v4" }));
+            const members = [{ name: "ack-prod", provider: "ack", kubeconfig: { path: "/kube/ack-prod.yaml" }, credentials: "serviceAccount", ksCoreValues: { cloud: { enabled: false } } }];
+            summary = await federate(fleetConfig(members, "auto"), sources(), undefined, v4Access());
             await resolvedSummary(summary);
             await settle();
         });
@@ -171,12 +175,28 @@ describe("federation resource graph (mocks)", () => {
             assert.strictEqual(byType(world, "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster").length, 1);
         });
 
-        it("joins the member with the Cluster alone: ks-core values in spec.config, waiting for Ready and KSCoreReady", () => {
+        it("joins the member with the Cluster alone: ks-core values in spec.config, waiting for Ready, KSCoreReady and the config hash", () => {
             const cluster = world.resources.find((r) => r.type.endsWith(":Cluster"))!;
             const spec = plain(cluster.inputs.spec);
-            assert.deepStrictEqual(yaml.load(Buffer.from(spec.config, "base64").toString("utf8")), { cloud: { enabled: false } });
-            assert.deepStrictEqual(JSON.parse(plain(cluster.inputs.metadata).annotations["pulumi.com/waitFor"]), ["condition=Ready", "condition=KSCoreReady"]);
+            const config = Buffer.from(spec.config, "base64");
+            assert.deepStrictEqual(yaml.load(config.toString("utf8")), { cloud: { enabled: false } });
+            assert.deepStrictEqual(JSON.parse(plain(cluster.inputs.metadata).annotations["pulumi.com/waitFor"]), [
+                "condition=Ready",
+                "condition=KSCoreReady",
+                `jsonpath={.metadata.annotations['kubesphere.io/config-hash']}=${ksCoreConfigHash(config)}`,
+            ]);
             assert.ok(isSecretInput(cluster.inputs.spec));
+        });
+
+        it("imports the bare member with a ServiceAccount in kube-system, never creating a namespace", () => {
+            const serviceAccount = world.resources.find((r) => r.type === "kubernetes:core/v1:ServiceAccount")!;
+            assert.deepStrictEqual(plain(serviceAccount.inputs.metadata), { name: "kubesphere-multicluster", namespace: "kube-system" });
+            assert.strictEqual(byType(world, "kubernetes:core/v1:Namespace").length, 0);
+        });
+
+        it("exports the versions the pre-flight found", async () => {
+            assert.strictEqual(await valueOf(summary.hostKubesphereVersion), "v4.1.3");
+            assert.strictEqual(await valueOf(summary.members["ack-prod"].detectedKubesphereVersion), "none");
         });
 
         it("still reads the host's jwtSecret (4.x layout) as a secret", async () => {
@@ -192,23 +212,100 @@ describe("federation resource graph (mocks)", () => {
             const access = fakeClusterAccess({
                 readClusterFacts: async (cluster) => {
                     reads.push(`facts:${cluster}`);
-                    return { kubeSystemUid: `uid-${cluster}`, installerExists: true };
+                    return freshV3Facts(cluster);
                 },
                 listImportedClusters: async () => {
                     reads.push("list:host");
                     return [];
                 },
+                probeKsApiserver: async () => {
+                    reads.push("probe");
+                    return undefined;
+                },
             });
             await resolvedSummary(await federate(fleetConfig(), sources(), undefined, access));
             await settle();
-            assert.deepStrictEqual(reads.sort(), ["facts:ack-prod", "facts:eks-staging", "facts:host", "facts:lab", "list:host"]);
+            assert.deepStrictEqual(reads.sort(), ["facts:ack-prod", "facts:eks-staging", "facts:host", "facts:lab", "list:host", "probe", "probe", "probe"]);
+        });
+    });
+
+    describe("refusals before any change", () => {
+        /** Resources that would change a cluster (everything but providers, components and reads). */
+        const changes = (world: MockWorld) =>
+            world.resources.filter((r) => !r.type.startsWith("pulumi:") && !r.type.startsWith("kubesphere:") && r.id === undefined).map((r) => r.name);
+        /** The failure of an Output, as the engine would see it (Output.promise() is internal API, but the only way under mocks). */
+        const failureOf = (output: pulumi.Output<unknown>) => (output as unknown as { promise(): Promise<unknown> }).promise().then(() => undefined, (err: Error) => err);
+
+        it("refuses two members that are the same cluster, naming both, as a ResourceError, and changes no cluster", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const access = fakeClusterAccess({ readClusterFacts: async (cluster) => freshV3Facts(cluster === "lab" ? "ack-prod" : cluster) });
+            const summary = await federate(fleetConfig(), sources(), undefined, access);
+            const err = (await failureOf(summary.members["lab"].detectedKubesphereVersion)) as pulumi.ResourceError;
+            assert.ok(err instanceof pulumi.ResourceError, "reaches the user as Pulumi prints its own errors");
+            assert.match(err.message, /member "lab" \(members\[2\]\) and member "ack-prod" \(members\[0\]\) are the same cluster/);
+            assert.match(((await failureOf(summary.members["ack-prod"].detectedKubesphereVersion)) as Error).message, /member "ack-prod" \(members\[0\]\) and member "lab" \(members\[2\]\)/);
+            assert.strictEqual(await failureOf(summary.members["eks-staging"].detectedKubesphereVersion), undefined, "the other member is fine");
+            await settle();
+            // Nothing changes on any cluster: no patch (host or member), no Cluster, nothing on the members.
+            assert.deepStrictEqual(changes(world), []);
+        });
+
+        it("refuses a member on a 3.3.1 host with token credentials before any patch", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const access = fakeClusterAccess({ readClusterFacts: async (cluster) => freshV3Facts(cluster, "v3.3.1") });
+            const summary = await federate(fleetConfig(), sources(), undefined, access);
+            const err = (await failureOf(summary.members["ack-prod"].detectedKubesphereVersion)) as Error;
+            // Pulumi prefixes a failed input with `error serializing property "spec": ` (runtime/rpc.js).
+            assert.match(err.message, /(^|: )member "ack-prod" cannot join host "host" \(KubeSphere v3\.3\.1\): its kubeconfig authenticates without a client certificate/);
+            await settle();
+            assert.deepStrictEqual(changes(world), [], "not even the host's patch");
+        });
+
+        it("refuses a 3.x host without ks-installer before patching it", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const access = fakeClusterAccess({ readClusterFacts: async (cluster) => (cluster === "host" ? { kubeSystemUid: "uid-host" } : freshV3Facts(cluster)) });
+            const summary = await federate(fleetConfig([]), sources(), undefined, access);
+            const err = (await failureOf(summary.hostKubesphereVersion)) as Error;
+            assert.ok(err instanceof pulumi.ResourceError);
+            assert.match(err.message, /(^|: )KubeSphere 3\.x is not installed on host "host"/);
+            await settle();
+            assert.ok(!world.resources.some((r) => r.name === "host-ks-installer"));
+        });
+    });
+
+    describe("pulumi up (not a preview)", () => {
+        it("creates each member's Cluster only after the host is a host and the member's installer applied our settings", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET), {}, false);
+            let hostReads = 0;
+            const access = fakeClusterAccess({
+                hostRoleReader: () => async () => {
+                    hostReads++;
+                    world.events.push(`host-read:${hostReads}`);
+                    // The installer needs two polls before KubeSphere runs as a host.
+                    return hostReads < 3
+                        ? { config: { clusterRole: "none", multiclusterEnable: false } }
+                        : { config: { clusterRole: "host", multiclusterEnable: true }, hostEntry: { name: "host", isHostEntry: true } };
+                },
+                memberInstallerReader: (member) => async () => {
+                    world.events.push(`member-read:${member}`);
+                    return { installer: { clusterRole: "member", jwtSecret: JWT_SECRET }, config: { clusterRole: "member", jwtSecret: JWT_SECRET } };
+                },
+            });
+            const members = [{ name: "m1", provider: "generic", kubeconfig: { path: "/kube/lab.yaml" } }];
+            const summary = await federate(fleetConfig(members), sources(), undefined, access);
+            await valueOf(summary.members["m1"].ready);
+            await settle();
+            const clusterAt = world.events.indexOf("register:Cluster:m1");
+            assert.ok(clusterAt > world.events.indexOf("host-read:3"), world.events.join("\n"));
+            assert.ok(clusterAt > world.events.indexOf("member-read:m1"));
+            assert.ok(world.events.indexOf("register:ClusterConfigurationPatch:host-ks-installer") < world.events.indexOf("host-read:1"));
         });
     });
 
     describe("HostCluster on its own", () => {
         it("exposes jwtSecret as a secret", async () => {
             await installMocks(kubesphereYamlV3(JWT_SECRET));
-            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h") });
+            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h"), clusterAccess: fakeClusterAccess() });
             assert.strictEqual(await pulumi.isSecret(host.jwtSecret), true);
             assert.strictEqual(await valueOf(host.jwtSecret), JWT_SECRET);
             assert.strictEqual(await valueOf(host.kubesphereLayout), "v3");
@@ -233,7 +330,7 @@ describe("federation resource graph (mocks)", () => {
         it("creates the ServiceAccount, its token Secret for the revision and the binding on the member", () => {
             const onMember = world.resources.filter((r) => r.provider?.includes("pulumi:providers:kubernetes::eks"));
             const byKind = (type: string) => onMember.find((r) => r.type === type)!;
-            assert.deepStrictEqual(plain(byKind("kubernetes:core/v1:ServiceAccount").inputs.metadata), { name: "kubesphere-multicluster", namespace: "kubesphere-system" });
+            assert.deepStrictEqual(plain(byKind("kubernetes:core/v1:ServiceAccount").inputs.metadata), { name: "kubesphere-multicluster", namespace: "kube-system" });
             const secret = byKind("kubernetes:core/v1:Secret");
             assert.strictEqual(secret.inputs.type, "kubernetes.io/service-account-token");
             assert.strictEqual(plain(secret.inputs.metadata).name, "kubesphere-multicluster-token-r3");
@@ -311,7 +408,7 @@ describe("federation resource graph (mocks)", () => {
 
         it("fails the deployment when the host's kubesphere-config has no jwtSecret", async () => {
             await installMocks("multicluster:\n  clusterRole: none\n");
-            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h") });
+            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h"), clusterAccess: fakeClusterAccess() });
             // Output.promise() is internal API, but it is the only way to observe an apply's failure under mocks.
             const jwtSecret = (host.jwtSecret as unknown as { promise(): Promise<string> }).promise();
             await assert.rejects(jwtSecret, /ConfigMap kubesphere-system\/kubesphere-config on cluster "h" has no jwtSecret/);

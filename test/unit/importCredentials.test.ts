@@ -6,7 +6,10 @@ import * as path from "path";
 import {
     checkClientCertificate,
     checkImport,
+    clientCertificateDaysLeft,
     defaultImportCredentials,
+    hasClientCertificate,
+    IMPORT_SERVICE_ACCOUNT,
     importTokenSecretName,
     kubeconfigCluster,
     serviceAccountKubeconfig,
@@ -28,10 +31,28 @@ const certificateKubeconfig = yaml.dump({
 const days = (n: number) => n * 86_400_000;
 
 describe("import credentials", () => {
-    it("defaults to a ServiceAccount for exec plugins and auth-providers only", () => {
+    it("defaults to a ServiceAccount for exec plugins and auth-providers on 3.x", () => {
         assert.strictEqual(defaultImportCredentials("exec"), "serviceAccount");
-        assert.strictEqual(defaultImportCredentials("authProvider"), "serviceAccount");
-        for (const method of ["token", "clientCertificate", "basic", "none"] as const) assert.strictEqual(defaultImportCredentials(method), "kubeconfig");
+        assert.strictEqual(defaultImportCredentials("authProvider", "v3"), "serviceAccount");
+        for (const method of ["token", "clientCertificate", "basic", "none"] as const) assert.strictEqual(defaultImportCredentials(method, "v3"), "kubeconfig");
+    });
+
+    it("on 4.x also for client certificates, which 4.x would renew inside the Cluster", () => {
+        assert.deepStrictEqual(
+            (["exec", "authProvider", "clientCertificate", "token", "basic", "none"] as const).map((method) => defaultImportCredentials(method, "v4")),
+            ["serviceAccount", "serviceAccount", "serviceAccount", "kubeconfig", "kubeconfig", "kubeconfig"],
+        );
+    });
+
+    it("puts the import ServiceAccount in kube-system, which exists before ks-core and is never deleted with it", () => {
+        assert.deepStrictEqual(IMPORT_SERVICE_ACCOUNT, { name: "kubesphere-multicluster", namespace: "kube-system" });
+    });
+
+    it("tells a client-certificate user from a token user, and counts the certificate's days", () => {
+        assert.strictEqual(hasClientCertificate(certificateKubeconfig), true);
+        assert.strictEqual(hasClientCertificate(tokenKubeconfig("m1")), false);
+        assert.strictEqual(clientCertificateDaysLeft(certificateKubeconfig, new Date(validTo.getTime() - days(10) - 1000)), 10);
+        assert.strictEqual(clientCertificateDaysLeft(tokenKubeconfig("m1")), undefined);
     });
 
     it("names the token Secret after the revision, so a new revision mints a new token", () => {

@@ -1,5 +1,8 @@
 import * as assert from "assert";
-import { readClusterFacts, readKubesphereLayout } from "../../components/kubeClient";
+import * as http from "http";
+import * as yaml from "js-yaml";
+import { AddressInfo } from "net";
+import { hostRoleReader, listImportedClusters, probeKsApiserver, readClusterFacts, readKubesphereLayout } from "../../components/kubeClient";
 import { tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
 
 // Port 1 on loopback: nothing listens there, so the connection is refused at once.
@@ -18,4 +21,141 @@ describe("direct cluster reads", () => {
             });
         });
     }
+
+    it("ks-apiserver probe: an unreachable cluster is a reason, not a rejection", async () => {
+        assert.match((await probeKsApiserver(unreachable))!, /ECONNREFUSED|connect/);
+    });
+});
+
+/**
+ * A loopback HTTP server answering the paths the program reads, as a KubeSphere cluster would (API notes §1–§4, §9),
+ * so the reads' URLs, JSON paths and 404 handling are tested for real. Records each request's path and auth header.
+ */
+function fakeApiServer(objects: Record<string, unknown>, proxyStatus = 200) {
+    const requests: Array<{ path: string; authorization?: string }> = [];
+    const server = http.createServer((request, response) => {
+        requests.push({ path: request.url ?? "", authorization: request.headers.authorization });
+        const url = new URL(request.url ?? "/", "http://x");
+        const key = url.pathname + (url.searchParams.get("labelSelector") ? `?labelSelector=${url.searchParams.get("labelSelector")}` : "");
+        if (url.pathname === "/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version") {
+            response.writeHead(proxyStatus, { "content-type": "application/json" }).end("{}");
+            return;
+        }
+        const body = objects[key];
+        if (body === undefined) {
+            response.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 404, message: "not found" }));
+            return;
+        }
+        response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    });
+    return {
+        requests,
+        start: () => new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
+        stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+}
+
+/** A token kubeconfig for the plain-HTTP loopback server (client-node allows http only without TLS verification). */
+function loopbackKubeconfig(cluster: string, server: string): string {
+    const doc = yaml.load(tokenKubeconfig(cluster, server)) as { clusters: Array<{ cluster: Record<string, unknown> }> };
+    doc.clusters[0].cluster = { server, "insecure-skip-tls-verify": true };
+    return yaml.dump(doc);
+}
+
+const KUBESPHERE_YAML_33_MEMBER = "authentication:\n  jwtSecret: secret-of-host\n  oauthOptions:\n    accessTokenMaxAge: 0\nmulticluster:\n  clusterRole: member\n  enable: false\n";
+const CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters";
+
+describe("direct cluster reads against a loopback API server", () => {
+    it("reads a 3.x member's facts: kube-system UID, ks-installer role, secret and version, kubesphere-config, namespace annotation", async () => {
+        const api = fakeApiServer({
+            "/api/v1/namespaces/kube-system": { metadata: { name: "kube-system", uid: "uid-m1" } },
+            "/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer": {
+                spec: { multicluster: { clusterRole: "member" }, authentication: { jwtSecret: "secret-of-host" } },
+                status: { core: { status: "enabled", version: "v3.3.2" } },
+            },
+            "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config": { data: { "kubesphere.yaml": KUBESPHERE_YAML_33_MEMBER } },
+            "/api/v1/namespaces/kubesphere-system": { metadata: { name: "kubesphere-system", annotations: { "cluster.kubesphere.io/host-cluster": "host" } } },
+        });
+        const server = await api.start();
+        try {
+            const facts = await readClusterFacts("m1", loopbackKubeconfig("m1", server));
+            assert.deepStrictEqual(facts, {
+                kubeSystemUid: "uid-m1",
+                installer: { clusterRole: "member", jwtSecret: "secret-of-host", version: "v3.3.2" },
+                config: { jwtSecret: "secret-of-host", layout: "v3", clusterRole: "member", multiclusterEnable: false, accessTokenMaxAge: 0, hostClusterName: undefined },
+                configProblem: undefined,
+                kubesphereNamespace: { hostCluster: "host" },
+            });
+            assert.ok(api.requests.every((request) => request.authorization === `Bearer ${tokenFor("m1")}`));
+        } finally {
+            await api.stop();
+        }
+    });
+
+    it("reads a bare 4.x member: no ks-installer, no kubesphere-config, no kubesphere-system", async () => {
+        const api = fakeApiServer({ "/api/v1/namespaces/kube-system": { metadata: { uid: "uid-bare" } } });
+        const server = await api.start();
+        try {
+            assert.deepStrictEqual(await readClusterFacts("bare", loopbackKubeconfig("bare", server)), {
+                kubeSystemUid: "uid-bare",
+                installer: undefined,
+                config: undefined,
+                configProblem: undefined,
+                kubesphereNamespace: undefined,
+            });
+        } finally {
+            await api.stop();
+        }
+    });
+
+    it("reports an unreadable kubesphere-config as a problem without its content", async () => {
+        const api = fakeApiServer({
+            "/api/v1/namespaces/kube-system": { metadata: { uid: "u" } },
+            "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config": { data: { "kubesphere.yaml": "multicluster:\n  clusterRole: host\n" } },
+        });
+        const server = await api.start();
+        try {
+            const facts = await readClusterFacts("h", loopbackKubeconfig("h", server));
+            assert.strictEqual(facts.config, undefined);
+            assert.match(facts.configProblem!, /has no jwtSecret/);
+        } finally {
+            await api.stop();
+        }
+    });
+
+    it("lists the host's Clusters with their UID, host label and version, and reads whether the host is a host", async () => {
+        const hostEntry = { metadata: { name: "host", labels: { "cluster-role.kubesphere.io/host": "" } }, status: { uid: "uid-host", kubeSphereVersion: "v3.4.1" } };
+        const api = fakeApiServer({
+            [CLUSTERS]: { items: [hostEntry, { metadata: { name: "m1" }, status: {} }] },
+            [`${CLUSTERS}?labelSelector=cluster-role.kubesphere.io/host`]: { items: [hostEntry] },
+            "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config": { data: { "kubesphere.yaml": "authentication:\n  jwtSecret: s\nmulticluster:\n  clusterRole: host\n  enable: true\n" } },
+        });
+        const server = await api.start();
+        try {
+            const kubeconfig = loopbackKubeconfig("host", server);
+            assert.deepStrictEqual(await listImportedClusters(kubeconfig), [
+                { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
+                { name: "m1", uid: undefined, isHostEntry: false, kubeSphereVersion: undefined },
+            ]);
+            assert.deepStrictEqual(await hostRoleReader("host", kubeconfig)(), {
+                config: { clusterRole: "host", multiclusterEnable: true },
+                hostEntry: { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
+            });
+        } finally {
+            await api.stop();
+        }
+    });
+
+    it("probes ks-apiserver through the service proxy path of §4.3, with the kubeconfig's credentials", async () => {
+        for (const [status, expected] of [[200, undefined], [503, "the service proxy answered HTTP 503"]] as const) {
+            const api = fakeApiServer({}, status);
+            const server = await api.start();
+            try {
+                assert.strictEqual(await probeKsApiserver(loopbackKubeconfig("m1", server)), expected);
+                assert.deepStrictEqual(api.requests, [{ path: "/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version", authorization: `Bearer ${tokenFor("m1")}` }]);
+            } finally {
+                await api.stop();
+            }
+        }
+    });
 });

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { parseKubesphereConfig } from "../../components/kubesphereConfig";
+import { isZeroDuration, parseKubesphereConfig } from "../../components/kubesphereConfig";
 import { kubesphereYamlV3, kubesphereYamlV4 } from "../fixtures/kubeconfigs";
 
 const SECRET = "abcdefghijklmnopqrstuvwxyz012345";
@@ -20,6 +20,8 @@ describe("parseKubesphereConfig", () => {
             jwtSecret: SECRET,
             layout: "v3",
             clusterRole: "member",
+            multiclusterEnable: false,
+            accessTokenMaxAge: 0,
             hostClusterName: "host",
         });
     });
@@ -51,5 +53,17 @@ describe("parseKubesphereConfig", () => {
 
     it("rejects an unexpected shape without quoting values", () => {
         expectError(() => parseKubesphereConfig("h1", { "kubesphere.yaml": `authentication: "${SECRET}"\n` }), /unexpected shape at authentication/);
+    });
+
+    it("reads 3.1/3.2 settings: multicluster.enable and accessTokenMaxAge", () => {
+        const settings = parseKubesphereConfig("h1", { "kubesphere.yaml": "authentication:\n  jwtSecret: s\n  oauthOptions:\n    accessTokenMaxAge: 0\nmulticluster:\n  enable: true\n" });
+        assert.deepStrictEqual([settings.clusterRole, settings.multiclusterEnable, settings.accessTokenMaxAge], [undefined, true, 0]);
+    });
+});
+
+describe("isZeroDuration", () => {
+    it("accepts the zero durations KubeSphere writes, nothing else", () => {
+        assert.deepStrictEqual([0, "0", "0s", "0h0m0s", "0.0s"].map(isZeroDuration), [true, true, true, true, true]);
+        assert.deepStrictEqual([undefined, 7200, "2h", "2h0m0s", "", "0x"].map(isZeroDuration), [false, false, false, false, false, false]);
     });
 });

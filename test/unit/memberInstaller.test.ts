@@ -1,5 +1,6 @@
 import * as assert from "assert";
-import { assessMemberInstaller, MemberInstallerState, waitForMemberInstaller } from "../../components/memberInstaller";
+import { parseKubesphereRelease } from "../../components/kubesphereVersion";
+import { appliedSignalFor, assessMemberInstaller, MemberInstallerState, waitForMemberInstaller } from "../../components/memberInstaller";
 
 const HOST_SECRET = "hostSecret0123456789abcdefghijkl";
 const applied: MemberInstallerState = {
@@ -62,6 +63,33 @@ describe("assessMemberInstaller", () => {
         assert.strictEqual(drifted.state, "drifted");
         assert.match((drifted as { detail: string }).detail, /jwtSecret differs from the host's/);
         assert.strictEqual(assessMemberInstaller({ config: applied.config }, HOST_SECRET).state, "drifted");
+    });
+});
+
+describe("assessMemberInstaller on KubeSphere 3.1/3.2 (no multicluster block on members)", () => {
+    const legacyApplied: MemberInstallerState = { installer: applied.installer, config: { jwtSecret: HOST_SECRET, accessTokenMaxAge: 0 } };
+
+    it("takes the host's jwtSecret and accessTokenMaxAge 0 as applied, without a clusterRole", () => {
+        assert.deepStrictEqual(assessMemberInstaller(legacyApplied, HOST_SECRET, "accessTokenMaxAge"), { state: "applied" });
+        assert.deepStrictEqual(assessMemberInstaller({ ...legacyApplied, config: { jwtSecret: HOST_SECRET, accessTokenMaxAge: "0s" } }, HOST_SECRET, "accessTokenMaxAge"), { state: "applied" });
+        assert.strictEqual(assessMemberInstaller(legacyApplied, HOST_SECRET, "clusterRole").state, "pending", "3.3+ needs the role");
+    });
+
+    it("is pending while accessTokenMaxAge is not 0 or the secret is not the host's", () => {
+        const pendingLegacy = assessMemberInstaller({ installer: applied.installer, config: { jwtSecret: HOST_SECRET, accessTokenMaxAge: "2h" } }, HOST_SECRET, "accessTokenMaxAge");
+        assert.deepStrictEqual(pendingLegacy, { state: "pending", detail: 'kubesphere-config: authentication.oauthOptions.accessTokenMaxAge is "2h", not 0 (KubeSphere 3.1/3.2 member)' });
+        assert.strictEqual(assessMemberInstaller({ ...legacyApplied, config: { jwtSecret: "own", accessTokenMaxAge: 0 } }, HOST_SECRET, "accessTokenMaxAge").state, "pending");
+    });
+
+    it("picks the signal from the member's release", () => {
+        assert.deepStrictEqual(["v3.1.1", "v3.2.1", "v3.3.2", "v3.4.1"].map((v) => appliedSignalFor(parseKubesphereRelease(v))), ["accessTokenMaxAge", "accessTokenMaxAge", "clusterRole", "clusterRole"]);
+        assert.strictEqual(appliedSignalFor(undefined), "clusterRole");
+    });
+
+    it("waits on 3.2 until the signal shows, saying what it waits for", async () => {
+        const run = wait([...Array(20).fill({ installer: applied.installer, config: { jwtSecret: "own" } }), legacyApplied], { signal: "accessTokenMaxAge" });
+        await run.done;
+        assert.ok(run.logs.some((line) => /waiting for ks-installer to apply the host's jwtSecret and accessTokenMaxAge 0/.test(line)), run.logs.join("\n"));
     });
 });
 

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterAccess } from "../../components/kubeClient";
+import type { ClusterFacts } from "../../components/memberPreflight";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 
 export interface RecordedResource {
@@ -22,6 +23,8 @@ export interface RecordedOptions {
 
 export interface MockWorld {
     resources: RecordedResource[];
+    /** Registrations and test-recorded events, in order (e.g. `register:Cluster:m1`). */
+    events: string[];
     options: RecordedOptions[];
     /** Transformation that records each resource's options; pass it in the components' `transformations`. */
     recordOptions: pulumi.ResourceTransformation;
@@ -30,9 +33,10 @@ export interface MockWorld {
 /**
  * Installs mocks. `kubesphereYaml` is what the host's kubesphere-config holds; `stackOutputs` answer StackReferences.
  */
-export async function installMocks(kubesphereYaml: string, stackOutputs: Record<string, unknown> = {}): Promise<MockWorld> {
+export async function installMocks(kubesphereYaml: string, stackOutputs: Record<string, unknown> = {}, preview = true): Promise<MockWorld> {
     const world: MockWorld = {
         resources: [],
+        events: [],
         options: [],
         recordOptions: (args) => {
             world.options.push({ type: args.type, name: args.name, opts: args.opts as RecordedOptions["opts"] });
@@ -43,6 +47,7 @@ export async function installMocks(kubesphereYaml: string, stackOutputs: Record<
         {
             newResource(args) {
                 world.resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id: args.id });
+                world.events.push(`register:${args.type.split(":").pop()}:${args.name}`);
                 if (args.type === "kubernetes:core/v1:ConfigMap" && args.id !== undefined) {
                     return { id: args.id, state: { metadata: { name: "kubesphere-config" }, data: { "kubesphere.yaml": kubesphereYaml } } };
                 }
@@ -68,26 +73,53 @@ export async function installMocks(kubesphereYaml: string, stackOutputs: Record<
         },
         "kubesphere-federation",
         "unit",
-        // As a preview: the installer wait (which talks to real members) is skipped; the e2e suite covers it.
-        true,
+        // As a preview by default: the waits (which talk to real clusters) are skipped; the e2e suite covers them.
+        preview,
     );
     return world;
 }
 
+/** What a fresh KubeSphere 3.x install shows (ks-installer v3.4.1, clusterRole none), with its own kube-system UID. */
+export function freshV3Facts(cluster: string, version = "v3.4.1"): ClusterFacts {
+    return {
+        kubeSystemUid: `uid-${cluster}`,
+        installer: { clusterRole: "none", version },
+        config: { jwtSecret: `own-secret-of-${cluster}`, layout: "v3", clusterRole: "none", multiclusterEnable: false },
+        kubesphereNamespace: {},
+    };
+}
+
 /**
- * Cluster reads without clusters: every cluster answers with its own kube-system UID (`uid-<name>`) and has
- * KubeSphere installed, unless `overrides` say otherwise.
+ * Cluster reads without clusters: every cluster answers as a fresh KubeSphere 3.4.1 install with its own kube-system
+ * UID (`uid-<name>`), the host is already a host, ks-apiserver answers, unless `overrides` say otherwise.
  */
 export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): ClusterAccess {
     return {
-        readClusterFacts: async (cluster) => ({ kubeSystemUid: `uid-${cluster}`, installerExists: true }),
-        listImportedClusters: async () => [],
+        readClusterFacts: async (cluster) => freshV3Facts(cluster),
+        listImportedClusters: async () => [{ name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" }],
+        probeKsApiserver: async () => undefined,
         memberInstallerReader: () => async () => {
             throw new Error("the installer wait does not run in previews");
+        },
+        hostRoleReader: () => async () => {
+            throw new Error("the host wait does not run in previews");
         },
         readKubesphereLayout: async () => "v3",
         ...overrides,
     };
+}
+
+/** A KubeSphere 4.1.3 host (its own Cluster entry reports the version) and bare members. */
+export function fakeV4ClusterAccess(overrides: Partial<ClusterAccess> = {}): ClusterAccess {
+    return fakeClusterAccess({
+        readKubesphereLayout: async () => "v4",
+        readClusterFacts: async (cluster) =>
+            cluster === "host"
+                ? { kubeSystemUid: "uid-host", config: { jwtSecret: "x", layout: "v4", clusterRole: "host", hostClusterName: "host" }, kubesphereNamespace: {} }
+                : { kubeSystemUid: `uid-${cluster}` },
+        listImportedClusters: async () => [{ name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v4.1.3" }],
+        ...overrides,
+    });
 }
 
 /** The value of an Output, once known. */

@@ -10,7 +10,8 @@ import * as path from "path";
 import { federate, readFederationConfig } from "../../components/federation";
 import { expandPath } from "../../components/kubeconfig";
 import { kubesphereYamlV3, tokenKubeconfig } from "../fixtures/kubeconfigs";
-import { fakeClusterAccess, installMocks, settle } from "./pulumiMocks";
+import type { ClusterAccess } from "../../components/kubeClient";
+import { fakeClusterAccess, fakeV4ClusterAccess, installMocks, settle } from "./pulumiMocks";
 
 const STACKS_DIR = path.join(__dirname, "..", "..", "stacks");
 /** The three documented examples, and the sandbox's stack the demo runs. */
@@ -24,10 +25,23 @@ function engineConfig(stackFile: string): Record<string, string> {
     );
 }
 
-/** A kubeconfig whose context names match what a stack file asks for. */
-function standInKubeconfig(context?: string): string {
-    const text = tokenKubeconfig("stand-in");
+/** A kubeconfig whose context names match what a stack file asks for; `server` tells clusters apart. */
+function standInKubeconfig(context?: string, server?: string): string {
+    const text = tokenKubeconfig("stand-in", server);
     return context === undefined ? text : text.split("stand-in").join(context).replace(/token-[^\n]*/, "token-stand-in");
+}
+
+/** A distinct stand-in server per kubeconfig source: the program treats identical kubeconfigs as one cluster. */
+function serverFor(source: string): string {
+    return `https://${source.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "").toLowerCase()}.example.com:6443`;
+}
+
+/** A 4.x host under the stack's host name, bare members. */
+function v4Facts(hostName: string): ClusterAccess["readClusterFacts"] {
+    return async (cluster) =>
+        cluster === hostName
+            ? { kubeSystemUid: "uid-host", config: { jwtSecret: "x", layout: "v4", clusterRole: "host", hostClusterName: hostName }, kubesphereNamespace: {} }
+            : { kubeSystemUid: `uid-${cluster}` };
 }
 
 describe("stack files", () => {
@@ -44,7 +58,7 @@ describe("stack files", () => {
             const federation = readFederationConfig(pulumiConfig);
             for (const cluster of [federation.host, ...federation.members]) {
                 if ("secretConfig" in cluster.kubeconfig) {
-                    pulumi.runtime.setConfig(`kubesphere-federation:${cluster.kubeconfig.secretConfig}`, standInKubeconfig());
+                    pulumi.runtime.setConfig(`kubesphere-federation:${cluster.kubeconfig.secretConfig}`, standInKubeconfig(undefined, serverFor(cluster.kubeconfig.secretConfig)));
                 }
             }
             const contexts = new Map<string, string | undefined>();
@@ -56,10 +70,10 @@ describe("stack files", () => {
                 cwd: "/",
                 readFile: (filePath) => {
                     assert.ok(contexts.has(filePath), `unexpected read of ${filePath}`);
-                    return Buffer.from(standInKubeconfig(contexts.get(filePath)));
+                    return Buffer.from(standInKubeconfig(contexts.get(filePath), serverFor(filePath)));
                 },
-                stackOutput: () => pulumi.output(standInKubeconfig()),
-            }, undefined, fakeClusterAccess());
+                stackOutput: (_stack, output) => pulumi.output(standInKubeconfig(undefined, serverFor(output))),
+            }, undefined, federation.host.kubesphereVersion === "v4" ? fakeV4ClusterAccess({ readClusterFacts: v4Facts(federation.host.name) }) : fakeClusterAccess());
             await settle();
             assert.deepStrictEqual(Object.keys(summary.members), federation.members.map((m) => m.name));
             assert.ok(federation.members.length >= 2, "an example shows more than one member");

@@ -1,0 +1,74 @@
+/**
+ * Waiting for a 3.x host to be a host (API notes §9, "When a host is really a host"). Patching ks-installer to
+ * `clusterRole: host` starts a full installer run (kubefed with `--wait`, up to 30 minutes, kubesphere-config last);
+ * KubeSphere's cluster controller only starts once the rendered config says so, and then creates the host's own
+ * Cluster entry. A member Cluster created before that sits without status, so members wait for this.
+ * The assessment is pure and the loop is components/poll.ts, so every branch is unit-tested.
+ */
+import type { ImportedCluster } from "./memberPreflight";
+import { PollOutcome, pollUntilDone } from "./poll";
+
+/** What the host shows; undefined parts could not be found. */
+export interface HostRoleState {
+    /** kubesphere-config's multicluster settings; undefined when the ConfigMap or its key does not exist. */
+    config?: { clusterRole?: string; multiclusterEnable?: boolean };
+    /** The Cluster labelled `cluster-role.kubesphere.io/host`, once KubeSphere has created it. */
+    hostEntry?: ImportedCluster;
+}
+
+/**
+ * Done when kubesphere-config shows the host role — `clusterRole: host` (3.3+), or `multicluster.enable: true` with
+ * no role key (3.1/3.2) — and the host's own Cluster entry exists.
+ */
+export function assessHostRole(state: HostRoleState): PollOutcome {
+    const config = state.config;
+    const roleRendered = config !== undefined && (config.clusterRole === "host" || (config.clusterRole === undefined && config.multiclusterEnable === true));
+    const missing = [
+        roleRendered
+            ? undefined
+            : config === undefined
+              ? "kubesphere-config has no kubesphere.yaml yet"
+              : `kubesphere-config shows clusterRole ${JSON.stringify(config.clusterRole ?? null)}, multicluster.enable ${JSON.stringify(config.multiclusterEnable ?? null)}`,
+        state.hostEntry === undefined ? "no Cluster labelled cluster-role.kubesphere.io/host yet" : undefined,
+    ].filter((item): item is string => item !== undefined);
+    return missing.length === 0 ? { state: "done" } : { state: "pending", detail: missing.join("; ") };
+}
+
+/** What the wait for a host says, in previews and in messages. */
+export const HOST_ROLE_SIGNAL =
+    "its kubesphere-config shows the host role (clusterRole: host, or multicluster.enable: true on 3.1/3.2) and KubeSphere has " +
+    "created its own Cluster entry (label cluster-role.kubesphere.io/host)";
+
+export interface HostRoleWaitOptions {
+    /** The host's name (`host.name`), for messages. */
+    host: string;
+    /** Reads the host's current state; rejects when the host cannot be reached. */
+    read: () => Promise<HostRoleState>;
+    timeoutMs: number;
+    log: (message: string) => void;
+    unreachableGraceMs?: number;
+    now?: () => number;
+    sleep?: (ms: number) => Promise<void>;
+}
+
+/** Polls the host until it is a host, or fails with the fix. */
+export function waitForHostRole(options: HostRoleWaitOptions): Promise<{ waitedMs: number }> {
+    const prefix = `host "${options.host}"`;
+    return pollUntilDone({
+        check: async () => assessHostRole(await options.read()),
+        timeoutMs: options.timeoutMs,
+        log: options.log,
+        progress: (seconds, detail) => `${prefix}: waiting for KubeSphere to make it a host before members join (${seconds}s; ${detail})`,
+        done: (seconds) => `${prefix}: KubeSphere is running as a host after ${seconds}s`,
+        timeout: (seconds, detail) =>
+            `${prefix}: KubeSphere did not become a host within ${seconds}s (${detail}). Fix: inspect the installer on the host: ` +
+            `kubectl -n kubesphere-system logs -l app=ks-install --tail=200 and kubectl get clusters.cluster.kubesphere.io -l cluster-role.kubesphere.io/host; ` +
+            `if it is still working (the kubefed install alone may take 30 minutes), raise host.installerTimeoutSeconds and run \`pulumi up\` again`,
+        unreachable: (detail) =>
+            `${prefix}: ${detail}. Fix: check that the host's API server is up and reachable from this machine with the kubeconfig in ` +
+            `host.kubeconfig, then run \`pulumi up\` again`,
+        unreachableGraceMs: options.unreachableGraceMs,
+        now: options.now,
+        sleep: options.sleep,
+    });
+}
