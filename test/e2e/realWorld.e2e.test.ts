@@ -155,6 +155,9 @@ describe("real-world members (e2e)", function () {
             cwd: ctx.dir,
             env: { KUBECONFIG: ctx.sandbox.host.kubeconfigPath },
             substitute: { "<member>": "member1" },
+            // Once the webhook configuration is deleted, KubeSphere's own finalizer removal goes through (its
+            // un-join is host-side only, v3.4.1 unJoinFederation(nil, ...)); it can beat the kubectl patch.
+            mayFindNothing: /^kubectl patch clusters/,
         });
         const result = await removal;
         ctx.stack.setEngineEnv("PULUMI_K8S_DELETE_UNREACHABLE", undefined);

@@ -17,7 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { fnv1a64Hex } from "./emulator/fnv";
 import { httpStatus, MERGE_PATCH } from "./emulator/kubeApi";
-import { clusterApi, ClusterObject, conditionOf, HOST_ENTRY_LABEL, hostCluster, hostClusters, INSTALLER, installerSpecOf, jwtSecretOf, memberClusters, waitUntil } from "./harness/clusterQueries";
+import { CLUSTER, clusterApi, ClusterObject, conditionOf, HOST_ENTRY_LABEL, hostCluster, hostClusters, INSTALLER, installerSpecOf, jwtSecretOf, memberClusters, waitUntil } from "./harness/clusterQueries";
 import { createFederationStack, FederationStack } from "./harness/federationStack";
 import { Sandbox, startSandbox, StartSandboxOptions } from "./sandbox/sandbox";
 
@@ -167,6 +167,44 @@ describe("version matrix: KubeSphere 3.3 host (e2e)", function () {
         assert.match(refusal, /token/i);
         assert.strictEqual(await clusterSnapshot(ctx.sandbox), before, "a cluster changed although the program refused");
         assert.strictEqual((await installerSpecOf(ctx.sandbox, "host"))?.multicluster?.clusterRole, "none", "the host was not patched");
+    });
+
+    it("joins the member with a client-certificate kubeconfig", async () => {
+        const certificate = await ctx.sandbox.clientCertificateKubeconfig("member1", { user: "kubernetes-admin", groups: ["system:masters"], days: 365 });
+        await ctx.stack.setFederationConfig({
+            host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
+            members: [{ name: "member1", provider: "kubeadm", kubeconfig: { path: certificate }, credentials: "kubeconfig", readyTimeoutSeconds: 120 }],
+        });
+        ok(await ctx.stack.up());
+        const cluster = (await hostCluster(ctx.sandbox, "member1"))!;
+        assert.strictEqual(conditionOf(cluster)?.status, "True", conditionOf(cluster)?.message);
+    });
+
+    it("(emulator) 3.3 writes no status for a token kubeconfig (empty CertData), and has no webhook", async () => {
+        // What the refusal above protects against: the same member imported with its token kubeconfig, by hand.
+        const host = clusterApi(ctx.sandbox, "host").custom;
+        await host.createClusterCustomObject({
+            ...CLUSTER,
+            body: {
+                apiVersion: "cluster.kubesphere.io/v1alpha1",
+                kind: "Cluster",
+                metadata: { name: "member1-token" },
+                spec: { joinFederation: true, provider: "generic", connection: { type: "direct", kubeconfig: Buffer.from(ctx.sandbox.kubeconfig("member1")).toString("base64") } },
+            },
+        });
+        await waitUntil(async () => ((await hostCluster(ctx.sandbox, "member1-token"))?.metadata.finalizers ?? []).length > 0, "KubeSphere's finalizer on member1-token");
+        // Absence of a write needs time to pass: a few of the emulator's one-second resyncs.
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        assert.strictEqual((await hostCluster(ctx.sandbox, "member1-token"))?.status, undefined, "3.3 returns before writing any status");
+        // No webhook on 3.3: with the member down, the Cluster is still updated (Ready=False) and deleted.
+        await ctx.sandbox.stopApiServer("member1");
+        try {
+            await waitUntil(async () => conditionOf(await hostCluster(ctx.sandbox, "member1"))?.reason === "Cluster join federation control plane failed", "member1 Ready=False");
+            await host.deleteClusterCustomObject({ ...CLUSTER, name: "member1-token" });
+            await waitUntil(async () => (await hostCluster(ctx.sandbox, "member1-token")) === undefined, "member1-token deleted");
+        } finally {
+            await ctx.sandbox.startApiServer("member1");
+        }
     });
 });
 

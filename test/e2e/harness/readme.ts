@@ -30,7 +30,16 @@ export function readmeCommands(heading: string): string[] {
  * Runs each command with bash in `cwd`, with the e2e tools (kubectl) first on PATH and `env` added; `substitute`
  * fills placeholders such as `<member>`. Returns each command's output; a failing command throws naming it.
  */
-export async function runCommands(commands: string[], options: { cwd: string; env: Record<string, string>; substitute: Record<string, string> }): Promise<string[]> {
+export async function runCommands(
+    commands: string[],
+    options: {
+        cwd: string;
+        env: Record<string, string>;
+        substitute: Record<string, string>;
+        /** Commands matching this may fail with `Error from server (NotFound)`: the object is already gone. */
+        mayFindNothing?: RegExp;
+    },
+): Promise<string[]> {
     const kubectl = path.join(toolsBinDir(), "kubectl");
     if (!fs.existsSync(kubectl)) {
         throw new Error(`kubectl not found at ${kubectl}. Fix: bash test/e2e/tools/build.sh kubectl`);
@@ -46,6 +55,10 @@ export async function runCommands(commands: string[], options: { cwd: string; en
             outputs.push(stdout + stderr);
         } catch (err) {
             const { stderr, stdout } = err as { stderr?: string; stdout?: string };
+            if (options.mayFindNothing?.test(command) && /Error from server \(NotFound\)/.test(stderr ?? "")) {
+                outputs.push(stderr ?? "");
+                continue;
+            }
             throw new Error(`README command failed: ${command}\n${(stderr || stdout || (err as Error).message).trim()}`);
         }
     }

@@ -3,7 +3,7 @@
  * 3.x: ClusterConfiguration and that version's Cluster CRD; 4.x host: the 4.1 Cluster CRD (no ClusterConfiguration);
  * a 4.x member is bare (no KubeSphere at all until the host installs ks-core, API notes §9), so it gets none.
  */
-import { ApiextensionsV1Api, KubeConfig, loadYaml, V1CustomResourceDefinition } from "@kubernetes/client-node";
+import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadYaml, V1CustomResourceDefinition } from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as path from "path";
 import { httpStatus } from "../emulator/kubeApi";
@@ -31,9 +31,14 @@ function readCrd(file: string): V1CustomResourceDefinition {
     return loadYaml<V1CustomResourceDefinition>(fs.readFileSync(path.join(CRDS_DIR, file), "utf8"));
 }
 
-/** Creates each CRD (an existing one is left alone) and waits until each is Established. */
+/**
+ * Creates each CRD (an existing one is left alone) and waits until each is Established and its objects can be
+ * listed: right after Established the API server can still answer 429 "storage is (re)initializing" for a while,
+ * which a client reading right after start-up (the program's pre-flight) would otherwise meet.
+ */
 export async function installCrds(clusterName: string, kubeConfig: KubeConfig, files: string[], timeoutMs = 30_000): Promise<void> {
     const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
+    const objects = kubeConfig.makeApiClient(CustomObjectsApi);
     for (const crd of files.map(readCrd)) {
         const name = crd.metadata?.name as string;
         try {
@@ -49,6 +54,19 @@ export async function installCrds(clusterName: string, kubeConfig: KubeConfig, f
                 return current.status?.conditions?.some((condition) => condition.type === "Established" && condition.status === "True");
             },
             { description: `CRD ${name} to be Established on cluster "${clusterName}"`, timeoutMs, intervalMs: 100 },
+        );
+        const version = crd.spec.versions[0].name;
+        await waitFor(
+            async () => {
+                try {
+                    await objects.listClusterCustomObject({ group: crd.spec.group, version, plural: crd.spec.names.plural, limit: 1 });
+                    return true;
+                } catch (err) {
+                    if (httpStatus(err) === 429 || httpStatus(err) === 404 || httpStatus(err) === 503) return false;
+                    throw err;
+                }
+            },
+            { description: `${crd.spec.names.plural}.${crd.spec.group} to be listable on cluster "${clusterName}"`, timeoutMs, intervalMs: 100 },
         );
     }
 }

@@ -369,10 +369,21 @@ export class Sandbox {
     async waitForApiServers(): Promise<void> {
         await Promise.all(
             this.state.clusters.map(async (cluster) => {
-                try {
-                    await waitForApiServer(this.dir, cluster, () => this.isApiServerRunning(cluster.name));
-                } catch (err) {
-                    throw new Error(`${(err as Error).message}${logTail(logFile(this.dir, cluster.name))}`);
+                // freePort() only says a port was free a moment ago: another process (a parallel test run) may bind
+                // it first. Such a loser exits at once with "address already in use": start it again on a new port.
+                for (let attempt = 1; ; attempt++) {
+                    try {
+                        await waitForApiServer(this.dir, cluster, () => this.isApiServerRunning(cluster.name));
+                        return;
+                    } catch (err) {
+                        const tail = logTail(logFile(this.dir, cluster.name));
+                        if (attempt < 3 && !this.isApiServerRunning(cluster.name) && /address already in use/.test(tail)) {
+                            cluster.port = await freePort();
+                            await this.spawnApiServer(cluster);
+                            continue;
+                        }
+                        throw new Error(`${(err as Error).message}${tail}`);
+                    }
                 }
             }),
         );
