@@ -19,7 +19,7 @@ import {
 } from "./kubesphereObjects";
 import { describeInstall } from "./kubesphereVersion";
 import type { ClusterFacts, FleetChecked, HostFacts } from "./memberPreflight";
-import { asResourceError } from "./resourceErrors";
+import { asResourceError, refusal } from "./resourceErrors";
 
 /** What a member needs from its host; a HostCluster, or values taken from another stack. */
 export interface FederationHost {
@@ -124,7 +124,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
                 const facts = await sharedHostFacts(this, access, kubeconfig);
                 const verdict = hostPreflightVerdict({ hostMajor: this.kubesphereVersion, host: facts });
                 verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
-                if (verdict.errors.length > 0) throw new pulumi.ResourceError(verdict.errors.join("\n"), this);
+                if (verdict.errors.length > 0) throw refusal(verdict.errors.join("\n"), this);
                 if (!verdict.isHost && pulumi.runtime.isDryRun()) pulumi.log.info(hostWaitPreviewMessage(args.hostClusterName, timeoutSeconds), this);
                 return verdict;
             } catch (err) {

@@ -223,8 +223,27 @@ async function notFoundAsUndefined<T>(read: () => Promise<T>): Promise<T | undef
     }
 }
 
-/** Gives up on a read after REQUEST_TIMEOUT_MS. */
+/** How often a read answered "429 Too Many Requests" is tried again, and how long apart. */
+const THROTTLED_RETRIES = 10;
+const THROTTLED_RETRY_MS = 1000;
+
+/**
+ * Gives up on a read after REQUEST_TIMEOUT_MS. A 429 is retried for up to ~10 s: API Priority and Fairness
+ * throttling, and an API server whose watch cache for a resource is still filling ("storage is (re)initializing",
+ * e.g. right after a CRD was installed), both answer 429 and mean "ask again shortly".
+ */
 async function withTimeout<T>(read: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await withTimeoutOnce(read);
+        } catch (err) {
+            if (!(err instanceof ApiException && err.code === 429) || attempt >= THROTTLED_RETRIES) throw err;
+            await new Promise((resolve) => setTimeout(resolve, THROTTLED_RETRY_MS));
+        }
+    }
+}
+
+async function withTimeoutOnce<T>(read: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)), REQUEST_TIMEOUT_MS);

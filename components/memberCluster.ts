@@ -21,7 +21,7 @@ import {
 } from "./kubesphereObjects";
 import { appliedSignalFor, waitForMemberInstaller } from "./memberInstaller";
 import { FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
-import { asResourceError } from "./resourceErrors";
+import { asResourceError, refusal } from "./resourceErrors";
 
 export interface MemberClusterArgs {
     /** The host to join: a {@link HostCluster}, or `{ provider, jwtSecret }` taken from another stack. */
@@ -250,7 +250,7 @@ export class MemberCluster extends pulumi.ComponentResource {
             authMethod: authMethodOfKubeconfig(memberKubeconfig),
             server: args.apiServerEndpoint ?? kubeconfigCluster(memberKubeconfig).server,
         });
-        if (importCheck.error !== undefined) throw new pulumi.ResourceError(importCheck.error, this);
+        if (importCheck.error !== undefined) throw refusal(importCheck.error, this);
         if (importCheck.warning !== undefined) pulumi.log.warn(importCheck.warning, this);
         if (args.ksCoreValues !== undefined && v3) {
             pulumi.log.warn(`member "${name}": ${configKey}.ksCoreValues only applies to KubeSphere 4.x hosts and is ignored on this 3.x host`, this);
@@ -273,7 +273,7 @@ export class MemberCluster extends pulumi.ComponentResource {
             ksApiserverProblem,
         });
         verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
-        if (verdict.errors.length > 0) throw new pulumi.ResourceError(verdict.errors.join("\n"), this);
+        if (verdict.errors.length > 0) throw refusal(verdict.errors.join("\n"), this);
         return { install: verdict.install };
     }
 

@@ -1,10 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
 
 /**
- * A failure inside a component's pre-flight or wait, as Pulumi prints its own errors: the message on the
- * component, no stack trace (conventions §8). Errors that already are ResourceErrors pass through.
+ * A refusal or failure of a component's pre-flight or wait, as Pulumi prints its own errors: the message on the
+ * component, no stack trace (conventions §8).
+ *
+ * The text stays as written: Pulumi's runtime prefixes an error it meets in a resource input with
+ * `error serializing property "<name>": `, once for every input that carries it (@pulumi/pulumi runtime/rpc.js,
+ * serializeAllKeys), and a refusal gates many inputs (every change waits for the whole fleet's pre-flight), so it
+ * would read `error serializing property "spec": error serializing property "spec": …`.
  */
+export function refusal(message: string, resource: pulumi.Resource): pulumi.ResourceError {
+    const error = new pulumi.ResourceError(message, resource, true);
+    Object.defineProperty(error, "message", { get: () => message, set: () => undefined, configurable: true });
+    return error;
+}
+
+/** {@link refusal} for any error; ResourceErrors pass through unchanged. */
 export function asResourceError(err: unknown, resource: pulumi.Resource): pulumi.ResourceError {
     if (err instanceof pulumi.ResourceError) return err;
-    return new pulumi.ResourceError(err instanceof Error ? err.message : String(err), resource);
+    return refusal(err instanceof Error ? err.message : String(err), resource);
 }

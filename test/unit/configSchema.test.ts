@@ -32,6 +32,9 @@ describe("parseFederationConfig", () => {
             members: [member("ack-prod"), member("eks.staging", { provider: "eks", group: "staging" }), member("lab1", { provider: "kubeadm", description: "Lab" })],
         });
         assert.strictEqual(config.host.name, "host");
+        assert.strictEqual(config.host.installerTimeoutSeconds, 1800, "the host may take the installer's 30-minute kubefed install");
+        assert.strictEqual(parseFederationConfig({ host: { kubeconfig, installerTimeoutSeconds: 60 }, members: [] }).host.installerTimeoutSeconds, 60);
+        assert.throws(() => parseFederationConfig({ host: { kubeconfig, installerTimeoutSeconds: 0 }, members: [] }), /host\.installerTimeoutSeconds: must be positive/);
         assert.deepStrictEqual(config.members.map((m) => m.name), ["ack-prod", "eks.staging", "lab1"]);
         assert.strictEqual(config.members[0].readyTimeoutSeconds, DEFAULT_READY_TIMEOUT_SECONDS);
         assert.strictEqual(config.members[1].group, "staging");

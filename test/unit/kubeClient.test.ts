@@ -31,10 +31,16 @@ describe("direct cluster reads", () => {
  * A loopback HTTP server answering the paths the program reads, as a KubeSphere cluster would (API notes §1–§4, §9),
  * so the reads' URLs, JSON paths and 404 handling are tested for real. Records each request's path and auth header.
  */
-function fakeApiServer(objects: Record<string, unknown>, proxyStatus = 200) {
+function fakeApiServer(objects: Record<string, unknown>, proxyStatus = 200, throttledAnswers = 0) {
     const requests: Array<{ path: string; authorization?: string }> = [];
+    let throttled = 0;
     const server = http.createServer((request, response) => {
         requests.push({ path: request.url ?? "", authorization: request.headers.authorization });
+        if (throttled < throttledAnswers) {
+            throttled++;
+            response.writeHead(429, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 429, message: "storage is (re)initializing" }));
+            return;
+        }
         const url = new URL(request.url ?? "/", "http://x");
         const key = url.pathname + (url.searchParams.get("labelSelector") ? `?labelSelector=${url.searchParams.get("labelSelector")}` : "");
         if (url.pathname === "/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version") {
@@ -156,6 +162,18 @@ describe("direct cluster reads against a loopback API server", () => {
             } finally {
                 await api.stop();
             }
+        }
+    });
+
+    it("asks again after a 429 (watch cache still filling, or API Priority and Fairness throttling)", async function () {
+        this.timeout(10_000);
+        const api = fakeApiServer({ [CLUSTERS]: { items: [] } }, 200, 2);
+        const server = await api.start();
+        try {
+            assert.deepStrictEqual(await listImportedClusters(loopbackKubeconfig("host", server)), []);
+            assert.strictEqual(api.requests.length, 3);
+        } finally {
+            await api.stop();
         }
     });
 });
