@@ -3,26 +3,45 @@
  * overrides for the knobs a test may turn. TEST ONLY.
  */
 import * as fs from "fs";
+import { KubesphereVersion, parseKubesphereVersion } from "./versions";
 
 export interface EmulatedCluster {
     name: string;
+    /** What the sandbox made the cluster for; the emulator itself goes by what the cluster's objects say. */
     role: "host" | "member";
     kubeconfigPath: string;
+    /** The KubeSphere release this cluster runs (API notes §9); each cluster independently. */
+    version: KubesphereVersion;
+}
+
+/** The HTTPS endpoint on loopback where the emulator serves 3.4's Cluster admission webhook. */
+export interface WebhookServing {
+    port: number;
+    /** PEM files: serving certificate (SAN IP 127.0.0.1), its key, and the CA that signed it (the caBundle). */
+    certFile: string;
+    keyFile: string;
+    caFile: string;
 }
 
 export interface EmulatorConfig {
     clusters: EmulatedCluster[];
-    /** How long ks-installer takes to re-render kubesphere-config after its spec changes. Default 2000 ms. */
+    /**
+     * How long ks-installer takes to re-render kubesphere-config after its spec changes, and how long the 4.x
+     * host's Helm install of ks-core on a member takes. Default 2000 ms.
+     */
     reconcileDelayMs: number;
     /**
-     * Emulate KubeSphere's documented hang (API notes §7): a Cluster being deleted keeps its finalizer while its
-     * member is unreachable. Default false.
+     * How long a 3.x installer run that makes a cluster a host takes (the real one Helm-installs kubefed with
+     * `--wait` first, up to 30 min): kubesphere-config, and so the cluster controller, only follow after it.
+     * Default: reconcileDelayMs.
      */
-    blockDeletionWhenUnreachable: boolean;
+    hostInstallerDelayMs: number;
     /** How often each ks-installer is polled. Default 500 ms. */
     installerPollMs: number;
-    /** How often every Cluster object is re-checked, like KubeSphere's periodic health check. Default 1000 ms. */
+    /** How often every Cluster object is re-checked, like KubeSphere's periodic resync. Default 1000 ms. */
     clusterResyncMs: number;
+    /** Where 3.4's Cluster webhook is served; required when a 3.4 cluster is listed. */
+    webhook?: WebhookServing;
     /** File created once the first full pass is done, so the sandbox can wait for the emulator. */
     readyFile?: string;
 }
@@ -37,14 +56,10 @@ function parseMs(value: string, where: string): number {
     return ms;
 }
 
-function isTrue(value: string | undefined): boolean {
-    return value === "1" || value === "true";
-}
-
 /**
- * Reads `--config <file>`. Each setting comes from, in decreasing priority: a flag (--reconcile-delay-ms N,
- * --block-deletion-when-unreachable), the file, the environment (KSF_EMULATOR_RECONCILE_DELAY_MS,
- * KSF_EMULATOR_BLOCK_DELETION_WHEN_UNREACHABLE=1), the default.
+ * Reads `--config <file>`. The reconcile delay comes from, in decreasing priority: the flag --reconcile-delay-ms N,
+ * the file, KSF_EMULATOR_RECONCILE_DELAY_MS, the default; the host installer delay likewise from
+ * --host-installer-delay-ms, the file, KSF_EMULATOR_HOST_INSTALLER_DELAY_MS, the reconcile delay.
  */
 export function loadEmulatorConfig(argv: string[], env: NodeJS.ProcessEnv): EmulatorConfig {
     const flag = (name: string) => {
@@ -53,26 +68,32 @@ export function loadEmulatorConfig(argv: string[], env: NodeJS.ProcessEnv): Emul
     };
     const configFile = flag("--config");
     if (!configFile) {
-        throw new Error("usage: main.ts --config <emulator.json> [--reconcile-delay-ms N] [--block-deletion-when-unreachable]");
+        throw new Error("usage: main.ts --config <emulator.json> [--reconcile-delay-ms N] [--host-installer-delay-ms N]");
     }
     const file = JSON.parse(fs.readFileSync(configFile, "utf8")) as Partial<EmulatorConfig>;
     if (!Array.isArray(file.clusters) || file.clusters.length === 0) {
         throw new Error(`${configFile}: "clusters" must list at least one cluster`);
     }
-    const delayFlag = flag("--reconcile-delay-ms");
-    const delayEnv = env.KSF_EMULATOR_RECONCILE_DELAY_MS;
+    const clusters = file.clusters.map((cluster, i) => ({ ...cluster, version: parseKubesphereVersion(String(cluster.version), `${configFile}: clusters[${i}].version`) }));
+    const pick = (flagName: string, fromFile: number | undefined, envName: string): number | undefined => {
+        const fromFlag = flag(flagName);
+        if (fromFlag !== undefined) return parseMs(fromFlag, flagName);
+        if (fromFile !== undefined) return fromFile;
+        const fromEnv = env[envName];
+        return fromEnv !== undefined ? parseMs(fromEnv, envName) : undefined;
+    };
+    const reconcileDelayMs = pick("--reconcile-delay-ms", file.reconcileDelayMs, "KSF_EMULATOR_RECONCILE_DELAY_MS") ?? DEFAULT_RECONCILE_DELAY_MS;
+    const hostInstallerDelayMs = pick("--host-installer-delay-ms", file.hostInstallerDelayMs, "KSF_EMULATOR_HOST_INSTALLER_DELAY_MS") ?? reconcileDelayMs;
+    if (clusters.some((cluster) => cluster.version === "3.4") && !file.webhook) {
+        throw new Error(`${configFile}: a KubeSphere 3.4 cluster is listed, so "webhook" (port, certFile, keyFile, caFile) is required`);
+    }
     return {
-        clusters: file.clusters,
-        reconcileDelayMs:
-            delayFlag !== undefined
-                ? parseMs(delayFlag, "--reconcile-delay-ms")
-                : (file.reconcileDelayMs ??
-                  (delayEnv !== undefined ? parseMs(delayEnv, "KSF_EMULATOR_RECONCILE_DELAY_MS") : DEFAULT_RECONCILE_DELAY_MS)),
-        blockDeletionWhenUnreachable:
-            argv.includes("--block-deletion-when-unreachable") ||
-            (file.blockDeletionWhenUnreachable ?? isTrue(env.KSF_EMULATOR_BLOCK_DELETION_WHEN_UNREACHABLE)),
+        clusters,
+        reconcileDelayMs,
+        hostInstallerDelayMs,
         installerPollMs: file.installerPollMs ?? 500,
         clusterResyncMs: file.clusterResyncMs ?? 1000,
+        webhook: file.webhook,
         readyFile: file.readyFile,
     };
 }

@@ -3,7 +3,10 @@
  *
  * The real installer re-runs whenever ClusterConfiguration `ks-installer`'s spec changes, and after a while
  * rewrites kubesphere-config and the ClusterConfiguration's status (API notes §1–§2). This reproduces that with
- * a delay, so the program's waits for a member's reconfiguration are exercised.
+ * a delay, so the program's waits for a member's reconfiguration are exercised. Per version (API notes §9):
+ * what kubesphere-config looks like (3.2 has no `clusterRole`), `status.core.version`, and a run that makes the
+ * cluster a host takes `hostInstallerDelayMs` (kubefed first) and, on 3.4, applies the Cluster webhook
+ * configuration. On 4.x there is no ks-installer and this does nothing.
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig, V1ConfigMap } from "@kubernetes/client-node";
 import { EmulatedCluster } from "./config";
@@ -15,11 +18,11 @@ import {
     KUBESPHERE_CONFIG_KEY,
     KUBESPHERE_CONFIG_NAME,
     KUBESPHERE_NAMESPACE,
-    KUBESPHERE_VERSION,
 } from "./kubesphereObjects";
 import { KubesphereSettings, readKubesphereYaml, renderKubesphereYamlV3 } from "./kubesphereYaml";
 import { ChangeLog } from "./log";
 import { digest } from "./stableJson";
+import { VERSION_TRAITS, VersionTraits } from "./versions";
 
 const REQUEST_TIMEOUT_MS = 3000;
 
@@ -33,11 +36,14 @@ function clusterRoleOf(spec: InstallerSpec): string {
 }
 
 /** True when kubesphere-config already shows what this spec renders to (e.g. a freshly seeded install). */
-function alreadyRendered(spec: InstallerSpec, current: KubesphereSettings): boolean {
+function alreadyRendered(spec: InstallerSpec, current: KubesphereSettings, traits: VersionTraits): boolean {
     const jwtSecret = spec.authentication?.jwtSecret;
     const hostClusterName = spec.multicluster?.hostClusterName;
+    // 3.2 renders no clusterRole: the role shows only as `enable` (host) or nothing.
+    const renderedRole = traits.rendersClusterRole ? (current.clusterRole ?? "none") : current.enable ? "host" : "none";
+    const wantedRole = traits.rendersClusterRole || clusterRoleOf(spec) === "host" ? clusterRoleOf(spec) : "none";
     return (
-        clusterRoleOf(spec) === (current.clusterRole ?? "none") &&
+        wantedRole === renderedRole &&
         (!jwtSecret || jwtSecret === current.jwtSecret) &&
         (!hostClusterName || hostClusterName === current.hostClusterName)
     );
@@ -51,14 +57,19 @@ export class InstallerEmulator {
     /** A spec change waiting out the reconcile delay. */
     private pending?: { specDigest: string; dueAt: number };
 
+    private readonly traits: VersionTraits;
+
     constructor(
         private readonly cluster: EmulatedCluster,
         kubeConfig: KubeConfig,
-        private readonly reconcileDelayMs: number,
+        private readonly delays: { reconcileDelayMs: number; hostInstallerDelayMs: number },
         private readonly changes: ChangeLog,
+        /** Called after a run that rendered the host role (3.4: applies the Cluster webhook configuration). */
+        private readonly onHostRendered: () => Promise<void> = async () => undefined,
     ) {
         this.core = kubeConfig.makeApiClient(CoreV1Api);
         this.customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
+        this.traits = VERSION_TRAITS[cluster.version];
     }
 
     private get subject(): string {
@@ -71,6 +82,10 @@ export class InstallerEmulator {
 
     /** One poll: notice spec changes, render once the delay has passed, keep status up to date. */
     async reconcile(now = Date.now()): Promise<void> {
+        if (this.traits.generation === 4) {
+            this.say(`KubeSphere ${this.traits.release}: no ks-installer (ks-core is a Helm chart), nothing to do`);
+            return;
+        }
         const installer = await this.readInstaller();
         if (!installer) {
             this.say("no ClusterConfiguration ks-installer (not KubeSphere 3.x): nothing to do");
@@ -81,23 +96,29 @@ export class InstallerEmulator {
         const configMap = await this.readKubesphereConfig();
         const currentText = configMap?.data?.[KUBESPHERE_CONFIG_KEY];
 
-        if (!this.rendered && alreadyRendered(spec, readKubesphereYaml(currentText))) {
+        if (!this.rendered && alreadyRendered(spec, readKubesphereYaml(currentText), this.traits)) {
             // First sight of an install whose config matches its spec: nothing to re-run.
             this.rendered = { specDigest, clusterRole: clusterRoleOf(spec) };
         }
         if (this.rendered?.specDigest !== specDigest) {
             if (this.pending?.specDigest !== specDigest) {
-                this.pending = { specDigest, dueAt: now + this.reconcileDelayMs };
-                this.say(`ks-installer spec changed (clusterRole ${clusterRoleOf(spec)}); re-rendering kubesphere-config in ${this.reconcileDelayMs} ms`);
+                // Becoming a host runs the kubefed Helm install (--wait) before kubesphere-config is rendered.
+                const becomesHost = clusterRoleOf(spec) === "host" && this.rendered?.clusterRole !== "host";
+                const delayMs = becomesHost ? this.delays.hostInstallerDelayMs : this.delays.reconcileDelayMs;
+                this.pending = { specDigest, dueAt: now + delayMs };
+                this.say(`ks-installer spec changed (clusterRole ${clusterRoleOf(spec)}); re-rendering kubesphere-config in ${delayMs} ms${becomesHost ? " (host: kubefed install first)" : ""}`);
             }
             if (now < this.pending.dueAt) {
                 return;
             }
-            await this.writeKubesphereConfig(configMap, renderKubesphereYamlV3(currentText, spec));
+            await this.writeKubesphereConfig(configMap, renderKubesphereYamlV3(currentText, spec, this.traits));
             this.rendered = { specDigest, clusterRole: clusterRoleOf(spec) };
             this.pending = undefined;
             const jwtSource = spec.authentication?.jwtSecret ? "from the spec" : "kept";
-            this.say(`re-rendered kubesphere-config: clusterRole ${clusterRoleOf(spec)}, jwtSecret ${jwtSource}`);
+            this.say(`re-rendered kubesphere-config (${this.traits.release}): clusterRole ${clusterRoleOf(spec)}, jwtSecret ${jwtSource}`);
+            if (clusterRoleOf(spec) === "host") {
+                await this.onHostRendered();
+            }
         }
         await this.writeStatusIfNeeded(installer, this.rendered.clusterRole);
         this.say(`ks-installer in sync (clusterRole ${this.rendered.clusterRole})`);
@@ -166,12 +187,12 @@ export class InstallerEmulator {
      */
     private async writeStatusIfNeeded(installer: InstallerObject, clusterRole: string): Promise<void> {
         const status = installer.status ?? {};
-        const coreDone = status.core?.status === "enabled" && status.core?.version === KUBESPHERE_VERSION;
+        const coreDone = status.core?.status === "enabled" && status.core?.version === this.traits.release;
         const multiclusterDone = clusterRole !== "host" || status.multicluster?.status === "enabled";
         if (coreDone && multiclusterDone) {
             return;
         }
-        const patch: InstallerObject["status"] = { core: { status: "enabled", version: KUBESPHERE_VERSION } };
+        const patch: InstallerObject["status"] = { core: { status: "enabled", version: this.traits.release } };
         if (clusterRole === "host") {
             patch.multicluster = { status: "enabled" };
         }

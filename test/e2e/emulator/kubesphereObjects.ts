@@ -6,8 +6,37 @@ export const KUBESPHERE_NAMESPACE = "kubesphere-system";
 export const KUBESPHERE_CONFIG_NAME = "kubesphere-config";
 export const KUBESPHERE_CONFIG_KEY = "kubesphere.yaml";
 
-/** The emulated KubeSphere release, reported in Cluster status and ks-installer status. */
-export const KUBESPHERE_VERSION = "v3.4.1";
+/**
+ * Service `kubesphere-system/ks-apiserver`. The sandbox cannot serve KubeSphere's API (kube-apiserver refuses to
+ * proxy to loopback endpoints), so the emulator treats "the Service exists" as "ks-apiserver answers" and reads
+ * the release it would report from the Service's `app.kubernetes.io/version` label.
+ */
+export const KS_APISERVER = { name: "ks-apiserver", versionLabel: "app.kubernetes.io/version" } as const;
+
+/** Labels and annotations KubeSphere's cluster controller reads and writes (v3.4.1 and v4.1.3 cluster_types.go). */
+export const CLUSTER_LABELS = {
+    /** Marks the host's own Cluster entry. */
+    host: "cluster-role.kubesphere.io/host",
+    managed: "kubesphere.io/managed",
+} as const;
+
+export const CLUSTER_ANNOTATIONS = {
+    /** 4.x: hex FNV-1a 64 of spec.config, set when ks-core was (re)installed with it. */
+    configHash: "kubesphere.io/config-hash",
+    /** 4.x, on the member's kubesphere-system namespace after a join. */
+    clusterName: "cluster.kubesphere.io/name",
+    hostClusterName: "cluster.kubesphere.io/host-cluster",
+} as const;
+
+/** 3.4's admission webhook for Cluster updates (v3.4.1 cmd/controller-manager/app/server.go, cluster_webhook.go). */
+export const CLUSTER_WEBHOOK = {
+    configurationName: "cluster.kubesphere.io",
+    webhookName: "validating-cluster.kubesphere.io",
+    path: "/validate-cluster-kubesphere-io-v1alpha1",
+} as const;
+
+/** 4.x: Secrets of the member's `kubesphere` ServiceAccount carry this label (v4.1.3 kubeconfig.go). */
+export const KUBESPHERE_SA_TOKEN_LABEL = "kubesphere.io/service-account-token";
 
 /** `ClusterConfiguration` `kubesphere-system/ks-installer` (3.x only). */
 export const INSTALLER = {
@@ -31,6 +60,7 @@ export const CLUSTER = {
 export const FIELD_MANAGER = {
     installer: "ks-installer-emulator",
     controllerManager: "ks-controller-manager-emulator",
+    ksCoreInstaller: "ks-core-helm-emulator",
 } as const;
 
 /** A ClusterConfiguration's spec, as far as the emulated installer reads it. */
@@ -43,7 +73,8 @@ export interface InstallerSpec {
 /** A Kubernetes condition as KubeSphere writes them on a Cluster. */
 export interface ClusterCondition {
     type: string;
-    status: "True" | "False" | "Unknown";
+    /** "" for 4.1's KubeConfigCertExpiresInSevenDays, which v4.1.3 writes without a status. */
+    status: "True" | "False" | "Unknown" | "";
     lastUpdateTime?: string;
     lastTransitionTime?: string;
     reason?: string;
@@ -56,6 +87,8 @@ export interface ClusterObject {
     metadata: {
         name: string;
         resourceVersion?: string;
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
         deletionTimestamp?: string;
         finalizers?: string[];
         [key: string]: unknown;
@@ -63,6 +96,8 @@ export interface ClusterObject {
     spec?: {
         joinFederation?: boolean;
         connection?: { type?: string; kubeconfig?: string; kubernetesAPIEndpoint?: string; [key: string]: unknown };
+        /** 4.x only: base64 of the ks-core Helm values for the member. */
+        config?: string;
         [key: string]: unknown;
     };
     status?: {
@@ -70,6 +105,7 @@ export interface ClusterObject {
         kubernetesVersion?: string;
         kubeSphereVersion?: string;
         uid?: string;
+        nodeCount?: number;
         [key: string]: unknown;
     };
 }

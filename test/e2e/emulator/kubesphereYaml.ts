@@ -4,6 +4,7 @@
  */
 import * as yaml from "js-yaml";
 import { InstallerSpec } from "./kubesphereObjects";
+import { VersionTraits } from "./versions";
 
 /** What the emulator needs from kubesphere.yaml. `jwtSecret` is secret material. */
 export interface KubesphereSettings {
@@ -11,7 +12,11 @@ export interface KubesphereSettings {
     /** `v4` when the secret sits at authentication.issuer.jwtSecret (KubeSphere 4.x). */
     layout: "v3" | "v4";
     clusterRole?: string;
+    /** 3.x `multicluster.enable` (true on a host). */
+    enable?: boolean;
     hostClusterName?: string;
+    /** 3.3+: `multicluster.clusterName`, written by the host's controller after a member is Ready. */
+    clusterName?: string;
 }
 
 type YamlObject = Record<string, unknown>;
@@ -33,12 +38,14 @@ export function readKubesphereYaml(text: string | undefined): KubesphereSettings
         layout: asString(authentication.jwtSecret) === undefined && asString(asObject(authentication.issuer).jwtSecret) !== undefined ? "v4" : "v3",
         jwtSecret: asString(authentication.jwtSecret) ?? asString(asObject(authentication.issuer).jwtSecret),
         clusterRole: asString(multicluster.clusterRole),
+        enable: multicluster.enable === true,
         hostClusterName: asString(multicluster.hostClusterName),
+        clusterName: asString(multicluster.clusterName),
     };
 }
 
-/** kubesphere.yaml of a fresh KubeSphere 3.4 install (`clusterRole: none`), as the sandbox seeds it. */
-export function freshKubesphereYamlV3(jwtSecret: string): string {
+/** kubesphere.yaml of a fresh KubeSphere 3.x install (`clusterRole: none`), as the sandbox seeds it. */
+export function freshKubesphereYamlV3(jwtSecret: string, traits: VersionTraits): string {
     return yaml.dump({
         authentication: {
             authenticateRateLimiterMaxTries: 10,
@@ -49,7 +56,8 @@ export function freshKubesphereYamlV3(jwtSecret: string): string {
             jwtSecret,
             oauthOptions: { accessTokenMaxAge: "2h0m0s" },
         },
-        multicluster: { clusterRole: "none", enable: false },
+        // 3.1/3.2 render the multicluster block for hosts only (API notes §9).
+        ...(traits.rendersClusterRole ? { multicluster: { clusterRole: "none", enable: false } } : {}),
         monitoring: { endpoint: "http://prometheus-operated.kubesphere-monitoring-system.svc:9090" },
     });
 }
@@ -68,25 +76,39 @@ export function freshKubesphereYamlV4Host(jwtSecret: string, hostClusterName = "
     });
 }
 
-/** kubesphere.yaml that ks-core 4.x renders on a member from the host's values (role member, the host's secret). */
-export function kubesphereYamlV4Member(jwtSecret: string, hostClusterName: string): string {
-    return yaml.dump({ authentication: { issuer: { jwtSecret } }, multicluster: { clusterRole: "member", hostClusterName } });
+/**
+ * kubesphere.yaml that ks-core 4.x renders on a member from the values the host's controller passes: the host's
+ * issuer jwtSecret, and `multicluster` replaced wholesale by `{role: member}` (v4.1.3 helper.go
+ * installKSCoreInMemberCluster), so no hostClusterName. Other values come from spec.config and do not reach
+ * kubesphere.yaml in this emulation.
+ */
+export function kubesphereYamlV4Member(jwtSecret: string): string {
+    return yaml.dump({
+        authentication: { issuer: { url: "http://ks-console.kubesphere-system.svc:30880", jwtSecret, accessTokenMaxAge: "2h0m0s" } },
+        multicluster: { clusterRole: "member" },
+    });
 }
 
 /**
  * What ks-installer 3.x renders from a ClusterConfiguration spec, applied to the current kubesphere.yaml so
- * unrelated settings survive: jwtSecret from the spec when set (else kept), clusterRole (default none),
- * hostClusterName when set, `enable` only on a host, and `accessTokenMaxAge: 0` on members.
+ * unrelated settings survive: jwtSecret from the spec when set (else kept), `accessTokenMaxAge: 0` on members,
+ * and the multicluster block per version (API notes §9):
+ * - 3.3+: `clusterRole` (default none), `enable` true on a host only, `hostClusterName` on a host;
+ * - 3.1/3.2: a host gets `enable: true` (+ hostClusterName), no `clusterRole`; members and none get no block.
+ * A `multicluster.clusterName` the cluster controller wrote (3.3+) is not part of the template and is dropped.
  */
-export function renderKubesphereYamlV3(currentText: string | undefined, spec: InstallerSpec): string {
-    const document = asObject(currentText ? yaml.load(currentText) : undefined);
+export function renderKubesphereYamlV3(currentText: string | undefined, spec: InstallerSpec, traits: VersionTraits): string {
+    const { multicluster: _previous, ...document } = asObject(currentText ? yaml.load(currentText) : undefined);
     const authentication = asObject(document.authentication);
     const clusterRole = asString(spec.multicluster?.clusterRole) ?? "none";
     const hostClusterName = asString(spec.multicluster?.hostClusterName);
     const jwtSecret = asString(spec.authentication?.jwtSecret) ?? asString(authentication.jwtSecret);
-    const multicluster: YamlObject = { clusterRole, enable: clusterRole === "host" };
-    if (hostClusterName) {
-        multicluster.hostClusterName = hostClusterName;
+    let multicluster: YamlObject | undefined;
+    if (traits.rendersClusterRole) {
+        multicluster = { clusterRole, enable: clusterRole === "host" };
+        if (clusterRole === "host" && hostClusterName) multicluster.hostClusterName = hostClusterName;
+    } else if (clusterRole === "host") {
+        multicluster = { enable: true, ...(hostClusterName ? { hostClusterName } : {}) };
     }
     return yaml.dump({
         ...document,
@@ -95,6 +117,12 @@ export function renderKubesphereYamlV3(currentText: string | undefined, spec: In
             ...(jwtSecret ? { jwtSecret } : {}),
             oauthOptions: { ...asObject(authentication.oauthOptions), accessTokenMaxAge: clusterRole === "member" ? 0 : "2h0m0s" },
         },
-        multicluster,
+        ...(multicluster ? { multicluster } : {}),
     });
+}
+
+/** kubesphere.yaml with `multicluster.clusterName` set, as the 3.3+ cluster controller writes it after Ready. */
+export function withClusterName(currentText: string, clusterName: string): string {
+    const document = asObject(yaml.load(currentText));
+    return yaml.dump({ ...document, multicluster: { ...asObject(document.multicluster), clusterName } });
 }

@@ -1,23 +1,30 @@
 /**
  * kubesphere-emulator (test only).
  *
- * NOT PART OF THE PRODUCT. A stand-in for KubeSphere 3.x's ks-installer (every cluster) and ks-controller-manager
- * (host) that the e2e sandbox runs next to its bare kube-apiservers, so the federation program meets KubeSphere's
- * documented reconcile behaviour: delayed re-render of kubesphere-config, Cluster finalizer and Ready condition.
+ * NOT PART OF THE PRODUCT. A stand-in for KubeSphere's ks-installer (3.x clusters), ks-controller-manager's
+ * cluster controller (the host, per version: clusterControllerV3.ts / clusterControllerV4.ts), 3.4's Cluster
+ * admission webhook (clusterWebhook.ts) and 4.x's Helm install of ks-core on members (ksCoreInstall.ts), which the
+ * e2e sandbox runs next to its bare kube-apiservers. Each cluster has its own KubeSphere version (versions.ts);
+ * only what that version's source shows is reproduced (API notes §3, §4, §6, §9).
  *
  *   node -r ts-node/register/transpile-only test/e2e/emulator/main.ts --config <emulator.json>
- *        [--reconcile-delay-ms N] [--block-deletion-when-unreachable]
+ *        [--reconcile-delay-ms N] [--host-installer-delay-ms N]
  *
  * Polls rather than watches (simpler, and robust to a member apiserver going away); logs one line per state
  * change; never logs secrets; never exits on an API error.
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import * as fs from "fs";
-import { ClusterControllerEmulator } from "./clusterControllerEmulator";
+import { ClusterController } from "./clusterController";
+import { ClusterControllerV3 } from "./clusterControllerV3";
+import { ClusterControllerV4 } from "./clusterControllerV4";
+import { applyClusterWebhookConfiguration, serveClusterWebhook } from "./clusterWebhook";
 import { EmulatorConfig, loadEmulatorConfig } from "./config";
 import { InstallerEmulator } from "./installerEmulator";
 import { describeError } from "./kubeApi";
 import { ChangeLog, log } from "./log";
+import { MemberClientCache } from "./memberClient";
+import { VERSION_TRAITS } from "./versions";
 
 function loadKubeConfig(path: string): KubeConfig {
     const kubeConfig = new KubeConfig();
@@ -40,16 +47,36 @@ function repeat(intervalMs: number, pass: () => Promise<void>): Promise<void> {
 async function main(config: EmulatorConfig): Promise<void> {
     const changes = new ChangeLog();
     log(
-        `starting; clusters ${config.clusters.map((c) => `${c.name} (${c.role})`).join(", ")}; ` +
-            `reconcileDelayMs ${config.reconcileDelayMs}; blockDeletionWhenUnreachable ${config.blockDeletionWhenUnreachable}`,
+        `starting; clusters ${config.clusters.map((c) => `${c.name} (${c.role}, KubeSphere ${VERSION_TRAITS[c.version].release})`).join(", ")}; ` +
+            `reconcileDelayMs ${config.reconcileDelayMs}; hostInstallerDelayMs ${config.hostInstallerDelayMs}`,
     );
-    const installers = config.clusters.map(
-        (cluster) => new InstallerEmulator(cluster, loadKubeConfig(cluster.kubeconfigPath), config.reconcileDelayMs, changes),
-    );
+    if (config.webhook) {
+        await serveClusterWebhook(config.webhook, new MemberClientCache(), log);
+        log(`3.4 Cluster webhook served on https://127.0.0.1:${config.webhook.port}`);
+    }
+    const webhook = config.webhook;
+    const installers = config.clusters.map((cluster) => {
+        const kubeConfig = loadKubeConfig(cluster.kubeconfigPath);
+        const onHostRendered =
+            VERSION_TRAITS[cluster.version].clusterWebhook && webhook
+                ? async () => {
+                      await applyClusterWebhookConfiguration(kubeConfig, webhook);
+                      log(`cluster "${cluster.name}": ValidatingWebhookConfiguration cluster.kubesphere.io applied`);
+                  }
+                : undefined;
+        return new InstallerEmulator(cluster, kubeConfig, config, changes, onHostRendered);
+    });
     const host = config.clusters.find((cluster) => cluster.role === "host");
-    const controller = host
-        ? new ClusterControllerEmulator(host, loadKubeConfig(host.kubeconfigPath), { blockDeletionWhenUnreachable: config.blockDeletionWhenUnreachable, reconcileDelayMs: config.reconcileDelayMs }, changes)
-        : undefined;
+    let controller: ClusterController | undefined;
+    if (host) {
+        if (VERSION_TRAITS[host.version].generation === 4) {
+            const v4 = new ClusterControllerV4(host, loadKubeConfig(host.kubeconfigPath), changes);
+            v4.installDelayMs = config.reconcileDelayMs;
+            controller = v4;
+        } else {
+            controller = new ClusterControllerV3(host, loadKubeConfig(host.kubeconfigPath), changes);
+        }
+    }
 
     const installersReady = repeat(config.installerPollMs, async () => {
         await Promise.all(
@@ -61,9 +88,10 @@ async function main(config: EmulatorConfig): Promise<void> {
             ),
         );
     });
-    const controllerReady = controller
+    const running = controller;
+    const controllerReady = running
         ? repeat(config.clusterResyncMs, () =>
-              controller.reconcileAll().catch((err) => changes.report("controller", `host "${host?.name}": cannot list Clusters, will retry: ${describeError(err)}`)),
+              running.reconcileAll().catch((err) => changes.report("controller", `host "${host?.name}": cannot list Clusters, will retry: ${describeError(err)}`)),
           )
         : Promise.resolve();
     await Promise.all([installersReady, controllerReady]);

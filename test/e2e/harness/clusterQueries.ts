@@ -11,10 +11,13 @@ import { waitFor } from "../sandbox/waitFor";
 export const CLUSTER = { group: "cluster.kubesphere.io", version: "v1alpha1", plural: "clusters" };
 export const INSTALLER = { group: "installer.kubesphere.io", version: "v1alpha1", plural: "clusterconfigurations", namespace: "kubesphere-system", name: "ks-installer" };
 
+/** The label KubeSphere puts on the host's own Cluster entry (which it creates itself). */
+export const HOST_ENTRY_LABEL = "cluster-role.kubesphere.io/host";
+
 export interface ClusterObject {
-    metadata: { name: string; uid: string; finalizers?: string[]; deletionTimestamp?: string };
+    metadata: { name: string; uid: string; finalizers?: string[]; deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
     spec: { connection: { kubeconfig: string }; config?: string };
-    status?: { conditions?: Array<{ type: string; status: string; message?: string }>; uid?: string };
+    status?: { conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>; uid?: string; kubeSphereVersion?: string };
 }
 
 export function clusterApi(sandbox: Sandbox, cluster: string) {
@@ -47,6 +50,11 @@ export async function installerSpecOf(sandbox: Sandbox, cluster: string): Promis
 
 export async function hostClusters(sandbox: Sandbox): Promise<ClusterObject[]> {
     return ((await clusterApi(sandbox, "host").custom.listClusterCustomObject(CLUSTER)) as { items: ClusterObject[] }).items;
+}
+
+/** The Clusters on the host except KubeSphere's own host entry: the members a program imported. */
+export async function memberClusters(sandbox: Sandbox): Promise<ClusterObject[]> {
+    return (await hostClusters(sandbox)).filter((cluster) => cluster.metadata.labels?.[HOST_ENTRY_LABEL] === undefined);
 }
 
 export async function hostCluster(sandbox: Sandbox, name: string): Promise<ClusterObject | undefined> {

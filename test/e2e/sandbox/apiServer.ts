@@ -12,6 +12,7 @@ import { randomAlphanumeric } from "./random";
 import { ClusterState } from "./state";
 import { waitFor } from "./waitFor";
 import { etcdClientUrl } from "./etcd";
+import { CaFiles, ensureCa } from "./certificates";
 
 /** `<dir>/clusters/`: one folder per cluster. */
 export function clustersDir(dir: string): string {
@@ -28,6 +29,8 @@ export function clusterFiles(dir: string, name: string) {
         servingCert: path.join(clusterDir, "certs", "apiserver.crt"),
         tokenFile: path.join(clusterDir, "tokens.csv"),
         serviceAccountKey: path.join(clusterDir, "service-account.key"),
+        /** The cluster's client CA: kube-apiserver trusts client certificates it signed; the CSR signer uses it too. */
+        clientCaDir: path.join(clusterDir, "client-ca"),
     };
 }
 
@@ -54,6 +57,13 @@ export function prepareClusterFiles(dir: string, name: string): void {
         });
         fs.writeFileSync(files.serviceAccountKey, privateKey, { mode: 0o600 });
     }
+    ensureCa(files.clientCaDir, `${name}-client-ca`);
+}
+
+/** The cluster's client CA files (created by prepareClusterFiles). */
+export function clientCa(dir: string, name: string): CaFiles {
+    const caDir = clusterFiles(dir, name).clientCaDir;
+    return { certFile: path.join(caDir, "ca.crt"), keyFile: path.join(caDir, "ca.key") };
 }
 
 /** The cluster's admin token. Secret: never log it. */
@@ -96,6 +106,8 @@ export function apiServerArgs(dir: string, etcdPort: number, cluster: ClusterSta
         `--etcd-servers=${etcdClientUrl(etcdPort)}`,
         `--etcd-prefix=${cluster.etcdPrefix}`,
         `--token-auth-file=${files.tokenFile}`,
+        // Client certificates signed by the cluster's CA authenticate as CN (user) and O (groups), like kubeadm's.
+        `--client-ca-file=${clientCa(dir, cluster.name).certFile}`,
         "--authorization-mode=RBAC",
         "--service-account-issuer=https://kubernetes.default.svc",
         `--service-account-key-file=${files.serviceAccountKey}`,

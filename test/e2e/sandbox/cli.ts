@@ -1,8 +1,10 @@
 /**
  * TEST ONLY: start, inspect and stop the e2e sandbox from a shell (`npm run sandbox -- up|down|status`).
  *
- *   up     [--members N] [--dir D] [--reconcile-delay-ms N] [--host-layout v3|v4] [--audit-log]
- *          starts a detached sandbox that outlives this command; says so if one is already up
+ *   up     [--members N] [--dir D] [--reconcile-delay-ms N] [--host-installer-delay-ms N]
+ *          [--kubesphere-version V] [--host-version V] [--member-versions V1,V2,...] [--audit-log]
+ *          starts a detached sandbox that outlives this command; says so if one is already up.
+ *          V is 3.2, 3.3, 3.4 (default) or 4.1, per cluster; a 4.1 member is bare until a 4.1 host installs ks-core.
  *          (--audit-log: kube-apiserver audit logs in <dir>/logs/<name>-audit.log)
  *   status [--dir D]   each process alive/dead and each cluster's /readyz; exit 1 if anything is down
  *   down   [--dir D]   stops every process (SIGTERM, then SIGKILL), checks none is left, removes the data
@@ -10,12 +12,15 @@
  * Default dir: <repo>/.sandbox (git-ignored).
  */
 import * as path from "path";
+import { parseKubesphereVersion } from "../emulator/versions";
 import { DEFAULT_SANDBOX_DIR } from "./paths";
 import { isRunning } from "./processes";
 import { loadSandbox, Sandbox, startSandbox } from "./sandbox";
 import { readState } from "./state";
 
-const USAGE = "usage: cli.ts up [--members N] [--dir D] [--reconcile-delay-ms N] [--host-layout v3|v4] [--audit-log] | status [--dir D] | down [--dir D]";
+const USAGE =
+    "usage: cli.ts up [--members N] [--dir D] [--reconcile-delay-ms N] [--host-installer-delay-ms N] [--kubesphere-version 3.2|3.3|3.4|4.1] " +
+    "[--host-version V] [--member-versions V1,V2,...] [--audit-log] | status [--dir D] | down [--dir D]";
 
 function option(args: string[], name: string): string | undefined {
     const at = args.indexOf(name);
@@ -39,8 +44,8 @@ function wholeNumber(args: string[], name: string): number | undefined {
 
 function printClusters(sandbox: Sandbox): void {
     for (const cluster of sandbox.clusters) {
-        console.log(`  ${cluster.name.padEnd(10)} ${cluster.role.padEnd(7)} ${cluster.server}  kubeconfig: ${cluster.kubeconfigPath}`);
-        console.log(`  ${"".padEnd(10)} ${"".padEnd(7)} ${"".padEnd(cluster.server.length)}  exec kubeconfig: ${cluster.execKubeconfigPath}`);
+        console.log(`  ${cluster.name.padEnd(10)} ${cluster.role.padEnd(7)} KubeSphere ${cluster.kubesphereVersion}  ${cluster.server}  kubeconfig: ${cluster.kubeconfigPath}`);
+        console.log(`  ${"".padEnd(10)} ${"".padEnd(7)} ${"".padEnd(15)}  ${"".padEnd(cluster.server.length)}  exec kubeconfig: ${cluster.execKubeconfigPath}`);
     }
     console.log(`  logs: ${path.join(sandbox.dir, "logs")}`);
 }
@@ -61,16 +66,20 @@ async function up(dir: string, args: string[]): Promise<number> {
         printClusters(existing);
         return 0;
     }
-    const hostLayout = option(args, "--host-layout") ?? "v3";
-    if (hostLayout !== "v3" && hostLayout !== "v4") {
-        throw new Error(`--host-layout must be v3 or v4, got "${hostLayout}"`);
-    }
+    const version = (flag: string, value: string | undefined) => (value === undefined ? undefined : parseKubesphereVersion(value, flag));
+    const memberVersions = option(args, "--member-versions")
+        ?.split(",")
+        .map((value, i) => parseKubesphereVersion(value.trim(), `--member-versions entry ${i + 1}`));
+    const members = wholeNumber(args, "--members") ?? (memberVersions ? memberVersions.length : undefined);
     const started = Date.now();
     const sandbox = await startSandbox({
         dir,
-        members: wholeNumber(args, "--members"),
+        members,
         reconcileDelayMs: wholeNumber(args, "--reconcile-delay-ms"),
-        hostLayout,
+        hostInstallerDelayMs: wholeNumber(args, "--host-installer-delay-ms"),
+        kubesphereVersion: version("--kubesphere-version", option(args, "--kubesphere-version")),
+        hostVersion: version("--host-version", option(args, "--host-version")),
+        memberVersions,
         auditLog: args.includes("--audit-log"),
         detached: true,
     });

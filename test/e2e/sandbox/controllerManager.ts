@@ -5,21 +5,29 @@
  *   Secrets (the long-lived token kubeconfigs of API notes §5, EKS), signing with the apiserver's ServiceAccount key;
  * - serviceaccount-controller: the `default` ServiceAccount of every namespace;
  * - garbage-collector-controller: owner references are followed (and token Secrets go with their ServiceAccount);
- * - namespace-controller: deleting a namespace deletes its content.
+ * - namespace-controller: deleting a namespace deletes its content;
+ * - certificatesigningrequest-signing-controller: approved CSRs for `kubernetes.io/kube-apiserver-client` are signed
+ *   with the cluster's client CA (KubeSphere 4.x renews member certificates this way, API notes §9).
  *
- * Everything else (pods, nodes, workloads, CSRs, ...) stays off: nothing runs in the sandbox. The process serves no
+ * Everything else (pods, nodes, workloads, CSR approval, ...) stays off: nothing runs in the sandbox. The process serves no
  * port (`--secure-port=0`) and authenticates with the cluster's admin token, from its own kubeconfig.
  */
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as path from "path";
-import { adminToken, apiServerUrl, clusterFiles, servingCaData } from "./apiServer";
+import { adminToken, apiServerUrl, clientCa, clusterFiles, servingCaData } from "./apiServer";
 import { kubeconfigYaml } from "./kubeconfigFile";
 import { ClusterState } from "./state";
 import { waitFor } from "./waitFor";
 
 /** The v1.33 names (`--help` lists them); the short pre-1.28 aliases still work but are deprecated. */
-export const CONTROLLERS = ["serviceaccount-token-controller", "serviceaccount-controller", "garbage-collector-controller", "namespace-controller"];
+export const CONTROLLERS = [
+    "serviceaccount-token-controller",
+    "serviceaccount-controller",
+    "garbage-collector-controller",
+    "namespace-controller",
+    "certificatesigningrequest-signing-controller",
+];
 
 /** `<dir>/clusters/<name>/controller-manager.kubeconfig`: also the marker that identifies the process. */
 export function controllerManagerKubeconfigPath(dir: string, name: string): string {
@@ -48,6 +56,8 @@ export function controllerManagerArgs(dir: string, cluster: ClusterState): strin
         `--service-account-private-key-file=${files.serviceAccountKey}`,
         // Becomes the token Secrets' ca.crt: the self-signed serving certificate, so a token kubeconfig verifies TLS.
         `--root-ca-file=${files.servingCert}`,
+        `--cluster-signing-cert-file=${clientCa(dir, cluster.name).certFile}`,
+        `--cluster-signing-key-file=${clientCa(dir, cluster.name).keyFile}`,
         // One identity (the admin token) for every controller: no per-controller ServiceAccounts to bootstrap.
         "--use-service-account-credentials=false",
         "--leader-elect=false",

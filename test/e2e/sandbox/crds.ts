@@ -1,25 +1,45 @@
-/** Installs the KubeSphere CRDs from test/e2e/crds/ into a sandbox cluster. TEST ONLY. */
-import { ApiextensionsV1Api, KubeConfig, loadYaml, V1CustomResourceDefinition } from "@kubernetes/client-node";
+/**
+ * Installs a KubeSphere version's CRDs from test/e2e/crds/ into a sandbox cluster. TEST ONLY.
+ * 3.x: ClusterConfiguration and that version's Cluster CRD; 4.x host: the 4.1 Cluster CRD (no ClusterConfiguration);
+ * a 4.x member is bare (no KubeSphere at all until the host installs ks-core, API notes §9), so it gets none.
+ */
+import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadYaml, V1CustomResourceDefinition } from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as path from "path";
 import { httpStatus } from "../emulator/kubeApi";
+import { KubesphereVersion } from "../emulator/versions";
 import { CRDS_DIR } from "./paths";
+import { ClusterRole } from "./state";
 import { waitFor } from "./waitFor";
 
-function readCrds(): V1CustomResourceDefinition[] {
-    return fs
-        .readdirSync(CRDS_DIR)
-        .filter((file) => file.endsWith(".yaml"))
-        .sort()
-        // loadYaml maps YAML keys onto the client's typed model; a plain object would lose
-        // x-kubernetes-preserve-unknown-fields in serialization, and the apiserver would then prune spec and status.
-        .map((file) => loadYaml<V1CustomResourceDefinition>(fs.readFileSync(path.join(CRDS_DIR, file), "utf8")));
+/** The CRD files a cluster of this version and role has. */
+export function crdFiles(version: KubesphereVersion, role: ClusterRole): string[] {
+    switch (version) {
+        case "3.2":
+            return ["clusterconfigurations.installer.kubesphere.io.yaml", "clusters.cluster.kubesphere.io-v3.2.yaml"];
+        case "3.3":
+        case "3.4":
+            return ["clusterconfigurations.installer.kubesphere.io.yaml", "clusters.cluster.kubesphere.io-v3.3.yaml"];
+        case "4.1":
+            return role === "host" ? ["clusters.cluster.kubesphere.io-v4.1.yaml"] : [];
+    }
 }
 
-/** Creates every CRD (an existing one is left alone) and waits until each is Established. */
-export async function installCrds(clusterName: string, kubeConfig: KubeConfig, timeoutMs = 30_000): Promise<void> {
+function readCrd(file: string): V1CustomResourceDefinition {
+    // loadYaml maps YAML keys onto the client's typed model; a plain object would lose
+    // x-kubernetes-preserve-unknown-fields in serialization, and the apiserver would then prune spec and status.
+    return loadYaml<V1CustomResourceDefinition>(fs.readFileSync(path.join(CRDS_DIR, file), "utf8"));
+}
+
+/**
+ * Creates each CRD (an existing one is left alone) and waits until each is Established and its objects can be
+ * listed: right after Established the API server can still answer 429 "storage is (re)initializing" for a while,
+ * which a client reading right after start-up (the program's pre-flight) would otherwise meet.
+ */
+export async function installCrds(clusterName: string, kubeConfig: KubeConfig, files: string[], timeoutMs = 30_000): Promise<void> {
     const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
-    for (const crd of readCrds()) {
+    const objects = kubeConfig.makeApiClient(CustomObjectsApi);
+    for (const crd of files.map(readCrd)) {
         const name = crd.metadata?.name as string;
         try {
             await api.createCustomResourceDefinition({ body: crd });
@@ -34,6 +54,19 @@ export async function installCrds(clusterName: string, kubeConfig: KubeConfig, t
                 return current.status?.conditions?.some((condition) => condition.type === "Established" && condition.status === "True");
             },
             { description: `CRD ${name} to be Established on cluster "${clusterName}"`, timeoutMs, intervalMs: 100 },
+        );
+        const version = crd.spec.versions[0].name;
+        await waitFor(
+            async () => {
+                try {
+                    await objects.listClusterCustomObject({ group: crd.spec.group, version, plural: crd.spec.names.plural, limit: 1 });
+                    return true;
+                } catch (err) {
+                    if (httpStatus(err) === 429 || httpStatus(err) === 404 || httpStatus(err) === 503) return false;
+                    throw err;
+                }
+            },
+            { description: `${crd.spec.names.plural}.${crd.spec.group} to be listable on cluster "${clusterName}"`, timeoutMs, intervalMs: 100 },
         );
     }
 }

@@ -83,3 +83,31 @@ export function writeExecKubeconfig(dir: string, parts: ExecKubeconfigParts): st
     fs.writeFileSync(file, execKubeconfigYaml(parts), { mode: 0o600 });
     return file;
 }
+
+export interface CertificateKubeconfigParts {
+    /** Cluster and context are named after the cluster; the user after `userName`. */
+    name: string;
+    userName: string;
+    server: string;
+    caData: string;
+    /** PEM of the client certificate and its key. */
+    certPem: string;
+    keyPem: string;
+}
+
+/** A kubeconfig that authenticates with a client certificate, like kubeadm's admin.conf. Holds a private key. */
+export function certificateKubeconfigYaml(parts: CertificateKubeconfigParts): string {
+    return yaml.dump({
+        apiVersion: "v1",
+        kind: "Config",
+        "current-context": parts.name,
+        clusters: [{ name: parts.name, cluster: { server: parts.server, "certificate-authority-data": parts.caData } }],
+        contexts: [{ name: parts.name, context: { cluster: parts.name, user: parts.userName } }],
+        users: [
+            {
+                name: parts.userName,
+                user: { "client-certificate-data": Buffer.from(parts.certPem).toString("base64"), "client-key-data": Buffer.from(parts.keyPem).toString("base64") },
+            },
+        ],
+    });
+}

@@ -1,34 +1,38 @@
 /**
  * TEST ONLY: a local multi-cluster environment for the e2e suite. One etcd, one kube-apiserver and one
  * kube-controller-manager per cluster (a host and N members) on loopback ports, each seeded as a fresh KubeSphere
- * 3.x install, plus the kubesphere-emulator process that plays ks-installer and ks-controller-manager.
+ * install of its own version (3.2, 3.3, 3.4, 4.1), plus the kubesphere-emulator process that plays ks-installer,
+ * ks-controller-manager, 3.4's Cluster webhook and 4.x's ks-core install for those versions.
  *
- *   const sandbox = await startSandbox({ dir, members: 2 });
+ *   const sandbox = await startSandbox({ dir, members: 2, hostVersion: "3.4", memberVersions: ["3.2", "3.3"] });
  *   sandbox.kubeconfig("member1");          // kubeconfig YAML (holds a token)
  *   sandbox.cluster("member1").execKubeconfigPath; // same cluster, exec-plugin user (like EKS), no token inside
  *   await sandbox.stopApiServer("member1"); // member unreachable; data kept
  *   await sandbox.startApiServer("member1");
  *   await sandbox.stop();
  *
- * The controller-managers run only the ServiceAccount, token, garbage-collector and namespace controllers
- * (see controllerManager.ts).
+ * The controller-managers run only the ServiceAccount, token, garbage-collector, namespace and CSR-signing
+ * controllers (see controllerManager.ts).
  */
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as path from "path";
 import { EmulatorConfig } from "../emulator/config";
-import { adminToken, apiServerArgs, apiServerEnv, auditLogFile, apiServerReady, apiServerUrl, clusterFiles, prepareClusterFiles, servingCaData, waitForApiServer } from "./apiServer";
+import { httpStatus } from "../emulator/kubeApi";
+import { DEFAULT_KUBESPHERE_VERSION, KubesphereVersion, parseKubesphereVersion } from "../emulator/versions";
+import { ensureCa, issueCertificate } from "./certificates";
+import { adminToken, apiServerArgs, clientCa, apiServerEnv, auditLogFile, apiServerReady, apiServerUrl, clusterFiles, prepareClusterFiles, servingCaData, waitForApiServer } from "./apiServer";
 import { controllerManagerArgs, controllerManagerEnv, controllerManagerKubeconfigPath, waitForControllerManager, writeControllerManagerKubeconfig } from "./controllerManager";
-import { installCrds } from "./crds";
+import { crdFiles, installCrds } from "./crds";
 import { etcdArgs, etcdDataDir, waitForEtcd } from "./etcd";
 import { execPluginArgs, writeExecPlugin } from "./execCredential";
 import { forgetOnExit, killOnExit } from "./exitCleanup";
 import { freePort } from "./freePort";
-import { execKubeconfigPath, kubeconfigPath, writeExecKubeconfig, writeKubeconfig } from "./kubeconfigFile";
+import { certificateKubeconfigYaml, execKubeconfigPath, kubeconfigPath, writeExecKubeconfig, writeKubeconfig } from "./kubeconfigFile";
 import { EMULATOR_MAIN, REPO_ROOT, toolBinary, toolsBinDir } from "./paths";
 import { isRunning, OwnedProcess, spawnLogged, terminate } from "./processes";
 import { seedKubesphere } from "./seed";
-import { ClusterRole, ClusterState, KubesphereLayout, readState, SandboxState, writeState } from "./state";
+import { ClusterRole, ClusterState, readState, SandboxState, writeState } from "./state";
 import { waitFor } from "./waitFor";
 
 export const HOST_NAME = "host";
@@ -38,17 +42,27 @@ export interface StartSandboxOptions {
     dir: string;
     /** Number of member clusters, named member1..memberN. Default: 2. */
     members?: number;
-    /** Emulated ks-installer delay before kubesphere-config is re-rendered. Default: the emulator's (2000 ms). */
+    /**
+     * Emulated ks-installer delay before kubesphere-config is re-rendered, and the 4.x host's ks-core install on a
+     * member. Default: the emulator's (2000 ms).
+     */
     reconcileDelayMs?: number;
-    /** Layout the host is seeded with: "v3" (default, ClusterConfiguration + 3.x config) or "v4" (4.x config only). */
-    hostLayout?: KubesphereLayout;
+    /**
+     * How long a 3.x installer run that makes the host a host takes before kubesphere-config (and so the cluster
+     * controller) follows; the real one installs kubefed first. Default: reconcileDelayMs.
+     */
+    hostInstallerDelayMs?: number;
+    /** KubeSphere version of every cluster not named below. Default "3.4". */
+    kubesphereVersion?: KubesphereVersion;
+    /** The host's KubeSphere version. Default: kubesphereVersion. */
+    hostVersion?: KubesphereVersion;
+    /** Per member (member1 first); missing entries get kubesphereVersion. A 4.1 member is bare (no KubeSphere). */
+    memberVersions?: KubesphereVersion[];
     /**
      * true: processes outlive the caller (the CLI's `up`). false (default): they are killed when the calling
      * process exits or is interrupted, so a failing test run leaves nothing behind.
      */
     detached?: boolean;
-    /** Emulate the documented delete hang while a member is unreachable (API notes §7). Default: false. */
-    blockDeletionWhenUnreachable?: boolean;
     /**
      * Each kube-apiserver writes an audit log, `<dir>/logs/<name>-audit.log` (Metadata level: requests, never
      * bodies), e.g. to count the API requests a client makes (the benchmark). Default: false.
@@ -59,6 +73,8 @@ export interface StartSandboxOptions {
 export interface SandboxCluster {
     name: string;
     role: ClusterRole;
+    /** The KubeSphere version this cluster was seeded as and the emulator plays. */
+    kubesphereVersion: KubesphereVersion;
     /** e.g. `https://127.0.0.1:41234` */
     server: string;
     /** `<dir>/kubeconfigs/<name>.yaml`: token auth, context named after the cluster. */
@@ -98,6 +114,7 @@ export class Sandbox {
         return this.state.clusters.map((cluster) => ({
             name: cluster.name,
             role: cluster.role,
+            kubesphereVersion: cluster.version,
             server: apiServerUrl(cluster.port),
             kubeconfigPath: kubeconfigPath(this.dir, cluster.name),
             execKubeconfigPath: execKubeconfigPath(this.dir, cluster.name),
@@ -140,6 +157,41 @@ export class Sandbox {
     /** The cluster's kube-apiserver audit log (JSON lines); undefined unless started with `auditLog: true`. */
     auditLogFile(name: string): string | undefined {
         return this.state.auditLog ? auditLogFile(this.dir, this.cluster(name).name) : undefined;
+    }
+
+    /**
+     * Writes a kubeconfig whose user authenticates with a client certificate signed by the cluster's CA (like
+     * kubeadm's admin.conf: `groups: ["system:masters"]`), valid for `days` (KubeSphere 4.x renews at 7 or fewer).
+     * Without system:masters, `clusterAdmin: true` binds the user to cluster-admin. Returns the file (mode 0600,
+     * `<dir>/kubeconfigs/<name>-cert-<user>.yaml`); it holds a private key: treat it as a secret.
+     */
+    async clientCertificateKubeconfig(name: string, options: { user: string; groups?: string[]; days: number; clusterAdmin?: boolean }): Promise<string> {
+        const cluster = this.cluster(name);
+        const { certPem, keyPem } = issueCertificate(clientCa(this.dir, name), {
+            commonName: options.user,
+            organizations: options.groups,
+            days: options.days,
+            usage: { kind: "client" },
+        });
+        if (options.clusterAdmin) {
+            const rbac = this.loadKubeConfig(name).makeApiClient(RbacAuthorizationV1Api);
+            const binding = `sandbox-${options.user}-cluster-admin`;
+            try {
+                await rbac.createClusterRoleBinding({
+                    body: {
+                        metadata: { name: binding },
+                        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+                        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: options.user }],
+                    },
+                });
+            } catch (err) {
+                if (httpStatus(err) !== 409) throw err;
+            }
+        }
+        const file = path.join(this.dir, "kubeconfigs", `${name}-cert-${options.user}.yaml`);
+        const caData = servingCaData(this.dir, name) as string;
+        fs.writeFileSync(file, certificateKubeconfigYaml({ name, userName: options.user, server: cluster.server, caData, certPem, keyPem }), { mode: 0o600 });
+        return file;
     }
 
     isApiServerRunning(name: string): boolean {
@@ -317,10 +369,21 @@ export class Sandbox {
     async waitForApiServers(): Promise<void> {
         await Promise.all(
             this.state.clusters.map(async (cluster) => {
-                try {
-                    await waitForApiServer(this.dir, cluster, () => this.isApiServerRunning(cluster.name));
-                } catch (err) {
-                    throw new Error(`${(err as Error).message}${logTail(logFile(this.dir, cluster.name))}`);
+                // freePort() only says a port was free a moment ago: another process (a parallel test run) may bind
+                // it first. Such a loser exits at once with "address already in use": start it again on a new port.
+                for (let attempt = 1; ; attempt++) {
+                    try {
+                        await waitForApiServer(this.dir, cluster, () => this.isApiServerRunning(cluster.name));
+                        return;
+                    } catch (err) {
+                        const tail = logTail(logFile(this.dir, cluster.name));
+                        if (attempt < 3 && !this.isApiServerRunning(cluster.name) && /address already in use/.test(tail)) {
+                            cluster.port = await freePort();
+                            await this.spawnApiServer(cluster);
+                            continue;
+                        }
+                        throw new Error(`${(err as Error).message}${tail}`);
+                    }
                 }
             }),
         );
@@ -336,19 +399,20 @@ export class Sandbox {
                 writeKubeconfig(this.dir, { name: cluster.name, server, caData, token: adminToken(this.dir, cluster.name) });
                 writeExecKubeconfig(this.dir, { name: cluster.name, server, caData, command: execPlugin, args: execPluginArgs(cluster.name) });
                 const kubeConfig = this.loadKubeConfig(cluster.name);
-                await installCrds(cluster.name, kubeConfig);
-                await seedKubesphere(kubeConfig, cluster.layout);
+                await installCrds(cluster.name, kubeConfig, crdFiles(cluster.version, cluster.role));
+                await seedKubesphere(kubeConfig, cluster.version, cluster.role);
             }),
         );
     }
 
     /** @internal */
-    async spawnEmulator(options: Pick<StartSandboxOptions, "reconcileDelayMs" | "blockDeletionWhenUnreachable">): Promise<void> {
+    async spawnEmulator(options: Pick<StartSandboxOptions, "reconcileDelayMs" | "hostInstallerDelayMs">): Promise<void> {
         const { configFile, readyFile, logFile: emulatorLog } = this.state.emulator;
         const config: Partial<EmulatorConfig> = {
-            clusters: this.clusters.map(({ name, role, kubeconfigPath }) => ({ name, role, kubeconfigPath })),
+            clusters: this.clusters.map(({ name, role, kubeconfigPath, kubesphereVersion }) => ({ name, role, kubeconfigPath, version: kubesphereVersion })),
             reconcileDelayMs: options.reconcileDelayMs,
-            blockDeletionWhenUnreachable: options.blockDeletionWhenUnreachable,
+            hostInstallerDelayMs: options.hostInstallerDelayMs,
+            webhook: this.state.webhook,
             readyFile,
         };
         fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");
@@ -409,12 +473,21 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     toolBinary("kube-controller-manager");
     fs.mkdirSync(path.join(dir, LOGS), { recursive: true });
 
-    const clusterSpecs: Array<{ name: string; role: ClusterRole; layout: KubesphereLayout }> = [
-        { name: HOST_NAME, role: "host", layout: options.hostLayout ?? "v3" },
-        ...Array.from({ length: memberCount }, (_, i) => ({ name: `member${i + 1}`, role: "member" as const, layout: "v3" as const })),
+    const defaultVersion = parseKubesphereVersion(options.kubesphereVersion ?? DEFAULT_KUBESPHERE_VERSION, "kubesphereVersion");
+    const clusterSpecs: Array<{ name: string; role: ClusterRole; version: KubesphereVersion }> = [
+        { name: HOST_NAME, role: "host", version: parseKubesphereVersion(options.hostVersion ?? defaultVersion, "hostVersion") },
+        ...Array.from({ length: memberCount }, (_, i) => ({
+            name: `member${i + 1}`,
+            role: "member" as const,
+            version: parseKubesphereVersion(options.memberVersions?.[i] ?? defaultVersion, `memberVersions[${i}]`),
+        })),
     ];
+    if ((options.memberVersions?.length ?? 0) > memberCount) {
+        throw new Error(`memberVersions lists ${options.memberVersions!.length} versions for ${memberCount} members`);
+    }
+    const webhookDir = path.join(dir, "webhook");
     const state: SandboxState = {
-        version: 1,
+        version: 2,
         dir,
         detached: options.detached ?? false,
         binDir: toolsBinDir(),
@@ -427,7 +500,13 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
             readyFile: path.join(dir, "emulator.ready"),
             logFile: logFile(dir, "emulator"),
         },
+        webhook: { port: await freePort(), certFile: path.join(webhookDir, "tls.crt"), keyFile: path.join(webhookDir, "tls.key"), caFile: path.join(webhookDir, "ca.crt") },
     };
+    // The emulator serves 3.4's admission webhook over HTTPS on loopback; kube-apiserver verifies it with this CA.
+    const webhookCa = ensureCa(webhookDir, "kubesphere-emulator-webhook-ca");
+    const serving = issueCertificate(webhookCa, { commonName: "kubesphere-emulator-webhook", days: 365, usage: { kind: "server", ipAddresses: ["127.0.0.1"] } });
+    fs.writeFileSync(state.webhook.certFile, serving.certPem);
+    fs.writeFileSync(state.webhook.keyFile, serving.keyPem, { mode: 0o600 });
     for (const spec of clusterSpecs) {
         state.clusters.push({ ...spec, port: await freePort(), etcdPrefix: `/registry-${spec.name}` });
     }

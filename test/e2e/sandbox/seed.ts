@@ -1,21 +1,18 @@
 /**
- * Makes a bare sandbox cluster look like a fresh KubeSphere install (API notes §1–§2). TEST ONLY.
+ * Makes a bare sandbox cluster look like a fresh KubeSphere install of its version (API notes §1, §2, §9). TEST ONLY.
  * 3.x: namespace kubesphere-system, ClusterConfiguration ks-installer (clusterRole none, empty jwtSecret, created
- * like `kubectl apply` does) and kubesphere-config with the cluster's own random jwtSecret.
- * 4.x (host only): no ClusterConfiguration; kubesphere-config in the 4.x layout with role host.
+ * like `kubectl apply` does, status core enabled with the release), kubesphere-config with the cluster's own random
+ * jwtSecret in that version's layout, and the ks-apiserver Service (see the emulator's KS_APISERVER).
+ * 4.x host: ks-core installed with role host (kubesphere-config in the 4.x layout, ks-apiserver); no ClusterConfiguration.
+ * 4.x member: nothing at all (bare), as users join them: the host installs ks-core.
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { httpStatus } from "../emulator/kubeApi";
-import {
-    INSTALLER,
-    KUBESPHERE_CONFIG_KEY,
-    KUBESPHERE_CONFIG_NAME,
-    KUBESPHERE_NAMESPACE,
-    KUBESPHERE_VERSION,
-} from "../emulator/kubesphereObjects";
+import { INSTALLER, KS_APISERVER, KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE } from "../emulator/kubesphereObjects";
 import { freshKubesphereYamlV3, freshKubesphereYamlV4Host } from "../emulator/kubesphereYaml";
+import { KubesphereVersion, VERSION_TRAITS } from "../emulator/versions";
 import { randomAlphanumeric } from "./random";
-import { KubesphereLayout } from "./state";
+import { ClusterRole } from "./state";
 
 /** The field manager `kubectl apply` (client-side) records, as on a cluster installed from cluster-configuration.yaml. */
 const KUBECTL_APPLY_MANAGER = "kubectl-client-side-apply";
@@ -30,16 +27,20 @@ async function createUnlessExists(create: () => Promise<unknown>): Promise<void>
     }
 }
 
-export async function seedKubesphere(kubeConfig: KubeConfig, layout: KubesphereLayout): Promise<void> {
+export async function seedKubesphere(kubeConfig: KubeConfig, version: KubesphereVersion, role: ClusterRole): Promise<void> {
+    const traits = VERSION_TRAITS[version];
+    if (traits.generation === 4 && role === "member") {
+        return;
+    }
     const core = kubeConfig.makeApiClient(CoreV1Api);
     const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
     await createUnlessExists(() => core.createNamespace({ body: { metadata: { name: KUBESPHERE_NAMESPACE } } }));
 
-    if (layout === "v3") {
+    if (traits.generation === 3) {
         const installer = {
             apiVersion: `${INSTALLER.group}/${INSTALLER.version}`,
             kind: INSTALLER.kind,
-            metadata: { name: INSTALLER.name, namespace: KUBESPHERE_NAMESPACE, labels: { version: KUBESPHERE_VERSION } },
+            metadata: { name: INSTALLER.name, namespace: KUBESPHERE_NAMESPACE, labels: { version: traits.release } },
             spec: { multicluster: { clusterRole: "none" }, authentication: { jwtSecret: "" } },
         };
         const lastApplied = JSON.stringify(installer);
@@ -52,21 +53,29 @@ export async function seedKubesphere(kubeConfig: KubeConfig, layout: KubesphereL
                 fieldManager: KUBECTL_APPLY_MANAGER,
                 body: {
                     ...installer,
-                    metadata: {
-                        ...installer.metadata,
-                        annotations: { "kubectl.kubernetes.io/last-applied-configuration": lastApplied },
-                    },
+                    metadata: { ...installer.metadata, annotations: { "kubectl.kubernetes.io/last-applied-configuration": lastApplied } },
+                    // The installer finished its first run (no status subresource: status is part of the object).
+                    status: { core: { status: "enabled", version: traits.release } },
                 },
             }),
         );
     }
 
     const jwtSecret = randomAlphanumeric(32);
-    const kubesphereYaml = layout === "v3" ? freshKubesphereYamlV3(jwtSecret) : freshKubesphereYamlV4Host(jwtSecret);
+    const kubesphereYaml = traits.generation === 3 ? freshKubesphereYamlV3(jwtSecret, traits) : freshKubesphereYamlV4Host(jwtSecret);
     await createUnlessExists(() =>
         core.createNamespacedConfigMap({
             namespace: KUBESPHERE_NAMESPACE,
             body: { metadata: { name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }, data: { [KUBESPHERE_CONFIG_KEY]: kubesphereYaml } },
+        }),
+    );
+    await createUnlessExists(() =>
+        core.createNamespacedService({
+            namespace: KUBESPHERE_NAMESPACE,
+            body: {
+                metadata: { name: KS_APISERVER.name, namespace: KUBESPHERE_NAMESPACE, labels: { [KS_APISERVER.versionLabel]: traits.release } },
+                spec: { ports: [{ port: 80, targetPort: 9090 }] },
+            },
         }),
     );
 }

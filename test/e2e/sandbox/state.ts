@@ -4,11 +4,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { WebhookServing } from "../emulator/config";
+import { KubesphereVersion } from "../emulator/versions";
 
 export type ClusterRole = "host" | "member";
-
-/** KubeSphere layout of a seeded kubesphere-config: 3.x (with ks-installer) or 4.x (no ClusterConfiguration). */
-export type KubesphereLayout = "v3" | "v4";
 
 export interface ClusterState {
     name: string;
@@ -17,8 +16,8 @@ export interface ClusterState {
     port: number;
     /** Keeps this cluster's objects apart from the others' in the shared etcd, e.g. `/registry-host`. */
     etcdPrefix: string;
-    /** Layout the cluster was seeded with. */
-    layout: KubesphereLayout;
+    /** The KubeSphere version the cluster was seeded as and the emulator plays for it (API notes §9). */
+    version: KubesphereVersion;
     /** Pid of its kube-apiserver; undefined while stopped with stopApiServer. */
     pid?: number;
     /** Pid of its kube-controller-manager; stopped and started together with the apiserver. */
@@ -26,7 +25,7 @@ export interface ClusterState {
 }
 
 export interface SandboxState {
-    version: 1;
+    version: 2;
     dir: string;
     /** Whether the processes were started to outlive their creator (CLI) or be killed with it (tests). */
     detached: boolean;
@@ -37,6 +36,8 @@ export interface SandboxState {
     etcd: { pid?: number; clientPort: number; peerPort: number };
     clusters: ClusterState[];
     emulator: { pid?: number; configFile: string; readyFile: string; logFile: string };
+    /** Where the emulator serves 3.4's Cluster webhook (port and PEM files under `<dir>/webhook/`). */
+    webhook: WebhookServing;
 }
 
 export function stateFile(dir: string): string {
@@ -57,8 +58,8 @@ export function readState(dir: string): SandboxState | undefined {
         return undefined;
     }
     const state = JSON.parse(fs.readFileSync(file, "utf8")) as SandboxState;
-    if (state.version !== 1) {
-        throw new Error(`${file} has version ${String(state.version)}, expected 1. Fix: stop that sandbox by hand and delete ${state.dir}`);
+    if (state.version !== 2) {
+        throw new Error(`${file} has version ${String(state.version)}, expected 2. Fix: stop that sandbox by hand and delete ${state.dir}`);
     }
     return state;
 }

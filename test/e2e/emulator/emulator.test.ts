@@ -1,0 +1,60 @@
+/**
+ * The emulator's pure pieces, without clusters (run with the e2e suite: the emulator is test-only code).
+ * Values come from KubeSphere's source (API notes §9) or from the algorithms' published test vectors.
+ */
+import * as assert from "assert";
+import * as yaml from "js-yaml";
+import { reviewClusterUpdate } from "./clusterWebhook";
+import { fnv1a64Hex } from "./fnv";
+import { readKubesphereYaml, renderKubesphereYamlV3, withClusterName } from "./kubesphereYaml";
+import { credentialPluginError, goTimeString, MemberClientCache } from "./memberClient";
+import { VERSION_TRAITS } from "./versions";
+
+describe("kubesphere-emulator (pure parts)", () => {
+    it("hashes spec.config like KubeSphere's hashutil.FNVString (FNV-1a 64, hex)", () => {
+        // FNV-1a 64 test vectors: "" → offset basis, "a" → af63dc4c8601ec8c.
+        assert.strictEqual(fnv1a64Hex(Buffer.from("")), "cbf29ce484222325");
+        assert.strictEqual(fnv1a64Hex(Buffer.from("a")), "af63dc4c8601ec8c");
+        assert.strictEqual(fnv1a64Hex(Buffer.from("foobar")), "85944171f73967e8");
+    });
+
+    it("renders kubesphere-config per version: 3.2 members get no multicluster block, 3.2 hosts no clusterRole", () => {
+        const current = yaml.dump({ authentication: { jwtSecret: "own-secret", oauthOptions: { accessTokenMaxAge: "2h0m0s" } }, monitoring: { endpoint: "x" } });
+        const member = { multicluster: { clusterRole: "member" }, authentication: { jwtSecret: "host-secret" } };
+        const host = { multicluster: { clusterRole: "host", hostClusterName: "prod" } };
+        const member32 = yaml.load(renderKubesphereYamlV3(current, member, VERSION_TRAITS["3.2"])) as Record<string, any>;
+        assert.strictEqual(member32.multicluster, undefined);
+        assert.strictEqual(member32.authentication.jwtSecret, "host-secret");
+        assert.strictEqual(member32.authentication.oauthOptions.accessTokenMaxAge, 0);
+        assert.strictEqual(member32.monitoring.endpoint, "x", "unrelated settings survive");
+        assert.deepStrictEqual((yaml.load(renderKubesphereYamlV3(current, host, VERSION_TRAITS["3.2"])) as Record<string, any>).multicluster, { enable: true, hostClusterName: "prod" });
+        assert.deepStrictEqual((yaml.load(renderKubesphereYamlV3(current, member, VERSION_TRAITS["3.3"])) as Record<string, any>).multicluster, { clusterRole: "member", enable: false });
+        assert.deepStrictEqual((yaml.load(renderKubesphereYamlV3(current, host, VERSION_TRAITS["3.4"])) as Record<string, any>).multicluster, { clusterRole: "host", enable: true, hostClusterName: "prod" });
+    });
+
+    it("drops the controller's multicluster.clusterName on a re-render (it is not in ks-installer's template)", () => {
+        const named = withClusterName(yaml.dump({ authentication: { jwtSecret: "s" }, multicluster: { clusterRole: "member", enable: false } }), "member1");
+        assert.strictEqual(readKubesphereYaml(named).clusterName, "member1");
+        const rendered = renderKubesphereYamlV3(named, { multicluster: { clusterRole: "member" } }, VERSION_TRAITS["3.4"]);
+        assert.strictEqual(readKubesphereYaml(rendered).clusterName, undefined);
+    });
+
+    it("says what client-go inside KubeSphere says for credential plugins", () => {
+        assert.strictEqual(credentialPluginError({ exec: { command: "/usr/local/bin/aws" } }), "getting credentials: exec: executable aws not found");
+        assert.strictEqual(credentialPluginError({ authProvider: { name: "gcp" } }), 'no Auth Provider found for name "gcp"');
+        assert.strictEqual(credentialPluginError({}), undefined);
+    });
+
+    it("formats certificate expiry like Go's time.Time.String() in UTC", () => {
+        assert.strictEqual(goTimeString(new Date("2026-12-04T08:26:45.123Z")), "2026-12-04 08:26:45 +0000 UTC");
+    });
+
+    it("3.4's webhook allows everything but UPDATEs of Clusters that already have status.uid", async () => {
+        const members = new MemberClientCache();
+        const cluster = { metadata: { name: "m" }, spec: { connection: { kubeconfig: "" } } };
+        assert.strictEqual(await reviewClusterUpdate("CREATE", cluster, undefined, members), undefined);
+        assert.strictEqual(await reviewClusterUpdate("UPDATE", cluster, { ...cluster, status: {} }, members), undefined, "first status write");
+        const denial = await reviewClusterUpdate("UPDATE", cluster, { ...cluster, status: { uid: "u" } }, members);
+        assert.match(denial ?? "", /^failed to load cluster config for m: /);
+    });
+});

@@ -1,0 +1,86 @@
+/**
+ * The KubeSphere releases the emulator can play, and what differs between them (API notes §9). TEST ONLY: these
+ * are the emulator's own facts, read from KubeSphere's source per tag; never imported from the product.
+ */
+
+/** A sandbox cluster's KubeSphere minor version. */
+export type KubesphereVersion = "3.2" | "3.3" | "3.4" | "4.1";
+
+export const KUBESPHERE_VERSIONS: readonly KubesphereVersion[] = ["3.2", "3.3", "3.4", "4.1"];
+
+/** The version a sandbox cluster gets when none is named. */
+export const DEFAULT_KUBESPHERE_VERSION: KubesphereVersion = "3.4";
+
+export interface VersionTraits {
+    /** The patch release emulated, as ks-apiserver reports it (`status.kubeSphereVersion`, ks-installer `status.core.version`). */
+    release: string;
+    /** 3.x is installed by ks-installer (ClusterConfiguration); 4.x by the ks-core Helm chart. */
+    generation: 3 | 4;
+    /**
+     * 3.1/3.2's kubesphere-config template renders the `multicluster` block for hosts only, and without `clusterRole`
+     * (ks-installer v3.2.1); 3.3+ always renders `clusterRole`.
+     */
+    rendersClusterRole: boolean;
+    /** The Cluster CRD has `status.uid` and the controller writes it (3.3+; the 3.2 CRD has no such field). */
+    writesStatusUid: boolean;
+    /** On a failed federation join the controller also writes Ready=False (3.3+; 3.2 writes only Federated=False). */
+    writesReadyOnJoinFailure: boolean;
+    /**
+     * The KubeConfigCertExpiresInSevenDays step: "strict" (3.3.x) fails on a kubeconfig without a client certificate
+     * ("empty CertData") and returns before the status is written; "lenient" (3.4.x) treats it as never expiring;
+     * undefined: no such step (3.2).
+     */
+    certificateExpiryCheck?: "strict" | "lenient";
+    /** After Ready the controller writes `multicluster.clusterName` into the member's kubesphere-config (3.3, 3.4). */
+    writesClusterNameIntoMemberConfig: boolean;
+    /** The Cluster UPDATE validating webhook `validating-cluster.kubesphere.io` (3.4.x only). */
+    clusterWebhook: boolean;
+}
+
+export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
+    "3.2": {
+        release: "v3.2.1",
+        generation: 3,
+        rendersClusterRole: false,
+        writesStatusUid: false,
+        writesReadyOnJoinFailure: false,
+        writesClusterNameIntoMemberConfig: false,
+        clusterWebhook: false,
+    },
+    "3.3": {
+        release: "v3.3.2",
+        generation: 3,
+        rendersClusterRole: true,
+        writesStatusUid: true,
+        writesReadyOnJoinFailure: true,
+        certificateExpiryCheck: "strict",
+        writesClusterNameIntoMemberConfig: true,
+        clusterWebhook: false,
+    },
+    "3.4": {
+        release: "v3.4.1",
+        generation: 3,
+        rendersClusterRole: true,
+        writesStatusUid: true,
+        writesReadyOnJoinFailure: true,
+        certificateExpiryCheck: "lenient",
+        writesClusterNameIntoMemberConfig: true,
+        clusterWebhook: true,
+    },
+    "4.1": {
+        release: "v4.1.3",
+        generation: 4,
+        rendersClusterRole: true,
+        writesStatusUid: true,
+        writesReadyOnJoinFailure: false,
+        writesClusterNameIntoMemberConfig: false,
+        clusterWebhook: false,
+    },
+};
+
+export function parseKubesphereVersion(value: string, where: string): KubesphereVersion {
+    if ((KUBESPHERE_VERSIONS as readonly string[]).includes(value)) {
+        return value as KubesphereVersion;
+    }
+    throw new Error(`${where} must be one of ${KUBESPHERE_VERSIONS.join(", ")}, got "${value}"`);
+}

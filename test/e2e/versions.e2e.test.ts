@@ -1,0 +1,271 @@
+/**
+ * End-to-end version matrix (issue 8 item 5): the real program on the real engine against hosts and members of
+ * different KubeSphere versions, each emulated as its source shows (test/e2e/emulator, API notes §9).
+ * One sandbox per host version, shared by its scenarios, which run in order.
+ *
+ * - 3.4 host whose installer takes 20 s to become a host, members 3.2 (token kubeconfig), 3.3 (client certificate)
+ *   and 3.4 (exec plugin, imported through a ServiceAccount token); then the ownership refusals: the same cluster
+ *   listed twice, and a member that is the host of another federation, with nothing changed on any cluster.
+ *   (Removing an unreachable member behind 3.4's webhook by the README's procedure: realWorld.e2e.test.ts.)
+ * - 3.3 host: an exec-plugin member (token credentials, which 3.3 never reports Ready) is refused before any change.
+ * - 4.1 host: a bare exec-plugin member reaches Ready and KSCoreReady; a ksCoreValues change waits for the
+ *   reinstall; a member whose ks-core another host installed is refused; removal leaves ks-core's namespace.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { fnv1a64Hex } from "./emulator/fnv";
+import { httpStatus, MERGE_PATCH } from "./emulator/kubeApi";
+import { CLUSTER, clusterApi, ClusterObject, conditionOf, HOST_ENTRY_LABEL, hostCluster, hostClusters, INSTALLER, installerSpecOf, jwtSecretOf, memberClusters, waitUntil } from "./harness/clusterQueries";
+import { createFederationStack, FederationStack } from "./harness/federationStack";
+import { Sandbox, startSandbox, StartSandboxOptions } from "./sandbox/sandbox";
+
+/** One sandbox and one stack per describe block, removed afterwards whatever happened. */
+function useSandbox(options: Omit<StartSandboxOptions, "dir">) {
+    const context = {} as { sandbox: Sandbox; stack: FederationStack; dir: string };
+    before(async function () {
+        this.timeout(5 * 60_000);
+        context.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-e2e-versions-"));
+        context.sandbox = await startSandbox({ dir: path.join(context.dir, "sandbox"), reconcileDelayMs: 1000, ...options });
+        context.stack = await createFederationStack("versions", path.join(context.dir, "stack"));
+    });
+    after(async function () {
+        this.timeout(2 * 60_000);
+        await context.sandbox?.stop();
+        if (context.dir) fs.rmSync(context.dir, { recursive: true, force: true });
+    });
+    return context;
+}
+
+/**
+ * What the program could change on every cluster of the sandbox: ks-installer specs, the namespaces, the
+ * ServiceAccounts in kubesphere-system, and the Cluster objects on the host (names and specs). Status written by
+ * KubeSphere (the emulator) is left out.
+ */
+async function clusterSnapshot(sandbox: Sandbox): Promise<string> {
+    const parts: Record<string, unknown> = {};
+    for (const cluster of sandbox.clusters) {
+        const { core } = clusterApi(sandbox, cluster.name);
+        const namespaces = (await core.listNamespace()).items.map((ns) => ns.metadata?.name).sort();
+        let serviceAccounts: string[] = [];
+        try {
+            serviceAccounts = (await core.listNamespacedServiceAccount({ namespace: "kubesphere-system" })).items.map((sa) => sa.metadata!.name!).sort();
+        } catch (err) {
+            if (httpStatus(err) !== 404) throw err;
+        }
+        parts[cluster.name] = { installer: await installerSpecOf(sandbox, cluster.name), namespaces, serviceAccounts };
+    }
+    parts.clusters = (await hostClusters(sandbox)).map((cluster) => ({ name: cluster.metadata.name, spec: cluster.spec })).sort((a, b) => a.name.localeCompare(b.name));
+    return JSON.stringify(parts);
+}
+
+/** The first line of a refused `up`'s error (the program's message; Pulumi adds context below). */
+async function refusalOf(stack: FederationStack): Promise<string> {
+    try {
+        await stack.up();
+    } catch (err) {
+        return (err as Error).message.replace(/^the program failed: /, "").split("\n")[0];
+    }
+    throw new Error("pulumi up succeeded, expected a refusal");
+}
+
+const ok = (result: { summary: { result?: string } }) => assert.strictEqual(result.summary.result, "succeeded");
+
+describe("version matrix: KubeSphere 3.4 host with 3.2, 3.3 and 3.4 members (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const HOST_INSTALLER_DELAY_MS = 20_000;
+    // member4 is a fresh cluster to list twice; member5 is made the host of another federation.
+    const ctx = useSandbox({ members: 5, hostVersion: "3.4", memberVersions: ["3.2", "3.3", "3.4", "3.4", "3.4"], hostInstallerDelayMs: HOST_INSTALLER_DELAY_MS });
+    const host = () => ({ name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } });
+    let certificateKubeconfig = "";
+    const fleet = () => [
+        // 3.2, token kubeconfig passed on as it is.
+        { name: "member1", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath }, credentials: "kubeconfig", readyTimeoutSeconds: 120 },
+        // 3.3, client certificate (kubeadm's admin.conf).
+        { name: "member2", provider: "kubeadm", kubeconfig: { path: certificateKubeconfig }, readyTimeoutSeconds: 120 },
+        // 3.4, exec plugin (EKS): imported through a ServiceAccount token.
+        { name: "member3", provider: "eks", kubeconfig: { path: ctx.sandbox.cluster("member3").execKubeconfigPath }, readyTimeoutSeconds: 120 },
+    ];
+
+    it("waits until the host is a host (its installer takes 20 s), then joins all three members", async () => {
+        // member5 becomes the host of its own federation meanwhile (its installer takes the same 20 s).
+        await clusterApi(ctx.sandbox, "member5").custom.patchNamespacedCustomObject({ ...INSTALLER, body: { spec: { multicluster: { clusterRole: "host" } } } }, MERGE_PATCH);
+        certificateKubeconfig = await ctx.sandbox.clientCertificateKubeconfig("member2", { user: "kubernetes-admin", groups: ["system:masters"], days: 365 });
+        await ctx.stack.setFederationConfig({ host: host(), members: fleet() });
+        const started = Date.now();
+        ok(await ctx.stack.up());
+        assert.ok(Date.now() - started >= HOST_INSTALLER_DELAY_MS, "up returned before the host installer finished");
+        const hostEntry = (await hostCluster(ctx.sandbox, "host"))!;
+        assert.ok(hostEntry.metadata.labels?.[HOST_ENTRY_LABEL] !== undefined, "KubeSphere created its own host entry");
+        const members = await memberClusters(ctx.sandbox);
+        assert.deepStrictEqual(members.map((cluster) => cluster.metadata.name).sort(), ["member1", "member2", "member3"]);
+        for (const cluster of members) {
+            assert.strictEqual(conditionOf(cluster)?.status, "True", `${cluster.metadata.name}: ${conditionOf(cluster)?.message}`);
+            // The program waits for the host to be a host before any member Cluster is created (issue 8 item 2).
+            assert.ok(
+                (cluster as ClusterObject & { metadata: { creationTimestamp: string } }).metadata.creationTimestamp >= (hostEntry as ClusterObject & { metadata: { creationTimestamp: string } }).metadata.creationTimestamp,
+                `${cluster.metadata.name} was created before the host was a host`,
+            );
+        }
+        for (const name of ["member1", "member2", "member3"]) {
+            assert.ok((await jwtSecretOf(ctx.sandbox, name)) === (await jwtSecretOf(ctx.sandbox, "host")), `${name} has the host's jwtSecret`);
+        }
+        const exported = (await ctx.stack.stack.outputs()).members?.value as Record<string, unknown>;
+        assert.ok(exported && Object.keys(exported).length === 3, "the three members are exported");
+    });
+
+    it("reports no changes on a second up", async () => {
+        const result = await ctx.stack.up();
+        const changes = Object.entries(result.summary.resourceChanges ?? {}).filter(([op]) => op !== "same" && op !== "read");
+        assert.deepStrictEqual(changes, [], `second up changed: ${JSON.stringify(result.summary.resourceChanges)}`);
+    });
+
+    it("refuses the same cluster listed twice, naming both, with nothing changed on any cluster", async () => {
+        const twice = [
+            { name: "member4", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member4").kubeconfigPath } },
+            { name: "member4-again", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member4").kubeconfigPath } },
+        ];
+        await ctx.stack.setFederationConfig({ host: host(), members: [...fleet(), ...twice] });
+        const before = await clusterSnapshot(ctx.sandbox);
+        const refusal = await refusalOf(ctx.stack);
+        assert.match(refusal, /member4/);
+        assert.match(refusal, /member4-again/);
+        assert.match(refusal, /same cluster/i);
+        assert.strictEqual(await clusterSnapshot(ctx.sandbox), before, "a cluster changed although the program refused");
+    });
+
+    it("refuses a member that is the host of another federation, with nothing changed on any cluster", async () => {
+        // member5 was made a host in the first scenario: its kubesphere-config shows it once its installer is done.
+        await waitUntil(async () => {
+            const { core } = clusterApi(ctx.sandbox, "member5");
+            const configMap = await core.readNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system" });
+            return /clusterRole: host/.test(configMap.data?.["kubesphere.yaml"] ?? "");
+        }, "member5's kubesphere-config shows clusterRole host");
+        await ctx.stack.setFederationConfig({ host: host(), members: [...fleet(), { name: "member5", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member5").kubeconfigPath } }] });
+        const before = await clusterSnapshot(ctx.sandbox);
+        const refusal = await refusalOf(ctx.stack);
+        assert.match(refusal, /member5/);
+        assert.match(refusal, /host/);
+        assert.strictEqual(await clusterSnapshot(ctx.sandbox), before, "a cluster changed although the program refused");
+    });
+});
+
+describe("version matrix: KubeSphere 3.3 host (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const ctx = useSandbox({ members: 1, kubesphereVersion: "3.3" });
+
+    it("refuses an exec-plugin member before any change: 3.3 never reports a token-authenticated Cluster Ready", async () => {
+        await ctx.stack.setFederationConfig({
+            host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
+            members: [{ name: "member1", provider: "eks", kubeconfig: { path: ctx.sandbox.cluster("member1").execKubeconfigPath } }],
+        });
+        const before = await clusterSnapshot(ctx.sandbox);
+        const refusal = await refusalOf(ctx.stack);
+        assert.match(refusal, /member1/);
+        assert.match(refusal, /3\.3/);
+        assert.match(refusal, /token/i);
+        assert.strictEqual(await clusterSnapshot(ctx.sandbox), before, "a cluster changed although the program refused");
+        assert.strictEqual((await installerSpecOf(ctx.sandbox, "host"))?.multicluster?.clusterRole, "none", "the host was not patched");
+    });
+
+    it("joins the member with a client-certificate kubeconfig", async () => {
+        const certificate = await ctx.sandbox.clientCertificateKubeconfig("member1", { user: "kubernetes-admin", groups: ["system:masters"], days: 365 });
+        await ctx.stack.setFederationConfig({
+            host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
+            members: [{ name: "member1", provider: "kubeadm", kubeconfig: { path: certificate }, credentials: "kubeconfig", readyTimeoutSeconds: 120 }],
+        });
+        ok(await ctx.stack.up());
+        const cluster = (await hostCluster(ctx.sandbox, "member1"))!;
+        assert.strictEqual(conditionOf(cluster)?.status, "True", conditionOf(cluster)?.message);
+    });
+
+    it("(emulator) 3.3 writes no status for a token kubeconfig (empty CertData), and has no webhook", async () => {
+        // What the refusal above protects against: the same member imported with its token kubeconfig, by hand.
+        const host = clusterApi(ctx.sandbox, "host").custom;
+        await host.createClusterCustomObject({
+            ...CLUSTER,
+            body: {
+                apiVersion: "cluster.kubesphere.io/v1alpha1",
+                kind: "Cluster",
+                metadata: { name: "member1-token" },
+                spec: { joinFederation: true, provider: "generic", connection: { type: "direct", kubeconfig: Buffer.from(ctx.sandbox.kubeconfig("member1")).toString("base64") } },
+            },
+        });
+        await waitUntil(async () => ((await hostCluster(ctx.sandbox, "member1-token"))?.metadata.finalizers ?? []).length > 0, "KubeSphere's finalizer on member1-token");
+        // Absence of a write needs time to pass: a few of the emulator's one-second resyncs.
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        assert.strictEqual((await hostCluster(ctx.sandbox, "member1-token"))?.status, undefined, "3.3 returns before writing any status");
+        // No webhook on 3.3: with the member down, the Cluster is still updated (Ready=False) and deleted.
+        await ctx.sandbox.stopApiServer("member1");
+        try {
+            await waitUntil(async () => conditionOf(await hostCluster(ctx.sandbox, "member1"))?.reason === "Cluster join federation control plane failed", "member1 Ready=False");
+            await host.deleteClusterCustomObject({ ...CLUSTER, name: "member1-token" });
+            await waitUntil(async () => (await hostCluster(ctx.sandbox, "member1-token")) === undefined, "member1-token deleted");
+        } finally {
+            await ctx.sandbox.startApiServer("member1");
+        }
+    });
+});
+
+describe("version matrix: KubeSphere 4.1 host with bare 4.1 members (e2e)", function () {
+    this.timeout(10 * 60_000);
+    // The emulated Helm install of ks-core takes 5 s, so returning before it is done would show.
+    const INSTALL_DELAY_MS = 5_000;
+    const ctx = useSandbox({ members: 2, kubesphereVersion: "4.1", reconcileDelayMs: INSTALL_DELAY_MS });
+    const host = () => ({ name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } });
+    const bareMember = (ksCoreValues: Record<string, unknown>) => ({
+        name: "member1",
+        provider: "eks",
+        kubeconfig: { path: ctx.sandbox.cluster("member1").execKubeconfigPath },
+        ksCoreValues,
+        readyTimeoutSeconds: 120,
+    });
+    const configHashOf = (cluster: ClusterObject | undefined) => cluster?.metadata.annotations?.["kubesphere.io/config-hash"];
+
+    it("joins a bare exec-plugin member: Ready and KSCoreReady, ks-core installed by the host", async () => {
+        await assert.rejects(clusterApi(ctx.sandbox, "member1").core.readNamespace({ name: "kubesphere-system" }), (err: unknown) => httpStatus(err) === 404, "member1 starts bare");
+        await ctx.stack.setFederationConfig({ host: host(), members: [bareMember({ cloud: { enabled: false } })] });
+        ok(await ctx.stack.up());
+        const cluster = (await hostCluster(ctx.sandbox, "member1"))!;
+        assert.strictEqual(conditionOf(cluster)?.status, "True", conditionOf(cluster)?.message);
+        assert.strictEqual(conditionOf(cluster, "KSCoreReady")?.status, "True");
+        assert.strictEqual(configHashOf(cluster), fnv1a64Hex(Buffer.from(cluster.spec.config ?? "", "base64")));
+        assert.ok((await jwtSecretOf(ctx.sandbox, "member1")) === (await jwtSecretOf(ctx.sandbox, "host")), "member1 has the host's jwtSecret");
+        const second = await ctx.stack.up();
+        assert.deepStrictEqual(Object.keys(second.summary.resourceChanges ?? {}).filter((op) => op !== "same" && op !== "read"), []);
+    });
+
+    it("waits for the ks-core reinstall after a ksCoreValues change", async () => {
+        await ctx.stack.setFederationConfig({ host: host(), members: [bareMember({ cloud: { enabled: true } })] });
+        const started = Date.now();
+        ok(await ctx.stack.up());
+        const cluster = (await hostCluster(ctx.sandbox, "member1"))!;
+        assert.strictEqual(configHashOf(cluster), fnv1a64Hex(Buffer.from(cluster.spec.config ?? "", "base64")), "up returned before the reinstall was done");
+        assert.ok(Date.now() - started >= INSTALL_DELAY_MS);
+    });
+
+    it("refuses a member whose ks-core another host installed, with nothing changed on any cluster", async () => {
+        // What another 4.x host leaves on its member (v4.1.3 syncClusterName).
+        const { core } = clusterApi(ctx.sandbox, "member2");
+        await core.createNamespace({ body: { metadata: { name: "kubesphere-system", annotations: { "cluster.kubesphere.io/host-cluster": "other-host", "cluster.kubesphere.io/name": "member2" } } } });
+        await ctx.stack.setFederationConfig({
+            host: host(),
+            members: [bareMember({ cloud: { enabled: true } }), { name: "member2", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member2").kubeconfigPath } }],
+        });
+        const before = await clusterSnapshot(ctx.sandbox);
+        const refusal = await refusalOf(ctx.stack);
+        assert.match(refusal, /member2/);
+        assert.match(refusal, /other-host/);
+        assert.strictEqual(await clusterSnapshot(ctx.sandbox), before, "a cluster changed although the program refused");
+    });
+
+    it("removing the member leaves what KubeSphere installed (kubesphere-system stays)", async () => {
+        await ctx.stack.setFederationConfig({ host: host(), members: [] });
+        ok(await ctx.stack.up());
+        assert.deepStrictEqual(await memberClusters(ctx.sandbox), []);
+        const namespace = await clusterApi(ctx.sandbox, "member1").core.readNamespace({ name: "kubesphere-system" });
+        assert.ok(namespace.metadata?.name, "ks-core's namespace is still there");
+        assert.strictEqual(namespace.metadata?.annotations?.["cluster.kubesphere.io/host-cluster"], undefined, "KubeSphere removed its annotation on a clean unjoin");
+    });
+});
