@@ -122,7 +122,8 @@ describe("real-world members (e2e)", function () {
         await configure([eksLike({ credentialsRevision: 2 }), withEndpoint(), twin]);
         await assert.rejects(ctx.stack.up(), (err: Error) => {
             // Both entries are in the config: the program names the pair (issue 8 item 3) rather than the Cluster.
-            assert.match(err.message, /member "member2" \(members\[1\]\) and member "member2-again" \(members\[2\]\) are the same cluster/);
+            assert.match(err.message, /member "member2(-again)?" \(members\[[12]\]\) and member "member2(-again)?" \(members\[[12]\]\) are the same cluster/);
+            assert.match(err.message, /"member2-again"/);
             assert.match(err.message, /MUST not import the same cluster twice/);
             return true;
         });
