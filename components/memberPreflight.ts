@@ -138,7 +138,9 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
     const hostLabel = host === undefined ? "" : `host "${host.name}" (KubeSphere ${describeInstall(hostInstall!)})`;
 
     if (input.hostMajor === "v3") {
-        if (install.kind === "none") {
+        // The member's patch targets ks-installer: without it (even if a kubesphere-config is left) the patch would
+        // create a bare ClusterConfiguration that no installer acts on.
+        if (install.kind === "none" || (install.kind === "v3" && facts.installer === undefined)) {
             errors.push(
                 `KubeSphere is not installed on ${prefix}: ClusterConfiguration kubesphere-system/ks-installer was not found. ` +
                     `Fix: install KubeSphere 3.x on the member first, or point ${input.configKey}.kubeconfig at the right cluster ` +

@@ -84,6 +84,12 @@ describe("preflightVerdict", () => {
         assert.deepStrictEqual([onV4.errors, onV4.warnings, onV4.install], [[], [], { kind: "none" }]);
     });
 
+    it("3.x host: refuses a member whose ks-installer is gone although its kubesphere-config is left", () => {
+        const result = verdict({ facts: { kubeSystemUid: "uid-m1", config: { jwtSecret: "x", layout: "v3", clusterRole: "none" } } });
+        assert.strictEqual(result.errors.length, 1);
+        assert.match(result.errors[0], /^KubeSphere is not installed on member "m1": ClusterConfiguration kubesphere-system\/ks-installer was not found/);
+    });
+
     it("3.x host: refuses a 4.x member", () => {
         const result = verdict({ facts: { kubeSystemUid: "uid-m1", config: { jwtSecret: "x", layout: "v4", clusterRole: "member" } } });
         assert.match(result.errors.join(), /^member "m1" runs KubeSphere 4\.x \(ks-core, no ks-installer\), but the host runs KubeSphere 3\.x/);
