@@ -155,7 +155,7 @@ describe("real-world members (e2e)", function () {
         assert.ok((await hostCluster(ctx.sandbox, "member1"))?.metadata.finalizers?.length, "KubeSphere's finalizer holds the delete");
         // Without the README's procedure the finalizer cannot be dropped: 3.4's webhook refuses the update.
         await assert.rejects(host.patchClusterCustomObject({ ...CLUSTER, name: "member1", body: { metadata: { finalizers: null } } }, MERGE_PATCH), /denied the request/);
-        await runCommands(readmeCommands("### A member that is gone for good"), {
+        await runCommands(readmeCommands("A member that is gone for good"), {
             cwd: ctx.dir,
             env: { KUBECONFIG: ctx.sandbox.host.kubeconfigPath },
             substitute: { "<member>": "member1" },

@@ -158,29 +158,3 @@ function encryptionSalts(projectDir: string): Map<string, string> {
     }
     return salts;
 }
-
-/**
- * The command lines of a README section's ```bash blocks (comments and blank lines dropped), e.g. to check that a
- * test ran every documented command as written.
- * @param heading the section's heading text, e.g. "Quick start" (its `##`/`###` subsections included)
- */
-export function readmeCommands(heading: string, readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8")): string[] {
-    const lines = readme.split("\n");
-    const start = lines.findIndex((line) => /^#{2,3} /.test(line) && line.replace(/^#+ /, "").trim() === heading);
-    if (start < 0) throw new Error(`README has no section "${heading}"`);
-    const level = lines[start].indexOf(" ");
-    const commands: string[] = [];
-    let block: "none" | "bash" | "other" = "none";
-    for (const line of lines.slice(start + 1)) {
-        const heading = /^(#+) /.exec(line);
-        if (block === "none" && heading && heading[1].length <= level) break;
-        if (/^\s*```/.test(line)) {
-            block = block !== "none" ? "none" : /^\s*```bash\s*$/.test(line) ? "bash" : "other";
-            continue;
-        }
-        if (block !== "bash") continue;
-        const command = line.replace(/\s+#.*$/, "").trim();
-        if (command !== "" && !command.startsWith("#")) commands.push(command);
-    }
-    return commands;
-}

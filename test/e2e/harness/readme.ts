@@ -11,19 +11,29 @@ import { REPO_ROOT, toolsBinDir } from "../sandbox/paths";
 const execFileAsync = promisify(execFile);
 
 /**
- * The commands of the first ```bash block after the README heading `heading` (one command per line; comment and
- * blank lines dropped).
+ * The command lines of a README section's ```bash blocks (comments and blank lines dropped), e.g. to check that a
+ * test ran every documented command as written.
+ * @param heading the section's heading text, e.g. "Quick start" (its `##`/`###` subsections included)
  */
-export function readmeCommands(heading: string): string[] {
-    const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
-    const at = readme.indexOf(heading);
-    if (at < 0) throw new Error(`README.md has no heading "${heading}"`);
-    const block = /```bash\n([\s\S]*?)```/.exec(readme.slice(at));
-    if (!block) throw new Error(`README.md has no bash block after "${heading}"`);
-    return block[1]
-        .split("\n")
-        .map((line) => line.trim())
-        .filter((line) => line !== "" && !line.startsWith("#"));
+export function readmeCommands(heading: string, readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8")): string[] {
+    const lines = readme.split("\n");
+    const start = lines.findIndex((line) => /^#{2,3} /.test(line) && line.replace(/^#+ /, "").trim() === heading);
+    if (start < 0) throw new Error(`README has no section "${heading}"`);
+    const level = lines[start].indexOf(" ");
+    const commands: string[] = [];
+    let block: "none" | "bash" | "other" = "none";
+    for (const line of lines.slice(start + 1)) {
+        const heading = /^(#+) /.exec(line);
+        if (block === "none" && heading && heading[1].length <= level) break;
+        if (/^\s*```/.test(line)) {
+            block = block !== "none" ? "none" : /^\s*```bash\s*$/.test(line) ? "bash" : "other";
+            continue;
+        }
+        if (block !== "bash") continue;
+        const command = line.replace(/\s+#.*$/, "").trim();
+        if (command !== "" && !command.startsWith("#")) commands.push(command);
+    }
+    return commands;
 }
 
 /**
