@@ -17,7 +17,7 @@ import {
     installerMetadata,
     installerPatchAnnotations,
 } from "./kubesphereObjects";
-import { describeInstall } from "./kubesphereVersion";
+import { describeInstall, hasHostClusterNameOption } from "./kubesphereVersion";
 import type { ClusterFacts, FleetChecked, HostFacts } from "./memberPreflight";
 import { asResourceError, refusal } from "./resourceErrors";
 
@@ -78,7 +78,7 @@ export interface HostClusterArgs {
 
 /**
  * Makes a cluster the KubeSphere host: checks it first (reads only, in previews too), on 3.x sets
- * `clusterRole: host` and `hostClusterName` on its ks-installer and waits until KubeSphere runs as a host; then
+ * `clusterRole: host` and (3.2+) `hostClusterName` on its ks-installer and waits until KubeSphere runs as a host; then
  * reads the jwtSecret members must share from its kubesphere-config.
  */
 export class HostCluster extends pulumi.ComponentResource implements FederationHost {
@@ -140,7 +140,12 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
                 apiVersion: INSTALLER_API_VERSION,
                 kind: INSTALLER_KIND,
                 metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                spec: pulumi.unsecret(pulumi.all([preflight, args.fleetChecked]).apply(() => hostInstallerSpec(args.hostClusterName))),
+                // 3.1 has no hostClusterName option (API notes §9): the patch leaves it out there.
+                spec: pulumi.unsecret(
+                    pulumi
+                        .all([preflight, args.fleetChecked])
+                        .apply(([verdict]) => hostInstallerSpec(verdict.install.kind === "v3" && !hasHostClusterNameOption(verdict.install.release) ? undefined : args.hostClusterName)),
+                ),
             },
             {
                 parent: this,

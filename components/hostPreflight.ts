@@ -4,7 +4,7 @@
  * Pure: the facts are read by components/hostCluster.ts. Secrets: the jwtSecret read with the facts is never quoted.
  */
 import { assessHostRole, HOST_ROLE_SIGNAL } from "./hostInstaller";
-import { describeInstall, KubesphereInstall } from "./kubesphereVersion";
+import { describeInstall, FIXED_HOST_ENTRY_NAME, hasHostClusterNameOption, KubesphereInstall } from "./kubesphereVersion";
 import { HostFacts, hostEntryOf, installOf } from "./memberPreflight";
 
 export interface HostPreflightVerdict {
@@ -57,10 +57,19 @@ export function hostPreflightVerdict(input: { hostMajor: "v3" | "v4"; host: Host
         );
     }
 
+    if (hostEntry === undefined && input.hostMajor === "v3" && install.kind === "v3" && !hasHostClusterNameOption(install.release) && name !== FIXED_HOST_ENTRY_NAME) {
+        warnings.push(
+            `${prefix}: KubeSphere ${describeInstall(install)} has no hostClusterName option, so KubeSphere will name its own host Cluster ` +
+                `entry "${FIXED_HOST_ENTRY_NAME}", not "${name}" (host.name). Fix: set host.name: ${FIXED_HOST_ENTRY_NAME}`,
+        );
+    }
     if (hostEntry !== undefined && hostEntry.name !== name) {
         warnings.push(
-            `${prefix}: KubeSphere's own host Cluster entry is named "${hostEntry.name}", not "${name}" (host.name). KubeSphere reads ` +
-                `hostClusterName only when it creates that entry, so this name changes nothing there. Fix: set host.name: ${hostEntry.name}`,
+            `${prefix}: KubeSphere's own host Cluster entry is named "${hostEntry.name}", not "${name}" (host.name). ` +
+                (install.kind === "v3" && !hasHostClusterNameOption(install.release)
+                    ? `KubeSphere ${describeInstall(install)} has no hostClusterName option and always names it "${FIXED_HOST_ENTRY_NAME}". `
+                    : `KubeSphere reads hostClusterName only when it creates that entry, so this name changes nothing there. `) +
+                `Fix: set host.name: ${hostEntry.name}`,
         );
     }
     return { errors, warnings, install, isHost };

@@ -34,9 +34,12 @@ export const installerMetadata = { name: INSTALLER_NAME, namespace: KUBESPHERE_N
  */
 export const installerPatchAnnotations = { "pulumi.com/patchForce": "true" };
 
-/** `spec` fields that make a cluster the host (seed 002: hostClusterName appears in 3.2+). */
-export function hostInstallerSpec(hostClusterName: string) {
-    return { multicluster: { clusterRole: "host", hostClusterName } };
+/**
+ * `spec` fields that make a cluster the host. `hostClusterName` only where KubeSphere has the option (3.2+, seed 002;
+ * 3.1 has none, see hasHostClusterNameOption): pass undefined to leave it out.
+ */
+export function hostInstallerSpec(hostClusterName: string | undefined) {
+    return { multicluster: { clusterRole: "host", ...(hostClusterName === undefined ? {} : { hostClusterName }) } };
 }
 
 /** `spec` fields that make a cluster a member of the host that issued `jwtSecret`. */

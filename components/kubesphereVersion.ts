@@ -35,6 +35,18 @@ export function rendersNoMemberRole(release: KubesphereRelease | undefined): boo
     return release !== undefined && release.major === 3 && release.minor <= 2;
 }
 
+/**
+ * KubeSphere 3.1 (and older) has no `multicluster.hostClusterName` option: ks-installer v3.1.1's kubesphere-config
+ * template renders none (it appears in v3.2.1), and kubesphere v3.1.1's cluster controller always names the host's
+ * own Cluster entry {@link FIXED_HOST_ENTRY_NAME}. An unknown 3.x release is taken to have it (3.2+).
+ */
+export function hasHostClusterNameOption(release: KubesphereRelease | undefined): boolean {
+    return !(release !== undefined && release.major === 3 && release.minor <= 1);
+}
+
+/** The name KubeSphere 3.1 gives its own host Cluster entry (kubesphere v3.1.1 pkg/controller/cluster/cluster_controller.go hostCluster). */
+export const FIXED_HOST_ENTRY_NAME = "host";
+
 /** How a cluster's KubeSphere looks before the join: a 3.x install, a 4.x ks-core install, or nothing at all. */
 export type KubesphereInstall =
     | { kind: "v3"; release?: KubesphereRelease }

@@ -7,7 +7,7 @@
 import type { ImportCredentials } from "./configSchema";
 import { checkClientCertificate, clientCertificateDaysLeft, hasClientCertificate } from "./importCredentials";
 import type { KubesphereSettings } from "./kubesphereConfig";
-import { describeInstall, failsWithoutClientCertificate, KubesphereInstall, parseKubesphereRelease } from "./kubesphereVersion";
+import { describeInstall, failsWithoutClientCertificate, FIXED_HOST_ENTRY_NAME, hasHostClusterNameOption, KubesphereInstall, parseKubesphereRelease } from "./kubesphereVersion";
 
 /** What a cluster says about itself (read by components/kubeClient.ts readClusterFacts). */
 export interface ClusterFacts {
@@ -152,6 +152,27 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
                     `member. Fix: join it to a 4.x host, or point ${input.configKey}.kubeconfig at a KubeSphere 3.x cluster`,
             );
         }
+    }
+
+    if (input.hostMajor === "v4" && install.kind === "v3") {
+        // v4.1.3 helper.go installKSCoreInMemberCluster: `helm upgrade` of the member's "ks-core" release (ks-installer
+        // v3.4.1 installs ks-core with Helm) to the 4.x chart with upgrade.enabled false (no 3.x→4.x migration), while
+        // ks-installer keeps rendering its own kubesphere-config, which the 4.x chart also renders.
+        errors.push(
+            `${prefix} runs KubeSphere ${describeInstall(install)} (ks-installer found), but ${hostLabel || "the host"} runs KubeSphere 4.x: a 4.x host ` +
+                `Helm-installs ks-core 4.x on its members, and on a 3.x member that would upgrade its ks-core release to 4.x without ` +
+                `KubeSphere's 3.x→4.x migration while ks-installer keeps managing the 3.x install (kubesphere-config among others). ` +
+                `Fix: upgrade the member to KubeSphere 4.x by KubeSphere's upgrade procedure (or uninstall KubeSphere 3.x from it) first, ` +
+                `join it to a 3.x host, or point ${input.configKey}.kubeconfig at another cluster`,
+        );
+    }
+
+    const hostEntryName = host === undefined ? undefined : (hostEntryOf(host.clusters)?.name ?? (hostInstall?.kind === "v3" && !hasHostClusterNameOption(hostInstall.release) ? FIXED_HOST_ENTRY_NAME : undefined));
+    if (hostEntryName !== undefined && hostEntryName === input.member) {
+        errors.push(
+            `${prefix} has the name of KubeSphere's own host Cluster entry "${hostEntryName}" on ${hostLabel}: its Cluster would be that ` +
+                `entry. Fix: rename ${input.configKey}.name`,
+        );
     }
 
     const hostEvidence = hostRoleEvidence(facts);

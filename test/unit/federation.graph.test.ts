@@ -261,6 +261,16 @@ describe("federation resource graph (mocks)", () => {
             assert.deepStrictEqual(changes(world), [], "not even the host's patch");
         });
 
+        it("leaves hostClusterName out of a 3.1 host's patch (3.1 has no such option)", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const access = fakeClusterAccess({ readClusterFacts: async (cluster) => freshV3Facts(cluster, "v3.1.1") });
+            const summary = await federate(fleetConfig([]), sources(), { transformations: [world.recordOptions] }, access);
+            assert.strictEqual(await valueOf(summary.hostKubesphereVersion), "v3.1.1");
+            await settle();
+            const hostPatch = world.resources.find((r) => r.name === "host-ks-installer")!;
+            assert.deepStrictEqual(plain(hostPatch.inputs.spec), { multicluster: { clusterRole: "host" } });
+        });
+
         it("refuses a 3.x host without ks-installer before patching it", async () => {
             const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
             const access = fakeClusterAccess({ readClusterFacts: async (cluster) => (cluster === "host" ? { kubeSystemUid: "uid-host" } : freshV3Facts(cluster)) });

@@ -53,6 +53,17 @@ describe("hostPreflightVerdict", () => {
         assert.match(result.warnings.join(), /^host "host": KubeSphere's own host Cluster entry is named "main", not "host" \(host\.name\).*Fix: set host\.name: main/);
     });
 
+    it("3.1 (no hostClusterName option): warns before the entry exists that it will be named \"host\", and after, naming 3.1", () => {
+        const fresh31: HostFacts = { name: "prod", facts: freshV3Facts("prod", "v3.1.1"), clusters: [] };
+        const before = hostPreflightVerdict({ hostMajor: "v3", host: fresh31 });
+        assert.deepStrictEqual(before.errors, []);
+        assert.match(before.warnings.join(), /^host "prod": KubeSphere v3\.1\.1 has no hostClusterName option, so KubeSphere will name its own host Cluster entry "host", not "prod" \(host\.name\)\. Fix: set host\.name: host$/);
+        assert.deepStrictEqual(hostPreflightVerdict({ hostMajor: "v3", host: { ...fresh31, name: "host" } }).warnings, [], "host.name: host is what 3.1 does");
+        assert.deepStrictEqual(hostPreflightVerdict({ hostMajor: "v3", host: { ...fresh31, facts: freshV3Facts("prod", "v3.2.1") } }).warnings, [], "3.2 has the option");
+        const after = hostPreflightVerdict({ hostMajor: "v3", host: { ...fresh31, clusters: [{ ...hostEntry, kubeSphereVersion: "v3.1.1" }] } });
+        assert.match(after.warnings.join(), /^host "prod": KubeSphere's own host Cluster entry is named "host", not "prod" \(host\.name\)\. KubeSphere v3\.1\.1 has no hostClusterName option and always names it "host"\. Fix: set host\.name: host$/);
+    });
+
     it("4.x: passes a host with role host, reporting the version of its own Cluster entry; refuses any other role", () => {
         const v4: HostFacts = { name: "host", facts: { kubeSystemUid: "u", config: { jwtSecret: SECRET, layout: "v4", clusterRole: "host" } }, clusters: [{ ...hostEntry, kubeSphereVersion: "v4.1.3" }] };
         const ok = verdict(v4, "v4");

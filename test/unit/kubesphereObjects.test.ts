@@ -4,6 +4,8 @@ import { clusterObject, clusterReadiness, hostInstallerSpec, memberInstallerSpec
 describe("KubeSphere object builders", () => {
     it("sets the host role and name", () => {
         assert.deepStrictEqual(hostInstallerSpec("host"), { multicluster: { clusterRole: "host", hostClusterName: "host" } });
+        // KubeSphere 3.1 has no hostClusterName option.
+        assert.deepStrictEqual(hostInstallerSpec(undefined), { multicluster: { clusterRole: "host" } });
     });
 
     it("sets the member role and jwtSecret", () => {

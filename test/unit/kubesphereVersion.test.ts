@@ -2,6 +2,8 @@ import * as assert from "assert";
 import {
     describeInstall,
     failsWithoutClientCertificate,
+    FIXED_HOST_ENTRY_NAME,
+    hasHostClusterNameOption,
     ksCoreConfigHash,
     parseKubesphereRelease,
     rendersNoMemberRole,
@@ -22,6 +24,12 @@ describe("KubeSphere versions", () => {
         assert.strictEqual(failsWithoutClientCertificate(undefined), false);
         assert.deepStrictEqual(["v3.1.1", "v3.2.1", "v3.3.0", "v3.4.1", "v4.1.3"].map((v) => rendersNoMemberRole(at(v))), [true, true, false, false, false]);
         assert.strictEqual(rendersNoMemberRole(undefined), false);
+    });
+
+    it("knows which releases have no hostClusterName option (3.1 and older; the host entry is always \"host\")", () => {
+        assert.deepStrictEqual(["v3.0.0", "v3.1.1", "v3.2.1", "v3.4.1", "v4.1.3"].map((v) => hasHostClusterNameOption(parseKubesphereRelease(v))), [false, false, true, true, true]);
+        assert.strictEqual(hasHostClusterNameOption(undefined), true, "an unknown 3.x release is taken to be 3.2+");
+        assert.strictEqual(FIXED_HOST_ENTRY_NAME, "host");
     });
 
     it("describes an install for messages and exports", () => {

@@ -182,6 +182,25 @@ describe("preflightVerdict", () => {
         assert.match(verdict({ importKubeconfig: certificateKubeconfig("m1"), now: daysLeftAt(10) }).warnings.join(), /its client certificate expires in \d+ day/);
     });
 
+    it("4.x host: refuses a 3.x member (ks-installer found), naming both versions, why, and the fix", () => {
+        const result = verdict({ hostMajor: "v4", host: v4Host(), facts: freshV3Facts("m1", "v3.4.1"), credentials: "serviceAccount", importKubeconfig: undefined });
+        assert.strictEqual(result.errors.length, 1);
+        assert.match(
+            result.errors[0],
+            /^member "m1" runs KubeSphere v3\.4\.1 \(ks-installer found\), but host "host" \(KubeSphere v4\.1\.3\) runs KubeSphere 4\.x: a 4\.x host Helm-installs ks-core 4\.x on its members, .*without KubeSphere's 3\.x→4\.x migration.*Fix: upgrade the member to KubeSphere 4\.x .*members\[0\]\.kubeconfig/,
+        );
+        assert.deepStrictEqual(verdict({ hostMajor: "v4", host: v4Host(), facts: bare, credentials: "serviceAccount", importKubeconfig: undefined }).errors, [], "a bare member joins");
+    });
+
+    it("refuses a member named like KubeSphere's own host Cluster entry (3.1: \"host\" before the entry exists)", () => {
+        const host31: HostFacts = { ...hostFacts("v3.1.1"), name: "prod", clusters: [] };
+        const named = (member: string) => preflightVerdict({ ...base, member, host: host31, facts: freshV3Facts("m1", "v3.1.1") });
+        assert.match(named("host").errors.join(), /^member "host" has the name of KubeSphere's own host Cluster entry "host" on host "prod" \(KubeSphere v3\.1\.1\).*Fix: rename members\[0\]\.name/);
+        assert.deepStrictEqual(named("m1").errors, []);
+        const withEntry = preflightVerdict({ ...base, member: "main", host: { ...hostFacts(), clusters: [{ name: "main", uid: "uid-host", isHostEntry: true }] } });
+        assert.match(withEntry.errors.join(), /member "main" has the name of KubeSphere's own host Cluster entry "main"/);
+    });
+
     it("skips the host checks when the host's kubeconfig is not available", () => {
         assert.deepStrictEqual(verdict({ host: undefined, facts: { ...base.facts, kubeSystemUid: "uid-other" } }).errors, []);
     });
