@@ -72,6 +72,19 @@ async function refusalOf(stack: FederationStack): Promise<string> {
 
 const ok = (result: { summary: { result?: string } }) => assert.strictEqual(result.summary.result, "succeeded");
 
+/** `pulumi up` (options as given), with the warnings the program logged during it. */
+async function upWithWarnings(stack: FederationStack, opts: { refresh?: boolean } = {}) {
+    const warnings: string[] = [];
+    const result = await stack.up({
+        ...opts,
+        onEvent: (event) => {
+            const diagnostic = event.diagnosticEvent;
+            if (diagnostic?.severity === "warning") warnings.push(diagnostic.message.trim());
+        },
+    });
+    return { result, warnings: warnings.join("\n") };
+}
+
 describe("version matrix: KubeSphere 3.4 host with 3.2, 3.3 and 3.4 members (e2e)", function () {
     this.timeout(10 * 60_000);
     const HOST_INSTALLER_DELAY_MS = 20_000;
@@ -205,6 +218,43 @@ describe("version matrix: KubeSphere 3.3 host (e2e)", function () {
         } finally {
             await ctx.sandbox.startApiServer("member1");
         }
+    });
+});
+
+describe("version matrix: KubeSphere 3.1 host with a 3.1 member (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const ctx = useSandbox({ members: 1, kubesphereVersion: "3.1" });
+    // host.name differs from "host", the only name 3.1 gives its own Cluster entry (it has no hostClusterName option).
+    const config = () => ({
+        host: { name: "prod", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
+        members: [{ name: "member1", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath }, credentials: "kubeconfig", readyTimeoutSeconds: 120 }],
+    });
+
+    it("joins the member: no hostClusterName in the host's patch, a warning that 3.1 names its entry \"host\", member Ready", async () => {
+        await ctx.stack.setFederationConfig(config());
+        const { result, warnings } = await upWithWarnings(ctx.stack);
+        ok(result);
+        assert.match(warnings, /host "prod": KubeSphere v3\.1\.1 has no hostClusterName option, so KubeSphere will name its own host Cluster entry "host", not "prod" \(host\.name\)\. Fix: set host\.name: host/);
+        const hostSpec = await installerSpecOf(ctx.sandbox, "host");
+        assert.strictEqual(hostSpec?.multicluster?.clusterRole, "host");
+        assert.strictEqual(hostSpec?.multicluster?.hostClusterName, undefined, "3.1 has no hostClusterName option");
+        const entry = (await hostCluster(ctx.sandbox, "host"))!;
+        assert.ok(entry?.metadata.labels?.[HOST_ENTRY_LABEL] !== undefined, "KubeSphere's own entry is \"host\"");
+        assert.deepStrictEqual((await memberClusters(ctx.sandbox)).map((cluster) => cluster.metadata.name), ["member1"]);
+        const member = (await hostCluster(ctx.sandbox, "member1"))!;
+        assert.strictEqual(conditionOf(member)?.status, "True", conditionOf(member)?.message);
+        assert.strictEqual(member.status?.kubeSphereVersion, "v3.1.1");
+        assert.strictEqual(member.status?.uid, undefined, "the 3.1 CRD has no status.uid");
+        assert.ok((await jwtSecretOf(ctx.sandbox, "member1")) === (await jwtSecretOf(ctx.sandbox, "host")), "member1 has the host's jwtSecret");
+        const exported = await ctx.stack.stack.outputs();
+        assert.strictEqual(exported.hostKubesphereVersion?.value, "v3.1.1");
+    });
+
+    it("reports no changes on a second up, warning that the entry is \"host\"", async () => {
+        const { result, warnings } = await upWithWarnings(ctx.stack);
+        const changes = Object.entries(result.summary.resourceChanges ?? {}).filter(([op]) => op !== "same" && op !== "read");
+        assert.deepStrictEqual(changes, [], `second up changed: ${JSON.stringify(result.summary.resourceChanges)}`);
+        assert.match(warnings, /KubeSphere's own host Cluster entry is named "host", not "prod" \(host\.name\)\. KubeSphere v3\.1\.1 has no hostClusterName option and always names it "host"/);
     });
 });
 

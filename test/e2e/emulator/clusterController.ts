@@ -65,7 +65,12 @@ export abstract class ClusterController {
             return;
         }
         const kubeSystem = await withTimeout(this.core.readNamespace({ name: "kube-system" }), REQUEST_TIMEOUT_MS, "reading the host's kube-system");
-        const host: HostView = { settings, hostClusterName: settings.hostClusterName ?? "host", kubeSystemUid: kubeSystem.metadata?.uid ?? "" };
+        const host: HostView = {
+            settings,
+            // 3.1: always "host" (no hostClusterName option, VersionTraits.hostClusterNameOption).
+            hostClusterName: (this.traits.hostClusterNameOption ? settings.hostClusterName : undefined) ?? "host",
+            kubeSystemUid: kubeSystem.metadata?.uid ?? "",
+        };
         let clusters = await this.listClusters();
         if (await this.ensureHostEntry(clusters, host)) {
             clusters = await this.listClusters();

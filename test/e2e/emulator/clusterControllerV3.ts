@@ -1,9 +1,9 @@
 /**
- * KubeSphere 3.2 / 3.3 / 3.4's cluster controller on the host (v3.2.1, v3.3.2, v3.4.1
+ * KubeSphere 3.1 / 3.2 / 3.3 / 3.4's cluster controller on the host (v3.1.1, v3.2.1, v3.3.2, v3.4.1
  * pkg/controller/cluster/cluster_controller.go syncCluster). TEST ONLY. Per Cluster, in KubeSphere's order:
  * finalizer; skip unless `spec.joinFederation`; join the federation (reaches the member: a failure writes
  * Federated=False with the error as reason, and on 3.3+ Ready=False "Cluster join federation control plane
- * failed"); Kubernetes version, nodes, kube-system UID (3.3+; the 3.2 CRD has no status.uid); Ready=True "Cluster
+ * failed"); Kubernetes version, nodes, kube-system UID (3.3+; the 3.1/3.2 CRD has no status.uid); Ready=True "Cluster
  * is available now"; the kubeconfig certificate expiry step (3.3: a kubeconfig without a client certificate fails
  * with "empty CertData" and nothing is written; 3.4: never expires); then (3.3+) `multicluster.clusterName` in the
  * member's kubesphere-config. The controller never compares jwtSecret or clusterRole (API notes §4).

@@ -32,6 +32,19 @@ describe("kubesphere-emulator (pure parts)", () => {
         assert.deepStrictEqual((yaml.load(renderKubesphereYamlV3(current, host, VERSION_TRAITS["3.4"])) as Record<string, any>).multicluster, { clusterRole: "host", enable: true, hostClusterName: "prod" });
     });
 
+    it("renders 3.1's kubesphere-config: no hostClusterName on a host, a spec's oauthOptions win over a member's accessTokenMaxAge: 0", () => {
+        const current = yaml.dump({ authentication: { jwtSecret: "own-secret", oauthOptions: { accessTokenMaxAge: "2h0m0s" } } });
+        const host = yaml.load(renderKubesphereYamlV3(current, { multicluster: { clusterRole: "host", hostClusterName: "prod" } }, VERSION_TRAITS["3.1"])) as Record<string, any>;
+        assert.deepStrictEqual(host.multicluster, { enable: true });
+        const member = { multicluster: { clusterRole: "member" }, authentication: { jwtSecret: "host-secret" } };
+        const member31 = yaml.load(renderKubesphereYamlV3(current, member, VERSION_TRAITS["3.1"])) as Record<string, any>;
+        assert.strictEqual(member31.multicluster, undefined);
+        assert.strictEqual(member31.authentication.oauthOptions.accessTokenMaxAge, 0);
+        const withOptions = { ...member, authentication: { jwtSecret: "host-secret", oauthOptions: { accessTokenMaxAge: "1h" } } };
+        assert.deepStrictEqual((yaml.load(renderKubesphereYamlV3(current, withOptions, VERSION_TRAITS["3.1"])) as Record<string, any>).authentication.oauthOptions, { accessTokenMaxAge: "1h" });
+        assert.strictEqual((yaml.load(renderKubesphereYamlV3(current, withOptions, VERSION_TRAITS["3.2"])) as Record<string, any>).authentication.oauthOptions.accessTokenMaxAge, 0);
+    });
+
     it("drops the controller's multicluster.clusterName on a re-render (it is not in ks-installer's template)", () => {
         const named = withClusterName(yaml.dump({ authentication: { jwtSecret: "s" }, multicluster: { clusterRole: "member", enable: false } }), "member1");
         assert.strictEqual(readKubesphereYaml(named).clusterName, "member1");

@@ -4,7 +4,7 @@
  * The real installer re-runs whenever ClusterConfiguration `ks-installer`'s spec changes, and after a while
  * rewrites kubesphere-config and the ClusterConfiguration's status (API notes §1–§2). This reproduces that with
  * a delay, so the program's waits for a member's reconfiguration are exercised. Per version (API notes §9):
- * what kubesphere-config looks like (3.2 has no `clusterRole`), `status.core.version`, and a run that makes the
+ * what kubesphere-config looks like (3.1/3.2 have no `clusterRole`, 3.1 no `hostClusterName`), `status.core.version`, and a run that makes the
  * cluster a host takes `hostInstallerDelayMs` (kubefed first) and, on 3.4, applies the Cluster webhook
  * configuration. On 4.x there is no ks-installer and this does nothing.
  */
@@ -39,7 +39,7 @@ function clusterRoleOf(spec: InstallerSpec): string {
 function alreadyRendered(spec: InstallerSpec, current: KubesphereSettings, traits: VersionTraits): boolean {
     const jwtSecret = spec.authentication?.jwtSecret;
     const hostClusterName = spec.multicluster?.hostClusterName;
-    // 3.2 renders no clusterRole: the role shows only as `enable` (host) or nothing.
+    // 3.1/3.2 render no clusterRole: the role shows only as `enable` (host) or nothing.
     const renderedRole = traits.rendersClusterRole ? (current.clusterRole ?? "none") : current.enable ? "host" : "none";
     const wantedRole = traits.rendersClusterRole || clusterRoleOf(spec) === "host" ? clusterRoleOf(spec) : "none";
     return (

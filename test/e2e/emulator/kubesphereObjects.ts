@@ -66,7 +66,7 @@ export const FIELD_MANAGER = {
 /** A ClusterConfiguration's spec, as far as the emulated installer reads it. */
 export interface InstallerSpec {
     multicluster?: { clusterRole?: string; hostClusterName?: string };
-    authentication?: { jwtSecret?: string };
+    authentication?: { jwtSecret?: string; oauthOptions?: Record<string, unknown> };
     [key: string]: unknown;
 }
 

@@ -94,14 +94,17 @@ export function kubesphereYamlV4Member(jwtSecret: string): string {
  * unrelated settings survive: jwtSecret from the spec when set (else kept), `accessTokenMaxAge: 0` on members,
  * and the multicluster block per version (API notes §9):
  * - 3.3+: `clusterRole` (default none), `enable` true on a host only, `hostClusterName` on a host;
- * - 3.1/3.2: a host gets `enable: true` (+ hostClusterName), no `clusterRole`; members and none get no block.
+ * - 3.1/3.2: a host gets `enable: true` (+ hostClusterName on 3.2; 3.1 has no such option), no `clusterRole`;
+ *   members and none get no block;
+ * - 3.1: a spec `authentication.oauthOptions` is rendered as it is, even on a member (no `accessTokenMaxAge: 0` then).
  * A `multicluster.clusterName` the cluster controller wrote (3.3+) is not part of the template and is dropped.
  */
 export function renderKubesphereYamlV3(currentText: string | undefined, spec: InstallerSpec, traits: VersionTraits): string {
     const { multicluster: _previous, ...document } = asObject(currentText ? yaml.load(currentText) : undefined);
     const authentication = asObject(document.authentication);
     const clusterRole = asString(spec.multicluster?.clusterRole) ?? "none";
-    const hostClusterName = asString(spec.multicluster?.hostClusterName);
+    const hostClusterName = traits.hostClusterNameOption ? asString(spec.multicluster?.hostClusterName) : undefined;
+    const specOauthOptions = spec.authentication?.oauthOptions;
     const jwtSecret = asString(spec.authentication?.jwtSecret) ?? asString(authentication.jwtSecret);
     let multicluster: YamlObject | undefined;
     if (traits.rendersClusterRole) {
@@ -115,7 +118,10 @@ export function renderKubesphereYamlV3(currentText: string | undefined, spec: In
         authentication: {
             ...authentication,
             ...(jwtSecret ? { jwtSecret } : {}),
-            oauthOptions: { ...asObject(authentication.oauthOptions), accessTokenMaxAge: clusterRole === "member" ? 0 : "2h0m0s" },
+            oauthOptions:
+                traits.specOauthOptionsWinOnMembers && specOauthOptions !== undefined
+                    ? specOauthOptions
+                    : { ...asObject(authentication.oauthOptions), accessTokenMaxAge: clusterRole === "member" ? 0 : "2h0m0s" },
         },
         ...(multicluster ? { multicluster } : {}),
     });

@@ -4,9 +4,9 @@
  */
 
 /** A sandbox cluster's KubeSphere minor version. */
-export type KubesphereVersion = "3.2" | "3.3" | "3.4" | "4.1";
+export type KubesphereVersion = "3.1" | "3.2" | "3.3" | "3.4" | "4.1";
 
-export const KUBESPHERE_VERSIONS: readonly KubesphereVersion[] = ["3.2", "3.3", "3.4", "4.1"];
+export const KUBESPHERE_VERSIONS: readonly KubesphereVersion[] = ["3.1", "3.2", "3.3", "3.4", "4.1"];
 
 /** The version a sandbox cluster gets when none is named. */
 export const DEFAULT_KUBESPHERE_VERSION: KubesphereVersion = "3.4";
@@ -21,6 +21,18 @@ export interface VersionTraits {
      * (ks-installer v3.2.1); 3.3+ always renders `clusterRole`.
      */
     rendersClusterRole: boolean;
+    /**
+     * ks-installer renders `multicluster.hostClusterName` on a host and the controller names its own Cluster entry
+     * after it (3.2+). 3.1 has no such option: the template renders none (ks-installer v3.1.1 kubesphere-config.yaml.j2)
+     * and the entry is always "host" (kubesphere v3.1.1 pkg/controller/cluster/cluster_controller.go hostCluster).
+     */
+    hostClusterNameOption: boolean;
+    /**
+     * The member's `oauthOptions`: 3.1 renders the ClusterConfiguration's `authentication.oauthOptions` when it has one
+     * and `accessTokenMaxAge: 0` only otherwise (ks-installer v3.1.1 `if oauthOptions … elif member`); 3.2+ give a
+     * member `accessTokenMaxAge: 0` whatever the spec says.
+     */
+    specOauthOptionsWinOnMembers: boolean;
     /** The Cluster CRD has `status.uid` and the controller writes it (3.3+; the 3.2 CRD has no such field). */
     writesStatusUid: boolean;
     /** On a failed federation join the controller also writes Ready=False (3.3+; 3.2 writes only Federated=False). */
@@ -38,10 +50,25 @@ export interface VersionTraits {
 }
 
 export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
+    // kubesphere v3.1.1's cluster controller is v3.2.1's but for the fixed host entry name; the Cluster CRD is the same
+    // file (ks-installer v3.1.1 roles/common/files/ks-crds vs v3.2.1 roles/ks-core/ks-core/files/ks-core/crds).
+    "3.1": {
+        release: "v3.1.1",
+        generation: 3,
+        rendersClusterRole: false,
+        hostClusterNameOption: false,
+        specOauthOptionsWinOnMembers: true,
+        writesStatusUid: false,
+        writesReadyOnJoinFailure: false,
+        writesClusterNameIntoMemberConfig: false,
+        clusterWebhook: false,
+    },
     "3.2": {
         release: "v3.2.1",
         generation: 3,
         rendersClusterRole: false,
+        hostClusterNameOption: true,
+        specOauthOptionsWinOnMembers: false,
         writesStatusUid: false,
         writesReadyOnJoinFailure: false,
         writesClusterNameIntoMemberConfig: false,
@@ -51,6 +78,8 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         release: "v3.3.2",
         generation: 3,
         rendersClusterRole: true,
+        hostClusterNameOption: true,
+        specOauthOptionsWinOnMembers: false,
         writesStatusUid: true,
         writesReadyOnJoinFailure: true,
         certificateExpiryCheck: "strict",
@@ -61,6 +90,8 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         release: "v3.4.1",
         generation: 3,
         rendersClusterRole: true,
+        hostClusterNameOption: true,
+        specOauthOptionsWinOnMembers: false,
         writesStatusUid: true,
         writesReadyOnJoinFailure: true,
         certificateExpiryCheck: "lenient",
@@ -71,6 +102,8 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         release: "v4.1.3",
         generation: 4,
         rendersClusterRole: true,
+        hostClusterNameOption: true,
+        specOauthOptionsWinOnMembers: false,
         writesStatusUid: true,
         writesReadyOnJoinFailure: false,
         writesClusterNameIntoMemberConfig: false,

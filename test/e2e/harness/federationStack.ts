@@ -178,7 +178,8 @@ export async function createFederationStack(stackName: string, dir?: string, ech
         projectSettings: projectSettings(),
         program: async () => {
             const federation = await federationProgram();
-            return { hostName: federation.hostName, members: federation.members };
+            // The same outputs as index.ts.
+            return { hostName: federation.hostName, hostKubesphereVersion: federation.hostKubesphereVersion, members: federation.members };
         },
         envVars,
         pulumiCommand,

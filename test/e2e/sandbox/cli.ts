@@ -19,7 +19,7 @@ import { loadSandbox, Sandbox, startSandbox } from "./sandbox";
 import { readState } from "./state";
 
 const USAGE =
-    "usage: cli.ts up [--members N] [--dir D] [--reconcile-delay-ms N] [--host-installer-delay-ms N] [--kubesphere-version 3.2|3.3|3.4|4.1] " +
+    "usage: cli.ts up [--members N] [--dir D] [--reconcile-delay-ms N] [--host-installer-delay-ms N] [--kubesphere-version 3.1|3.2|3.3|3.4|4.1] " +
     "[--host-version V] [--member-versions V1,V2,...] [--audit-log] | status [--dir D] | down [--dir D]";
 
 function option(args: string[], name: string): string | undefined {

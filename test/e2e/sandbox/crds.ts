@@ -15,6 +15,7 @@ import { waitFor } from "./waitFor";
 /** The CRD files a cluster of this version and role has. */
 export function crdFiles(version: KubesphereVersion, role: ClusterRole): string[] {
     switch (version) {
+        case "3.1":
         case "3.2":
             return ["clusterconfigurations.installer.kubesphere.io.yaml", "clusters.cluster.kubesphere.io-v3.2.yaml"];
         case "3.3":
