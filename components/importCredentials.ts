@@ -1,7 +1,7 @@
 /**
  * The kubeconfig KubeSphere gets for a member (API notes §5), as pure functions: which credentials to use,
- * the static token kubeconfig for the ServiceAccount way, the endpoint override, and the checks on what we import
- * (reachable-looking server, client certificate expiry). Kubeconfig texts are secrets: nothing here logs them.
+ * the static token kubeconfig for the ServiceAccount way, the endpoint override, the checks on what we import
+ * (reachable-looking server, client certificate expiry), and recognising a 4.x host's in-place renewal of it. Kubeconfig texts are secrets: nothing here logs them.
  */
 import { X509Certificate } from "crypto";
 import * as yaml from "js-yaml";
@@ -49,6 +49,37 @@ export function clientCertificateExpiry(kubeconfigYaml: string): Date | null | u
 export function clientCertificateDaysLeft(kubeconfigYaml: string, now: Date = new Date()): number | undefined {
     const expires = clientCertificateExpiry(kubeconfigYaml);
     return expires ? Math.floor((expires.getTime() - now.getTime()) / 86_400_000) : undefined;
+}
+
+/** The user entry of a single-context kubeconfig: whether it holds a token, and its client certificate's expiry. */
+function kubeconfigUser(kubeconfigYaml: string): { token: boolean; certificateExpiry: Date | null | undefined } {
+    const doc = yaml.load(kubeconfigYaml) as { users?: Array<{ user?: Record<string, unknown> }> } | undefined;
+    return { token: typeof doc?.users?.[0]?.user?.token === "string", certificateExpiry: clientCertificateExpiry(kubeconfigYaml) };
+}
+
+/**
+ * Whether the kubeconfig a 4.x host keeps in a member's Cluster is KubeSphere's renewal of the client-certificate
+ * kubeconfig we import, which the program then leaves alone instead of putting its own back (API notes §9, "4.x
+ * rewrites the imported kubeconfig"; v4.1.3 kubeconfig.go): it differs from ours, names the same server, and
+ * authenticates with a token (what 4.x swaps in for a `system:masters` certificate) or with a client certificate that
+ * expires later than ours. A kubeconfig of ours whose certificate expires later than the kept one (the user renewed
+ * it) wins again; so does any kubeconfig of ours without a client certificate.
+ */
+export function isKubeSphereRenewal(ours: string, kept: string | undefined): boolean {
+    if (kept === undefined || kept === ours) return false;
+    const ourExpiry = kubeconfigUser(ours).certificateExpiry;
+    if (!(ourExpiry instanceof Date)) return false;
+    let keptUser: ReturnType<typeof kubeconfigUser>;
+    let keptServer: string;
+    try {
+        keptUser = kubeconfigUser(kept);
+        keptServer = kubeconfigCluster(kept).server;
+    } catch {
+        return false;
+    }
+    if (keptServer !== kubeconfigCluster(ours).server) return false;
+    if (keptUser.token) return true;
+    return keptUser.certificateExpiry instanceof Date && keptUser.certificateExpiry.getTime() > ourExpiry.getTime();
 }
 
 /** Name of the token Secret for a credentials revision; a new name per revision is what rotates the token. */

@@ -118,6 +118,22 @@ export async function listImportedClusters(hostKubeconfigYaml: string): Promise<
     return clusterItems(list).map(importedCluster);
 }
 
+/**
+ * The kubeconfig in the host's Cluster `name` (`spec.connection.kubeconfig`, decoded), as KubeSphere keeps it now:
+ * 4.x may have renewed it in place (API notes §9). Undefined when the Cluster does not exist yet. Secret: compared only.
+ */
+export async function readImportedKubeconfig(hostKubeconfigYaml: string, name: string): Promise<string | undefined> {
+    const { custom, server } = apiClients(hostKubeconfigYaml);
+    let cluster: { spec?: { connection?: { kubeconfig?: string } } } | undefined;
+    try {
+        cluster = (await notFoundAsUndefined(() => custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name }))) as typeof cluster;
+    } catch (err) {
+        throw new Error(`reading Cluster "${name}" on the host (${server}) failed: ${describeKubeError(err)}. Fix: check that the host answers, then run \`pulumi up\` again`);
+    }
+    const base64 = cluster?.spec?.connection?.kubeconfig;
+    return base64 ? Buffer.from(base64, "base64").toString("utf8") : undefined;
+}
+
 type ClusterItem = { metadata?: { name?: string; labels?: Record<string, string> }; status?: { uid?: string; kubeSphereVersion?: string } };
 
 function clusterItems(list: unknown): ClusterItem[] {
@@ -292,6 +308,7 @@ export interface ClusterAccess {
     memberInstallerReader: typeof memberInstallerReader;
     hostRoleReader: typeof hostRoleReader;
     readKubesphereLayout: typeof readKubesphereLayout;
+    readImportedKubeconfig: typeof readImportedKubeconfig;
 }
 
 /** Reads real clusters. */
@@ -302,4 +319,5 @@ export const liveClusterAccess: ClusterAccess = {
     memberInstallerReader,
     hostRoleReader,
     readKubesphereLayout,
+    readImportedKubeconfig,
 };

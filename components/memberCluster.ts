@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, ImportCredentials, MemberProvider } from "./configSchema";
 import { FederationHost, HostReadiness, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
-import { checkImport, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
+import { checkImport, isKubeSphereRenewal, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
 import { createImportServiceAccount } from "./importServiceAccount";
 import { authMethodOfKubeconfig, withServer } from "./kubeconfig";
 import { ClusterAccess, liveClusterAccess } from "./kubeClient";
@@ -185,10 +185,13 @@ export class MemberCluster extends pulumi.ComponentResource {
         const hostReady: pulumi.Output<HostReadiness | undefined> = args.host.readyForMembers ?? pulumi.output(undefined);
         const configBytes = args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues));
 
+        const ownKubeconfig = kubeconfig.apply((text) => (args.apiServerEndpoint === undefined ? text : withServer(text, args.apiServerEndpoint)));
         const importKubeconfig = pulumi.secret(
             credentials === "serviceAccount"
                 ? this.serviceAccountKubeconfig(name, kubeconfig, checked, args)
-                : kubeconfig.apply((text) => (args.apiServerEndpoint === undefined ? text : withServer(text, args.apiServerEndpoint))),
+                : v3
+                  ? ownKubeconfig
+                  : this.keepingKubeSphereRenewal(name, ownKubeconfig, checked, args, access),
         );
         this.cluster = new k8s.apiextensions.CustomResource(
             name,
@@ -304,6 +307,35 @@ export class MemberCluster extends pulumi.ComponentResource {
                     log: (message) => pulumi.log.info(message, this),
                 });
                 return { waited: true, waitedMs };
+            } catch (err) {
+                throw asResourceError(err, this);
+            }
+        });
+    }
+
+    /**
+     * 4.x renews a client certificate inside the Cluster when 7 days or less are left (API notes §9): once it has, the
+     * kubeconfig KubeSphere keeps is what the Cluster gets, so neither `pulumi up --refresh` nor a plain `up` puts ours
+     * back (isKubeSphereRenewal). A read of the host, so previews show the same; a host from another stack is not read.
+     */
+    private keepingKubeSphereRenewal(
+        name: string,
+        ownKubeconfig: pulumi.Output<string>,
+        checked: pulumi.Output<MemberPreflight>,
+        args: MemberClusterArgs,
+        access: ClusterAccess,
+    ): pulumi.Output<string> {
+        return pulumi.all([ownKubeconfig, args.host.kubeconfig, checked]).apply(async ([ours, hostKubeconfig]) => {
+            if (hostKubeconfig === undefined) return ours;
+            try {
+                const kept = await access.readImportedKubeconfig(hostKubeconfig, name);
+                if (!isKubeSphereRenewal(ours, kept)) return ours;
+                pulumi.log.info(
+                    `member "${name}": KubeSphere renewed the kubeconfig in its Cluster (client certificate with 7 days or less left); ` +
+                        `keeping KubeSphere's (a kubeconfig of yours whose certificate expires later replaces it)`,
+                    this,
+                );
+                return kept!;
             } catch (err) {
                 throw asResourceError(err, this);
             }

@@ -266,10 +266,12 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
         const certificate = checkClientCertificate(input.importKubeconfig, input.now);
         const daysLeft = clientCertificateDaysLeft(input.importKubeconfig, input.now);
         if (input.hostMajor === "v4" && daysLeft !== undefined && daysLeft >= 0) {
-            // 4.x renews a certificate with ≤ 7 days left inside the Cluster (§9); re-applying ours would undo that.
+            // 4.x renews a certificate with ≤ 7 days left inside the Cluster (§9); the program then keeps KubeSphere's
+            // (memberCluster.ts keepingKubeSphereRenewal), but Pulumi itself keeps using this certificate.
             const text =
                 `${prefix}: KubeSphere 4.x renews the client certificate of an imported kubeconfig in place when 7 days or less are ` +
-                `left (its certificate has ${daysLeft} day(s)); a later \`pulumi up --refresh\` would put the old one back. Fix: set ` +
+                `left (its certificate has ${daysLeft} day(s)); the program then keeps KubeSphere's renewed kubeconfig in the Cluster, ` +
+                `but Pulumi itself goes on using this one, which ${daysLeft <= 7 ? "is about to expire" : "will expire"}. Fix: set ` +
                 `${input.configKey}.credentials: serviceAccount (the default on 4.x for certificate kubeconfigs), or renew the certificate`;
             (daysLeft <= 7 ? errors : warnings).push(text);
         } else if (certificate.level !== "ok") {

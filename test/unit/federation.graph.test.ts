@@ -7,7 +7,7 @@ import { federate, FederationSummary } from "../../components/federation";
 import { HostCluster } from "../../components/hostCluster";
 import { resolveKubeconfig } from "../../components/kubeconfig";
 import { KubeconfigSourceContext } from "../../components/kubeconfigSources";
-import { execKubeconfig, kubesphereYamlV3, kubesphereYamlV4, tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
+import { certificateKubeconfig, execKubeconfig, kubesphereYamlV3, kubesphereYamlV4, tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
 import * as yaml from "js-yaml";
 import { ksCoreConfigHash } from "../../components/kubesphereVersion";
 import { fakeClusterAccess, fakeV4ClusterAccess as v4Access, freshV3Facts, installMocks, isSecretInput, MockWorld, plain, settle, valueOf } from "./pulumiMocks";
@@ -158,6 +158,39 @@ describe("federation resource graph (mocks)", () => {
             });
         });
     }
+
+    describe("KubeSphere 4.x host, a client-certificate member with credentials: kubeconfig", () => {
+        const memberConfig = [{ name: "m1", provider: "kubeadm", kubeconfig: { path: "/kube/m1-cert.yaml" }, credentials: "kubeconfig" }];
+        before(() => {
+            kubeconfigFiles["/kube/m1-cert.yaml"] = certificateKubeconfig("m1");
+        });
+        const importedKubeconfig = async (kept: string | undefined) => {
+            const world = await installMocks(kubesphereYamlV4(JWT_SECRET));
+            const reads: string[] = [];
+            const access = v4Access({
+                readImportedKubeconfig: async (_host, name) => {
+                    reads.push(name);
+                    return kept;
+                },
+            });
+            await resolvedSummary(await federate(fleetConfig(memberConfig, "auto"), sources(), undefined, access));
+            await settle();
+            const cluster = world.resources.find((r) => r.type.endsWith(":Cluster"))!;
+            assert.deepStrictEqual(reads, ["m1"], "the Cluster on the host is read");
+            assert.ok(isSecretInput(cluster.inputs.spec));
+            return Buffer.from(plain(cluster.inputs.spec).connection.kubeconfig, "base64").toString("utf8");
+        };
+
+        it("imports the member's own kubeconfig while KubeSphere has not renewed it", async () => {
+            // The program imports the flattened kubeconfig (same user, re-serialised).
+            const user = (text: string) => (yaml.load(text) as { users: Array<{ user: Record<string, string> }> }).users[0].user;
+            assert.deepStrictEqual(user(await importedKubeconfig(undefined)), user(certificateKubeconfig("m1")));
+        });
+
+        it("keeps the kubeconfig KubeSphere renewed in the Cluster instead of putting its own back", async () => {
+            assert.strictEqual(await importedKubeconfig(tokenKubeconfig("m1")), tokenKubeconfig("m1"));
+        });
+    });
 
     describe("KubeSphere 4.x host (detected)", () => {
         let world: MockWorld;

@@ -11,12 +11,13 @@ import {
     hasClientCertificate,
     IMPORT_SERVICE_ACCOUNT,
     importTokenSecretName,
+    isKubeSphereRenewal,
     kubeconfigCluster,
     serviceAccountKubeconfig,
     unreachableFromHostReason,
 } from "../../components/importCredentials";
 import { resolveKubeconfig } from "../../components/kubeconfig";
-import { tokenKubeconfig } from "../fixtures/kubeconfigs";
+import { certificateKubeconfig as fixtureCertificateKubeconfig, laterCertificateKubeconfig, tokenKubeconfig } from "../fixtures/kubeconfigs";
 
 /** A self-signed client certificate (no key: only its dates matter here). */
 const certificatePem = fs.readFileSync(path.join(__dirname, "..", "fixtures", "client-certificate.pem"));
@@ -113,5 +114,25 @@ describe("import credentials", () => {
     it("errors on client-certificate-data that is not a certificate", () => {
         const broken = certificateKubeconfig.replace(certificatePem.toString("base64"), Buffer.from("nope").toString("base64"));
         assert.strictEqual(checkClientCertificate(broken).level, "error");
+    });
+
+    describe("isKubeSphereRenewal (4.x renews an imported client certificate in place)", () => {
+        const ours = fixtureCertificateKubeconfig("m1");
+        const swappedToToken = tokenKubeconfig("m1");
+        const renewedCertificate = laterCertificateKubeconfig("m1");
+
+        it("keeps a token or a later-expiring certificate that KubeSphere put in the Cluster for the same server", () => {
+            assert.strictEqual(isKubeSphereRenewal(ours, swappedToToken), true, "system:masters: the kubesphere ServiceAccount's token");
+            assert.strictEqual(isKubeSphereRenewal(ours, renewedCertificate), true, "any other user: a new certificate");
+        });
+
+        it("does not keep anything else", () => {
+            assert.strictEqual(isKubeSphereRenewal(ours, undefined), false, "no Cluster yet");
+            assert.strictEqual(isKubeSphereRenewal(ours, ours), false, "unchanged");
+            assert.strictEqual(isKubeSphereRenewal(renewedCertificate, ours), false, "the user renewed theirs: it expires later than the kept one");
+            assert.strictEqual(isKubeSphereRenewal(ours, tokenKubeconfig("m1", "https://elsewhere.example.com:6443")), false, "another server");
+            assert.strictEqual(isKubeSphereRenewal(tokenKubeconfig("m1"), renewedCertificate), false, "ours has no certificate: nothing to renew");
+            assert.strictEqual(isKubeSphereRenewal(ours, "not: [a kubeconfig"), false, "unreadable");
+        });
     });
 });

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as http from "http";
 import * as yaml from "js-yaml";
 import { AddressInfo } from "net";
-import { hostRoleReader, listImportedClusters, probeKsApiserver, readClusterFacts, readKubesphereLayout } from "../../components/kubeClient";
+import { hostRoleReader, listImportedClusters, probeKsApiserver, readClusterFacts, readImportedKubeconfig, readKubesphereLayout } from "../../components/kubeClient";
 import { tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
 
 // Port 1 on loopback: nothing listens there, so the connection is refused at once.
@@ -150,6 +150,24 @@ describe("direct cluster reads against a loopback API server", () => {
         } finally {
             await api.stop();
         }
+    });
+
+    it("reads the kubeconfig a Cluster on the host holds now (decoded), undefined for a Cluster that does not exist", async () => {
+        const kept = tokenKubeconfig("m1");
+        const api = fakeApiServer({ [`${CLUSTERS}/m1`]: { metadata: { name: "m1" }, spec: { connection: { type: "direct", kubeconfig: Buffer.from(kept).toString("base64") } } } });
+        const server = await api.start();
+        try {
+            const kubeconfig = loopbackKubeconfig("host", server);
+            assert.strictEqual(await readImportedKubeconfig(kubeconfig, "m1"), kept);
+            assert.strictEqual(await readImportedKubeconfig(kubeconfig, "m2"), undefined);
+        } finally {
+            await api.stop();
+        }
+        await assert.rejects(readImportedKubeconfig(unreachable, "m1"), (err: Error) => {
+            assert.match(err.message, /^reading Cluster "m1" on the host \(https:\/\/127\.0\.0\.1:1\) failed: .+\. Fix: /);
+            assert.ok(!err.message.includes(tokenFor("m9")));
+            return true;
+        });
     });
 
     it("probes ks-apiserver through the service proxy path of §4.3, with the kubeconfig's credentials", async () => {

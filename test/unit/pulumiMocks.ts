@@ -105,6 +105,7 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
             throw new Error("the host wait does not run in previews");
         },
         readKubesphereLayout: async () => "v3",
+        readImportedKubeconfig: async () => undefined,
         ...overrides,
     };
 }

@@ -10,6 +10,7 @@
  * Deletion: un-join on the host side only, then the finalizer goes (3.4's webhook may refuse that update).
  */
 import { V1Namespace } from "@kubernetes/client-node";
+import { certificateClockMs } from "./clock";
 import { ClusterController, HostView, nowSeconds, REQUEST_TIMEOUT_MS } from "./clusterController";
 import { mergeConditions, WantedCondition } from "./conditions";
 import { describeError, httpStatus, MERGE_PATCH, withTimeout } from "./kubeApi";
@@ -107,7 +108,7 @@ export class ClusterControllerV3 extends ClusterController {
                 wanted.push({ type: "KubeConfigCertExpiresInSevenDays", status: "False", reason: "KubeConfigCertExpiresInSevenDays", message: "" });
             } else {
                 const notAfter = new Date(certificate.validTo);
-                const soon = Date.now() + SEVEN_DAYS_MS > notAfter.getTime();
+                const soon = certificateClockMs() + SEVEN_DAYS_MS > notAfter.getTime();
                 wanted.push({ type: "KubeConfigCertExpiresInSevenDays", status: soon ? "True" : "False", reason: "KubeConfigCertExpiresInSevenDays", message: goTimeString(notAfter) });
             }
         }

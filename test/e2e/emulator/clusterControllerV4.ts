@@ -10,6 +10,7 @@
  * `cluster.kubesphere.io/host-cluster` on the member's kubesphere-system. Deletion: those annotations are removed
  * when the member answers (skipped when not), then the finalizer goes. No webhook (the 4.1.3 chart registers none).
  */
+import { certificateClockMs } from "./clock";
 import { ClusterController, HostView, nowSeconds, REQUEST_TIMEOUT_MS } from "./clusterController";
 import { mergeConditions, WantedCondition } from "./conditions";
 import { fnv1a64Hex } from "./fnv";
@@ -168,7 +169,8 @@ export class ClusterControllerV4 extends ClusterController {
         if (!certificate) return { conditions };
         const notAfter = new Date(certificate.validTo);
         let renewedKubeconfig: string | undefined;
-        if ((notAfter.getTime() - Date.now()) / 1000 <= SEVEN_DAYS_S) {
+        // The certificate clock: the wall clock unless a test moved it (clock.ts).
+        if ((notAfter.getTime() - certificateClockMs()) / 1000 <= SEVEN_DAYS_S) {
             try {
                 renewedKubeconfig = await renewClientCertificate(cluster.spec!.connection!.kubeconfig!, clients);
             } catch (err) {

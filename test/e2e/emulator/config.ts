@@ -44,6 +44,8 @@ export interface EmulatorConfig {
     webhook?: WebhookServing;
     /** File created once the first full pass is done, so the sandbox can wait for the emulator. */
     readyFile?: string;
+    /** Test-only control of the certificate-expiry clock (clock.ts); absent: the wall clock. */
+    clockFile?: string;
 }
 
 export const DEFAULT_RECONCILE_DELAY_MS = 2000;
@@ -95,5 +97,6 @@ export function loadEmulatorConfig(argv: string[], env: NodeJS.ProcessEnv): Emul
         clusterResyncMs: file.clusterResyncMs ?? 1000,
         webhook: file.webhook,
         readyFile: file.readyFile,
+        clockFile: file.clockFile,
     };
 }

@@ -15,6 +15,7 @@
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import * as fs from "fs";
+import { useClockFile } from "./clock";
 import { ClusterController } from "./clusterController";
 import { ClusterControllerV3 } from "./clusterControllerV3";
 import { ClusterControllerV4 } from "./clusterControllerV4";
@@ -46,6 +47,7 @@ function repeat(intervalMs: number, pass: () => Promise<void>): Promise<void> {
 
 async function main(config: EmulatorConfig): Promise<void> {
     const changes = new ChangeLog();
+    useClockFile(config.clockFile);
     log(
         `starting; clusters ${config.clusters.map((c) => `${c.name} (${c.role}, KubeSphere ${VERSION_TRAITS[c.version].release})`).join(", ")}; ` +
             `reconcileDelayMs ${config.reconcileDelayMs}; hostInstallerDelayMs ${config.hostInstallerDelayMs}`,

@@ -194,6 +194,18 @@ export class Sandbox {
         return file;
     }
 
+    /**
+     * Moves the emulator's certificate-expiry clock (a test-only control standing in for time passing, see
+     * ../emulator/clock.ts) to `days` after the wall clock; 0 puts it back. The running emulator reads it on its next check.
+     */
+    advanceEmulatorClock(days: number): void {
+        fs.writeFileSync(this.emulatorClockFile(), JSON.stringify({ offsetSeconds: Math.round(days * 86400) }) + "\n");
+    }
+
+    private emulatorClockFile(): string {
+        return path.join(path.dirname(this.state.emulator.configFile), "emulator-clock.json");
+    }
+
     isApiServerRunning(name: string): boolean {
         const owned = this.apiServerProcess(this.clusterState(name));
         return owned !== undefined && isRunning(owned);
@@ -414,6 +426,7 @@ export class Sandbox {
             hostInstallerDelayMs: options.hostInstallerDelayMs,
             webhook: this.state.webhook,
             readyFile,
+            clockFile: this.emulatorClockFile(),
         };
         fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");
         fs.rmSync(readyFile, { force: true });
