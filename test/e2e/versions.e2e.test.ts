@@ -14,6 +14,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
+import * as yaml from "js-yaml";
 import * as path from "path";
 import { fnv1a64Hex } from "./emulator/fnv";
 import { httpStatus, MERGE_PATCH } from "./emulator/kubeApi";
@@ -317,5 +318,84 @@ describe("version matrix: KubeSphere 4.1 host with bare 4.1 members (e2e)", func
         const namespace = await clusterApi(ctx.sandbox, "member1").core.readNamespace({ name: "kubesphere-system" });
         assert.ok(namespace.metadata?.name, "ks-core's namespace is still there");
         assert.strictEqual(namespace.metadata?.annotations?.["cluster.kubesphere.io/host-cluster"], undefined, "KubeSphere removed its annotation on a clean unjoin");
+    });
+});
+
+describe("version matrix: KubeSphere 4.1 host with client-certificate members and a 3.4 member (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const ctx = useSandbox({ members: 3, hostVersion: "4.1", memberVersions: ["4.1", "4.1", "3.4"] });
+    const host = () => ({ name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } });
+    let defaultCertificate = "";
+    let explicitCertificate = "";
+    const fleet = () => [
+        // kubeadm's admin.conf: default credentials, so a ServiceAccount token on a 4.x host.
+        { name: "member1", provider: "kubeadm", kubeconfig: { path: defaultCertificate }, readyTimeoutSeconds: 120 },
+        // The same kind of certificate, imported as it is.
+        { name: "member2", provider: "kubeadm", kubeconfig: { path: explicitCertificate }, credentials: "kubeconfig", readyTimeoutSeconds: 120 },
+    ];
+    const importedUser = async (name: string) => {
+        const base64 = (await hostCluster(ctx.sandbox, name))?.spec.connection?.kubeconfig ?? "";
+        const document = yaml.load(Buffer.from(base64, "base64").toString("utf8")) as { users?: Array<{ user?: Record<string, unknown> }> };
+        return { base64, user: document?.users?.[0]?.user ?? {} };
+    };
+    const changedOps = (result: { summary: { resourceChanges?: Record<string, number> } }) =>
+        Object.keys(result.summary.resourceChanges ?? {}).filter((op) => op !== "same" && op !== "read");
+
+    it("imports a client-certificate member through a ServiceAccount token by default (Ready, KSCoreReady); a second up changes nothing", async () => {
+        defaultCertificate = await ctx.sandbox.clientCertificateKubeconfig("member1", { user: "kubernetes-admin", groups: ["system:masters"], days: 365 });
+        explicitCertificate = await ctx.sandbox.clientCertificateKubeconfig("member2", { user: "kubernetes-admin", groups: ["system:masters"], days: 30 });
+        await ctx.stack.setFederationConfig({ host: host(), members: fleet().slice(0, 1) });
+        ok(await ctx.stack.up());
+        const cluster = (await hostCluster(ctx.sandbox, "member1"))!;
+        assert.strictEqual(conditionOf(cluster)?.status, "True", conditionOf(cluster)?.message);
+        assert.strictEqual(conditionOf(cluster, "KSCoreReady")?.status, "True");
+        const { user } = await importedUser("member1");
+        assert.strictEqual(typeof user.token, "string", "KubeSphere got a token");
+        assert.strictEqual(user["client-certificate-data"], undefined, "the Cluster's kubeconfig has no client certificate");
+        const serviceAccount = await clusterApi(ctx.sandbox, "member1").core.readNamespacedServiceAccount({ name: "kubesphere-multicluster", namespace: "kube-system" });
+        assert.ok(serviceAccount.metadata?.uid, "the import ServiceAccount lives in kube-system");
+        const second = await ctx.stack.up();
+        assert.deepStrictEqual(changedOps(second), [], JSON.stringify(second.summary.resourceChanges));
+    });
+
+    it("credentials: kubeconfig warns, and once KubeSphere renewed the certificate in place neither up --refresh nor up puts the old one back", async () => {
+        await ctx.stack.setFederationConfig({ host: host(), members: fleet() });
+        const { result, warnings } = await upWithWarnings(ctx.stack);
+        ok(result);
+        assert.match(warnings, /member "member2": KubeSphere 4\.x renews the client certificate of an imported kubeconfig in place when 7 days or less are left \(its certificate has (29|30) day\(s\)\)/);
+        const joined = (await hostCluster(ctx.sandbox, "member2"))!;
+        assert.strictEqual(conditionOf(joined)?.status, "True", conditionOf(joined)?.message);
+        assert.strictEqual(conditionOf(joined, "KSCoreReady")?.status, "True");
+        assert.strictEqual(typeof (await importedUser("member2")).user["client-certificate-data"], "string", "imported as it is");
+
+        // 25 days on, for KubeSphere only (the emulator's test-only clock): 5 days left, so its renewal code runs and
+        // swaps in the kubesphere ServiceAccount's token (a system:masters certificate cannot be re-issued).
+        ctx.sandbox.advanceEmulatorClock(25);
+        try {
+            await waitUntil(async () => typeof (await importedUser("member2")).user.token === "string", "KubeSphere renewed member2's kubeconfig");
+            const renewed = (await importedUser("member2")).base64;
+
+            const refreshed = await ctx.stack.up({ refresh: true });
+            ok(refreshed);
+            assert.ok(!changedOps(refreshed).includes("update"), `up --refresh updated: ${JSON.stringify(refreshed.summary.resourceChanges)}`);
+            assert.strictEqual((await importedUser("member2")).base64, renewed, "up --refresh put the old kubeconfig back");
+
+            const plain = await ctx.stack.up();
+            assert.deepStrictEqual(changedOps(plain), [], JSON.stringify(plain.summary.resourceChanges));
+            assert.strictEqual((await importedUser("member2")).base64, renewed, "up put the old kubeconfig back");
+            assert.strictEqual(conditionOf(await hostCluster(ctx.sandbox, "member2"))?.status, "True");
+        } finally {
+            ctx.sandbox.advanceEmulatorClock(0);
+        }
+    });
+
+    it("refuses a KubeSphere 3.4 member (ks-installer) before any change, naming it, the versions and the fix", async () => {
+        await ctx.stack.setFederationConfig({ host: host(), members: [...fleet(), { name: "member3", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member3").kubeconfigPath } }] });
+        const before = await clusterSnapshot(ctx.sandbox);
+        const refusal = await refusalOf(ctx.stack);
+        assert.match(refusal, /member "member3" runs KubeSphere v3\.4\.1 \(ks-installer found\), but host "host" \(KubeSphere v4\.1\.3\) runs KubeSphere 4\.x/);
+        assert.match(refusal, /Fix: /);
+        assert.strictEqual(await clusterSnapshot(ctx.sandbox), before, "a cluster changed although the program refused");
+        assert.strictEqual(await hostCluster(ctx.sandbox, "member3"), undefined);
     });
 });
