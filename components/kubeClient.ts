@@ -43,7 +43,10 @@ export async function readClusterFacts(cluster: string, kubeconfigYaml: string):
             notFoundAsUndefined(() => core.readNamespace({ name: KUBESPHERE_NAMESPACE })),
         ]);
         const installerObject = installer as
-            | { spec?: { authentication?: { jwtSecret?: string }; multicluster?: { clusterRole?: string } }; status?: { core?: { version?: unknown } } }
+            | {
+                  spec?: { authentication?: { jwtSecret?: string; oauthOptions?: { accessTokenMaxAge?: unknown } }; multicluster?: { clusterRole?: string } };
+                  status?: { core?: { version?: unknown } };
+              }
             | undefined;
         let config: ClusterFacts["config"];
         let configProblem: string | undefined;
@@ -65,6 +68,9 @@ export async function readClusterFacts(cluster: string, kubeconfigYaml: string):
                           clusterRole: installerObject.spec?.multicluster?.clusterRole,
                           jwtSecret: installerObject.spec?.authentication?.jwtSecret || undefined,
                           version: typeof version === "string" && version !== "" ? version : undefined,
+                          ...(installerObject.spec?.authentication?.oauthOptions === undefined
+                              ? {}
+                              : { oauthOptionsAccessTokenMaxAge: installerObject.spec.authentication.oauthOptions.accessTokenMaxAge ?? null }),
                       },
             config,
             configProblem,

@@ -44,6 +44,15 @@ export function hasHostClusterNameOption(release: KubesphereRelease | undefined)
     return !(release !== undefined && release.major === 3 && release.minor <= 1);
 }
 
+/**
+ * KubeSphere 3.1 (and older) renders a ClusterConfiguration's `authentication.oauthOptions` as it is, even on a member,
+ * instead of the member's `accessTokenMaxAge: 0` (ks-installer v3.1.1 kubesphere-config template `if oauthOptions …
+ * elif member`; v3.2.1 swapped the order). Unknown release: no.
+ */
+export function oauthOptionsReplaceMemberDefault(release: KubesphereRelease | undefined): boolean {
+    return release !== undefined && release.major === 3 && release.minor <= 1;
+}
+
 /** The name KubeSphere 3.1 gives its own host Cluster entry (kubesphere v3.1.1 pkg/controller/cluster/cluster_controller.go hostCluster). */
 export const FIXED_HOST_ENTRY_NAME = "host";
 

@@ -7,7 +7,7 @@
 import type { ImportCredentials } from "./configSchema";
 import { checkClientCertificate, clientCertificateDaysLeft, hasClientCertificate } from "./importCredentials";
 import type { KubesphereSettings } from "./kubesphereConfig";
-import { describeInstall, failsWithoutClientCertificate, FIXED_HOST_ENTRY_NAME, hasHostClusterNameOption, KubesphereInstall, parseKubesphereRelease } from "./kubesphereVersion";
+import { describeInstall, failsWithoutClientCertificate, FIXED_HOST_ENTRY_NAME, hasHostClusterNameOption, KubesphereInstall, oauthOptionsReplaceMemberDefault, parseKubesphereRelease } from "./kubesphereVersion";
 
 /** What a cluster says about itself (read by components/kubeClient.ts readClusterFacts). */
 export interface ClusterFacts {
@@ -21,6 +21,11 @@ export interface ClusterFacts {
         jwtSecret?: string;
         /** `status.core.version`, e.g. `v3.4.1`: where 3.x keeps its version. */
         version?: string;
+        /**
+         * `spec.authentication.oauthOptions.accessTokenMaxAge` when the spec has `oauthOptions` (null: without that key);
+         * absent when it has none. KubeSphere 3.1 renders those options instead of a member's `accessTokenMaxAge: 0`.
+         */
+        oauthOptionsAccessTokenMaxAge?: unknown;
     };
     /** kubesphere-config's kubesphere.yaml; undefined when absent or unreadable. */
     config?: KubesphereSettings;
@@ -164,6 +169,24 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
                 `KubeSphere's 3.x→4.x migration while ks-installer keeps managing the 3.x install (kubesphere-config among others). ` +
                 `Fix: upgrade the member to KubeSphere 4.x by KubeSphere's upgrade procedure (or uninstall KubeSphere 3.x from it) first, ` +
                 `join it to a 3.x host, or point ${input.configKey}.kubeconfig at another cluster`,
+        );
+    }
+
+    // ks-installer v3.1.1's template: `if authentication.oauthOptions is defined` (rendered as it is) wins over the
+    // member's `accessTokenMaxAge: 0` (3.2+ swap the order), and 0 is what the program waits for on 3.1/3.2 members.
+    const memberRelease = install.kind === "v3" ? install.release : undefined;
+    if (
+        input.hostMajor === "v3" &&
+        oauthOptionsReplaceMemberDefault(memberRelease) &&
+        facts.installer !== undefined &&
+        "oauthOptionsAccessTokenMaxAge" in facts.installer &&
+        facts.installer.oauthOptionsAccessTokenMaxAge !== 0
+    ) {
+        errors.push(
+            `${prefix} runs KubeSphere ${describeInstall(install)}, whose ks-installer has spec.authentication.oauthOptions ` +
+                `(accessTokenMaxAge ${JSON.stringify(facts.installer.oauthOptionsAccessTokenMaxAge)}): KubeSphere 3.1 renders those options ` +
+                `instead of the accessTokenMaxAge: 0 a member gets, so its kubesphere-config would never show it as a member. Fix: add ` +
+                `accessTokenMaxAge: 0 to spec.authentication.oauthOptions of its ks-installer (kubectl -n kubesphere-system edit cc ks-installer), or remove oauthOptions`,
         );
     }
 

@@ -257,6 +257,17 @@ describe("version matrix: KubeSphere 3.1 host with a 3.1 member (e2e)", function
         assert.deepStrictEqual(changes, [], `second up changed: ${JSON.stringify(result.summary.resourceChanges)}`);
         assert.match(warnings, /KubeSphere's own host Cluster entry is named "host", not "prod" \(host\.name\)\. KubeSphere v3\.1\.1 has no hostClusterName option and always names it "host"/);
     });
+
+    it("refuses a 3.1 member whose ks-installer has oauthOptions (rendered instead of accessTokenMaxAge: 0), with nothing changed", async () => {
+        await clusterApi(ctx.sandbox, "member1").custom.patchNamespacedCustomObject(
+            { ...INSTALLER, body: { spec: { authentication: { oauthOptions: { accessTokenMaxAge: "1h" } } } } },
+            MERGE_PATCH,
+        );
+        const before = await clusterSnapshot(ctx.sandbox);
+        const refusal = await refusalOf(ctx.stack);
+        assert.match(refusal, /member "member1" runs KubeSphere v3\.1\.1, whose ks-installer has spec\.authentication\.oauthOptions \(accessTokenMaxAge "1h"\).*Fix: add accessTokenMaxAge: 0/);
+        assert.strictEqual(await clusterSnapshot(ctx.sandbox), before, "a cluster changed although the program refused");
+    });
 });
 
 describe("version matrix: KubeSphere 4.1 host with bare 4.1 members (e2e)", function () {

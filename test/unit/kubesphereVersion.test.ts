@@ -5,6 +5,7 @@ import {
     FIXED_HOST_ENTRY_NAME,
     hasHostClusterNameOption,
     ksCoreConfigHash,
+    oauthOptionsReplaceMemberDefault,
     parseKubesphereRelease,
     rendersNoMemberRole,
 } from "../../components/kubesphereVersion";
@@ -30,6 +31,8 @@ describe("KubeSphere versions", () => {
         assert.deepStrictEqual(["v3.0.0", "v3.1.1", "v3.2.1", "v3.4.1", "v4.1.3"].map((v) => hasHostClusterNameOption(parseKubesphereRelease(v))), [false, false, true, true, true]);
         assert.strictEqual(hasHostClusterNameOption(undefined), true, "an unknown 3.x release is taken to be 3.2+");
         assert.strictEqual(FIXED_HOST_ENTRY_NAME, "host");
+        assert.deepStrictEqual(["v3.1.1", "v3.2.1", "v4.1.3"].map((v) => oauthOptionsReplaceMemberDefault(parseKubesphereRelease(v))), [true, false, false]);
+        assert.strictEqual(oauthOptionsReplaceMemberDefault(undefined), false);
     });
 
     it("describes an install for messages and exports", () => {

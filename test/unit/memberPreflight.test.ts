@@ -201,6 +201,20 @@ describe("preflightVerdict", () => {
         assert.match(withEntry.errors.join(), /member "main" has the name of KubeSphere's own host Cluster entry "main"/);
     });
 
+    it("3.1 member: refuses ks-installer oauthOptions without accessTokenMaxAge: 0 (3.1 renders them instead of the member's 0)", () => {
+        const member31 = (oauthOptionsAccessTokenMaxAge: unknown): ClusterFacts => {
+            const facts = freshV3Facts("m1", "v3.1.1");
+            return { ...facts, installer: { ...facts.installer!, oauthOptionsAccessTokenMaxAge } };
+        };
+        const refused = verdict({ host: hostFacts("v3.1.1"), facts: member31("2h") });
+        assert.match(refused.errors.join(), /^member "m1" runs KubeSphere v3\.1\.1, whose ks-installer has spec\.authentication\.oauthOptions \(accessTokenMaxAge "2h"\).*Fix: add accessTokenMaxAge: 0/);
+        assert.strictEqual(verdict({ host: hostFacts("v3.1.1"), facts: member31(null) }).errors.length, 1, "oauthOptions without accessTokenMaxAge");
+        assert.deepStrictEqual(verdict({ host: hostFacts("v3.1.1"), facts: member31(0) }).errors, [], "accessTokenMaxAge: 0 is rendered as it is");
+        assert.deepStrictEqual(verdict({ host: hostFacts("v3.1.1"), facts: freshV3Facts("m1", "v3.1.1") }).errors, [], "no oauthOptions");
+        const member32 = freshV3Facts("m1", "v3.2.1");
+        assert.deepStrictEqual(verdict({ facts: { ...member32, installer: { ...member32.installer!, oauthOptionsAccessTokenMaxAge: "2h" } } }).errors, [], "3.2 gives members 0 anyway");
+    });
+
     it("skips the host checks when the host's kubeconfig is not available", () => {
         assert.deepStrictEqual(verdict({ host: undefined, facts: { ...base.facts, kubeSystemUid: "uid-other" } }).errors, []);
     });
