@@ -76,7 +76,7 @@ describe("direct cluster reads against a loopback API server", () => {
         const api = fakeApiServer({
             "/api/v1/namespaces/kube-system": { metadata: { name: "kube-system", uid: "uid-m1" } },
             "/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer": {
-                spec: { multicluster: { clusterRole: "member" }, authentication: { jwtSecret: "secret-of-host" } },
+                spec: { multicluster: { clusterRole: "member" }, authentication: { jwtSecret: "secret-of-host", oauthOptions: { accessTokenMaxAge: "1h" } } },
                 status: { core: { status: "enabled", version: "v3.3.2" } },
             },
             "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config": { data: { "kubesphere.yaml": KUBESPHERE_YAML_33_MEMBER } },
@@ -87,7 +87,7 @@ describe("direct cluster reads against a loopback API server", () => {
             const facts = await readClusterFacts("m1", loopbackKubeconfig("m1", server));
             assert.deepStrictEqual(facts, {
                 kubeSystemUid: "uid-m1",
-                installer: { clusterRole: "member", jwtSecret: "secret-of-host", version: "v3.3.2" },
+                installer: { clusterRole: "member", jwtSecret: "secret-of-host", version: "v3.3.2", oauthOptionsAccessTokenMaxAge: "1h" },
                 config: { jwtSecret: "secret-of-host", layout: "v3", clusterRole: "member", multiclusterEnable: false, accessTokenMaxAge: 0, hostClusterName: undefined },
                 configProblem: undefined,
                 kubesphereNamespace: { hostCluster: "host" },
