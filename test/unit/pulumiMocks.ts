@@ -105,6 +105,10 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
             throw new Error("the host wait does not run in previews");
         },
         readKubesphereLayout: async () => "v3",
+        readTower: async () => ({ deployment: true, service: { type: "LoadBalancer" } }),
+        agentJoinReader: () => async () => {
+            throw new Error("the agent join wait does not run in previews");
+        },
         ...overrides,
     };
 }
