@@ -35,6 +35,8 @@ export interface VersionTraits {
     writesClusterNameIntoMemberConfig: boolean;
     /** The Cluster UPDATE validating webhook `validating-cluster.kubesphere.io` (3.4.x only). */
     clusterWebhook: boolean;
+    /** tower's image (ks-installer roles/download: v0.2.1 in 3.4, v0.2.0 in 3.1–3.3; 4.1's extension: v0.2.1). */
+    towerImage: string;
 }
 
 export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
@@ -46,6 +48,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         writesReadyOnJoinFailure: false,
         writesClusterNameIntoMemberConfig: false,
         clusterWebhook: false,
+        towerImage: "kubesphere/tower:v0.2.0",
     },
     "3.3": {
         release: "v3.3.2",
@@ -56,6 +59,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         certificateExpiryCheck: "strict",
         writesClusterNameIntoMemberConfig: true,
         clusterWebhook: false,
+        towerImage: "kubesphere/tower:v0.2.0",
     },
     "3.4": {
         release: "v3.4.1",
@@ -66,6 +70,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         certificateExpiryCheck: "lenient",
         writesClusterNameIntoMemberConfig: true,
         clusterWebhook: true,
+        towerImage: "kubesphere/tower:v0.2.1",
     },
     "4.1": {
         release: "v4.1.3",
@@ -75,6 +80,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         writesReadyOnJoinFailure: false,
         writesClusterNameIntoMemberConfig: false,
         clusterWebhook: false,
+        towerImage: "kubesphere/tower:v0.2.1",
     },
 };
 
