@@ -3,7 +3,7 @@
  * member until its installer has applied our settings. Errors are described without headers or bodies, so no
  * credential can reach a message.
  */
-import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import * as http from "http";
 import * as https from "https";
 import { AGENT_DEPLOYMENT_NAME, AgentJoinView, tokenOfAgentCommand, TOWER_NAME, TowerFacts } from "./agentConnection";
@@ -343,6 +343,29 @@ export function agentJoinReader(member: string, hostKubeconfigYaml: string, memb
     };
 }
 
+/**
+ * Token rotation of an agent member, step one: writes the new token into the live proxy Cluster on the host (when
+ * it exists and holds another one), so tower accepts the agent restarted with it. Returns whether it wrote.
+ */
+export async function writeClusterAgentToken(member: string, hostKubeconfigYaml: string, token: string): Promise<boolean> {
+    const { custom } = apiClients(hostKubeconfigYaml);
+    const cluster = (await notFoundAsUndefined(() => custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name: member }))) as
+        | { spec?: { connection?: { type?: string; token?: string } } }
+        | undefined;
+    if (cluster?.spec?.connection?.type !== "proxy" || cluster.spec.connection.token === token) return false;
+    try {
+        await withTimeout(() =>
+            custom.patchClusterCustomObject(
+                { group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name: member, fieldManager: "kubesphere-federation", body: { spec: { connection: { token } } } },
+                setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+            ),
+        );
+    } catch (err) {
+        throw new Error(`member "${member}": writing the rotated agent token into its Cluster on the host failed (${describeKubeError(err)}). Fix: check the host answers, then run \`pulumi up\` again`);
+    }
+    return true;
+}
+
 /** The direct cluster reads the program makes; injectable so graph tests run without clusters. */
 export interface ClusterAccess {
     readClusterFacts: typeof readClusterFacts;
@@ -353,6 +376,7 @@ export interface ClusterAccess {
     readKubesphereLayout: typeof readKubesphereLayout;
     readTower: typeof readTower;
     agentJoinReader: typeof agentJoinReader;
+    writeClusterAgentToken: typeof writeClusterAgentToken;
 }
 
 /** Reads real clusters. */
@@ -365,4 +389,5 @@ export const liveClusterAccess: ClusterAccess = {
     readKubesphereLayout,
     readTower,
     agentJoinReader,
+    writeClusterAgentToken,
 };

@@ -206,7 +206,7 @@ export class MemberCluster extends pulumi.ComponentResource {
             token === undefined
                 ? []
                 : createAgentResources(
-                      { member: name, hostMajor: v3 ? "v3" : "v4", token, checked: checked.apply((found) => found.agent!) },
+                      { member: name, hostMajor: v3 ? "v3" : "v4", token: this.rotatedFirstOnHost(name, token, checked, args, access), checked: checked.apply((found) => found.agent!) },
                       { parent: this, provider: this.provider },
                   );
         const importKubeconfig = viaAgent
@@ -336,6 +336,29 @@ export class MemberCluster extends pulumi.ComponentResource {
             configuredAddress: args.host.agentProxyAddress,
         });
         return { ...check, image: defaultAgentImage(v3 ? hostFacts?.installer?.version : undefined) };
+    }
+
+    /**
+     * The agent's token, once the live Cluster holds it. Pulumi updates the Cluster after the agent (the Cluster
+     * depends on the agent objects, so removal deletes it first, while the tunnel still answers 3.4's webhook); on
+     * rotation that order would restart the agent with a token tower does not know yet, the tunnel would drop, and
+     * 3.4's webhook would then refuse the Cluster's update. So a rotated token is written into the live Cluster
+     * first (the value Pulumi sets next anyway), while the old agent is still connected. Not in previews.
+     */
+    private rotatedFirstOnHost(name: string, token: pulumi.Output<string>, checked: pulumi.Output<MemberPreflight>, args: MemberClusterArgs, access: ClusterAccess): pulumi.Output<string> {
+        return pulumi.secret(
+            pulumi.all([token, pulumi.secret(args.host.kubeconfig), checked]).apply(async ([value, hostKubeconfig]) => {
+                if (pulumi.runtime.isDryRun() || hostKubeconfig === undefined) return value;
+                try {
+                    if (await access.writeClusterAgentToken(name, hostKubeconfig, value)) {
+                        pulumi.log.info(`member "${name}": the rotated agent token is written into its Cluster on the host before the agent restarts with it`, this);
+                    }
+                } catch (err) {
+                    throw asResourceError(err, this);
+                }
+                return value;
+            }),
+        );
     }
 
     /** Waits (not in previews) until tower, the agent and KubeSphere have joined the member; returns the Cluster's status. */

@@ -10,12 +10,12 @@
  * - 4.1 host: no tower extension refused before any change; a bare member joined through the agent reaches Ready and
  *   KSCoreReady; removal deletes the agent objects and leaves kubesphere-system.
  */
-import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from "@kubernetes/client-node";
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { httpStatus, MERGE_PATCH } from "./emulator/kubeApi";
+import { httpStatus } from "./emulator/kubeApi";
 import { applyTowerObjects } from "./emulator/tower";
 import { clusterApi, ClusterObject, conditionOf, contextBefore, hostCluster, importedKubeconfig, memberClusters, waitUntil } from "./harness/clusterQueries";
 import { createFederationStack, FederationStack } from "./harness/federationStack";
@@ -130,9 +130,10 @@ describe("agent connection: KubeSphere 3.4 host, one direct and one agent member
         const deployment = (await agentDeployment(ctx.sandbox, "member2"))!;
         const command = deployment.spec!.template.spec!.containers[0].command!.map((arg) => (arg.startsWith("--token=") ? `--token=${"0".repeat(64)}` : arg));
         const apps = ctx.sandbox.loadKubeConfig("member2").makeApiClient(AppsV1Api);
+        // As `kubectl edit` would: a JSON patch of the command line alone.
         await apps.patchNamespacedDeployment(
-            { name: "cluster-agent", namespace: "kubesphere-system", fieldManager: "kubectl-edit", body: { spec: { template: { spec: { containers: [{ name: "agent", command }] } } } } },
-            MERGE_PATCH,
+            { name: "cluster-agent", namespace: "kubesphere-system", fieldManager: "kubectl-edit", body: [{ op: "replace", path: "/spec/template/spec/containers/0/command", value: command }] },
+            setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
         );
         await waitUntil(async () => fs.readFileSync(ctx.sandbox.logFile("emulator"), "utf8").includes("Connection error: Unauthorized agent"), "the agent to be refused by tower");
         const message = await refusalOf(ctx.stack);
