@@ -159,6 +159,8 @@ export interface AgentJoinView {
         token?: string;
         conditions?: ClusterCondition[];
         annotations?: Record<string, string>;
+        /** sha256 of spec.connection.kubeconfig: tower writes a new one on every agent connect. */
+        kubeconfigDigest?: string;
     };
     /** undefined: no Deployment kubesphere-system/cluster-agent on the member. */
     agent?: { token?: string };
@@ -170,6 +172,11 @@ export interface AgentJoinExpectation {
     proxyAddress: string;
     /** 4.x: KSCoreReady and this `kubesphere.io/config-hash` are waited for too. */
     ksCoreConfigHash?: string;
+    /**
+     * After a token rotation: the digest of the kubeconfig tower had written before; the agent has reconnected with
+     * the new token once tower wrote another (a new client certificate on every connect).
+     */
+    kubeconfigDigestBefore?: string;
 }
 
 const condition = (view: AgentJoinView, type: string) => view.cluster?.conditions?.find((c) => c.type === type);
@@ -198,6 +205,12 @@ export function agentJoinOutcome(view: AgentJoinView, expected: AgentJoinExpecta
             message:
                 `member "${expected.member}": ${changed} no longer hold(s) the token the program set, so tower refuses the agent ("Unauthorized agent"). ` +
                 "Fix: run `pulumi up --refresh`, which puts the program's token back on both sides",
+        };
+    }
+    if (expected.kubeconfigDigestBefore !== undefined && view.cluster.kubeconfigDigest === expected.kubeconfigDigestBefore) {
+        return {
+            state: "pending",
+            detail: `the agent has not reconnected with the rotated token yet (tower writes a new kubeconfig on every connect): check the agent's log (kubectl -n ${KUBESPHERE_NAMESPACE} logs deploy/${AGENT_DEPLOYMENT_NAME}) and egress to ${expected.proxyAddress}`,
         };
     }
     if (!isTrue(view, "Initialized")) {

@@ -4,6 +4,7 @@
  * credential can reach a message.
  */
 import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { createHash } from "crypto";
 import * as http from "http";
 import * as https from "https";
 import { AGENT_DEPLOYMENT_NAME, AgentJoinView, tokenOfAgentCommand, TOWER_NAME, TowerFacts } from "./agentConnection";
@@ -329,14 +330,14 @@ export function agentJoinReader(member: string, hostKubeconfigYaml: string, memb
             notFoundAsUndefined(() => apps.readNamespacedDeployment({ name: AGENT_DEPLOYMENT_NAME, namespace: KUBESPHERE_NAMESPACE })),
         ]);
         const object = cluster as
-            | { metadata?: { annotations?: Record<string, string> }; spec?: { connection?: { token?: string } }; status?: AgentJoinRead["status"] }
+            | { metadata?: { annotations?: Record<string, string> }; spec?: { connection?: { token?: string; kubeconfig?: string } }; status?: AgentJoinRead["status"] }
             | undefined;
         const container = deployment?.spec?.template?.spec?.containers?.find((candidate) => candidate.name === "agent");
         return {
             cluster:
                 object === undefined
                     ? undefined
-                    : { token: object.spec?.connection?.token, conditions: object.status?.conditions, annotations: object.metadata?.annotations },
+                    : { token: object.spec?.connection?.token, conditions: object.status?.conditions, annotations: object.metadata?.annotations, kubeconfigDigest: digestOf(object.spec?.connection?.kubeconfig) },
             agent: deployment === undefined ? undefined : { token: tokenOfAgentCommand(container?.command) },
             status: object?.status,
         };
@@ -347,12 +348,13 @@ export function agentJoinReader(member: string, hostKubeconfigYaml: string, memb
  * Token rotation of an agent member, step one: writes the new token into the live proxy Cluster on the host (when
  * it exists and holds another one), so tower accepts the agent restarted with it. Returns whether it wrote.
  */
-export async function writeClusterAgentToken(member: string, hostKubeconfigYaml: string, token: string): Promise<boolean> {
+export async function writeClusterAgentToken(member: string, hostKubeconfigYaml: string, token: string): Promise<{ written: boolean; kubeconfigDigest?: string }> {
     const { custom } = apiClients(hostKubeconfigYaml);
     const cluster = (await notFoundAsUndefined(() => custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name: member }))) as
-        | { spec?: { connection?: { type?: string; token?: string } } }
+        | { spec?: { connection?: { type?: string; token?: string; kubeconfig?: string } } }
         | undefined;
-    if (cluster?.spec?.connection?.type !== "proxy" || cluster.spec.connection.token === token) return false;
+    if (cluster?.spec?.connection?.type !== "proxy" || cluster.spec.connection.token === token) return { written: false };
+    const kubeconfigDigest = digestOf(cluster.spec.connection.kubeconfig);
     try {
         await withTimeout(() =>
             custom.patchClusterCustomObject(
@@ -363,7 +365,12 @@ export async function writeClusterAgentToken(member: string, hostKubeconfigYaml:
     } catch (err) {
         throw new Error(`member "${member}": writing the rotated agent token into its Cluster on the host failed (${describeKubeError(err)}). Fix: check the host answers, then run \`pulumi up\` again`);
     }
-    return true;
+    return { written: true, kubeconfigDigest };
+}
+
+/** A digest of a (secret) value, to notice that it changed without keeping it. */
+function digestOf(value: string | undefined): string {
+    return createHash("sha256").update(value ?? "").digest("hex");
 }
 
 /** The direct cluster reads the program makes; injectable so graph tests run without clusters. */

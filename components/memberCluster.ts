@@ -202,11 +202,12 @@ export class MemberCluster extends pulumi.ComponentResource {
         const token = viaAgent
             ? pulumi.secret(pulumi.output(args.host.jwtSecret).apply((jwtSecret) => agentToken(jwtSecret, name, args.credentialsRevision ?? 1)))
             : undefined;
+        const rotation = token === undefined ? undefined : this.rotatedFirstOnHost(name, token, checked, args, access);
         const agentResources =
-            token === undefined
+            rotation === undefined
                 ? []
                 : createAgentResources(
-                      { member: name, hostMajor: v3 ? "v3" : "v4", token: this.rotatedFirstOnHost(name, token, checked, args, access), checked: checked.apply((found) => found.agent!) },
+                      { member: name, hostMajor: v3 ? "v3" : "v4", token: pulumi.secret(rotation.apply((rotated) => rotated.token)), checked: checked.apply((found) => found.agent!) },
                       { parent: this, provider: this.provider },
                   );
         const importKubeconfig = viaAgent
@@ -225,7 +226,14 @@ export class MemberCluster extends pulumi.ComponentResource {
                     kubeconfigBase64:
                         importKubeconfig &&
                         pulumi.all([importKubeconfig, memberReady, hostReady]).apply(([text]) => Buffer.from(text, "utf8").toString("base64")),
-                    agentToken: token && pulumi.secret(pulumi.all([token, memberReady, hostReady]).apply(([value]) => value)),
+                    agentToken:
+                        token &&
+                        pulumi.secret(
+                            pulumi
+                                .all([token, memberReady, hostReady])
+                                .apply(([value]) => value)
+                                .apply((value) => this.afterAgentReconnected(name, value, rotation!, (agentResources[agentResources.length - 1] as pulumi.CustomResource).id, kubeconfig, checked, args, access)),
+                        ),
                     description: args.description,
                     group: args.group,
                     readyTimeoutSeconds: args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS,
@@ -345,20 +353,56 @@ export class MemberCluster extends pulumi.ComponentResource {
      * 3.4's webhook would then refuse the Cluster's update. So a rotated token is written into the live Cluster
      * first (the value Pulumi sets next anyway), while the old agent is still connected. Not in previews.
      */
-    private rotatedFirstOnHost(name: string, token: pulumi.Output<string>, checked: pulumi.Output<MemberPreflight>, args: MemberClusterArgs, access: ClusterAccess): pulumi.Output<string> {
+    private rotatedFirstOnHost(
+        name: string,
+        token: pulumi.Output<string>,
+        checked: pulumi.Output<MemberPreflight>,
+        args: MemberClusterArgs,
+        access: ClusterAccess,
+    ): pulumi.Output<{ token: string; kubeconfigDigestBefore?: string }> {
         return pulumi.secret(
             pulumi.all([token, pulumi.secret(args.host.kubeconfig), checked]).apply(async ([value, hostKubeconfig]) => {
-                if (pulumi.runtime.isDryRun() || hostKubeconfig === undefined) return value;
+                if (pulumi.runtime.isDryRun() || hostKubeconfig === undefined) return { token: value };
                 try {
-                    if (await access.writeClusterAgentToken(name, hostKubeconfig, value)) {
-                        pulumi.log.info(`member "${name}": the rotated agent token is written into its Cluster on the host before the agent restarts with it`, this);
-                    }
+                    const { written, kubeconfigDigest } = await access.writeClusterAgentToken(name, hostKubeconfig, value);
+                    if (!written) return { token: value };
+                    pulumi.log.info(`member "${name}": the rotated agent token is written into its Cluster on the host before the agent restarts with it`, this);
+                    return { token: value, kubeconfigDigestBefore: kubeconfigDigest };
                 } catch (err) {
                     throw asResourceError(err, this);
                 }
-                return value;
             }),
         );
+    }
+
+    /**
+     * After a rotation, Pulumi's update of the Cluster waits until the restarted agent has reconnected (tower wrote a
+     * new kubeconfig): on 3.4 the webhook refuses any Cluster update while the tunnel is down. Not in previews.
+     */
+    private afterAgentReconnected(
+        name: string,
+        token: string,
+        rotation: pulumi.Output<{ token: string; kubeconfigDigestBefore?: string }>,
+        agentUpdated: pulumi.Output<unknown>,
+        kubeconfig: pulumi.Output<string>,
+        checked: pulumi.Output<MemberPreflight>,
+        args: MemberClusterArgs,
+        access: ClusterAccess,
+    ): pulumi.Output<string> {
+        return pulumi.all([rotation, agentUpdated, kubeconfig, pulumi.secret(args.host.kubeconfig), checked]).apply(async ([rotated, , memberKubeconfig, hostKubeconfig, found]) => {
+            if (pulumi.runtime.isDryRun() || rotated.kubeconfigDigestBefore === undefined || hostKubeconfig === undefined) return token;
+            try {
+                await waitForAgentJoin({
+                    expected: { member: name, token, proxyAddress: found.agent!.proxyAddress, kubeconfigDigestBefore: rotated.kubeconfigDigestBefore },
+                    read: access.agentJoinReader(name, hostKubeconfig, memberKubeconfig),
+                    timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
+                    log: (message) => pulumi.log.info(message, this),
+                });
+            } catch (err) {
+                throw asResourceError(err, this);
+            }
+            return token;
+        });
     }
 
     /** Waits (not in previews) until tower, the agent and KubeSphere have joined the member; returns the Cluster's status. */

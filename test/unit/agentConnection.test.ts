@@ -127,6 +127,16 @@ describe("agent connection", () => {
             assert.deepStrictEqual(agentJoinOutcome(installed, v4), { state: "done" });
         });
 
+        it("after a rotation, waits until tower wrote a new kubeconfig (the agent reconnected with the new token)", () => {
+            const rotated = { ...expected, kubeconfigDigestBefore: "digest-1" };
+            const joined = view(["Initialized", "AgentAvailable", "Ready"]);
+            joined.cluster!.kubeconfigDigest = "digest-1";
+            const outcome = agentJoinOutcome(joined, rotated);
+            assert.match(outcome.state === "pending" ? outcome.detail : "", /the agent has not reconnected with the rotated token yet/);
+            joined.cluster!.kubeconfigDigest = "digest-2";
+            assert.deepStrictEqual(agentJoinOutcome(joined, rotated), { state: "done" });
+        });
+
         it("fails at once when either side's token was changed by hand, without quoting a token", () => {
             const onMember = agentJoinOutcome(view(["Initialized", "AgentAvailable", "Ready"], { agent: { token: "f".repeat(64) } }), expected);
             assert.strictEqual(onMember.state, "failed");

@@ -109,7 +109,7 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
         agentJoinReader: () => async () => {
             throw new Error("the agent join wait does not run in previews");
         },
-        writeClusterAgentToken: async () => false,
+        writeClusterAgentToken: async () => ({ written: false }),
         ...overrides,
     };
 }
