@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { agentToken, defaultAgentImage, towerCheck, waitForAgentJoin } from "./agentConnection";
-import { createAgentResources } from "./agentMember";
+import { agentToken } from "./agentConnection";
+import { afterAgentReconnected, checkTower, createAgentResources, rotatedFirstOnHost, waitForAgentJoined } from "./agentMember";
 import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, ImportCredentials, MemberConnection, MemberProvider } from "./configSchema";
 import { FederationHost, HostReadiness, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
 import { checkImport, ImportCheck, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
@@ -22,7 +22,7 @@ import {
     memberInstallerSpec,
 } from "./kubesphereObjects";
 import { appliedSignalFor, waitForMemberInstaller } from "./memberInstaller";
-import { ClusterFacts, FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
+import { FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
 import { asResourceError, refusal } from "./resourceErrors";
 
 export interface MemberClusterArgs {
@@ -103,7 +103,7 @@ export interface MemberSettingsApplied {
 }
 
 /** The Cluster status fields we report (API notes §3). */
-interface ClusterStatus {
+export interface ClusterStatus {
     conditions?: ClusterCondition[];
     kubernetesVersion?: string;
     kubeSphereVersion?: string;
@@ -202,7 +202,7 @@ export class MemberCluster extends pulumi.ComponentResource {
         const token = viaAgent
             ? pulumi.secret(pulumi.output(args.host.jwtSecret).apply((jwtSecret) => agentToken(jwtSecret, name, args.credentialsRevision ?? 1)))
             : undefined;
-        const rotation = token === undefined ? undefined : this.rotatedFirstOnHost(name, token, checked, args, access);
+        const rotation = token === undefined ? undefined : rotatedFirstOnHost(this, name, token, checked, args, access);
         const agentResources =
             rotation === undefined
                 ? []
@@ -232,7 +232,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                             pulumi
                                 .all([token, memberReady, hostReady])
                                 .apply(([value]) => value)
-                                .apply((value) => this.afterAgentReconnected(name, value, rotation!, (agentResources[agentResources.length - 1] as pulumi.CustomResource).id, kubeconfig, checked, args, access)),
+                                .apply((value) => afterAgentReconnected(this, name, value, rotation!, (agentResources[agentResources.length - 1] as pulumi.CustomResource).id, kubeconfig, checked, args, access)),
                         ),
                     description: args.description,
                     group: args.group,
@@ -256,7 +256,7 @@ export class MemberCluster extends pulumi.ComponentResource {
         this.clusterName = this.cluster.metadata.name;
         const createdStatus = pulumi.output((this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status);
         // Agent members: the program waits for the join through tower itself, so its timeout can say what is missing.
-        const status = token === undefined ? createdStatus : this.waitForAgentJoin(name, kubeconfig, token, preflight, createdStatus, args, access);
+        const status = token === undefined ? createdStatus : waitForAgentJoined(this, this.cluster, name, kubeconfig, token, preflight, createdStatus, args, access);
         this.readiness = status.apply(clusterReadiness);
         this.versions = status.apply((value) => ({ kubernetes: value?.kubernetesVersion ?? "", kubesphere: value?.kubeSphereVersion ?? "" }));
 
@@ -311,130 +311,11 @@ export class MemberCluster extends pulumi.ComponentResource {
             importKubeconfig: credentials === "kubeconfig" && !viaAgent ? memberKubeconfig : undefined,
             ksApiserverProblem,
         });
-        const agent = viaAgent ? await this.checkTower(name, configKey, v3, hostKubeconfig, host?.facts, args, access) : undefined;
+        const agent = viaAgent ? await checkTower(name, configKey, v3, hostKubeconfig, host?.facts, args, access) : undefined;
         verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
         const errors = [...verdict.errors, ...(agent?.errors ?? [])];
         if (errors.length > 0) throw refusal(errors.join("\n"), this);
         return { install: verdict.install, agent: agent && { proxyAddress: agent.proxyAddress!, image: agent.image } };
-    }
-
-    /** Agent members: the host has tower, and the agent has an address to dial (agent notes §1, §5). */
-    private async checkTower(
-        name: string,
-        configKey: string,
-        v3: boolean,
-        hostKubeconfig: string | undefined,
-        hostFacts: ClusterFacts | undefined,
-        args: MemberClusterArgs,
-        access: ClusterAccess,
-    ): Promise<{ errors: string[]; proxyAddress?: string; image: string }> {
-        const hostName = args.host.hostClusterName ?? "host";
-        if (hostKubeconfig === undefined) {
-            return { errors: [`member "${name}" (${configKey}.connection: agent): the host's kubeconfig is not given, and the join through tower is waited for on the host. Fix: pass the host's kubeconfig (FederationHost.kubeconfig)`], image: "" };
-        }
-        const tower = await access.readTower(hostName, hostKubeconfig);
-        const settings = hostFacts?.config;
-        const check = towerCheck({
-            member: name,
-            configKey,
-            hostName,
-            hostMajor: v3 ? "v3" : "v4",
-            hostIsHost: settings?.clusterRole === "host" || settings?.multiclusterEnable === true,
-            tower,
-            configuredAddress: args.host.agentProxyAddress,
-        });
-        return { ...check, image: defaultAgentImage(v3 ? hostFacts?.installer?.version : undefined) };
-    }
-
-    /**
-     * The agent's token, once the live Cluster holds it. Pulumi updates the Cluster after the agent (the Cluster
-     * depends on the agent objects, so removal deletes it first, while the tunnel still answers 3.4's webhook); on
-     * rotation that order would restart the agent with a token tower does not know yet, the tunnel would drop, and
-     * 3.4's webhook would then refuse the Cluster's update. So a rotated token is written into the live Cluster
-     * first (the value Pulumi sets next anyway), while the old agent is still connected. Not in previews.
-     */
-    private rotatedFirstOnHost(
-        name: string,
-        token: pulumi.Output<string>,
-        checked: pulumi.Output<MemberPreflight>,
-        args: MemberClusterArgs,
-        access: ClusterAccess,
-    ): pulumi.Output<{ token: string; kubeconfigDigestBefore?: string }> {
-        return pulumi.secret(
-            pulumi.all([token, pulumi.secret(args.host.kubeconfig), checked]).apply(async ([value, hostKubeconfig]) => {
-                if (pulumi.runtime.isDryRun() || hostKubeconfig === undefined) return { token: value };
-                try {
-                    const { written, kubeconfigDigest } = await access.writeClusterAgentToken(name, hostKubeconfig, value);
-                    if (!written) return { token: value };
-                    pulumi.log.info(`member "${name}": the rotated agent token is written into its Cluster on the host before the agent restarts with it`, this);
-                    return { token: value, kubeconfigDigestBefore: kubeconfigDigest };
-                } catch (err) {
-                    throw asResourceError(err, this);
-                }
-            }),
-        );
-    }
-
-    /**
-     * After a rotation, Pulumi's update of the Cluster waits until the restarted agent has reconnected (tower wrote a
-     * new kubeconfig): on 3.4 the webhook refuses any Cluster update while the tunnel is down. Not in previews.
-     */
-    private afterAgentReconnected(
-        name: string,
-        token: string,
-        rotation: pulumi.Output<{ token: string; kubeconfigDigestBefore?: string }>,
-        agentUpdated: pulumi.Output<unknown>,
-        kubeconfig: pulumi.Output<string>,
-        checked: pulumi.Output<MemberPreflight>,
-        args: MemberClusterArgs,
-        access: ClusterAccess,
-    ): pulumi.Output<string> {
-        return pulumi.all([rotation, agentUpdated, kubeconfig, pulumi.secret(args.host.kubeconfig), checked]).apply(async ([rotated, , memberKubeconfig, hostKubeconfig, found]) => {
-            if (pulumi.runtime.isDryRun() || rotated.kubeconfigDigestBefore === undefined || hostKubeconfig === undefined) return token;
-            try {
-                await waitForAgentJoin({
-                    expected: { member: name, token, proxyAddress: found.agent!.proxyAddress, kubeconfigDigestBefore: rotated.kubeconfigDigestBefore },
-                    read: access.agentJoinReader(name, hostKubeconfig, memberKubeconfig),
-                    timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
-                    log: (message) => pulumi.log.info(message, this),
-                });
-            } catch (err) {
-                throw asResourceError(err, this);
-            }
-            return token;
-        });
-    }
-
-    /** Waits (not in previews) until tower, the agent and KubeSphere have joined the member; returns the Cluster's status. */
-    private waitForAgentJoin(
-        name: string,
-        kubeconfig: pulumi.Output<string>,
-        token: pulumi.Output<string>,
-        preflight: pulumi.Output<MemberPreflight>,
-        createdStatus: pulumi.Output<ClusterStatus | undefined>,
-        args: MemberClusterArgs,
-        access: ClusterAccess,
-    ): pulumi.Output<ClusterStatus | undefined> {
-        const configBytes = args.ksCoreValues === undefined ? new Uint8Array() : Buffer.from(yaml.dump(args.ksCoreValues));
-        const v3 = (args.kubesphereVersion ?? "v3") === "v3";
-        return pulumi
-            .all([this.cluster.id, createdStatus, kubeconfig, pulumi.secret(args.host.kubeconfig), token, preflight])
-            .apply(async ([, created, memberKubeconfig, hostKubeconfig, expectedToken, found]) => {
-                if (pulumi.runtime.isDryRun() || hostKubeconfig === undefined) return created;
-                const read = access.agentJoinReader(name, hostKubeconfig, memberKubeconfig);
-                let last: Awaited<ReturnType<typeof read>> | undefined;
-                try {
-                    await waitForAgentJoin({
-                        expected: { member: name, token: expectedToken, proxyAddress: found.agent!.proxyAddress, ksCoreConfigHash: v3 ? undefined : ksCoreConfigHash(configBytes) },
-                        read: async () => (last = await read()),
-                        timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
-                        log: (message) => pulumi.log.info(message, this),
-                    });
-                } catch (err) {
-                    throw asResourceError(err, this);
-                }
-                return last?.status as ClusterStatus | undefined;
-            });
     }
 
     /**
