@@ -20,6 +20,16 @@ export type MemberProvider = (typeof MEMBER_PROVIDERS)[number];
 export const IMPORT_CREDENTIALS = ["kubeconfig", "serviceAccount"] as const;
 export type ImportCredentials = (typeof IMPORT_CREDENTIALS)[number];
 
+/**
+ * How the host reaches a member: `direct` (KubeSphere gets a kubeconfig of the member's API server) or `agent`
+ * (the member runs tower's agent, which dials the host's tower; for members whose API server the host cannot reach).
+ */
+export const MEMBER_CONNECTIONS = ["direct", "agent"] as const;
+export type MemberConnection = (typeof MEMBER_CONNECTIONS)[number];
+
+/** An address the agent dials: tower's URL as KubeSphere's `proxyPublishAddress` holds it (tower serves plain HTTP). */
+export const PROXY_ADDRESS_PATTERN = /^https?:\/\/[^\s/:]+(:\d+)?\/?$/;
+
 /** Kubernetes label value rule, for `cluster.kubesphere.io/group`. */
 const LABEL_VALUE_PATTERN = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
@@ -111,10 +121,19 @@ const hostSchema = z.strictObject({
         .enum(KUBESPHERE_VERSIONS, { error: (issue) => `unknown version ${found(issue.input)}. Fix: use v3, v4 or auto (the default)` })
         .default("auto"),
     installerTimeoutSeconds: seconds.default(DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS),
+    agentProxyAddress: z
+        .string({ error: (issue) => `expected a URL, found ${found(issue.input)}. Fix: e.g. "http://203.0.113.10:30880"` })
+        .regex(PROXY_ADDRESS_PATTERN, {
+            error: (issue) => `${found(issue.input)} is not an http(s)://host[:port] URL. Fix: set the address where members reach tower, e.g. "http://203.0.113.10:30880"`,
+        })
+        .optional(),
 });
 
 const memberSchema = z.strictObject({
     name: clusterName,
+    connection: z
+        .enum(MEMBER_CONNECTIONS, { error: (issue) => `unknown connection ${found(issue.input)}. Fix: use direct (the default) or agent` })
+        .default("direct"),
     provider: z.enum(MEMBER_PROVIDERS, {
         error: (issue) => `unknown provider ${found(issue.input)}. Fix: use one of ${MEMBER_PROVIDERS.join(", ")}`,
     }),
@@ -181,8 +200,24 @@ export function parseFederationConfig(raw: { host: unknown; members: unknown }):
         throwProblems(parsed.error.issues.map((issue) => new FederationConfigError(formatKey(issue.path), issueMessage(issue))));
     }
     const config = parsed.data!;
-    throwProblems(nameClashes(config));
+    throwProblems([...nameClashes(config), ...agentMemberProblems(config)]);
     return config;
+}
+
+/** Keys that only apply to direct connection: through tower KubeSphere never sees the member's kubeconfig. */
+function agentMemberProblems(config: FederationConfig): FederationConfigError[] {
+    const problems: FederationConfigError[] = [];
+    config.members.forEach((member, index) => {
+        if (member.connection !== "agent") return;
+        const why = "does not apply to an agent member (KubeSphere reaches it through tower's tunnel, not through its kubeconfig)";
+        if (member.credentials !== undefined) {
+            problems.push(new FederationConfigError(`members[${index}].credentials`, `${why}. Fix: remove the key; credentialsRevision rotates the agent's token`));
+        }
+        if (member.apiServerEndpoint !== undefined) {
+            problems.push(new FederationConfigError(`members[${index}].apiServerEndpoint`, `${why}. Fix: remove the key, or use connection: direct`));
+        }
+    });
+    return problems;
 }
 
 /** Duplicate member names, and members named like the host: both would be the same Cluster object on the host. */

@@ -107,6 +107,7 @@ export async function federate(
         kubeconfig: hostKubeconfigYaml,
         kubesphereVersion,
         installerTimeoutSeconds: config.host.installerTimeoutSeconds,
+        agentProxyAddress: config.host.agentProxyAddress,
         clusterAccess,
         fleetChecked,
     }, opts);
@@ -135,11 +136,12 @@ export async function federate(
             host,
             kubeconfig: source.resolved.apply((resolved) => resolved.yaml),
             provider: member.provider,
+            connection: member.connection,
             kubesphereVersion,
             ksCoreValues: member.ksCoreValues,
             // Exec plugins (EKS) cannot run inside KubeSphere, and 4.x renews imported certificates in place; for other
             // stacks' kubeconfigs the method is only known at deployment, where the pre-flight refuses or warns with the fix.
-            credentials: member.credentials ?? (source.authMethod === undefined ? undefined : defaultImportCredentials(source.authMethod, kubesphereVersion)),
+            credentials: member.connection === "agent" ? undefined : member.credentials ?? (source.authMethod === undefined ? undefined : defaultImportCredentials(source.authMethod, kubesphereVersion)),
             credentialsRevision: member.credentialsRevision,
             apiServerEndpoint: member.apiServerEndpoint,
             description: member.description,

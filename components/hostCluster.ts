@@ -31,6 +31,8 @@ export interface FederationHost {
     readonly kubeconfig?: pulumi.Input<string>;
     /** KubeSphere's name for the host, for messages. */
     readonly hostClusterName?: string;
+    /** Where agent members' agents dial the host's tower, e.g. `http://203.0.113.10:30880`. Default: tower's load-balancer address. */
+    readonly agentProxyAddress?: string;
     /**
      * Resolves once the host is a host (3.x: its installer has rendered the role and KubeSphere created its own
      * Cluster entry); member Clusters are created after it. Without it members do not wait (host from another stack).
@@ -67,6 +69,12 @@ export interface HostClusterArgs {
      * Default: 1800 (the installer's kubefed install alone may take 30 minutes).
      */
     installerTimeoutSeconds?: number;
+    /**
+     * Where agent members' agents dial the host's tower (`http(s)://host[:port]`), e.g. `http://203.0.113.10:30880`:
+     * on 3.x also written as `spec.multicluster.proxyPublishAddress` on the host's ks-installer (the console's agent
+     * manifest uses it). Default: none (the tower Service's load-balancer address is used when it has one).
+     */
+    agentProxyAddress?: string;
     /** How the program reads clusters directly (pre-flight, host wait). Default: the real clusters. */
     clusterAccess?: ClusterAccess;
     /**
@@ -99,10 +107,12 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
     /** The host's KubeSphere version as the pre-flight found it, e.g. `v3.4.1` or `v4.1.3`. */
     public readonly detectedKubesphereVersion: pulumi.Output<string>;
     public readonly readyForMembers: pulumi.Output<HostReadiness>;
+    public readonly agentProxyAddress?: string;
 
     constructor(name: string, args: HostClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:HostCluster", name, {}, opts);
         this.hostClusterName = args.hostClusterName;
+        this.agentProxyAddress = args.agentProxyAddress;
         this.kubeconfig = pulumi.secret(args.kubeconfig);
 
         this.provider = new k8s.Provider(
@@ -144,7 +154,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
                 spec: pulumi.unsecret(
                     pulumi
                         .all([preflight, args.fleetChecked])
-                        .apply(([verdict]) => hostInstallerSpec(verdict.install.kind === "v3" && !hasHostClusterNameOption(verdict.install.release) ? undefined : args.hostClusterName)),
+                        .apply(([verdict]) => hostInstallerSpec(verdict.install.kind === "v3" && !hasHostClusterNameOption(verdict.install.release) ? undefined : args.hostClusterName, args.agentProxyAddress)),
                 ),
             },
             {

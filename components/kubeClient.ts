@@ -3,12 +3,14 @@
  * member until its installer has applied our settings. Errors are described without headers or bodies, so no
  * credential can reach a message.
  */
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { createHash } from "crypto";
 import * as http from "http";
 import * as https from "https";
+import { AGENT_DEPLOYMENT_NAME, AgentJoinView, tokenOfAgentCommand, TOWER_NAME, TowerFacts } from "./agentConnection";
 import type { HostRoleState } from "./hostInstaller";
 import { KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE, KubesphereConfigLayout, parseKubesphereConfig } from "./kubesphereConfig";
-import { CLUSTER_API_VERSION, HOST_CLUSTER_ANNOTATION, HOST_CLUSTER_LABEL, INSTALLER_API_VERSION, INSTALLER_NAME } from "./kubesphereObjects";
+import { CLUSTER_API_VERSION, ClusterCondition, HOST_CLUSTER_ANNOTATION, HOST_CLUSTER_LABEL, INSTALLER_API_VERSION, INSTALLER_NAME } from "./kubesphereObjects";
 import type { MemberInstallerState } from "./memberInstaller";
 import type { ClusterFacts, ImportedCluster } from "./memberPreflight";
 
@@ -306,6 +308,93 @@ function safeJson(text: string): unknown {
     }
 }
 
+/**
+ * The host's tower (agent notes §1, §5): whether Deployment kubesphere-system/tower exists, and its Service's type
+ * and load-balancer address (`http://<ingress IP, else hostname>:<first port>`, KubeSphere's rule).
+ */
+export async function readTower(host: string, hostKubeconfigYaml: string): Promise<TowerFacts> {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(hostKubeconfigYaml);
+    const apps = kubeConfig.makeApiClient(AppsV1Api);
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    try {
+        const [deployment, service] = await Promise.all([
+            notFoundAsUndefined(() => apps.readNamespacedDeployment({ name: TOWER_NAME, namespace: KUBESPHERE_NAMESPACE })),
+            notFoundAsUndefined(() => core.readNamespacedService({ name: TOWER_NAME, namespace: KUBESPHERE_NAMESPACE })),
+        ]);
+        const ingress = service?.status?.loadBalancer?.ingress?.[0];
+        const ingressHost = ingress?.ip || ingress?.hostname;
+        const port = service?.spec?.ports?.[0]?.port;
+        return {
+            deployment: deployment !== undefined,
+            service: service === undefined ? undefined : { type: service.spec?.type, loadBalancerAddress: ingressHost && port ? `http://${ingressHost}:${port}` : undefined },
+        };
+    } catch (err) {
+        throw new Error(unreachableMessage(host, kubeConfig.getCurrentCluster()?.server, err));
+    }
+}
+
+/** What the agent join wait reads per poll, plus the status fields the program reports. */
+export type AgentJoinRead = AgentJoinView & { status?: { conditions?: ClusterCondition[]; kubernetesVersion?: string; kubeSphereVersion?: string } };
+
+/**
+ * Returns a function that reads the member's Cluster on the host and the agent Deployment on the member (its
+ * `--token`, compared in memory only).
+ */
+export function agentJoinReader(member: string, hostKubeconfigYaml: string, memberKubeconfigYaml: string): () => Promise<AgentJoinRead> {
+    const { custom } = apiClients(hostKubeconfigYaml);
+    const memberConfig = new KubeConfig();
+    memberConfig.loadFromString(memberKubeconfigYaml);
+    const apps = memberConfig.makeApiClient(AppsV1Api);
+    return async () => {
+        const [cluster, deployment] = await Promise.all([
+            notFoundAsUndefined(() => custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name: member })),
+            notFoundAsUndefined(() => apps.readNamespacedDeployment({ name: AGENT_DEPLOYMENT_NAME, namespace: KUBESPHERE_NAMESPACE })),
+        ]);
+        const object = cluster as
+            | { metadata?: { annotations?: Record<string, string> }; spec?: { connection?: { token?: string; kubeconfig?: string } }; status?: AgentJoinRead["status"] }
+            | undefined;
+        const container = deployment?.spec?.template?.spec?.containers?.find((candidate) => candidate.name === "agent");
+        return {
+            cluster:
+                object === undefined
+                    ? undefined
+                    : { token: object.spec?.connection?.token, conditions: object.status?.conditions, annotations: object.metadata?.annotations, kubeconfigDigest: digestOf(object.spec?.connection?.kubeconfig) },
+            agent: deployment === undefined ? undefined : { token: tokenOfAgentCommand(container?.command) },
+            status: object?.status,
+        };
+    };
+}
+
+/**
+ * Token rotation of an agent member, step one: writes the new token into the live proxy Cluster on the host (when
+ * it exists and holds another one), so tower accepts the agent restarted with it. Returns whether it wrote.
+ */
+export async function writeClusterAgentToken(member: string, hostKubeconfigYaml: string, token: string): Promise<{ written: boolean; kubeconfigDigest?: string }> {
+    const { custom } = apiClients(hostKubeconfigYaml);
+    const cluster = (await notFoundAsUndefined(() => custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name: member }))) as
+        | { spec?: { connection?: { type?: string; token?: string; kubeconfig?: string } } }
+        | undefined;
+    if (cluster?.spec?.connection?.type !== "proxy" || cluster.spec.connection.token === token) return { written: false };
+    const kubeconfigDigest = digestOf(cluster.spec.connection.kubeconfig);
+    try {
+        await withTimeout(() =>
+            custom.patchClusterCustomObject(
+                { group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name: member, fieldManager: "kubesphere-federation", body: { spec: { connection: { token } } } },
+                setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+            ),
+        );
+    } catch (err) {
+        throw new Error(`member "${member}": writing the rotated agent token into its Cluster on the host failed (${describeKubeError(err)}). Fix: check the host answers, then run \`pulumi up\` again`);
+    }
+    return { written: true, kubeconfigDigest };
+}
+
+/** A digest of a (secret) value, to notice that it changed without keeping it. */
+function digestOf(value: string | undefined): string {
+    return createHash("sha256").update(value ?? "").digest("hex");
+}
+
 /** The direct cluster reads the program makes; injectable so graph tests run without clusters. */
 export interface ClusterAccess {
     readClusterFacts: typeof readClusterFacts;
@@ -315,6 +404,9 @@ export interface ClusterAccess {
     hostRoleReader: typeof hostRoleReader;
     readKubesphereLayout: typeof readKubesphereLayout;
     readImportedKubeconfig: typeof readImportedKubeconfig;
+    readTower: typeof readTower;
+    agentJoinReader: typeof agentJoinReader;
+    writeClusterAgentToken: typeof writeClusterAgentToken;
 }
 
 /** Reads real clusters. */
@@ -326,4 +418,7 @@ export const liveClusterAccess: ClusterAccess = {
     hostRoleReader,
     readKubesphereLayout,
     readImportedKubeconfig,
+    readTower,
+    agentJoinReader,
+    writeClusterAgentToken,
 };

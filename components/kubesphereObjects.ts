@@ -38,8 +38,15 @@ export const installerPatchAnnotations = { "pulumi.com/patchForce": "true" };
  * `spec` fields that make a cluster the host. `hostClusterName` only where KubeSphere has the option (3.2+, seed 002;
  * 3.1 has none, see hasHostClusterNameOption): pass undefined to leave it out.
  */
-export function hostInstallerSpec(hostClusterName: string | undefined) {
-    return { multicluster: { clusterRole: "host", ...(hostClusterName === undefined ? {} : { hostClusterName }) } };
+export function hostInstallerSpec(hostClusterName: string | undefined, proxyPublishAddress?: string) {
+    // proxyPublishAddress: where agents dial tower; ks-installer renders it into kubesphere-config (agent notes §1).
+    return {
+        multicluster: {
+            clusterRole: "host",
+            ...(hostClusterName === undefined ? {} : { hostClusterName }),
+            ...(proxyPublishAddress === undefined ? {} : { proxyPublishAddress }),
+        },
+    };
 }
 
 /** `spec` fields that make a cluster a member of the host that issued `jwtSecret`. */
@@ -51,8 +58,14 @@ export function memberInstallerSpec<T>(jwtSecret: T) {
 export interface ClusterObjectArgs<T> {
     name: string;
     provider: MemberProvider;
-    /** base64 of the kubeconfig KubeSphere uses to reach the member (secret). */
-    kubeconfigBase64: T;
+    /** base64 of the kubeconfig KubeSphere uses to reach the member (secret); direct connection only. */
+    kubeconfigBase64?: T;
+    /**
+     * Agent connection: the token tower compares with the agent's (secret). The Cluster is then a proxy Cluster
+     * (`connection.type: proxy`, no kubeconfig: tower writes it once the agent connects) and the program waits for
+     * the join itself (components/agentConnection.ts), so the Ready annotations are left out.
+     */
+    agentToken?: T;
     description?: string;
     group?: string;
     readyTimeoutSeconds: number;
@@ -73,6 +86,7 @@ export interface ClusterObjectArgs<T> {
  * foreground deletion would wait on the garbage collector for nothing.
  */
 export function clusterObject<T>(args: ClusterObjectArgs<T>) {
+    const proxy = args.agentToken !== undefined;
     return {
         apiVersion: CLUSTER_API_VERSION,
         kind: CLUSTER_KIND,
@@ -80,25 +94,29 @@ export function clusterObject<T>(args: ClusterObjectArgs<T>) {
             name: args.name,
             annotations: {
                 ...(args.description !== undefined ? { "kubesphere.io/description": args.description } : {}),
-                "pulumi.com/waitFor":
-                    args.ksCoreConfigHash === undefined
-                        ? "condition=Ready"
-                        : JSON.stringify([
-                              "condition=Ready",
-                              "condition=KSCoreReady",
-                              // pulumi-kubernetes 4.25 parses RFC 9535 JSONPath (provider/pkg/jsonpath): a key with dots is a quoted name.
-                              `jsonpath={.metadata.annotations['${CONFIG_HASH_ANNOTATION}']}=${args.ksCoreConfigHash}`,
-                          ]),
-                "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds),
+                ...(proxy
+                    ? {}
+                    : {
+                          "pulumi.com/waitFor":
+                              args.ksCoreConfigHash === undefined
+                                  ? "condition=Ready"
+                                  : JSON.stringify([
+                                        "condition=Ready",
+                                        "condition=KSCoreReady",
+                                        // pulumi-kubernetes 4.25 parses RFC 9535 JSONPath (provider/pkg/jsonpath): a key with dots is a quoted name.
+                                        `jsonpath={.metadata.annotations['${CONFIG_HASH_ANNOTATION}']}=${args.ksCoreConfigHash}`,
+                                    ]),
+                          "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds),
+                      }),
                 "pulumi.com/deletionPropagationPolicy": "background",
             },
             ...(args.group !== undefined ? { labels: { "cluster.kubesphere.io/group": args.group } } : {}),
         },
         spec: {
             provider: PROVIDER_DISPLAY_NAMES[args.provider],
-            // 3.x: the cluster controller skips clusters without joinFederation.
+            // 3.x: the cluster controller skips clusters without joinFederation; tower (3.x and 4.1) ignores proxy Clusters without it.
             joinFederation: true,
-            connection: { type: "direct", kubeconfig: args.kubeconfigBase64 },
+            connection: proxy ? { type: "proxy", token: args.agentToken } : { type: "direct", kubeconfig: args.kubeconfigBase64 },
             ...(args.configBase64 !== undefined ? { config: args.configBase64 } : {}),
         },
     };

@@ -1,9 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, ImportCredentials, MemberProvider } from "./configSchema";
+import { agentToken } from "./agentConnection";
+import { afterAgentReconnected, checkTower, createAgentResources, rotatedFirstOnHost, waitForAgentJoined } from "./agentMember";
+import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, ImportCredentials, MemberConnection, MemberProvider } from "./configSchema";
 import { FederationHost, HostReadiness, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
-import { checkImport, isKubeSphereRenewal, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
+import { checkImport, ImportCheck, isKubeSphereRenewal, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
 import { createImportServiceAccount } from "./importServiceAccount";
 import { authMethodOfKubeconfig, withServer } from "./kubeconfig";
 import { ClusterAccess, liveClusterAccess } from "./kubeClient";
@@ -31,6 +33,13 @@ export interface MemberClusterArgs {
     /** Where the member runs: `ack`, `eks`, `kubeadm` or `generic`; sets the display text `spec.provider`. */
     provider: MemberProvider;
     /**
+     * How the host reaches the member: `direct` (KubeSphere gets the member's kubeconfig) or `agent` (a proxy
+     * Cluster; the program runs tower's agent on the member, which dials the host's tower at the host's
+     * `agentProxyAddress`, and KubeSphere reaches the member through that tunnel; the kubeconfig is then only what
+     * Pulumi uses). Default: `direct`.
+     */
+    connection?: MemberConnection;
+    /**
      * KubeSphere major version of the host: `v3` patches the member's ks-installer and waits for its installer;
      * `v4` creates the Cluster alone and the host installs ks-core on the member (API notes §6). Default: `v3`.
      */
@@ -44,7 +53,7 @@ export interface MemberClusterArgs {
      * an exec plugin (EKS), and on a 4.x host for a client certificate (see defaultImportCredentials).
      */
     credentials?: ImportCredentials;
-    /** Bump to mint a new ServiceAccount token; the Cluster is updated in place. Default: 1. */
+    /** Bump to mint a new ServiceAccount token (agent members: a new agent token); the Cluster is updated in place. Default: 1. */
     credentialsRevision?: number;
     /**
      * The API server address KubeSphere should use, e.g. `https://203.0.113.10:6443`, written into the imported
@@ -83,6 +92,8 @@ export interface MemberClusterArgs {
 /** What the pre-flight found: the member's KubeSphere before the join. Everything that changes a cluster waits for it. */
 export interface MemberPreflight {
     install: KubesphereInstall;
+    /** Agent members: the address the agent dials and the image it runs. */
+    agent?: { proxyAddress: string; image: string };
 }
 
 /** The member runs with the host's settings: how long `up` waited for its installer (not waited in previews; 4.x: nothing to wait for). */
@@ -92,7 +103,7 @@ export interface MemberSettingsApplied {
 }
 
 /** The Cluster status fields we report (API notes §3). */
-interface ClusterStatus {
+export interface ClusterStatus {
     conditions?: ClusterCondition[];
     kubernetesVersion?: string;
     kubeSphereVersion?: string;
@@ -130,6 +141,7 @@ export class MemberCluster extends pulumi.ComponentResource {
         const credentials = args.credentials ?? "kubeconfig";
         const access = args.clusterAccess ?? liveClusterAccess;
         const v3 = (args.kubesphereVersion ?? "v3") === "v3";
+        const viaAgent = args.connection === "agent";
 
         const kubeconfig = pulumi.secret(args.kubeconfig);
         this.provider = new k8s.Provider(
@@ -185,23 +197,46 @@ export class MemberCluster extends pulumi.ComponentResource {
         const hostReady: pulumi.Output<HostReadiness | undefined> = args.host.readyForMembers ?? pulumi.output(undefined);
         const configBytes = args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues));
 
+        // Agent members: the token tower compares, and the agent objects on the member (created before the Cluster,
+        // so removal deletes the Cluster first, then them).
+        const token = viaAgent
+            ? pulumi.secret(pulumi.output(args.host.jwtSecret).apply((jwtSecret) => agentToken(jwtSecret, name, args.credentialsRevision ?? 1)))
+            : undefined;
+        const rotation = token === undefined ? undefined : rotatedFirstOnHost(this, name, token, checked, args, access);
+        const agentResources =
+            rotation === undefined
+                ? []
+                : createAgentResources(
+                      { member: name, hostMajor: v3 ? "v3" : "v4", token: pulumi.secret(rotation.apply((rotated) => rotated.token)), checked: checked.apply((found) => found.agent!) },
+                      { parent: this, provider: this.provider },
+                  );
         const ownKubeconfig = kubeconfig.apply((text) => (args.apiServerEndpoint === undefined ? text : withServer(text, args.apiServerEndpoint)));
-        const importKubeconfig = pulumi.secret(
-            credentials === "serviceAccount"
-                ? this.serviceAccountKubeconfig(name, kubeconfig, checked, args)
-                : v3
-                  ? ownKubeconfig
-                  : this.keepingKubeSphereRenewal(name, ownKubeconfig, checked, args, access),
-        );
+        const importKubeconfig = viaAgent
+            ? undefined
+            : pulumi.secret(
+                  credentials === "serviceAccount"
+                      ? this.serviceAccountKubeconfig(name, kubeconfig, checked, args)
+                      : v3
+                        ? ownKubeconfig
+                        : this.keepingKubeSphereRenewal(name, ownKubeconfig, checked, args, access),
+              );
         this.cluster = new k8s.apiextensions.CustomResource(
             name,
             {
                 ...clusterObject({
                     name,
                     provider: args.provider,
-                    kubeconfigBase64: pulumi
-                        .all([importKubeconfig, memberReady, hostReady])
-                        .apply(([text]) => Buffer.from(text, "utf8").toString("base64")),
+                    kubeconfigBase64:
+                        importKubeconfig &&
+                        pulumi.all([importKubeconfig, memberReady, hostReady]).apply(([text]) => Buffer.from(text, "utf8").toString("base64")),
+                    agentToken:
+                        token &&
+                        pulumi.secret(
+                            pulumi
+                                .all([token, memberReady, hostReady])
+                                .apply(([value]) => value)
+                                .apply((value) => afterAgentReconnected(this, name, value, rotation!, (agentResources[agentResources.length - 1] as pulumi.CustomResource).id, kubeconfig, checked, args, access)),
+                        ),
                     description: args.description,
                     group: args.group,
                     readyTimeoutSeconds: args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS,
@@ -216,13 +251,15 @@ export class MemberCluster extends pulumi.ComponentResource {
                 parent: this,
                 provider: args.host.provider,
                 // On removal the Cluster is deleted before anything happens on the member.
-                dependsOn: this.installerPatch ? [this.installerPatch] : [],
+                dependsOn: [...(this.installerPatch ? [this.installerPatch] : []), ...agentResources],
                 additionalSecretOutputs: ["spec"],
             },
         );
 
         this.clusterName = this.cluster.metadata.name;
-        const status = pulumi.output((this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status);
+        const createdStatus = pulumi.output((this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status);
+        // Agent members: the program waits for the join through tower itself, so its timeout can say what is missing.
+        const status = token === undefined ? createdStatus : waitForAgentJoined(this, this.cluster, name, kubeconfig, token, preflight, createdStatus, args, access);
         this.readiness = status.apply(clusterReadiness);
         this.versions = status.apply((value) => ({ kubernetes: value?.kubernetesVersion ?? "", kubesphere: value?.kubeSphereVersion ?? "" }));
 
@@ -246,7 +283,9 @@ export class MemberCluster extends pulumi.ComponentResource {
         access: ClusterAccess,
     ): Promise<MemberPreflight> {
         const v3 = (args.kubesphereVersion ?? "v3") === "v3";
-        const importCheck = checkImport({
+        const viaAgent = args.connection === "agent";
+        // Through tower KubeSphere never uses the member's kubeconfig: nothing to check for the import.
+        const importCheck: ImportCheck = viaAgent ? {} : checkImport({
             member: name,
             configKey,
             credentials,
@@ -272,12 +311,14 @@ export class MemberCluster extends pulumi.ComponentResource {
             host,
             otherMembers,
             credentials,
-            importKubeconfig: credentials === "kubeconfig" ? memberKubeconfig : undefined,
+            importKubeconfig: credentials === "kubeconfig" && !viaAgent ? memberKubeconfig : undefined,
             ksApiserverProblem,
         });
+        const agent = viaAgent ? await checkTower(name, configKey, v3, hostKubeconfig, host?.facts, args, access) : undefined;
         verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
-        if (verdict.errors.length > 0) throw refusal(verdict.errors.join("\n"), this);
-        return { install: verdict.install };
+        const errors = [...verdict.errors, ...(agent?.errors ?? [])];
+        if (errors.length > 0) throw refusal(errors.join("\n"), this);
+        return { install: verdict.install, agent: agent && { proxyAddress: agent.proxyAddress!, image: agent.image } };
     }
 
     /**

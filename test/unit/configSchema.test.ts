@@ -141,6 +141,36 @@ describe("parseFederationConfig", () => {
         );
     });
 
+    it("accepts agent members and the host's proxy address; connection defaults to direct", () => {
+        const config = parseFederationConfig({
+            host: { kubeconfig, agentProxyAddress: "http://203.0.113.10:30880" },
+            members: [member("edge1", { connection: "agent", credentialsRevision: 2 }), member("ack-prod")],
+        });
+        assert.strictEqual(config.host.agentProxyAddress, "http://203.0.113.10:30880");
+        assert.deepStrictEqual(config.members.map((m) => m.connection), ["agent", "direct"]);
+        assert.strictEqual(config.members[0].credentialsRevision, 2);
+    });
+
+    it("rejects a bad connection, a proxy address that is not a URL, and direct-only keys on agent members", () => {
+        assertProblems(
+            {
+                host: { kubeconfig, agentProxyAddress: "203.0.113.10:30880" },
+                members: [member("m1", { connection: "tunnel" })],
+            },
+            [
+                ["host.agentProxyAddress", /"203\.0\.113\.10:30880" is not an http\(s\):\/\/host\[:port\] URL/],
+                ["members[0].connection", /unknown connection "tunnel"\. Fix: use direct \(the default\) or agent/],
+            ],
+        );
+        assertProblems(
+            { host, members: [member("m1"), member("m2", { connection: "agent", credentials: "kubeconfig", apiServerEndpoint: "https://203.0.113.10:6443" })] },
+            [
+                ["members[1].credentials", /does not apply to an agent member.*credentialsRevision rotates the agent's token/],
+                ["members[1].apiServerEndpoint", /does not apply to an agent member/],
+            ],
+        );
+    });
+
     it("rejects a description that is not text, saying what it found", () => {
         assertProblems({ host, members: [member("m1", { description: 42 })] }, [["members[0].description", /expected text, found 42\. Fix: quote the description/]]);
     });

@@ -40,7 +40,7 @@ describe("KubeSphere object builders", () => {
 
     it("on 4.x waits for Ready, KSCoreReady and the ks-core config hash of spec.config", () => {
         const cluster = clusterObject({ name: "m1", provider: "generic", kubeconfigBase64: "x", readyTimeoutSeconds: 600, configBase64: "Y2xvdWQ6IHt9Cg==", ksCoreConfigHash: "0123456789abcdef" });
-        assert.deepStrictEqual(JSON.parse(cluster.metadata.annotations["pulumi.com/waitFor"]), [
+        assert.deepStrictEqual(JSON.parse(cluster.metadata.annotations["pulumi.com/waitFor"]!), [
             "condition=Ready",
             "condition=KSCoreReady",
             "jsonpath={.metadata.annotations['kubesphere.io/config-hash']}=0123456789abcdef",

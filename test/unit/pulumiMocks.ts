@@ -106,6 +106,11 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
         },
         readKubesphereLayout: async () => "v3",
         readImportedKubeconfig: async () => undefined,
+        readTower: async () => ({ deployment: true, service: { type: "LoadBalancer" } }),
+        agentJoinReader: () => async () => {
+            throw new Error("the agent join wait does not run in previews");
+        },
+        writeClusterAgentToken: async () => ({ written: false }),
         ...overrides,
     };
 }

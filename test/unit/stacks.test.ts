@@ -15,7 +15,7 @@ import { fakeClusterAccess, fakeV4ClusterAccess, installMocks, settle } from "./
 
 const STACKS_DIR = path.join(__dirname, "..", "..", "stacks");
 /** The three documented examples, and the sandbox's stack the demo runs. */
-const EXAMPLE_STACKS = ["ack-prod", "eks-staging", "kubeadm-lab", "local"];
+const EXAMPLE_STACKS = ["ack-prod", "eks-staging", "kubeadm-lab", "edge-agent", "local"];
 
 /** Stack config as the engine hands it to a program: every value a string, objects as JSON. */
 function engineConfig(stackFile: string): Record<string, string> {

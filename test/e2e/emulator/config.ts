@@ -23,8 +23,20 @@ export interface WebhookServing {
     caFile: string;
 }
 
+/**
+ * Where the emulated tower (agent connection, on the host) listens for agents on loopback, and the CA it signs its
+ * serving certificates and the kubeconfigs it writes with (the real tower image bakes one in).
+ */
+export interface TowerServing {
+    port: number;
+    caCertFile: string;
+    caKeyFile: string;
+}
+
 export interface EmulatorConfig {
     clusters: EmulatedCluster[];
+    /** The emulated tower's listener; without it no tower runs. */
+    tower?: TowerServing;
     /**
      * How long ks-installer takes to re-render kubesphere-config after its spec changes, and how long the 4.x
      * host's Helm install of ks-core on a member takes. Default 2000 ms.
@@ -96,6 +108,7 @@ export function loadEmulatorConfig(argv: string[], env: NodeJS.ProcessEnv): Emul
         installerPollMs: file.installerPollMs ?? 500,
         clusterResyncMs: file.clusterResyncMs ?? 1000,
         webhook: file.webhook,
+        tower: file.tower,
         readyFile: file.readyFile,
         clockFile: file.clockFile,
     };

@@ -61,6 +61,7 @@ export const FIELD_MANAGER = {
     installer: "ks-installer-emulator",
     controllerManager: "ks-controller-manager-emulator",
     ksCoreInstaller: "ks-core-helm-emulator",
+    tower: "tower-emulator",
 } as const;
 
 /** A ClusterConfiguration's spec, as far as the emulated installer reads it. */

@@ -26,6 +26,8 @@ import { describeError } from "./kubeApi";
 import { ChangeLog, log } from "./log";
 import { MemberClientCache } from "./memberClient";
 import { VERSION_TRAITS } from "./versions";
+import { AgentEmulator } from "./agent";
+import { applyTowerObjects, TowerEmulator } from "./tower";
 
 function loadKubeConfig(path: string): KubeConfig {
     const kubeConfig = new KubeConfig();
@@ -59,13 +61,15 @@ async function main(config: EmulatorConfig): Promise<void> {
     const webhook = config.webhook;
     const installers = config.clusters.map((cluster) => {
         const kubeConfig = loadKubeConfig(cluster.kubeconfigPath);
-        const onHostRendered =
-            VERSION_TRAITS[cluster.version].clusterWebhook && webhook
-                ? async () => {
-                      await applyClusterWebhookConfiguration(kubeConfig, webhook);
-                      log(`cluster "${cluster.name}": ValidatingWebhookConfiguration cluster.kubesphere.io applied`);
-                  }
-                : undefined;
+        const onHostRendered = async () => {
+            if (VERSION_TRAITS[cluster.version].clusterWebhook && webhook) {
+                await applyClusterWebhookConfiguration(kubeConfig, webhook);
+                log(`cluster "${cluster.name}": ValidatingWebhookConfiguration cluster.kubesphere.io applied`);
+            }
+            // roles/ks-multicluster applies tower.yaml with the host role (agent notes §1).
+            await applyTowerObjects(kubeConfig, VERSION_TRAITS[cluster.version].towerImage);
+            log(`cluster "${cluster.name}": tower Deployment and Service applied (ks-multicluster role)`);
+        };
         return new InstallerEmulator(cluster, kubeConfig, config, changes, onHostRendered);
     });
     const host = config.clusters.find((cluster) => cluster.role === "host");
@@ -90,13 +94,22 @@ async function main(config: EmulatorConfig): Promise<void> {
             ),
         );
     });
+    const tower = host && config.tower ? new TowerEmulator(host, loadKubeConfig(host.kubeconfigPath), config.tower, changes) : undefined;
     const running = controller;
+    // tower and the cluster controller take turns: both write the Cluster's conditions.
     const controllerReady = running
-        ? repeat(config.clusterResyncMs, () =>
-              running.reconcileAll().catch((err) => changes.report("controller", `host "${host?.name}": cannot list Clusters, will retry: ${describeError(err)}`)),
-          )
+        ? repeat(config.clusterResyncMs, async () => {
+              await tower?.reconcileAll().catch((err) => changes.report("tower", `host "${host?.name}": tower pass failed, will retry: ${describeError(err)}`));
+              await running.reconcileAll().catch((err) => changes.report("controller", `host "${host?.name}": cannot list Clusters, will retry: ${describeError(err)}`));
+          })
         : Promise.resolve();
-    await Promise.all([installersReady, controllerReady]);
+    const agents = config.clusters
+        .filter((cluster) => cluster.role === "member")
+        .map((cluster) => new AgentEmulator(cluster, loadKubeConfig(cluster.kubeconfigPath), changes));
+    const agentsReady = repeat(config.installerPollMs, async () => {
+        await Promise.all(agents.map((agent, i) => agent.reconcile().catch((err) => changes.report(`agent/${i}`, `agent: cannot read its Deployment, will retry: ${describeError(err)}`))));
+    });
+    await Promise.all([installersReady, controllerReady, agentsReady]);
     if (config.readyFile) {
         fs.writeFileSync(config.readyFile, `${process.pid}\n`);
     }

@@ -47,6 +47,8 @@ export interface VersionTraits {
     writesClusterNameIntoMemberConfig: boolean;
     /** The Cluster UPDATE validating webhook `validating-cluster.kubesphere.io` (3.4.x only). */
     clusterWebhook: boolean;
+    /** tower's image (ks-installer roles/download: v0.2.1 in 3.4, v0.2.0 in 3.1–3.3; 4.1's extension: v0.2.1). */
+    towerImage: string;
 }
 
 export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
@@ -62,6 +64,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         writesReadyOnJoinFailure: false,
         writesClusterNameIntoMemberConfig: false,
         clusterWebhook: false,
+        towerImage: "kubesphere/tower:v0.2.0",
     },
     "3.2": {
         release: "v3.2.1",
@@ -73,6 +76,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         writesReadyOnJoinFailure: false,
         writesClusterNameIntoMemberConfig: false,
         clusterWebhook: false,
+        towerImage: "kubesphere/tower:v0.2.0",
     },
     "3.3": {
         release: "v3.3.2",
@@ -85,6 +89,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         certificateExpiryCheck: "strict",
         writesClusterNameIntoMemberConfig: true,
         clusterWebhook: false,
+        towerImage: "kubesphere/tower:v0.2.0",
     },
     "3.4": {
         release: "v3.4.1",
@@ -97,6 +102,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         certificateExpiryCheck: "lenient",
         writesClusterNameIntoMemberConfig: true,
         clusterWebhook: true,
+        towerImage: "kubesphere/tower:v0.2.1",
     },
     "4.1": {
         release: "v4.1.3",
@@ -108,6 +114,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
         writesReadyOnJoinFailure: false,
         writesClusterNameIntoMemberConfig: false,
         clusterWebhook: false,
+        towerImage: "kubesphere/tower:v0.2.1",
     },
 };
 

@@ -68,6 +68,11 @@ export interface StartSandboxOptions {
      * bodies), e.g. to count the API requests a client makes (the benchmark). Default: false.
      */
     auditLog?: boolean;
+    /**
+     * 4.x host: install the `tower` extension (agent connection): Deployment and Service kubesphere-system/tower, so
+     * the emulated tower runs. 3.x hosts get tower from their installer with the host role. Default: false.
+     */
+    towerExtension?: boolean;
 }
 
 export interface SandboxCluster {
@@ -119,6 +124,12 @@ export class Sandbox {
             kubeconfigPath: kubeconfigPath(this.dir, cluster.name),
             execKubeconfigPath: execKubeconfigPath(this.dir, cluster.name),
         }));
+    }
+
+    /** Where agents reach the emulated tower on loopback (what `host.agentProxyAddress` is set to), e.g. `http://127.0.0.1:41235`. */
+    get towerAddress(): string {
+        if (!this.state.tower) throw new Error(`the sandbox in ${this.dir} has no tower (state.json from an older sandbox)`);
+        return `http://127.0.0.1:${this.state.tower.port}`;
     }
 
     get host(): SandboxCluster {
@@ -412,7 +423,7 @@ export class Sandbox {
                 writeExecKubeconfig(this.dir, { name: cluster.name, server, caData, command: execPlugin, args: execPluginArgs(cluster.name) });
                 const kubeConfig = this.loadKubeConfig(cluster.name);
                 await installCrds(cluster.name, kubeConfig, crdFiles(cluster.version, cluster.role));
-                await seedKubesphere(kubeConfig, cluster.version, cluster.role);
+                await seedKubesphere(kubeConfig, cluster.version, cluster.role, { towerExtension: this.state.towerExtension });
             }),
         );
     }
@@ -425,6 +436,7 @@ export class Sandbox {
             reconcileDelayMs: options.reconcileDelayMs,
             hostInstallerDelayMs: options.hostInstallerDelayMs,
             webhook: this.state.webhook,
+            tower: this.state.tower,
             readyFile,
             clockFile: this.emulatorClockFile(),
         };
@@ -514,7 +526,11 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
             logFile: logFile(dir, "emulator"),
         },
         webhook: { port: await freePort(), certFile: path.join(webhookDir, "tls.crt"), keyFile: path.join(webhookDir, "tls.key"), caFile: path.join(webhookDir, "ca.crt") },
+        ...(options.towerExtension ? { towerExtension: true } : {}),
     };
+    // tower's CA (the real image bakes one in): it signs tower's serving certificates and the kubeconfigs it writes.
+    const towerCa = ensureCa(path.join(dir, "tower"), "tower-emulator-ca");
+    state.tower = { port: await freePort(), caCertFile: towerCa.certFile, caKeyFile: towerCa.keyFile };
     // The emulator serves 3.4's admission webhook over HTTPS on loopback; kube-apiserver verifies it with this CA.
     const webhookCa = ensureCa(webhookDir, "kubesphere-emulator-webhook-ca");
     const serving = issueCertificate(webhookCa, { commonName: "kubesphere-emulator-webhook", days: 365, usage: { kind: "server", ipAddresses: ["127.0.0.1"] } });

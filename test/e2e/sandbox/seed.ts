@@ -6,11 +6,12 @@
  * 4.x host: ks-core installed with role host (kubesphere-config in the 4.x layout, ks-apiserver); no ClusterConfiguration.
  * 4.x member: nothing at all (bare), as users join them: the host installs ks-core.
  */
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { httpStatus } from "../emulator/kubeApi";
 import { INSTALLER, KS_APISERVER, KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE } from "../emulator/kubesphereObjects";
 import { freshKubesphereYamlV3, freshKubesphereYamlV4Host } from "../emulator/kubesphereYaml";
 import { KubesphereVersion, VERSION_TRAITS } from "../emulator/versions";
+import { applyTowerObjects } from "../emulator/tower";
 import { randomAlphanumeric } from "./random";
 import { ClusterRole } from "./state";
 
@@ -27,7 +28,11 @@ async function createUnlessExists(create: () => Promise<unknown>): Promise<void>
     }
 }
 
-export async function seedKubesphere(kubeConfig: KubeConfig, version: KubesphereVersion, role: ClusterRole): Promise<void> {
+/**
+ * @param options.towerExtension 4.x host: the `tower` extension (agent connection) is installed: its Deployment and
+ *   Service kubesphere-system/tower exist. (3.x hosts get them from ks-installer with the host role.)
+ */
+export async function seedKubesphere(kubeConfig: KubeConfig, version: KubesphereVersion, role: ClusterRole, options: { towerExtension?: boolean } = {}): Promise<void> {
     const traits = VERSION_TRAITS[version];
     if (traits.generation === 4 && role === "member") {
         return;
@@ -37,6 +42,17 @@ export async function seedKubesphere(kubeConfig: KubeConfig, version: Kubesphere
     await createUnlessExists(() => core.createNamespace({ body: { metadata: { name: KUBESPHERE_NAMESPACE } } }));
 
     if (traits.generation === 3) {
+        // ks-core's serviceaccount.yaml: SA kubesphere bound to cluster-admin (3.x's agent runs as it, agent notes §3).
+        await createUnlessExists(() => core.createNamespacedServiceAccount({ namespace: KUBESPHERE_NAMESPACE, body: { metadata: { name: "kubesphere", namespace: KUBESPHERE_NAMESPACE } } }));
+        await createUnlessExists(() =>
+            kubeConfig.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
+                body: {
+                    metadata: { name: "kubesphere" },
+                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+                    subjects: [{ kind: "ServiceAccount", name: "kubesphere", namespace: KUBESPHERE_NAMESPACE }],
+                },
+            }),
+        );
         const installer = {
             apiVersion: `${INSTALLER.group}/${INSTALLER.version}`,
             kind: INSTALLER.kind,
@@ -78,4 +94,7 @@ export async function seedKubesphere(kubeConfig: KubeConfig, version: Kubesphere
             },
         }),
     );
+    if (traits.generation === 4 && role === "host" && options.towerExtension) {
+        await applyTowerObjects(kubeConfig, traits.towerImage);
+    }
 }

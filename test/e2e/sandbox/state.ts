@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { WebhookServing } from "../emulator/config";
+import { TowerServing, WebhookServing } from "../emulator/config";
 import { KubesphereVersion } from "../emulator/versions";
 
 export type ClusterRole = "host" | "member";
@@ -38,6 +38,10 @@ export interface SandboxState {
     emulator: { pid?: number; configFile: string; readyFile: string; logFile: string };
     /** Where the emulator serves 3.4's Cluster webhook (port and PEM files under `<dir>/webhook/`). */
     webhook: WebhookServing;
+    /** Where the emulated tower listens for agents, and its CA (`<dir>/tower/`). Absent in older state files. */
+    tower?: TowerServing;
+    /** 4.x host: the tower extension was seeded. */
+    towerExtension?: boolean;
 }
 
 export function stateFile(dir: string): string {
