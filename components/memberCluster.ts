@@ -20,6 +20,8 @@ import {
     memberInstallerSpec,
 } from "./kubesphereObjects";
 import { appliedSignalFor, waitForMemberInstaller } from "./memberInstaller";
+import { diagnose, DiagnosisInput, formatDiagnosis, readDiagnosisFacts, readyChecksBeforeJoin } from "./diagnosis";
+import { ClusterJoinState, waitForClusterJoin } from "./memberJoin";
 import { FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
 import { asResourceError, refusal } from "./resourceErrors";
 
@@ -91,6 +93,11 @@ export interface MemberSettingsApplied {
     waitedMs: number;
 }
 
+/** The value of an Output (inside an apply, where it is known). */
+function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply(resolve));
+}
+
 /** The Cluster status fields we report (API notes §3). */
 interface ClusterStatus {
     conditions?: ClusterCondition[];
@@ -123,6 +130,8 @@ export class MemberCluster extends pulumi.ComponentResource {
     public readonly detectedKubesphereVersion: pulumi.Output<string>;
     /** The pre-flight's result (reads only, previews too); fails with the refusal, as a ResourceError on this component. */
     public readonly preflight: pulumi.Output<MemberPreflight>;
+    /** What the diagnosis (components/diagnosis.ts) needs to know about this member, given the kubeconfigs. */
+    private diagnosisInput!: (memberKubeconfig: string, hostKubeconfig: string | undefined, importKubeconfig?: string) => DiagnosisInput;
 
     constructor(name: string, args: MemberClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:MemberCluster", name, {}, opts);
@@ -184,6 +193,19 @@ export class MemberCluster extends pulumi.ComponentResource {
         // Members join only a host that is a host (API notes §9); a host from another stack has nothing to wait for.
         const hostReady: pulumi.Output<HostReadiness | undefined> = args.host.readyForMembers ?? pulumi.output(undefined);
         const configBytes = args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues));
+        // The program waits for the join (and says why it is stuck) when it can read the host; else the provider waits.
+        const programWaits = args.host.kubeconfig !== undefined;
+        const diagnosisInput = (memberKubeconfig: string, hostKubeconfig: string | undefined, importKubeconfig?: string): DiagnosisInput => ({
+            member: name,
+            configKey,
+            hostMajor: v3 ? "v3" : "v4",
+            hostName: args.host.hostClusterName ?? "host",
+            memberKubeconfig,
+            hostKubeconfig,
+            credentials,
+            importKubeconfig,
+        });
+        this.diagnosisInput = diagnosisInput;
 
         const importKubeconfig = pulumi.secret(
             credentials === "serviceAccount"
@@ -205,6 +227,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                     configBase64: configBytes?.toString("base64"),
                     // 4.x: without spec.config the controller hashes the empty input.
                     ksCoreConfigHash: v3 ? undefined : ksCoreConfigHash(configBytes ?? new Uint8Array()),
+                    programWaits,
                 }),
                 // Registered so the controller-written status is an output we can report.
                 status: undefined,
@@ -219,7 +242,10 @@ export class MemberCluster extends pulumi.ComponentResource {
         );
 
         this.clusterName = this.cluster.metadata.name;
-        const status = pulumi.output((this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status);
+        const recorded = pulumi.output((this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status);
+        const joined = programWaits ? this.waitForJoin(name, configKey, kubeconfig, args, access, v3 ? undefined : ksCoreConfigHash(configBytes ?? new Uint8Array())) : pulumi.output(undefined);
+        // The status as the wait last read it; in previews (no wait) as Pulumi last recorded it.
+        const status = pulumi.all([recorded, joined]).apply(([value, read]) => read ?? value);
         this.readiness = status.apply(clusterReadiness);
         this.versions = status.apply((value) => ({ kubernetes: value?.kubernetesVersion ?? "", kubesphere: value?.kubeSphereVersion ?? "" }));
 
@@ -274,6 +300,22 @@ export class MemberCluster extends pulumi.ComponentResource {
         });
         verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
         if (verdict.errors.length > 0) throw refusal(verdict.errors.join("\n"), this);
+        // The diagnosis checks that need no change first (the kubeconfig KubeSphere will get, the clocks): previews too.
+        const importKubeconfig = credentials === "kubeconfig" ? (args.apiServerEndpoint === undefined ? memberKubeconfig : withServer(memberKubeconfig, args.apiServerEndpoint)) : undefined;
+        const early = readyChecksBeforeJoin(
+            diagnose(
+                await readDiagnosisFacts(
+                    {
+                        ...this.diagnosisInput(memberKubeconfig, hostKubeconfig, importKubeconfig),
+                        withoutCluster: true,
+                        known: { memberFacts: facts, host, ksApiserverProblem: ksApiserverProblem ?? null },
+                    },
+                    access,
+                ),
+            ),
+        );
+        early.warnings.forEach((warning) => pulumi.log.warn(warning, this));
+        if (early.errors.length > 0) throw refusal(early.errors.join("\n"), this);
         return { install: verdict.install };
     }
 
@@ -302,8 +344,43 @@ export class MemberCluster extends pulumi.ComponentResource {
                     signal: appliedSignalFor(found.install.kind === "v3" ? found.install.release : undefined),
                     timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
                     log: (message) => pulumi.log.info(message, this),
+                    explain: async (message) => {
+                        const hostKubeconfig = args.host.kubeconfig === undefined ? undefined : await outputValue(pulumi.output(args.host.kubeconfig));
+                        return formatDiagnosis(diagnose(await readDiagnosisFacts({ ...this.diagnosisInput(memberKubeconfig, hostKubeconfig), withoutCluster: true }, access)), message);
+                    },
                 });
                 return { waited: true, waitedMs };
+            } catch (err) {
+                throw asResourceError(err, this);
+            }
+        });
+    }
+
+    /**
+     * Waits for the Cluster to join (components/memberJoin.ts), with the diagnosis on a failure KubeSphere reports and at
+     * the timeout. Not in previews: the recorded status stands.
+     */
+    private waitForJoin(
+        name: string,
+        configKey: string,
+        kubeconfig: pulumi.Output<string>,
+        args: MemberClusterArgs,
+        access: ClusterAccess,
+        configHash: string | undefined,
+    ): pulumi.Output<ClusterJoinState | undefined> {
+        return pulumi.all([this.cluster.id, kubeconfig, pulumi.output(args.host.kubeconfig!)]).apply(async ([, memberKubeconfig, hostKubeconfig]) => {
+            if (pulumi.runtime.isDryRun()) return undefined;
+            try {
+                const { cluster } = await waitForClusterJoin({
+                    member: name,
+                    configKey,
+                    read: () => access.readClusterObject(hostKubeconfig, name),
+                    ksCoreConfigHash: configHash,
+                    diagnose: async () => diagnose(await readDiagnosisFacts(this.diagnosisInput(memberKubeconfig, hostKubeconfig), access)),
+                    timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
+                    log: (message) => pulumi.log.info(message, this),
+                });
+                return cluster;
             } catch (err) {
                 throw asResourceError(err, this);
             }
