@@ -162,6 +162,10 @@ export function checkJwtSecret(facts: DiagnosisFacts): Finding {
         );
     }
     const problems: string[] = [];
+    // 3.x before the program's patch: nothing of the host's is there yet, and `pulumi up` sets it.
+    if (facts.hostMajor === "v3" && facts.cluster === undefined && member.installer !== undefined && member.installer.jwtSecret !== hostSecret) {
+        return finding("jwtSecret", "skip", "not joined yet: the member's ks-installer does not have the host's jwtSecret, `pulumi up` sets it");
+    }
     if (config.jwtSecret !== hostSecret) {
         const installerHasIt = member.installer?.jwtSecret === hostSecret;
         problems.push(
@@ -259,9 +263,12 @@ export function checkRights(facts: DiagnosisFacts): Finding {
 export function checkKsApiserver(facts: DiagnosisFacts): Finding {
     if (facts.ksApiserverProblem === undefined) return finding("ksApiserver", "skip", facts.hostMajor === "v4" ? "checked by the host after ks-core is installed" : "not checked");
     if (facts.ksApiserverProblem === null) return finding("ksApiserver", "ok", "/kapis/version answers through the service proxy");
+    // 4.x: Ready needs ks-apiserver's /version through the proxy (§9), so a Ready Cluster means the host got an answer.
+    if (facts.hostMajor === "v4" && condition(facts.cluster, "Ready")?.status === "True") return finding("ksApiserver", "ok", "the host reports Ready, which needs ks-apiserver's answer (4.x)");
     return finding(
         "ksApiserver",
-        "fail",
+        // 3.x: only the console's validation needs it, the controller writes Ready without (§4); 4.x: Ready needs it.
+        facts.hostMajor === "v4" ? "fail" : "warn",
         `/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version: ${facts.ksApiserverProblem}`,
         `make ks-apiserver run on the member: kubectl -n kubesphere-system get pods,svc,endpoints ks-apiserver (KubeSphere: "please make sure ks-apiserver.kubesphere-system.svc of member cluster is up and running")`,
     );
@@ -391,8 +398,8 @@ export function diagnose(facts: DiagnosisFacts): Diagnosis {
     return { member: facts.member, findings, cause };
 }
 
-/** Checks whose failure proves that the Cluster will not become Ready while nothing changes (not the clock, not ks-apiserver on 3.x). */
-const BLOCKING_CHECKS: CheckId[] = ["preflight", "serverReachable", "serverCertificate", "clientCertificate", "rights", "agent"];
+/** Checks whose failure proves that the Cluster will not become Ready while nothing changes (not the clock; ks-apiserver fails only on 4.x). */
+const BLOCKING_CHECKS: CheckId[] = ["preflight", "serverReachable", "serverCertificate", "clientCertificate", "rights", "agent", "ksApiserver"];
 
 /**
  * Whether a wait can stop now: KubeSphere reported the join failed (Ready=False, Federated=False, or on 4.x a

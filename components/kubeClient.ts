@@ -7,6 +7,7 @@ import { ApiException, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConf
 import * as http from "http";
 import * as https from "https";
 import type { HostRoleState } from "./hostInstaller";
+import { checkClientCertificate } from "./importCredentials";
 import { KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE, KubesphereConfigLayout, parseKubesphereConfig } from "./kubesphereConfig";
 import { CLUSTER_API_VERSION, CONFIG_HASH_ANNOTATION, HOST_CLUSTER_ANNOTATION, HOST_CLUSTER_LABEL, INSTALLER_API_VERSION, INSTALLER_NAME } from "./kubesphereObjects";
 import type { MemberInstallerState } from "./memberInstaller";
@@ -72,7 +73,7 @@ export async function readClusterFacts(cluster: string, kubeconfigYaml: string):
             kubesphereNamespace: namespace === undefined ? undefined : { hostCluster: namespace.metadata?.annotations?.[HOST_CLUSTER_ANNOTATION] },
         };
     } catch (err) {
-        throw new Error(unreachableMessage(cluster, server, err));
+        throw new Error(unreachableMessage(cluster, server, err, kubeconfigYaml));
     }
 }
 
@@ -141,7 +142,7 @@ const NEEDED_ACCESS: Array<{ what: string; attributes: { verb: string; resource:
     { what: "get namespaces", attributes: { verb: "get", resource: "namespaces" } },
     { what: "list nodes", attributes: { verb: "list", resource: "nodes" } },
     { what: "get services/proxy in kubesphere-system", attributes: { verb: "get", resource: "services", subresource: "proxy", namespace: KUBESPHERE_NAMESPACE } },
-    { what: "everything (cluster-admin)", attributes: { verb: "*", resource: "*", group: "*" } },
+    { what: "do everything (cluster-admin)", attributes: { verb: "*", resource: "*", group: "*" } },
 ];
 
 /**
@@ -215,7 +216,17 @@ export async function readClusterObject(hostKubeconfigYaml: string, name: string
 }
 
 /** Why a cluster could not be read, and what to check. */
-function unreachableMessage(cluster: string, server: string | undefined, err: unknown): string {
+function unreachableMessage(cluster: string, server: string | undefined, err: unknown, kubeconfigYaml?: string): string {
+    // notFoundAsUndefined keeps only the description ("HTTP 401: …").
+    const code = err instanceof ApiException ? err.code : Number(/^HTTP (\d{3})/.exec(err instanceof Error ? err.message : "")?.[1]);
+    if (code === 401 || code === 403) {
+        const certificate = kubeconfigYaml === undefined ? undefined : checkClientCertificate(kubeconfigYaml);
+        const why = certificate !== undefined && certificate.level !== "ok" ? ` (the kubeconfig's client certificate: ${certificate.message.replace(/^its client certificate /, "")})` : "";
+        return (
+            `cluster "${cluster}": the API server ${server} ${code === 401 ? "rejects the kubeconfig's credentials" : "forbids the kubeconfig's identity the pre-flight's reads"}${why} ` +
+            `(${describeKubeError(err)}). Fix: ${code === 401 ? "renew the credentials (certificate or token) in the kubeconfig the stack config gives for it" : "bind that identity to cluster-admin on the cluster (KubeSphere manages the whole cluster), or use an admin kubeconfig"}, then run \`pulumi up\` again`
+        );
+    }
     return (
         `cluster "${cluster}": the API server ${server} does not answer (${describeKubeError(err)}). ` +
         `Fix: check that it is up and reachable from the machine running Pulumi with the kubeconfig the stack config gives for it, then run \`pulumi up\` again`

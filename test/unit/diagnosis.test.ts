@@ -118,9 +118,18 @@ describe("diagnosis: why a join is stuck", () => {
 
     it("ks-apiserver: the service proxy's answer is the evidence", () => {
         const found = checkKsApiserver(facts({ ksApiserverProblem: "the service proxy answered HTTP 503" }));
-        assert.strictEqual(found.verdict, "fail");
+        assert.strictEqual(found.verdict, "warn", "3.x: only the console's validation needs it");
         assert.match(found.evidence, /services\/:ks-apiserver:\/proxy\/kapis\/version: the service proxy answered HTTP 503/);
         assert.strictEqual(checkKsApiserver(facts()).verdict, "ok");
+        const v4 = facts({ hostMajor: "v4", ksApiserverProblem: "the service proxy answered HTTP 503" });
+        assert.strictEqual(checkKsApiserver(v4).verdict, "fail", "4.x: Ready needs it");
+        assert.strictEqual(checkKsApiserver({ ...v4, cluster: { conditions: [{ type: "Ready", status: "True" }] } }).verdict, "ok", "a Ready 4.x Cluster got an answer");
+    });
+
+    it("jwtSecret: a 3.x member not joined yet (no Cluster, ks-installer without the host's secret) is not a failure", () => {
+        const fresh: ClusterFacts = { ...freshV3Facts("m1") };
+        assert.strictEqual(checkJwtSecret(facts({ cluster: undefined, memberFacts: fresh })).verdict, "skip");
+        assert.strictEqual(checkJwtSecret(facts({ memberFacts: fresh })).verdict, "fail", "with a Cluster on the host it is");
     });
 
     it("agent: a proxy Cluster without AgentAvailable says the agent never connected; direct Clusters skip", () => {
@@ -219,6 +228,5 @@ describe("diagnosis: why a join is stuck", () => {
         assert.deepStrictEqual(probed, ["the Cluster's spec.connection.kubeconfig"]);
         assert.strictEqual(diagnose(read).cause?.check, "serverReachable");
         assert.strictEqual(read.ksApiserverProblem, null);
-        void freshV3Facts;
     });
 });
