@@ -176,10 +176,14 @@ export function checkJwtSecret(facts: DiagnosisFacts): Finding {
     // 3.1/3.2 render no role on members (§9); 3.3+ and 4.x do.
     if (config.clusterRole !== undefined && config.clusterRole !== "member") problems.push(`its kubesphere-config says clusterRole: ${config.clusterRole}, not member`);
     if (problems.length === 0) return finding("jwtSecret", "ok", "the member's kubesphere-config has the host's jwtSecret" + (config.clusterRole ? " and clusterRole: member" : ""));
+    const installerHasIt = member.installer?.jwtSecret === hostSecret && member.installer?.clusterRole === "member";
     const fix =
         facts.hostMajor === "v3"
-            ? `let the member's ks-installer re-apply them: run \`pulumi up --refresh\` (it re-applies spec.authentication.jwtSecret and clusterRole: member), ` +
-              `then watch kubectl -n kubesphere-system logs -l app=ks-install on the member; do not edit kubesphere-config by hand (KubeSphere: "hostcluster Jwt is not equal to member cluster jwt")`
+            ? installerHasIt
+                ? `the member's ks-installer renders kubesphere-config from its spec, which has the host's settings: re-run it (kubectl -n kubesphere-system rollout restart deploy/ks-installer) ` +
+                  `and read its log (kubectl -n kubesphere-system logs -l app=ks-install --tail=200); do not edit kubesphere-config by hand`
+                : `run \`pulumi up --refresh\`: it re-applies spec.authentication.jwtSecret and clusterRole: member to the member's ks-installer, which then renders kubesphere-config ` +
+                  `(KubeSphere: "hostcluster Jwt is not equal to member cluster jwt")`
             : `the host's controller installs ks-core with its jwtSecret: check the host's ks-controller-manager logs, and \`helm -n kubesphere-system get values ks-core\` on the member`;
     return finding("jwtSecret", "fail", problems.join("; "), fix);
 }

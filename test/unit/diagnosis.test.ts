@@ -76,7 +76,9 @@ describe("diagnosis: why a join is stuck", () => {
         assert.match(found.evidence, /differs from host "host"'s \(its ks-installer spec has the host's: the installer has not applied it\)/);
         const text = JSON.stringify(found);
         assert.ok(!text.includes(HOST_SECRET) && !text.includes(OTHER_SECRET));
-        assert.match(found.fix!, /pulumi up --refresh/);
+        assert.match(found.fix!, /re-run it \(kubectl -n kubesphere-system rollout restart deploy\/ks-installer\)/, "the installer has the host's: re-run it");
+        const lost = checkJwtSecret(facts({ memberFacts: { ...joinedMember({ jwtSecret: OTHER_SECRET }), installer: { clusterRole: "member", jwtSecret: OTHER_SECRET } } }));
+        assert.match(lost.fix!, /pulumi up --refresh/, "the installer lost it: re-apply");
     });
 
     it("jwtSecret: a role other than member fails; 3.1/3.2 (no role rendered) pass on the secret alone", () => {
