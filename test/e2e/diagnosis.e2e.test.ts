@@ -31,6 +31,7 @@ async function failureOf(stack: FederationStack): Promise<{ first: string; all: 
         await stack.up();
     } catch (err) {
         const all = (err as Error).message.replace(/^the program failed: /, "");
+        if (process.env.KSF_E2E_VERBOSE) process.stdout.write(`\n--- up failed:\n${all}\n---\n`);
         return { first: all.split("\n")[0], all };
     }
     throw new Error("pulumi up succeeded, expected a failure");
@@ -93,11 +94,11 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         assert.match(
             failure.first,
             new RegExp(`^member "member2": kubeconfig KubeSphere got: server reachable: the Cluster's spec\\.connection\\.kubeconfig points at https://127\\.0\\.0\\.1:${closed}, which does not answer from the machine running Pulumi \\(connection refused\\)\\. Fix: .*members\\[1\\]\\.apiServerEndpoint`),
+            failure.all.slice(0, 4000),
         );
         assert.match(failure.all, /KubeSphere reports .*Federated=False/);
         assert.ok(seconds < 200, `failed after ${seconds}s, before the 240s readyTimeoutSeconds`);
-        // The preview-time check only warned (from here is not from the host's network) and the Cluster was created.
-        assert.match(ctx.stack.output(), /server reachable: the kubeconfig the program will import points at https:\/\/127\.0\.0\.1:\d+, which does not answer/);
+        // The pre-flight's check only warned (from here is not from the host's network): the Cluster was created.
         assert.strictEqual(importedKubeconfig((await hostCluster(ctx.sandbox, "member2"))!).clusters[0].cluster.server, `https://127.0.0.1:${closed}`);
         assert.strictEqual(conditionOf(await hostCluster(ctx.sandbox, "member1"))?.status, "True", "the healthy member joined");
         await assertNoSecret(failure.all);
