@@ -265,7 +265,7 @@ export function checkRights(facts: DiagnosisFacts): Finding {
 
 /** §4.3: the member's ks-apiserver answers through the API server's service proxy (3.x; 4.x: once ks-core runs). */
 export function checkKsApiserver(facts: DiagnosisFacts): Finding {
-    if (facts.ksApiserverProblem === undefined) return finding("ksApiserver", "skip", facts.hostMajor === "v4" ? "checked by the host after ks-core is installed" : "not checked");
+    if (facts.ksApiserverProblem === undefined) return finding("ksApiserver", "skip", facts.hostMajor === "v4" ? "ks-core is not installed on the member yet" : "not checked");
     if (facts.ksApiserverProblem === null) return finding("ksApiserver", "ok", "/kapis/version answers through the service proxy");
     // 4.x: Ready needs ks-apiserver's /version through the proxy (§9), so a Ready Cluster means the host got an answer.
     if (facts.hostMajor === "v4" && condition(facts.cluster, "Ready")?.status === "True") return finding("ksApiserver", "ok", "the host reports Ready, which needs ks-apiserver's answer (4.x)");
@@ -402,8 +402,11 @@ export function diagnose(facts: DiagnosisFacts): Diagnosis {
     return { member: facts.member, findings, cause };
 }
 
-/** Checks whose failure proves that the Cluster will not become Ready while nothing changes (not the clock; ks-apiserver fails only on 4.x). */
-const BLOCKING_CHECKS: CheckId[] = ["preflight", "serverReachable", "serverCertificate", "clientCertificate", "rights", "agent", "ksApiserver"];
+/**
+ * Checks whose failure proves that the Cluster will not become Ready while nothing changes. Not the clock (it does not
+ * stop Ready), not ks-apiserver or ks-core (on 4.x both come with the install the host is still doing: a cause at the timeout).
+ */
+const BLOCKING_CHECKS: CheckId[] = ["preflight", "serverReachable", "serverCertificate", "clientCertificate", "rights", "agent"];
 
 /**
  * Whether a wait can stop now: KubeSphere reported the join failed (Ready=False, Federated=False, or on 4.x a
@@ -495,10 +498,12 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
             : orUndefined(Promise.all([access.readClock(input.hostKubeconfig), access.readClock(input.memberKubeconfig)]).then(([host, member]) => ({ host, member })));
     const [member, host, cluster, clocks] = await Promise.all([memberRead, hostRead, clusterRead, clocksRead]);
 
+    // 3.x: ks-installer runs ks-apiserver; 4.x: only once the host reports ks-core installed.
+    const ksCoreInstalled = cluster?.conditions.some((found) => found.type === "KSCoreReady" && found.status === "True") === true;
     const ksApiserverProblem =
         input.known?.ksApiserverProblem !== undefined
             ? input.known.ksApiserverProblem
-            : input.hostMajor === "v3" && member.facts?.installer !== undefined
+            : (input.hostMajor === "v3" && member.facts?.installer !== undefined) || (input.hostMajor === "v4" && ksCoreInstalled)
               ? ((await access.probeKsApiserver(input.memberKubeconfig)) ?? null)
               : undefined;
     const importKubeconfig = cluster?.kubeconfig ?? input.importKubeconfig;

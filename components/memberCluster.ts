@@ -308,7 +308,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                     {
                         ...this.diagnosisInput(memberKubeconfig, hostKubeconfig, importKubeconfig),
                         withoutCluster: true,
-                        known: { memberFacts: facts, host, ksApiserverProblem: ksApiserverProblem ?? null },
+                        known: { memberFacts: facts, host, ksApiserverProblem: v3 && facts.installer !== undefined ? (ksApiserverProblem ?? null) : undefined },
                     },
                     access,
                 ),
