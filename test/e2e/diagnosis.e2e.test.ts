@@ -17,6 +17,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { MERGE_PATCH } from "./emulator/kubeApi";
 import { clusterApi, conditionOf, hostCluster, importedKubeconfig, jwtSecretOf } from "./harness/clusterQueries";
+import { CliProject } from "./harness/cliProject";
 import { createFederationStack, FederationStack } from "./harness/federationStack";
 import { readmeCommands } from "./harness/readme";
 import { freePort } from "./sandbox/freePort";
@@ -160,6 +161,38 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         assert.match(failure.all, /ks-installer did not apply the host's jwtSecret and clusterRole member within 15s/);
         assert.ok(!failure.all.includes("editedByHand0123456789abcdefghij"), "the member's (wrong) jwtSecret is not printed either");
         await assertNoSecret(failure.all);
+    });
+
+    it("through the Pulumi CLI, the stuck join's error is the diagnosis alone, cause first, attached to the member", async function () {
+        this.timeout(8 * 60_000);
+        const project = CliProject.create(ctx.sandbox.dir);
+        try {
+            const closed = await freePort();
+            // Another Cluster name for the same member: this stack's state is its own.
+            fs.writeFileSync(
+                path.join(project.dir, "stacks", "Pulumi.stuck.yaml"),
+                yaml.dump({
+                    config: {
+                        "kubesphere-federation:host": { name: "host", kubeconfig: { path: ".sandbox/kubeconfigs/host.yaml" } },
+                        "kubesphere-federation:members": [
+                            { name: "stuck", provider: "generic", kubeconfig: { path: ".sandbox/kubeconfigs/member2.yaml" }, apiServerEndpoint: `https://127.0.0.1:${closed}`, readyTimeoutSeconds: 240 },
+                        ],
+                    },
+                }),
+            );
+            await project.ok("pulumi stack init stuck");
+            const up = await project.run("pulumi up --yes");
+            assert.notStrictEqual(up.code, 0, up.output);
+            // The update's Diagnostics (the preview before it has a block with the warnings only).
+            const block = up.output.split("\n\n").filter((part) => part.trimStart().startsWith("kubesphere:federation:MemberCluster (stuck):")).pop() ?? "";
+            assert.match(block, new RegExp(`^\\s+error: member "stuck": kubeconfig KubeSphere got: server reachable: the Cluster's spec\\.connection\\.kubeconfig points at https://127\\.0\\.0\\.1:${closed}, which does not answer`, "m"), up.output);
+            assert.doesNotMatch(up.output, /^\s+at .+[:(]\d+/m, `a stack trace in:\n${up.output}`);
+            assert.doesNotMatch(up.output, /unhandled exception|Program exited with non-zero exit code/i, up.output);
+            for (const secret of await secrets()) assert.ok(!up.output.includes(secret), "a secret appears in the CLI's output");
+            await project.run("pulumi destroy --yes");
+        } finally {
+            project.dispose();
+        }
     });
 
     it("npm run doctor, as the README writes it, prints the checks per member and exits 1 for the failing one", async () => {
