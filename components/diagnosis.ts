@@ -137,7 +137,7 @@ export interface Diagnosis {
     member: string;
     /** Every check, in {@link CHECK_ORDER}. */
     findings: Finding[];
-    /** The most likely cause: the first failing check, else the first warning; undefined when nothing is wrong. */
+    /** The most likely cause: the first failing check in {@link CHECK_ORDER}; undefined when no check fails. */
     cause?: Finding;
 }
 
@@ -398,7 +398,8 @@ export function diagnose(facts: DiagnosisFacts): Diagnosis {
         clockSkew: checkClockSkew,
     };
     const findings = CHECK_ORDER.map((check) => byCheck[check](facts));
-    const cause = findings.find((found) => found.verdict === "fail") ?? findings.find((found) => found.verdict === "warn");
+    // A warning is no cause: it does not stop a join (the clock, 3.x ks-apiserver, an insecure kubeconfig).
+    const cause = findings.find((found) => found.verdict === "fail");
     return { member: facts.member, findings, cause };
 }
 
@@ -426,7 +427,7 @@ export function formatDiagnosis(diagnosis: Diagnosis, waitMessage: string): stri
     const cause = diagnosis.cause;
     const lines =
         cause === undefined
-            ? [`${waitMessage} The diagnosis found no cause (all checks below passed or could not run).`]
+            ? [`${waitMessage} The diagnosis found no cause (no check below failed).`]
             : [`${prefix}: ${cause.title}: ${cause.evidence}. Fix: ${cause.fix}`, `(${waitMessage})`];
     lines.push("Checks:", ...formatFindings(diagnosis.findings).map((line) => `  ${line}`));
     return lines.join("\n");
