@@ -131,7 +131,7 @@ export class MemberCluster extends pulumi.ComponentResource {
     /** The pre-flight's result (reads only, previews too); fails with the refusal, as a ResourceError on this component. */
     public readonly preflight: pulumi.Output<MemberPreflight>;
     /** What the diagnosis (components/diagnosis.ts) needs to know about this member, given the kubeconfigs. */
-    private diagnosisInput!: (memberKubeconfig: string, hostKubeconfig: string | undefined, importKubeconfig?: string) => DiagnosisInput;
+    private diagnosisInput!: (memberKubeconfig: string, hostKubeconfig: string | undefined) => DiagnosisInput;
 
     constructor(name: string, args: MemberClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:MemberCluster", name, {}, opts);
@@ -195,7 +195,7 @@ export class MemberCluster extends pulumi.ComponentResource {
         const configBytes = args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues));
         // The program waits for the join (and says why it is stuck) when it can read the host; else the provider waits.
         const programWaits = args.host.kubeconfig !== undefined;
-        const diagnosisInput = (memberKubeconfig: string, hostKubeconfig: string | undefined, importKubeconfig?: string): DiagnosisInput => ({
+        this.diagnosisInput = (memberKubeconfig, hostKubeconfig) => ({
             member: name,
             configKey,
             hostMajor: v3 ? "v3" : "v4",
@@ -203,9 +203,10 @@ export class MemberCluster extends pulumi.ComponentResource {
             memberKubeconfig,
             hostKubeconfig,
             credentials,
-            importKubeconfig,
+            // What the program imports, when known before the Cluster exists (a ServiceAccount token is minted later).
+            importKubeconfig:
+                credentials !== "kubeconfig" ? undefined : args.apiServerEndpoint === undefined ? memberKubeconfig : withServer(memberKubeconfig, args.apiServerEndpoint),
         });
-        this.diagnosisInput = diagnosisInput;
 
         const importKubeconfig = pulumi.secret(
             credentials === "serviceAccount"
@@ -243,7 +244,8 @@ export class MemberCluster extends pulumi.ComponentResource {
 
         this.clusterName = this.cluster.metadata.name;
         const recorded = pulumi.output((this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status);
-        const joined = programWaits ? this.waitForJoin(name, configKey, kubeconfig, args, access, v3 ? undefined : ksCoreConfigHash(configBytes ?? new Uint8Array())) : pulumi.output(undefined);
+        // Status only (no credential), so the exports derived from it stay plain like the recorded status.
+        const joined = programWaits ? pulumi.unsecret(this.waitForJoin(name, configKey, kubeconfig, args, access, v3 ? undefined : ksCoreConfigHash(configBytes ?? new Uint8Array()))) : pulumi.output(undefined);
         // The status as the wait last read it; in previews (no wait) as Pulumi last recorded it.
         const status = pulumi.all([recorded, joined]).apply(([value, read]) => read ?? value);
         this.readiness = status.apply(clusterReadiness);
@@ -301,12 +303,11 @@ export class MemberCluster extends pulumi.ComponentResource {
         verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
         if (verdict.errors.length > 0) throw refusal(verdict.errors.join("\n"), this);
         // The diagnosis checks that need no change first (the kubeconfig KubeSphere will get, the clocks): previews too.
-        const importKubeconfig = credentials === "kubeconfig" ? (args.apiServerEndpoint === undefined ? memberKubeconfig : withServer(memberKubeconfig, args.apiServerEndpoint)) : undefined;
         const early = readyChecksBeforeJoin(
             diagnose(
                 await readDiagnosisFacts(
                     {
-                        ...this.diagnosisInput(memberKubeconfig, hostKubeconfig, importKubeconfig),
+                        ...this.diagnosisInput(memberKubeconfig, hostKubeconfig),
                         withoutCluster: true,
                         known: { memberFacts: facts, host, ksApiserverProblem: v3 && facts.installer !== undefined ? (ksApiserverProblem ?? null) : undefined },
                     },
@@ -374,7 +375,13 @@ export class MemberCluster extends pulumi.ComponentResource {
                 const { cluster } = await waitForClusterJoin({
                     member: name,
                     configKey,
-                    read: () => access.readClusterObject(hostKubeconfig, name),
+                    read: async () => {
+                        const found = await access.readClusterObject(hostKubeconfig, name);
+                        if (found === undefined) return undefined;
+                        // The kubeconfig KubeSphere got stays with the diagnosis (a secret); the wait keeps the status.
+                        const { kubeconfig: _imported, ...state } = found;
+                        return state;
+                    },
                     ksCoreConfigHash: configHash,
                     diagnose: async () => diagnose(await readDiagnosisFacts(this.diagnosisInput(memberKubeconfig, hostKubeconfig), access)),
                     timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,

@@ -4,7 +4,7 @@
  * certificate's SANs, a read-only identity, an expired certificate minted by the sandbox, a jwtSecret edited on the
  * member), on one KubeSphere 3.4 sandbox with short timeouts. Each asserts that the FIRST line of the error names
  * the cause, and that no secret (tokens, jwtSecrets, keys) appears in the error or anything the engine printed;
- * `npm run doctor` is run as the README writes it. Not produced here: clock skew (every sandbox cluster shares this
+ * `npm run doctor` is run as the README writes it. First, a healthy join through the program's own Ready wait. Not produced here: clock skew (every sandbox cluster shares this
  * machine's clock), a 4.x ks-core install failure and an agent that never connects (unit tests: test/unit/diagnosis.test.ts).
  */
 import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
@@ -85,6 +85,18 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
             assert.ok(!ctx.stack.output().includes(secret), "a secret appears in the engine's output");
         }
     };
+
+    it("a healthy join: the program's own wait returns once Ready, the exports stay plain, a second up changes nothing", async () => {
+        await configure([member1()]);
+        const first = await ctx.stack.up();
+        assert.strictEqual(first.summary.result, "succeeded");
+        const members = first.outputs.members;
+        assert.strictEqual(members.secret, false, "the members export is not a secret");
+        assert.deepStrictEqual([members.value.member1.ready, members.value.member1.message], [true, "Cluster is available now"]);
+        assert.strictEqual((await hostCluster(ctx.sandbox, "member1"))!.metadata.annotations?.["pulumi.com/skipAwait"], "true");
+        const second = await ctx.stack.up();
+        assert.deepStrictEqual(Object.keys(second.summary.resourceChanges ?? {}).filter((op) => op !== "same" && op !== "read"), []);
+    });
 
     it("an unreachable server in the kubeconfig KubeSphere got: up stops as soon as KubeSphere reports the failure, naming the server", async () => {
         const closed = await freePort();
