@@ -290,9 +290,16 @@ describe("federation resource graph (mocks)", () => {
                     return { installer: { clusterRole: "member", jwtSecret: JWT_SECRET }, config: { clusterRole: "member", jwtSecret: JWT_SECRET } };
                 },
             });
+            access.readClusterObject = async (_host, name) => {
+                world.events.push(`cluster-read:${name}`);
+                return { connectionType: "direct", conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "read by the program's wait" }], kubeconfig: "imported" };
+            };
             const members = [{ name: "m1", provider: "generic", kubeconfig: { path: "/kube/lab.yaml" } }];
             const summary = await federate(fleetConfig(members), sources(), undefined, access);
             await valueOf(summary.members["m1"].ready);
+            // The program waits for Ready itself, after the Cluster exists, and reports what it read.
+            assert.strictEqual(await valueOf(summary.members["m1"].message), "read by the program's wait");
+            assert.ok(world.events.indexOf("cluster-read:m1") > world.events.indexOf("register:Cluster:m1"), world.events.join("\n"));
             await settle();
             const clusterAt = world.events.indexOf("register:Cluster:m1");
             assert.ok(clusterAt > world.events.indexOf("host-read:3"), world.events.join("\n"));
