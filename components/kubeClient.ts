@@ -3,15 +3,17 @@
  * member until its installer has applied our settings. Errors are described without headers or bodies, so no
  * credential can reach a message.
  */
-import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { ApiException, AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { createHash } from "crypto";
 import * as http from "http";
 import * as https from "https";
 import { AGENT_DEPLOYMENT_NAME, AgentJoinView, tokenOfAgentCommand, TOWER_NAME, TowerFacts } from "./agentConnection";
 import type { HostRoleState } from "./hostInstaller";
+import { checkClientCertificate } from "./importCredentials";
 import { KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE, KubesphereConfigLayout, parseKubesphereConfig } from "./kubesphereConfig";
-import { CLUSTER_API_VERSION, ClusterCondition, HOST_CLUSTER_ANNOTATION, HOST_CLUSTER_LABEL, INSTALLER_API_VERSION, INSTALLER_NAME } from "./kubesphereObjects";
+import { CLUSTER_API_VERSION, ClusterCondition, CONFIG_HASH_ANNOTATION, HOST_CLUSTER_ANNOTATION, HOST_CLUSTER_LABEL, INSTALLER_API_VERSION, INSTALLER_NAME } from "./kubesphereObjects";
 import type { MemberInstallerState } from "./memberInstaller";
+import type { AccessCheck, ClockReading, ClusterObjectState, ImportProbe, ReachProbe } from "./diagnosis";
 import type { ClusterFacts, ImportedCluster } from "./memberPreflight";
 
 const [INSTALLER_GROUP, INSTALLER_VERSION] = INSTALLER_API_VERSION.split("/");
@@ -79,7 +81,7 @@ export async function readClusterFacts(cluster: string, kubeconfigYaml: string):
             kubesphereNamespace: namespace === undefined ? undefined : { hostCluster: namespace.metadata?.annotations?.[HOST_CLUSTER_ANNOTATION] },
         };
     } catch (err) {
-        throw new Error(unreachableMessage(cluster, server, err));
+        throw new Error(unreachableMessage(cluster, server, err, kubeconfigYaml));
     }
 }
 
@@ -111,8 +113,128 @@ export async function probeKsApiserver(kubeconfigYaml: string): Promise<string |
     }
 }
 
+/** One GET with a kubeconfig's credentials, without client-node's models: the status, Date header and local times. */
+async function rawGet(kubeConfig: KubeConfig, server: string, urlPath: string): Promise<{ status: number; date?: string; sentMs: number; receivedMs: number }> {
+    const url = new URL(`${server.replace(/\/$/, "")}${urlPath}`);
+    const options: https.RequestOptions = { method: "GET", timeout: REQUEST_TIMEOUT_MS, headers: {} };
+    await kubeConfig.applyToHTTPSOptions(options);
+    const sentMs = Date.now();
+    return new Promise((resolve, reject) => {
+        const request = (url.protocol === "http:" ? http : https).request(url, options, (response) => {
+            response.resume();
+            resolve({ status: response.statusCode ?? 0, date: response.headers.date, sentMs, receivedMs: Date.now() });
+        });
+        request.on("timeout", () => request.destroy(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`), { code: "ETIMEDOUT" })));
+        request.on("error", reject);
+        request.end();
+    });
+}
+
+/** Sorts a failed request into the causes the diagnosis knows (components/diagnosis.ts ReachProbe). */
+export function classifyRequestError(err: unknown): ReachProbe {
+    const code = String((err as { code?: unknown })?.code ?? "");
+    const detail = err instanceof Error ? `${err.message}${code && !err.message.includes(code) ? ` (${code})` : ""}` : String(err);
+    if (code === "ECONNREFUSED") return { ok: false, kind: "refused", detail: `connection refused` };
+    if (code === "ETIMEDOUT" || code === "ECONNRESET" || code === "EHOSTUNREACH" || code === "ENETUNREACH") return { ok: false, kind: "timeout", detail };
+    if (code === "ENOTFOUND" || code === "EAI_AGAIN") return { ok: false, kind: "dns", detail: `the name does not resolve (${code})` };
+    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return { ok: false, kind: "san", detail: `the server certificate does not cover the server name (${err instanceof Error ? err.message : code})` };
+    if (["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_GET_ISSUER_CERT"].includes(code)) {
+        return { ok: false, kind: "ca", detail: `the server certificate is not signed by the kubeconfig's CA (${code})` };
+    }
+    if (code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL") || code === "CERT_HAS_EXPIRED" || code === "EPROTO") return { ok: false, kind: "tls", detail };
+    return { ok: false, kind: "other", detail };
+}
+
+/** What KubeSphere needs to do on a member (API notes §4: services/proxy; the join reads nodes and kube-system, and manages the rest). */
+const NEEDED_ACCESS: Array<{ what: string; attributes: { verb: string; resource: string; group?: string; namespace?: string; subresource?: string } }> = [
+    { what: "get namespaces", attributes: { verb: "get", resource: "namespaces" } },
+    { what: "list nodes", attributes: { verb: "list", resource: "nodes" } },
+    { what: "get services/proxy in kubesphere-system", attributes: { verb: "get", resource: "services", subresource: "proxy", namespace: KUBESPHERE_NAMESPACE } },
+    { what: "do everything (cluster-admin)", attributes: { verb: "*", resource: "*", group: "*" } },
+];
+
+/**
+ * Probes a kubeconfig as KubeSphere would use it, from this machine: GET /version (reachable, TLS name and CA,
+ * credentials accepted), then SelfSubjectAccessReviews for what KubeSphere needs. Never rejects; never quotes a credential.
+ * @param source where the kubeconfig came from, for the evidence
+ */
+export async function probeImportKubeconfig(kubeconfigYaml: string, source: string): Promise<ImportProbe> {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(kubeconfigYaml);
+    const cluster = kubeConfig.getCurrentCluster();
+    const server = cluster?.server ?? "";
+    const insecure = cluster?.skipTLSVerify === true;
+    let reach: ReachProbe;
+    try {
+        const answer = await rawGet(kubeConfig, server, "/version");
+        reach = answer.status === 401 ? { ok: false, kind: "unauthorized", detail: "HTTP 401 Unauthorized" } : { ok: true };
+    } catch (err) {
+        reach = classifyRequestError(err);
+    }
+    if (!reach.ok) return { server, source, reach, insecure };
+    const authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
+    const access: AccessCheck[] = await Promise.all(
+        NEEDED_ACCESS.map(async ({ what, attributes }) => {
+            try {
+                const review = await withTimeout(() => authorization.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: attributes } } }));
+                return { what, allowed: review.status?.allowed === true };
+            } catch (err) {
+                // A 403 on the review itself is as good as a denial.
+                if (err instanceof ApiException && err.code === 403) return { what, allowed: false };
+                throw err;
+            }
+        }),
+    ).catch(() => undefined as unknown as AccessCheck[]);
+    return { server, source, reach, insecure, ...(access ? { access } : {}) };
+}
+
+/** The cluster's clock, from the Date header of GET /version. Rejects when the cluster does not answer. */
+export async function readClock(kubeconfigYaml: string): Promise<ClockReading> {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(kubeconfigYaml);
+    const answer = await rawGet(kubeConfig, kubeConfig.getCurrentCluster()?.server ?? "", "/version");
+    const serverMs = answer.date === undefined ? NaN : Date.parse(answer.date);
+    if (Number.isNaN(serverMs)) throw new Error("the API server sent no Date header");
+    return { serverMs, sentMs: answer.sentMs, receivedMs: answer.receivedMs };
+}
+
+/**
+ * The member's Cluster on the host: connection type, conditions, config hash, and the kubeconfig KubeSphere got
+ * (secret: for probing only). Undefined when there is no such Cluster.
+ */
+export async function readClusterObject(hostKubeconfigYaml: string, name: string): Promise<(ClusterObjectState & { kubeconfig?: string; kubernetesVersion?: string; kubeSphereVersion?: string }) | undefined> {
+    const { custom } = apiClients(hostKubeconfigYaml);
+    const object = (await notFoundAsUndefined(() => custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name }))) as
+        | {
+              metadata?: { annotations?: Record<string, string> };
+              spec?: { connection?: { type?: string; kubeconfig?: string } };
+              status?: { conditions?: ClusterObjectState["conditions"]; kubernetesVersion?: string; kubeSphereVersion?: string };
+          }
+        | undefined;
+    if (object === undefined) return undefined;
+    const encoded = object.spec?.connection?.kubeconfig;
+    return {
+        connectionType: object.spec?.connection?.type,
+        conditions: object.status?.conditions ?? [],
+        configHash: object.metadata?.annotations?.[CONFIG_HASH_ANNOTATION],
+        kubernetesVersion: object.status?.kubernetesVersion,
+        kubeSphereVersion: object.status?.kubeSphereVersion,
+        ...(encoded ? { kubeconfig: Buffer.from(encoded, "base64").toString("utf8") } : {}),
+    };
+}
+
 /** Why a cluster could not be read, and what to check. */
-function unreachableMessage(cluster: string, server: string | undefined, err: unknown): string {
+function unreachableMessage(cluster: string, server: string | undefined, err: unknown, kubeconfigYaml?: string): string {
+    // notFoundAsUndefined keeps only the description ("HTTP 401: …").
+    const code = err instanceof ApiException ? err.code : Number(/^HTTP (\d{3})/.exec(err instanceof Error ? err.message : "")?.[1]);
+    if (code === 401 || code === 403) {
+        const certificate = kubeconfigYaml === undefined ? undefined : checkClientCertificate(kubeconfigYaml);
+        const why = certificate !== undefined && certificate.level !== "ok" ? ` (the kubeconfig's client certificate: ${certificate.message.replace(/^its client certificate /, "")})` : "";
+        return (
+            `cluster "${cluster}": the API server ${server} ${code === 401 ? "rejects the kubeconfig's credentials" : "forbids the kubeconfig's identity the pre-flight's reads"}${why} ` +
+            `(${describeKubeError(err)}). Fix: ${code === 401 ? "renew the credentials (certificate or token) in the kubeconfig the stack config gives for it" : "bind that identity to cluster-admin on the cluster (KubeSphere manages the whole cluster), or use an admin kubeconfig"}, then run \`pulumi up\` again`
+        );
+    }
     return (
         `cluster "${cluster}": the API server ${server} does not answer (${describeKubeError(err)}). ` +
         `Fix: check that it is up and reachable from the machine running Pulumi with the kubeconfig the stack config gives for it, then run \`pulumi up\` again`
@@ -407,6 +529,9 @@ export interface ClusterAccess {
     readTower: typeof readTower;
     agentJoinReader: typeof agentJoinReader;
     writeClusterAgentToken: typeof writeClusterAgentToken;
+    readClusterObject: typeof readClusterObject;
+    probeImportKubeconfig: typeof probeImportKubeconfig;
+    readClock: typeof readClock;
 }
 
 /** Reads real clusters. */
@@ -421,4 +546,7 @@ export const liveClusterAccess: ClusterAccess = {
     readTower,
     agentJoinReader,
     writeClusterAgentToken,
+    readClusterObject,
+    probeImportKubeconfig,
+    readClock,
 };

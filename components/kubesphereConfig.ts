@@ -23,6 +23,8 @@ export interface KubesphereSettings {
     /** `authentication.oauthOptions.accessTokenMaxAge`: 0 on a member (3.x). */
     accessTokenMaxAge?: number | string;
     hostClusterName?: string;
+    /** `authentication.maximumClockSkew` (a Go duration, e.g. `10s`); absent means KubeSphere's default, 10s. */
+    maximumClockSkew?: string;
 }
 
 /** True when an `accessTokenMaxAge` value means zero (`0`, `"0"`, `"0s"`), what 3.x renders for members. */
@@ -35,6 +37,7 @@ const kubesphereYamlSchema = z.looseObject({
     authentication: z
         .looseObject({
             jwtSecret: nonEmptyString.optional(),
+            maximumClockSkew: z.union([z.string(), z.number()]).optional(),
             issuer: z.looseObject({ jwtSecret: nonEmptyString.optional() }).optional(),
             oauthOptions: z.looseObject({ accessTokenMaxAge: z.union([z.number(), z.string()]).optional() }).optional(),
         })
@@ -98,5 +101,6 @@ export function parseKubesphereConfig(cluster: string, data: Record<string, stri
         multiclusterEnable: settings.multicluster?.enable,
         accessTokenMaxAge: settings.authentication?.oauthOptions?.accessTokenMaxAge,
         hostClusterName: settings.multicluster?.hostClusterName,
+        ...(settings.authentication?.maximumClockSkew !== undefined ? { maximumClockSkew: String(settings.authentication.maximumClockSkew) } : {}),
     };
 }

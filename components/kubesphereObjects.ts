@@ -77,12 +77,17 @@ export interface ClusterObjectArgs<T> {
      * reinstall after a `spec.config` change) is done, so the wait includes both. Undefined on 3.x.
      */
     ksCoreConfigHash?: string;
+    /**
+     * The program waits for the join itself (components/memberJoin.ts), so the provider must not: `pulumi.com/skipAwait`.
+     * Default false: the provider waits (`pulumi.com/waitFor`), for a host the program cannot read (from another stack).
+     */
+    programWaits?: boolean;
 }
 
 /**
  * The `Cluster` a member is imported as, the direct-connection shape KubeSphere's console posts (API notes §3;
  * §6 for 4.x, where this object alone joins the member).
- * Annotations make Pulumi wait for `Ready`; background deletion because a Cluster owns no dependents and
+ * The program waits for the join itself when it can read the host (`programWaits`), else annotations make the provider wait; background deletion because a Cluster owns no dependents and
  * foreground deletion would wait on the garbage collector for nothing.
  */
 export function clusterObject<T>(args: ClusterObjectArgs<T>) {
@@ -94,20 +99,7 @@ export function clusterObject<T>(args: ClusterObjectArgs<T>) {
             name: args.name,
             annotations: {
                 ...(args.description !== undefined ? { "kubesphere.io/description": args.description } : {}),
-                ...(proxy
-                    ? {}
-                    : {
-                          "pulumi.com/waitFor":
-                              args.ksCoreConfigHash === undefined
-                                  ? "condition=Ready"
-                                  : JSON.stringify([
-                                        "condition=Ready",
-                                        "condition=KSCoreReady",
-                                        // pulumi-kubernetes 4.25 parses RFC 9535 JSONPath (provider/pkg/jsonpath): a key with dots is a quoted name.
-                                        `jsonpath={.metadata.annotations['${CONFIG_HASH_ANNOTATION}']}=${args.ksCoreConfigHash}`,
-                                    ]),
-                          "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds),
-                      }),
+                ...(proxy ? {} : args.programWaits ? { "pulumi.com/skipAwait": "true" } : providerWait(args)),
                 "pulumi.com/deletionPropagationPolicy": "background",
             },
             ...(args.group !== undefined ? { labels: { "cluster.kubesphere.io/group": args.group } } : {}),
@@ -119,6 +111,22 @@ export function clusterObject<T>(args: ClusterObjectArgs<T>) {
             connection: proxy ? { type: "proxy", token: args.agentToken } : { type: "direct", kubeconfig: args.kubeconfigBase64 },
             ...(args.configBase64 !== undefined ? { config: args.configBase64 } : {}),
         },
+    };
+}
+
+/** The provider's wait for the join: Ready (4.x: KSCoreReady and the config hash too), with the member's timeout. */
+function providerWait<T>(args: ClusterObjectArgs<T>): Record<string, string> {
+    return {
+        "pulumi.com/waitFor":
+            args.ksCoreConfigHash === undefined
+                ? "condition=Ready"
+                : JSON.stringify([
+                      "condition=Ready",
+                      "condition=KSCoreReady",
+                      // pulumi-kubernetes 4.25 parses RFC 9535 JSONPath (provider/pkg/jsonpath): a key with dots is a quoted name.
+                      `jsonpath={.metadata.annotations['${CONFIG_HASH_ANNOTATION}']}=${args.ksCoreConfigHash}`,
+                  ]),
+        "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds),
     };
 }
 

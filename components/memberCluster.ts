@@ -22,6 +22,8 @@ import {
     memberInstallerSpec,
 } from "./kubesphereObjects";
 import { appliedSignalFor, waitForMemberInstaller } from "./memberInstaller";
+import { diagnose, DiagnosisInput, formatDiagnosis, readDiagnosisFacts, readyChecksBeforeJoin } from "./diagnosis";
+import { ClusterJoinState, waitForClusterJoin } from "./memberJoin";
 import { FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
 import { asResourceError, refusal } from "./resourceErrors";
 
@@ -102,6 +104,11 @@ export interface MemberSettingsApplied {
     waitedMs: number;
 }
 
+/** The value of an Output (inside an apply, where it is known). */
+function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply(resolve));
+}
+
 /** The Cluster status fields we report (API notes §3). */
 export interface ClusterStatus {
     conditions?: ClusterCondition[];
@@ -134,6 +141,8 @@ export class MemberCluster extends pulumi.ComponentResource {
     public readonly detectedKubesphereVersion: pulumi.Output<string>;
     /** The pre-flight's result (reads only, previews too); fails with the refusal, as a ResourceError on this component. */
     public readonly preflight: pulumi.Output<MemberPreflight>;
+    /** What the diagnosis (components/diagnosis.ts) needs to know about this member, given the kubeconfigs. */
+    private diagnosisInput!: (memberKubeconfig: string, hostKubeconfig: string | undefined) => DiagnosisInput;
 
     constructor(name: string, args: MemberClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:MemberCluster", name, {}, opts);
@@ -196,6 +205,21 @@ export class MemberCluster extends pulumi.ComponentResource {
         // Members join only a host that is a host (API notes §9); a host from another stack has nothing to wait for.
         const hostReady: pulumi.Output<HostReadiness | undefined> = args.host.readyForMembers ?? pulumi.output(undefined);
         const configBytes = args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues));
+        // The program waits for the join (and says why it is stuck) when it can read the host; else the provider waits.
+        const programWaits = args.host.kubeconfig !== undefined;
+        this.diagnosisInput = (memberKubeconfig, hostKubeconfig) => ({
+            member: name,
+            configKey,
+            hostMajor: v3 ? "v3" : "v4",
+            hostName: args.host.hostClusterName ?? "host",
+            memberKubeconfig,
+            hostKubeconfig,
+            credentials,
+            // What the program imports, when known before the Cluster exists (a ServiceAccount token is minted later).
+            // Agent members: KubeSphere gets tower's kubeconfig, never the member's.
+            importKubeconfig:
+                credentials !== "kubeconfig" || viaAgent ? undefined : args.apiServerEndpoint === undefined ? memberKubeconfig : withServer(memberKubeconfig, args.apiServerEndpoint),
+        });
 
         // Agent members: the token tower compares, and the agent objects on the member (created before the Cluster,
         // so removal deletes the Cluster first, then them).
@@ -243,6 +267,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                     configBase64: configBytes?.toString("base64"),
                     // 4.x: without spec.config the controller hashes the empty input.
                     ksCoreConfigHash: v3 ? undefined : ksCoreConfigHash(configBytes ?? new Uint8Array()),
+                    programWaits,
                 }),
                 // Registered so the controller-written status is an output we can report.
                 status: undefined,
@@ -257,9 +282,19 @@ export class MemberCluster extends pulumi.ComponentResource {
         );
 
         this.clusterName = this.cluster.metadata.name;
-        const createdStatus = pulumi.output((this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status);
-        // Agent members: the program waits for the join through tower itself, so its timeout can say what is missing.
-        const status = token === undefined ? createdStatus : waitForAgentJoined(this, this.cluster, name, kubeconfig, token, preflight, createdStatus, args, access);
+        const recorded = pulumi.output((this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status);
+        // Agent members: the program waits for the join through tower itself (components/agentMember.ts), so its
+        // timeout can say what is missing. Direct members: the program waits when it can read the host
+        // (components/memberJoin.ts), with the diagnosis on a failure; the status only (no credential), so the exports
+        // derived from it stay plain, and in previews (no wait) as Pulumi last recorded it.
+        const status =
+            token !== undefined
+                ? waitForAgentJoined(this, this.cluster, name, kubeconfig, token, preflight, recorded, args, access)
+                : programWaits
+                  ? pulumi
+                        .all([recorded, pulumi.unsecret(this.waitForJoin(name, configKey, kubeconfig, args, access, v3 ? undefined : ksCoreConfigHash(configBytes ?? new Uint8Array())))])
+                        .apply(([value, read]) => read ?? value)
+                  : recorded;
         this.readiness = status.apply(clusterReadiness);
         this.versions = status.apply((value) => ({ kubernetes: value?.kubernetesVersion ?? "", kubesphere: value?.kubeSphereVersion ?? "" }));
 
@@ -318,6 +353,21 @@ export class MemberCluster extends pulumi.ComponentResource {
         verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
         const errors = [...verdict.errors, ...(agent?.errors ?? [])];
         if (errors.length > 0) throw refusal(errors.join("\n"), this);
+        // The diagnosis checks that need no change first (the kubeconfig KubeSphere will get, the clocks): previews too.
+        const early = readyChecksBeforeJoin(
+            diagnose(
+                await readDiagnosisFacts(
+                    {
+                        ...this.diagnosisInput(memberKubeconfig, hostKubeconfig),
+                        withoutCluster: true,
+                        known: { memberFacts: facts, host, ksApiserverProblem: v3 && facts.installer !== undefined ? (ksApiserverProblem ?? null) : undefined },
+                    },
+                    access,
+                ),
+            ),
+        );
+        early.warnings.forEach((warning) => pulumi.log.warn(warning, this));
+        if (early.errors.length > 0) throw refusal(early.errors.join("\n"), this);
         return { install: verdict.install, agent: agent && { proxyAddress: agent.proxyAddress!, image: agent.image } };
     }
 
@@ -346,6 +396,10 @@ export class MemberCluster extends pulumi.ComponentResource {
                     signal: appliedSignalFor(found.install.kind === "v3" ? found.install.release : undefined),
                     timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
                     log: (message) => pulumi.log.info(message, this),
+                    explain: async (message) => {
+                        const hostKubeconfig = args.host.kubeconfig === undefined ? undefined : await outputValue(pulumi.output(args.host.kubeconfig));
+                        return formatDiagnosis(diagnose(await readDiagnosisFacts({ ...this.diagnosisInput(memberKubeconfig, hostKubeconfig), withoutCluster: true }, access)), message);
+                    },
                 });
                 return { waited: true, waitedMs };
             } catch (err) {
@@ -377,6 +431,43 @@ export class MemberCluster extends pulumi.ComponentResource {
                     this,
                 );
                 return kept!;
+            } catch (err) {
+                throw asResourceError(err, this);
+            }
+        });
+    }
+
+    /**
+     * Waits for the Cluster to join (components/memberJoin.ts), with the diagnosis on a failure KubeSphere reports and at
+     * the timeout. Not in previews: the recorded status stands.
+     */
+    private waitForJoin(
+        name: string,
+        configKey: string,
+        kubeconfig: pulumi.Output<string>,
+        args: MemberClusterArgs,
+        access: ClusterAccess,
+        configHash: string | undefined,
+    ): pulumi.Output<ClusterJoinState | undefined> {
+        return pulumi.all([this.cluster.id, kubeconfig, pulumi.output(args.host.kubeconfig!)]).apply(async ([, memberKubeconfig, hostKubeconfig]) => {
+            if (pulumi.runtime.isDryRun()) return undefined;
+            try {
+                const { cluster } = await waitForClusterJoin({
+                    member: name,
+                    configKey,
+                    read: async () => {
+                        const found = await access.readClusterObject(hostKubeconfig, name);
+                        if (found === undefined) return undefined;
+                        // The kubeconfig KubeSphere got stays with the diagnosis (a secret); the wait keeps the status.
+                        const { kubeconfig: _imported, ...state } = found;
+                        return state;
+                    },
+                    ksCoreConfigHash: configHash,
+                    diagnose: async () => diagnose(await readDiagnosisFacts(this.diagnosisInput(memberKubeconfig, hostKubeconfig), access)),
+                    timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
+                    log: (message) => pulumi.log.info(message, this),
+                });
+                return cluster;
             } catch (err) {
                 throw asResourceError(err, this);
             }

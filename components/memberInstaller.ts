@@ -76,6 +76,8 @@ export interface InstallerWaitOptions {
     timeoutMs: number;
     /** Progress messages (pulumi.log.info in the program). */
     log: (message: string) => void;
+    /** Explains a timeout or an unreachable member (the diagnosis, components/diagnosis.ts). Default: none. */
+    explain?: (message: string) => Promise<string>;
     /** How long the member may fail to answer before we give up. Default 10 s. */
     unreachableGraceMs?: number;
     now?: () => number;
@@ -115,6 +117,7 @@ export function waitForMemberInstaller(options: InstallerWaitOptions): Promise<{
             `${prefix}: ${detail}. Fix: check that the member's API server is up and reachable from this machine ` +
             `with the kubeconfig in ${options.configKey}.kubeconfig, then run \`pulumi up\` again`,
         unreachableGraceMs: options.unreachableGraceMs,
+        explain: options.explain,
         now: options.now,
         sleep: options.sleep,
     });

@@ -21,6 +21,11 @@ export interface PollOptions {
     timeout: (seconds: number, detail: string) => string;
     /** The error once the cluster has not answered for the grace period, given why. */
     unreachable: (detail: string) => string;
+    /**
+     * Turns the timeout or unreachable error into the one the user sees, e.g. with a diagnosis of why (components/diagnosis.ts).
+     * Default: as it is.
+     */
+    explain?: (message: string) => Promise<string>;
     /** How long the cluster may fail to answer before we give up. Default 10 s. */
     unreachableGraceMs?: number;
     now?: () => number;
@@ -42,6 +47,7 @@ export async function pollUntilDone(options: PollOptions): Promise<{ waitedMs: n
     let lastProgress = started;
     let unreachableSince: number | undefined;
     let lastDetail = "not read yet";
+    const explain = options.explain ?? (async (message: string) => message);
 
     for (;;) {
         let outcome: PollOutcome | undefined;
@@ -51,7 +57,7 @@ export async function pollUntilDone(options: PollOptions): Promise<{ waitedMs: n
         } catch (err) {
             unreachableSince ??= now();
             lastDetail = `the API server does not answer (${err instanceof Error ? err.message : String(err)})`;
-            if (now() - unreachableSince >= graceMs) throw new Error(options.unreachable(lastDetail));
+            if (now() - unreachableSince >= graceMs) throw new Error(await explain(options.unreachable(lastDetail)));
         }
         if (outcome?.state === "done") {
             const elapsed = now() - started;
@@ -61,7 +67,7 @@ export async function pollUntilDone(options: PollOptions): Promise<{ waitedMs: n
         if (outcome?.state === "failed") throw new Error(outcome.message);
         if (outcome) lastDetail = outcome.detail;
         const elapsed = now() - started;
-        if (elapsed >= options.timeoutMs) throw new Error(options.timeout(Math.round(options.timeoutMs / 1000), lastDetail));
+        if (elapsed >= options.timeoutMs) throw new Error(await explain(options.timeout(Math.round(options.timeoutMs / 1000), lastDetail)));
         if (now() - lastProgress >= PROGRESS_EVERY_MS) {
             options.log(options.progress(Math.round(elapsed / 1000), lastDetail));
             lastProgress = now();

@@ -122,7 +122,9 @@ describe("federation resource graph (mocks)", () => {
                 const ack = world.resources.find((r) => r.type.endsWith(":Cluster") && r.name === "ack-prod")!;
                 assert.strictEqual(plain(ack.inputs.spec).provider, "Alibaba Cloud ACK");
                 assert.deepStrictEqual(plain(ack.inputs.metadata).labels, { "cluster.kubesphere.io/group": "production" });
-                assert.strictEqual(plain(ack.inputs.metadata).annotations["pulumi.com/waitFor"], "condition=Ready");
+                // The program waits for Ready itself (components/memberJoin.ts), so the provider must not.
+                assert.strictEqual(plain(ack.inputs.metadata).annotations["pulumi.com/skipAwait"], "true");
+                assert.strictEqual(plain(ack.inputs.metadata).annotations["pulumi.com/waitFor"], undefined);
             });
 
             it("orders each Cluster after its member patch and keeps patches on delete", () => {
@@ -209,16 +211,13 @@ describe("federation resource graph (mocks)", () => {
             assert.strictEqual(byType(world, "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster").length, 1);
         });
 
-        it("joins the member with the Cluster alone: ks-core values in spec.config, waiting for Ready, KSCoreReady and the config hash", () => {
+        it("joins the member with the Cluster alone: ks-core values in spec.config; the program waits (Ready, KSCoreReady, config hash: memberJoin.test.ts)", () => {
             const cluster = world.resources.find((r) => r.type.endsWith(":Cluster"))!;
             const spec = plain(cluster.inputs.spec);
             const config = Buffer.from(spec.config, "base64");
             assert.deepStrictEqual(yaml.load(config.toString("utf8")), { cloud: { enabled: false } });
-            assert.deepStrictEqual(JSON.parse(plain(cluster.inputs.metadata).annotations["pulumi.com/waitFor"]), [
-                "condition=Ready",
-                "condition=KSCoreReady",
-                `jsonpath={.metadata.annotations['kubesphere.io/config-hash']}=${ksCoreConfigHash(config)}`,
-            ]);
+            assert.strictEqual(plain(cluster.inputs.metadata).annotations["pulumi.com/skipAwait"], "true");
+            assert.notStrictEqual(ksCoreConfigHash(config), "");
             assert.ok(isSecretInput(cluster.inputs.spec));
         });
 
@@ -420,9 +419,16 @@ describe("federation resource graph (mocks)", () => {
                     return { installer: { clusterRole: "member", jwtSecret: JWT_SECRET }, config: { clusterRole: "member", jwtSecret: JWT_SECRET } };
                 },
             });
+            access.readClusterObject = async (_host, name) => {
+                world.events.push(`cluster-read:${name}`);
+                return { connectionType: "direct", conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "read by the program's wait" }], kubeconfig: "imported" };
+            };
             const members = [{ name: "m1", provider: "generic", kubeconfig: { path: "/kube/lab.yaml" } }];
             const summary = await federate(fleetConfig(members), sources(), undefined, access);
             await valueOf(summary.members["m1"].ready);
+            // The program waits for Ready itself, after the Cluster exists, and reports what it read.
+            assert.strictEqual(await valueOf(summary.members["m1"].message), "read by the program's wait");
+            assert.ok(world.events.indexOf("cluster-read:m1") > world.events.indexOf("register:Cluster:m1"), world.events.join("\n"));
             await settle();
             const clusterAt = world.events.indexOf("register:Cluster:m1");
             assert.ok(clusterAt > world.events.indexOf("host-read:3"), world.events.join("\n"));

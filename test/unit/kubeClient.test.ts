@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as http from "http";
 import * as yaml from "js-yaml";
 import { AddressInfo } from "net";
-import { hostRoleReader, listImportedClusters, probeKsApiserver, readClusterFacts, readImportedKubeconfig, readKubesphereLayout } from "../../components/kubeClient";
+import { classifyRequestError, hostRoleReader, listImportedClusters, probeImportKubeconfig, probeKsApiserver, readClock, readClusterFacts, readClusterObject, readImportedKubeconfig, readKubesphereLayout } from "../../components/kubeClient";
 import { tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
 
 // Port 1 on loopback: nothing listens there, so the connection is refused at once.
@@ -190,6 +190,118 @@ describe("direct cluster reads against a loopback API server", () => {
         try {
             assert.deepStrictEqual(await listImportedClusters(loopbackKubeconfig("host", server)), []);
             assert.strictEqual(api.requests.length, 3);
+        } finally {
+            await api.stop();
+        }
+    });
+});
+
+describe("diagnosis reads (components/kubeClient.ts)", () => {
+    /** Answers /version (or 401), SelfSubjectAccessReviews (allowed unless the verb is "*"), and one Cluster. */
+    function diagnosisServer(options: { unauthorized?: boolean } = {}) {
+        const server = http.createServer((request, response) => {
+            const url = new URL(request.url ?? "/", "http://x");
+            if (options.unauthorized) {
+                response.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 401, message: "Unauthorized" }));
+                return;
+            }
+            if (url.pathname === "/version") {
+                response.writeHead(200, { "content-type": "application/json", date: "Tue, 01 Dec 2026 10:00:00 GMT" }).end(JSON.stringify({ gitVersion: "v1.33.13" }));
+                return;
+            }
+            if (url.pathname === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
+                let body = "";
+                request.on("data", (chunk) => (body += chunk));
+                request.on("end", () => {
+                    const review = JSON.parse(body) as { spec: { resourceAttributes: { verb: string } } };
+                    response.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ ...review, status: { allowed: review.spec.resourceAttributes.verb !== "*" } }));
+                });
+                return;
+            }
+            if (url.pathname === "/apis/cluster.kubesphere.io/v1alpha1/clusters/m1") {
+                response.writeHead(200, { "content-type": "application/json" }).end(
+                    JSON.stringify({
+                        metadata: { name: "m1", annotations: { "kubesphere.io/config-hash": "abc" } },
+                        spec: { connection: { type: "proxy", kubeconfig: Buffer.from("imported: yes\n").toString("base64") } },
+                        status: { conditions: [{ type: "Ready", status: "False", message: "Cluster is Not Ready now" }] },
+                    }),
+                );
+                return;
+            }
+            response.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 404 }));
+        });
+        return {
+            start: () => new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
+            stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+        };
+    }
+
+    it("probes an imported kubeconfig: reachable, and which of KubeSphere's permissions the identity has", async () => {
+        const api = diagnosisServer();
+        const server = await api.start();
+        try {
+            const probe = await probeImportKubeconfig(loopbackKubeconfig("m1", server), "the kubeconfig the program will import");
+            assert.deepStrictEqual(probe.reach, { ok: true });
+            assert.deepStrictEqual(
+                probe.access?.map((check) => `${check.what}: ${check.allowed}`),
+                ["get namespaces: true", "list nodes: true", "get services/proxy in kubesphere-system: true", "do everything (cluster-admin): false"],
+            );
+            assert.strictEqual(probe.insecure, true);
+        } finally {
+            await api.stop();
+        }
+    });
+
+    it("probes an imported kubeconfig: a closed port is refused, a 401 is unauthorized", async () => {
+        assert.deepStrictEqual((await probeImportKubeconfig(unreachable, "x")).reach, { ok: false, kind: "refused", detail: "connection refused" });
+        const api = diagnosisServer({ unauthorized: true });
+        const server = await api.start();
+        try {
+            assert.strictEqual((await probeImportKubeconfig(loopbackKubeconfig("m1", server), "x")).reach.ok, false);
+            assert.match(JSON.stringify((await probeImportKubeconfig(loopbackKubeconfig("m1", server), "x")).reach), /"kind":"unauthorized"/);
+        } finally {
+            await api.stop();
+        }
+    });
+
+    it("reads a cluster's clock from the Date header, and the member's Cluster with the kubeconfig KubeSphere got", async () => {
+        const api = diagnosisServer();
+        const server = await api.start();
+        try {
+            const clock = await readClock(loopbackKubeconfig("host", server));
+            assert.strictEqual(clock.serverMs, Date.parse("Tue, 01 Dec 2026 10:00:00 GMT"));
+            assert.ok(clock.receivedMs >= clock.sentMs);
+            const cluster = await readClusterObject(loopbackKubeconfig("host", server), "m1");
+            assert.deepStrictEqual(cluster, {
+                connectionType: "proxy",
+                conditions: [{ type: "Ready", status: "False", message: "Cluster is Not Ready now" }],
+                configHash: "abc",
+                kubernetesVersion: undefined,
+                kubeSphereVersion: undefined,
+                kubeconfig: "imported: yes\n",
+            });
+            assert.strictEqual(await readClusterObject(loopbackKubeconfig("host", server), "absent"), undefined);
+        } finally {
+            await api.stop();
+        }
+    });
+
+    it("sorts request errors into the diagnosis' causes", () => {
+        const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
+        assert.deepStrictEqual(
+            ["ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "ERR_TLS_CERT_ALTNAME_INVALID", "SELF_SIGNED_CERT_IN_CHAIN", "CERT_HAS_EXPIRED", "EWHATEVER"].map((code) => {
+                const probe = classifyRequestError(coded(code));
+                return probe.ok ? "ok" : probe.kind;
+            }),
+            ["refused", "timeout", "dns", "san", "ca", "tls", "other"],
+        );
+    });
+
+    it("the pre-flight names a rejected kubeconfig (401) instead of 'does not answer'", async () => {
+        const api = diagnosisServer({ unauthorized: true });
+        const server = await api.start();
+        try {
+            await assert.rejects(readClusterFacts("m1", loopbackKubeconfig("m1", server)), /^Error: cluster "m1": the API server http:\/\/127\.0\.0\.1:\d+ rejects the kubeconfig's credentials \(HTTP 401/);
         } finally {
             await api.stop();
         }

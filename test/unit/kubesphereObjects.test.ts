@@ -38,9 +38,17 @@ describe("KubeSphere object builders", () => {
         assert.strictEqual(cluster.spec.provider, "AWS EKS");
     });
 
+    it("leaves the wait to the program when it can read the host (programWaits): the provider skips its await", () => {
+        const cluster = clusterObject({ name: "m1", provider: "generic", kubeconfigBase64: "x", readyTimeoutSeconds: 600, programWaits: true });
+        const annotations = cluster.metadata.annotations as Record<string, string>;
+        assert.strictEqual(annotations["pulumi.com/skipAwait"], "true");
+        assert.strictEqual(annotations["pulumi.com/waitFor"], undefined);
+        assert.strictEqual(annotations["pulumi.com/timeoutSeconds"], undefined);
+    });
+
     it("on 4.x waits for Ready, KSCoreReady and the ks-core config hash of spec.config", () => {
         const cluster = clusterObject({ name: "m1", provider: "generic", kubeconfigBase64: "x", readyTimeoutSeconds: 600, configBase64: "Y2xvdWQ6IHt9Cg==", ksCoreConfigHash: "0123456789abcdef" });
-        assert.deepStrictEqual(JSON.parse(cluster.metadata.annotations["pulumi.com/waitFor"]!), [
+        assert.deepStrictEqual(JSON.parse((cluster.metadata.annotations as Record<string, string>)["pulumi.com/waitFor"]), [
             "condition=Ready",
             "condition=KSCoreReady",
             "jsonpath={.metadata.annotations['kubesphere.io/config-hash']}=0123456789abcdef",

@@ -111,6 +111,14 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
             throw new Error("the agent join wait does not run in previews");
         },
         writeClusterAgentToken: async () => ({ written: false }),
+        readClusterObject: async () => ({ connectionType: "direct", conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "Cluster is available now" }] }),
+        probeImportKubeconfig: async (_kubeconfig, source) => ({
+            server: "https://203.0.113.10:6443",
+            source,
+            reach: { ok: true },
+            access: [{ what: "everything (cluster-admin)", allowed: true }],
+        }),
+        readClock: async () => ({ serverMs: 1_000_000, sentMs: 1_000_000, receivedMs: 1_000_000 }),
         ...overrides,
     };
 }

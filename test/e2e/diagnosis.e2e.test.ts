@@ -1,0 +1,237 @@
+/**
+ * End-to-end, why a join is stuck (issue 12; README "Troubleshooting"): each cause the sandbox can produce, made the
+ * way a user's mistake makes it (a kubeconfig whose server is a closed loopback port, a server name outside the
+ * certificate's SANs, a read-only identity, an expired certificate minted by the sandbox, a jwtSecret edited on the
+ * member), on one KubeSphere 3.4 sandbox with short timeouts. Each asserts that the FIRST line of the error names
+ * the cause, and that no secret (tokens, jwtSecrets, keys) appears in the error or anything the engine printed;
+ * `npm run doctor` is run as the README writes it. First, a healthy join through the program's own Ready wait. Not produced here: clock skew (every sandbox cluster shares this
+ * machine's clock), a 4.x ks-core install failure and an agent that never connects (unit tests: test/unit/diagnosis.test.ts).
+ */
+import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import * as assert from "assert";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { MERGE_PATCH } from "./emulator/kubeApi";
+import { clusterApi, conditionOf, hostCluster, importedKubeconfig, jwtSecretOf } from "./harness/clusterQueries";
+import { CliProject } from "./harness/cliProject";
+import { createFederationStack, FederationStack } from "./harness/federationStack";
+import { readmeCommands } from "./harness/readme";
+import { freePort } from "./sandbox/freePort";
+import { REPO_ROOT } from "./sandbox/paths";
+import { Sandbox, startSandbox } from "./sandbox/sandbox";
+
+const execFileAsync = promisify(execFile);
+
+/** The first line of a failed `up`'s error (the program's message; Pulumi adds context below), and all of it. */
+async function failureOf(stack: FederationStack): Promise<{ first: string; all: string }> {
+    try {
+        await stack.up();
+    } catch (err) {
+        const all = (err as Error).message.replace(/^the program failed: /, "");
+        if (process.env.KSF_E2E_VERBOSE) process.stdout.write(`\n--- up failed:\n${all}\n---\n`);
+        return { first: all.split("\n")[0], all };
+    }
+    throw new Error("pulumi up succeeded, expected a failure");
+}
+
+describe("diagnosis: why a join is stuck (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const ctx = {} as { sandbox: Sandbox; stack: FederationStack; dir: string; secrets: string[] };
+    before(async function () {
+        this.timeout(5 * 60_000);
+        ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-e2e-diagnosis-"));
+        ctx.sandbox = await startSandbox({ dir: path.join(ctx.dir, "sandbox"), members: 2, reconcileDelayMs: 1000 });
+        ctx.stack = await createFederationStack("diagnosis", path.join(ctx.dir, "stack"));
+    });
+    after(async function () {
+        this.timeout(2 * 60_000);
+        await ctx.sandbox?.stop();
+        if (ctx.dir) fs.rmSync(ctx.dir, { recursive: true, force: true });
+    });
+
+    const host = () => ({ name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } });
+    const member1 = (extra: Record<string, unknown> = {}) => ({
+        name: "member1",
+        provider: "kubeadm",
+        kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath },
+        readyTimeoutSeconds: 120,
+        ...extra,
+    });
+    const member2 = (extra: Record<string, unknown>) => ({ name: "member2", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member2").kubeconfigPath }, readyTimeoutSeconds: 240, ...extra });
+    const configure = (members: unknown[]) => ctx.stack.setFederationConfig({ host: host(), members });
+    const memberPort = (name: string) => new URL(ctx.sandbox.cluster(name).server).port;
+
+    /** Every secret the runs could leak: the clusters' tokens and jwtSecrets, the client keys the tests mint. */
+    const secrets = async (...files: string[]) => {
+        const values = [] as string[];
+        for (const cluster of ctx.sandbox.clusters) {
+            const user = (yaml.load(ctx.sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token?: string } }> }).users[0].user;
+            if (user.token) values.push(user.token);
+            values.push(await jwtSecretOf(ctx.sandbox, cluster.name));
+        }
+        for (const file of files) {
+            const user = (yaml.load(fs.readFileSync(file, "utf8")) as { users: Array<{ user: Record<string, string> }> }).users[0].user;
+            if (user["client-key-data"]) values.push(user["client-key-data"]);
+        }
+        return values.filter((value) => value.length >= 16);
+    };
+    const assertNoSecret = async (text: string, ...files: string[]) => {
+        for (const secret of await secrets(...files)) {
+            assert.ok(!text.includes(secret), "a secret appears in the error");
+            assert.ok(!ctx.stack.output().includes(secret), "a secret appears in the engine's output");
+        }
+    };
+
+    it("a healthy join: the program's own wait returns once Ready, the exports stay plain, a second up changes nothing", async () => {
+        await configure([member1()]);
+        const first = await ctx.stack.up();
+        assert.strictEqual(first.summary.result, "succeeded");
+        const members = first.outputs.members;
+        assert.strictEqual(members.secret, false, "the members export is not a secret");
+        assert.deepStrictEqual([members.value.member1.ready, members.value.member1.message], [true, "Cluster is available now"]);
+        assert.strictEqual((await hostCluster(ctx.sandbox, "member1"))!.metadata.annotations?.["pulumi.com/skipAwait"], "true");
+        const second = await ctx.stack.up();
+        assert.deepStrictEqual(Object.keys(second.summary.resourceChanges ?? {}).filter((op) => op !== "same" && op !== "read"), []);
+    });
+
+    it("an unreachable server in the kubeconfig KubeSphere got: up stops as soon as KubeSphere reports the failure, naming the server", async () => {
+        const closed = await freePort();
+        await configure([member1(), member2({ apiServerEndpoint: `https://127.0.0.1:${closed}` })]);
+        const started = Date.now();
+        const failure = await failureOf(ctx.stack);
+        const seconds = (Date.now() - started) / 1000;
+        assert.match(
+            failure.first,
+            new RegExp(`^member "member2": kubeconfig KubeSphere got: server reachable: the Cluster's spec\\.connection\\.kubeconfig points at https://127\\.0\\.0\\.1:${closed}, which does not answer from the machine running Pulumi \\(connection refused\\)\\. Fix: .*members\\[1\\]\\.apiServerEndpoint`),
+            failure.all.slice(0, 4000),
+        );
+        assert.match(failure.all, /KubeSphere reports .*Federated=False/);
+        assert.ok(seconds < 200, `failed after ${seconds}s, before the 240s readyTimeoutSeconds`);
+        // The pre-flight's check only warned (from here is not from the host's network): the Cluster was created.
+        assert.strictEqual(importedKubeconfig((await hostCluster(ctx.sandbox, "member2"))!).clusters[0].cluster.server, `https://127.0.0.1:${closed}`);
+        assert.strictEqual(conditionOf(await hostCluster(ctx.sandbox, "member1"))?.status, "True", "the healthy member joined");
+        await assertNoSecret(failure.all);
+    });
+
+    it("a server name outside the API server certificate's SANs is refused before any change", async () => {
+        const before = importedKubeconfig((await hostCluster(ctx.sandbox, "member2"))!).clusters[0].cluster.server;
+        await configure([member1(), member2({ apiServerEndpoint: `https://localhost:${memberPort("member2")}` })]);
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            new RegExp(`^member "member2": kubeconfig KubeSphere got: server certificate: TLS to https://localhost:${memberPort("member2")} fails: the server certificate does not cover the server name.*Fix: use a server name that is in the API server certificate's SANs`),
+        );
+        assert.strictEqual(importedKubeconfig((await hostCluster(ctx.sandbox, "member2"))!).clusters[0].cluster.server, before, "the Cluster was not changed");
+        await assertNoSecret(failure.all);
+    });
+
+    it("an identity that may only read is refused before any change: KubeSphere manages the whole member", async () => {
+        // What a user does with a read-only kubeconfig: a ClusterRole that gets, lists and watches everything.
+        const rbac = ctx.sandbox.loadKubeConfig("member2").makeApiClient(RbacAuthorizationV1Api);
+        await rbac.createClusterRole({ body: { metadata: { name: "read-everything" }, rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["get", "list", "watch"] }] } });
+        await rbac.createClusterRoleBinding({
+            body: {
+                metadata: { name: "reader-read-everything" },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "read-everything" },
+                subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "reader" }],
+            },
+        });
+        const readOnly = await ctx.sandbox.clientCertificateKubeconfig("member2", { user: "reader", days: 365 });
+        await configure([member1(), member2({ kubeconfig: { path: readOnly } })]);
+        const failure = await failureOf(ctx.stack);
+        assert.match(failure.first, /^member "member2": kubeconfig KubeSphere got: rights: the identity in the kubeconfig the program will import may not do everything \(cluster-admin\) \(SelfSubjectAccessReview\)\. Fix: .*cluster-admin/);
+        await assertNoSecret(failure.all, readOnly);
+    });
+
+    it("an expired client certificate is named as the reason the member rejects the kubeconfig", async () => {
+        const expired = await ctx.sandbox.clientCertificateKubeconfig("member2", { user: "expired-admin", groups: ["system:masters"], days: 0 });
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await configure([member1(), member2({ kubeconfig: { path: expired } })]);
+        const failure = await failureOf(ctx.stack);
+        assert.match(failure.first, /^cluster "member2": the API server https:\/\/127\.0\.0\.1:\d+ rejects the kubeconfig's credentials \(the kubeconfig's client certificate: expired on .*\) \(HTTP 401.*Fix: renew the credentials/);
+        await assertNoSecret(failure.all, expired);
+    });
+
+    it("a jwtSecret edited on the member: the installer wait's timeout says the member's jwtSecret differs from the host's", async () => {
+        // A user "fixes" the member by editing kubesphere-config by hand; KubeSphere 3.x keeps the Cluster Ready.
+        const core = clusterApi(ctx.sandbox, "member1").core;
+        const configMap = await core.readNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system" });
+        const text = configMap.data!["kubesphere.yaml"];
+        const edited = text.replace(await jwtSecretOf(ctx.sandbox, "member1"), "editedByHand0123456789abcdefghij");
+        assert.notStrictEqual(edited, text);
+        await core.patchNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system", body: { data: { "kubesphere.yaml": edited } } }, MERGE_PATCH);
+        await configure([member1({ installerTimeoutSeconds: 15 })]);
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            /^member "member1": member jwtSecret and role: the jwtSecret in its kubesphere-config differs from host "host"'s \(its ks-installer spec has the host's: the installer has not applied it\)\. Fix: .*rollout restart deploy\/ks-installer/,
+        );
+        assert.match(failure.all, /ks-installer did not apply the host's jwtSecret and clusterRole member within 15s/);
+        assert.ok(!failure.all.includes("editedByHand0123456789abcdefghij"), "the member's (wrong) jwtSecret is not printed either");
+        await assertNoSecret(failure.all);
+    });
+
+    it("through the Pulumi CLI, the stuck join's error is the diagnosis alone, cause first, attached to the member", async function () {
+        this.timeout(8 * 60_000);
+        const project = CliProject.create(ctx.sandbox.dir);
+        try {
+            const closed = await freePort();
+            // Another Cluster name for the same member: this stack's state is its own.
+            fs.writeFileSync(
+                path.join(project.dir, "stacks", "Pulumi.stuck.yaml"),
+                yaml.dump({
+                    config: {
+                        "kubesphere-federation:host": { name: "host", kubeconfig: { path: ".sandbox/kubeconfigs/host.yaml" } },
+                        "kubesphere-federation:members": [
+                            { name: "stuck", provider: "generic", kubeconfig: { path: ".sandbox/kubeconfigs/member2.yaml" }, apiServerEndpoint: `https://127.0.0.1:${closed}`, readyTimeoutSeconds: 240 },
+                        ],
+                    },
+                }),
+            );
+            await project.ok("pulumi stack init stuck");
+            const up = await project.run("pulumi up --yes");
+            assert.notStrictEqual(up.code, 0, up.output);
+            // The update's Diagnostics (the preview before it has a block with the warnings only).
+            const block = up.output.split("\n\n").filter((part) => part.trimStart().startsWith("kubesphere:federation:MemberCluster (stuck):")).pop() ?? "";
+            assert.match(block, new RegExp(`^\\s+error: member "stuck": kubeconfig KubeSphere got: server reachable: the Cluster's spec\\.connection\\.kubeconfig points at https://127\\.0\\.0\\.1:${closed}, which does not answer`, "m"), up.output);
+            assert.doesNotMatch(up.output, /^\s+at .+[:(]\d+/m, `a stack trace in:\n${up.output}`);
+            assert.doesNotMatch(up.output, /unhandled exception|Program exited with non-zero exit code/i, up.output);
+            for (const secret of await secrets()) assert.ok(!up.output.includes(secret), "a secret appears in the CLI's output");
+            await project.run("pulumi destroy --yes");
+        } finally {
+            project.dispose();
+        }
+    });
+
+    it("npm run doctor, as the README writes it, prints the checks per member and exits 1 for the failing one", async () => {
+        const project = path.join(ctx.dir, "project");
+        fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
+        fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
+        const members = [member1()];
+        fs.writeFileSync(
+            path.join(project, "stacks", "Pulumi.diag.yaml"),
+            yaml.dump({ config: { "kubesphere-federation:host": host(), "kubesphere-federation:members": members } }),
+        );
+        const [command] = readmeCommands("Troubleshooting").filter((line) => line.startsWith("npm run doctor"));
+        assert.strictEqual(command, "npm run doctor -- --stack <stack>");
+        let output = "";
+        let code = 0;
+        try {
+            const result = await execFileAsync("bash", ["-c", command.replace("<stack>", `diag --dir ${project}`)], { cwd: REPO_ROOT });
+            output = result.stdout;
+        } catch (err) {
+            ({ stdout: output } = err as { stdout: string });
+            code = (err as { code: number }).code;
+        }
+        assert.strictEqual(code, 1, output);
+        assert.match(output, /^MEMBER\s+CHECK\s+VERDICT\s+EVIDENCE/m);
+        assert.match(output, /^member1\s+member jwtSecret and role\s+FAIL\s+the jwtSecret in its kubesphere-config differs from host "host"'s/m);
+        assert.match(output, /^member1\s+kubeconfig KubeSphere got: server reachable\s+OK/m);
+        assert.match(output, /1 member\(s\) with a failing check: member1 \(member jwtSecret and role\)/);
+        for (const secret of await secrets()) assert.ok(!output.includes(secret), "a secret appears in the doctor's output");
+    });
+});
