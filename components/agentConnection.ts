@@ -247,6 +247,8 @@ export async function waitForAgentJoin(options: {
     read: () => Promise<AgentJoinView>;
     timeoutMs: number;
     log: (message: string) => void;
+    /** Turns the timeout or unreachable error into the one the user sees (the diagnosis, components/diagnosis.ts). */
+    explain?: (message: string) => Promise<string>;
     now?: () => number;
     sleep?: (ms: number) => Promise<void>;
 }): Promise<{ waitedMs: number }> {
@@ -259,6 +261,7 @@ export async function waitForAgentJoin(options: {
         done: (seconds) => `member "${member}": joined through tower after ${seconds}s`,
         timeout: (seconds, detail) => `member "${member}": not joined through the agent after ${seconds}s: ${detail}. Fix: see the check above, then run \`pulumi up\` again (members[].readyTimeoutSeconds sets the wait)`,
         unreachable: (detail) => `member "${member}": the host or the member stopped answering while waiting for the join through tower: ${detail}`,
+        explain: options.explain,
         now: options.now,
         sleep: options.sleep,
     });

@@ -176,7 +176,10 @@ export function afterAgentReconnected(
     });
 }
 
-/** Waits (not in previews) until tower, the agent and KubeSphere have joined the member; returns the Cluster's status. */
+/**
+ * Waits (not in previews) until tower, the agent and KubeSphere have joined the member; returns the Cluster's status.
+ * `explain` turns a timeout into the diagnosis (components/diagnosis.ts), given the member's and the host's kubeconfigs.
+ */
 export function waitForAgentJoined(
     resource: pulumi.Resource,
     cluster: k8s.apiextensions.CustomResource,
@@ -187,6 +190,7 @@ export function waitForAgentJoined(
     createdStatus: pulumi.Output<ClusterStatus | undefined>,
     args: MemberClusterArgs,
     access: ClusterAccess,
+    explain: (message: string, memberKubeconfig: string, hostKubeconfig: string) => Promise<string>,
 ): pulumi.Output<ClusterStatus | undefined> {
     const configBytes = args.ksCoreValues === undefined ? new Uint8Array() : Buffer.from(yaml.dump(args.ksCoreValues));
     const v3 = (args.kubesphereVersion ?? "v3") === "v3";
@@ -202,6 +206,7 @@ export function waitForAgentJoined(
                     read: async () => (last = await read()),
                     timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
                     log: (message) => pulumi.log.info(message, resource),
+                    explain: (message) => explain(message, memberKubeconfig, hostKubeconfig),
                 });
             } catch (err) {
                 throw asResourceError(err, resource);

@@ -507,7 +507,8 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
             : (input.hostMajor === "v3" && member.facts?.installer !== undefined) || (input.hostMajor === "v4" && ksCoreInstalled)
               ? ((await access.probeKsApiserver(input.memberKubeconfig)) ?? null)
               : undefined;
-    const importKubeconfig = cluster?.kubeconfig ?? input.importKubeconfig;
+    // A proxy Cluster's kubeconfig is tower's, pointing at a host-internal Service (agent notes §2): not probed from here.
+    const importKubeconfig = cluster?.connectionType === "proxy" ? undefined : (cluster?.kubeconfig ?? input.importKubeconfig);
     const source = cluster?.kubeconfig !== undefined ? "the Cluster's spec.connection.kubeconfig" : "the kubeconfig the program will import";
     const importProbe = importKubeconfig === undefined ? undefined : await access.probeImportKubeconfig(importKubeconfig, source);
     const preflight =

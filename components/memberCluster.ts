@@ -289,7 +289,9 @@ export class MemberCluster extends pulumi.ComponentResource {
         // derived from it stay plain, and in previews (no wait) as Pulumi last recorded it.
         const status =
             token !== undefined
-                ? waitForAgentJoined(this, this.cluster, name, kubeconfig, token, preflight, recorded, args, access)
+                ? waitForAgentJoined(this, this.cluster, name, kubeconfig, token, preflight, recorded, args, access, async (message, memberKubeconfig, hostKubeconfig) =>
+                      formatDiagnosis(diagnose(await readDiagnosisFacts(this.diagnosisInput(memberKubeconfig, hostKubeconfig), access)), message),
+                  )
                 : programWaits
                   ? pulumi
                         .all([recorded, pulumi.unsecret(this.waitForJoin(name, configKey, kubeconfig, args, access, v3 ? undefined : ksCoreConfigHash(configBytes ?? new Uint8Array())))])

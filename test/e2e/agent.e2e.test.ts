@@ -7,7 +7,8 @@
  *   log shows the agent's ServiceAccount); a second up changes nothing; no token in state or output; a hand-edited
  *   agent token refused ("Unauthorized agent") with the fix, which `up --refresh` applies; credentialsRevision rotates
  *   the token; removal deletes the Cluster first (3.4's webhook needs the tunnel for it), then the agent.
- * - 4.1 host: no tower extension refused before any change; a bare member joined through the agent reaches Ready and
+ * - 4.1 host: no tower extension refused before any change; an agent that cannot reach the proxy address fails the
+ *   wait with the diagnosis naming the agent first; a bare member joined through the agent reaches Ready and
  *   KSCoreReady; removal deletes the agent objects and leaves kubesphere-system.
  */
 import { AppsV1Api, CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from "@kubernetes/client-node";
@@ -19,6 +20,7 @@ import { httpStatus } from "./emulator/kubeApi";
 import { applyTowerObjects } from "./emulator/tower";
 import { clusterApi, ClusterObject, conditionOf, contextBefore, hostCluster, importedKubeconfig, memberClusters, waitUntil } from "./harness/clusterQueries";
 import { createFederationStack, FederationStack } from "./harness/federationStack";
+import { freePort } from "./sandbox/freePort";
 import { Sandbox, startSandbox, StartSandboxOptions } from "./sandbox/sandbox";
 
 type ProxyCluster = ClusterObject & { spec: { connection: { type?: string; token?: string; kubeconfig: string; kubernetesAPIServerPort?: number } } };
@@ -195,6 +197,22 @@ describe("agent connection: KubeSphere 4.1 host with the tower extension, bare a
         const namespaces = (await clusterApi(ctx.sandbox, "member1").core.listNamespace()).items.map((ns) => ns.metadata!.name);
         assert.ok(!namespaces.includes("kubesphere-system"), "the bare member is untouched");
         await applyTowerObjects(ctx.sandbox.loadKubeConfig("host"), "kubesphere/tower:v0.2.1");
+    });
+
+    it("an agent that cannot reach the proxy address: the wait's error names the agent first (the diagnosis), no token", async () => {
+        // The user's mistake: a proxy address nothing listens at (a closed loopback port), so the agent never connects.
+        const closed = await freePort();
+        const wrong = config();
+        wrong.host.agentProxyAddress = `http://127.0.0.1:${closed}`;
+        wrong.members[0].readyTimeoutSeconds = 20;
+        await ctx.stack.setFederationConfig(wrong);
+        const message = (await refusalOf(ctx.stack)).replace(/^the program failed: /, "");
+        assert.match(message.split("\n")[0], /^member "member1": agent connection \(proxy\): .*the agent never connected\. Fix: /, message);
+        assert.match(message, /not joined through the agent after 20s: the agent has not connected to tower/);
+        assert.match(message, new RegExp(`proxy address http://127\\.0\\.0\\.1:${closed}`));
+        const token = ((await hostCluster(ctx.sandbox, "member1")) as ProxyCluster).spec.connection.token!;
+        assert.ok(!message.includes(token) && !ctx.stack.output().includes(token), "the token is not in the error or the output");
+        await ctx.stack.setFederationConfig(config());
     });
 
     it("joins the bare member through the agent: Ready and KSCoreReady, then a second up changes nothing", async () => {

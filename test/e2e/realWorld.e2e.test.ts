@@ -176,20 +176,18 @@ describe("real-world members (e2e)", function () {
 
 describe("KubeSphere 4.x host (e2e)", function () {
     this.timeout(10 * 60_000);
-    // A member with a 3.x install under a 4.1 host (the host Helm-installs ks-core over it); bare 4.x members are in
-    // versions.e2e.test.ts.
-    const ctx = useSandbox({ members: 1, hostVersion: "4.1", memberVersions: ["3.4"] });
+    // A bare member (plain Kubernetes): the 4.1 host Helm-installs ks-core on it. A 3.x member is refused under a 4.x
+    // host, and the version-by-version cases are in versions.e2e.test.ts.
+    const ctx = useSandbox({ members: 1, hostVersion: "4.1", memberVersions: ["4.1"] });
 
     it("joins a member with the Cluster alone, without any ClusterConfiguration patch", async () => {
         await ctx.stack.setFederationConfig({
             host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
             members: [{ name: "member1", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath }, ksCoreValues: { cloud: { enabled: false } } }],
         });
-        const specBefore = await installerSpecOf(ctx.sandbox, "member1");
         const result = await ctx.stack.up();
         assert.strictEqual(result.summary.result, "succeeded");
         assert.doesNotMatch(await ctx.stack.exportState(), /ClusterConfigurationPatch/);
-        assert.deepStrictEqual(await installerSpecOf(ctx.sandbox, "member1"), specBefore, "the member's ks-installer is untouched");
         const cluster = (await hostCluster(ctx.sandbox, "member1"))!;
         assert.strictEqual(conditionOf(cluster)?.status, "True");
         assert.strictEqual(conditionOf(cluster, "KSCoreReady")?.status, "True");

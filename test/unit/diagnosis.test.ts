@@ -231,4 +231,28 @@ describe("diagnosis: why a join is stuck", () => {
         assert.strictEqual(diagnose(read).cause?.check, "serverReachable");
         assert.strictEqual(read.ksApiserverProblem, null);
     });
+
+    it("agent members: tower's kubeconfig (a host-internal Service) is not probed from here, so the agent is the cause", async () => {
+        const probed: string[] = [];
+        const access = fakeClusterAccess({
+            readClusterFacts: async (cluster) => (cluster === "host" ? host().facts : joinedMember()),
+            readClusterObject: async () => ({
+                connectionType: "proxy",
+                conditions: [{ type: "Initialized", status: "True", reason: "Initialized", message: "Cluster has been initialized" }],
+                kubeconfig: tokenKubeconfig("m1", "https://mc-m1.kubesphere-system.svc:6443"),
+            }),
+            probeImportKubeconfig: async (_kubeconfig, source) => {
+                probed.push(source);
+                return { server: "https://mc-m1.kubesphere-system.svc:6443", source, reach: { ok: false, kind: "dns", detail: "the name does not resolve (ENOTFOUND)" } };
+            },
+        });
+        const read = await readDiagnosisFacts(
+            { member: "m1", configKey: "members[0]", hostMajor: "v3", hostName: "host", memberKubeconfig: tokenKubeconfig("m1"), hostKubeconfig: tokenKubeconfig("host"), credentials: "kubeconfig" },
+            access,
+        );
+        assert.deepStrictEqual(probed, []);
+        const diagnosis = diagnose(read);
+        assert.strictEqual(diagnosis.cause?.check, "agent");
+        assert.match(formatDiagnosis(diagnosis, 'member "m1": not joined through the agent after 20s').split("\n")[0], /^member "m1": agent connection \(proxy\): .*the agent never connected/);
+    });
 });
