@@ -14,32 +14,15 @@
 import { AppsV1Api, CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from "@kubernetes/client-node";
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { httpStatus } from "./emulator/kubeApi";
 import { applyTowerObjects } from "./emulator/tower";
 import { clusterApi, ClusterObject, conditionOf, contextBefore, hostCluster, importedKubeconfig, memberClusters, waitUntil } from "./harness/clusterQueries";
-import { createFederationStack, FederationStack } from "./harness/federationStack";
+import { FederationStack } from "./harness/federationStack";
+import { useSandbox } from "./harness/useSandbox";
 import { freePort } from "./sandbox/freePort";
-import { Sandbox, startSandbox, StartSandboxOptions } from "./sandbox/sandbox";
+import { Sandbox } from "./sandbox/sandbox";
 
 type ProxyCluster = ClusterObject & { spec: { connection: { type?: string; token?: string; kubeconfig: string; kubernetesAPIServerPort?: number } } };
-
-function useSandbox(options: Omit<StartSandboxOptions, "dir">) {
-    const context = {} as { sandbox: Sandbox; stack: FederationStack; dir: string };
-    before(async function () {
-        this.timeout(5 * 60_000);
-        context.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-e2e-agent-"));
-        context.sandbox = await startSandbox({ dir: path.join(context.dir, "sandbox"), reconcileDelayMs: 1000, ...options });
-        context.stack = await createFederationStack("agent", path.join(context.dir, "stack"));
-    });
-    after(async function () {
-        this.timeout(2 * 60_000);
-        await context.sandbox?.stop();
-        if (context.dir) fs.rmSync(context.dir, { recursive: true, force: true });
-    });
-    return context;
-}
 
 const ok = (result: { summary: { result?: string } }) => assert.strictEqual(result.summary.result, "succeeded");
 
@@ -71,7 +54,7 @@ const tokenOf = (command: string[] | undefined) => command?.find((arg) => arg.st
 
 describe("agent connection: KubeSphere 3.4 host, one direct and one agent member (e2e)", function () {
     this.timeout(10 * 60_000);
-    const ctx = useSandbox({ members: 2, hostVersion: "3.4", memberVersions: ["3.4", "3.4"], auditLog: true });
+    const ctx = useSandbox("agent", { members: 2, hostVersion: "3.4", memberVersions: ["3.4", "3.4"], auditLog: true });
     const host = (withAddress = true) => ({ name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath }, ...(withAddress ? { agentProxyAddress: ctx.sandbox.towerAddress } : {}) });
     const direct = () => ({ name: "member1", provider: "kubeadm", kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath }, readyTimeoutSeconds: 120 });
     const agent = (extra: Record<string, unknown> = {}) => ({ name: "member2", provider: "generic", connection: "agent", kubeconfig: { path: ctx.sandbox.cluster("member2").kubeconfigPath }, readyTimeoutSeconds: 120, ...extra });
@@ -181,7 +164,7 @@ describe("agent connection: KubeSphere 3.4 host, one direct and one agent member
 
 describe("agent connection: KubeSphere 4.1 host with the tower extension, bare agent member (e2e)", function () {
     this.timeout(10 * 60_000);
-    const ctx = useSandbox({ members: 1, hostVersion: "4.1", memberVersions: ["4.1"], towerExtension: true });
+    const ctx = useSandbox("agent", { members: 1, hostVersion: "4.1", memberVersions: ["4.1"], towerExtension: true });
     const config = () => ({
         host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath }, agentProxyAddress: ctx.sandbox.towerAddress },
         members: [{ name: "member1", provider: "generic", connection: "agent", kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath }, readyTimeoutSeconds: 120 }],

@@ -7,7 +7,6 @@ import { AdmissionregistrationV1Api } from "@kubernetes/client-node";
 import * as assert from "assert";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
-import * as os from "os";
 import * as path from "path";
 import { MERGE_PATCH } from "./emulator/kubeApi";
 import {
@@ -22,34 +21,16 @@ import {
     jwtSecretOf,
     waitUntil,
 } from "./harness/clusterQueries";
-import { createFederationStack, FederationStack } from "./harness/federationStack";
+import { useSandbox } from "./harness/useSandbox";
 import { readmeCommands, runCommands } from "./harness/readme";
-import { Sandbox, startSandbox, StartSandboxOptions } from "./sandbox/sandbox";
 
 // The program creates the import ServiceAccount in kube-system (components/importCredentials.ts IMPORT_SERVICE_ACCOUNT).
 const SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kube-system" };
 
-/** One sandbox and one stack per describe block, removed afterwards whatever happened. */
-function useSandbox(options: Omit<StartSandboxOptions, "dir">) {
-    const context = {} as { sandbox: Sandbox; stack: FederationStack; dir: string };
-    before(async function () {
-        this.timeout(5 * 60_000);
-        context.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-e2e-real-"));
-        context.sandbox = await startSandbox({ dir: path.join(context.dir, "sandbox"), reconcileDelayMs: 1000, ...options });
-        context.stack = await createFederationStack("real", path.join(context.dir, "stack"));
-    });
-    after(async function () {
-        this.timeout(2 * 60_000);
-        await context.sandbox?.stop();
-        if (context.dir) fs.rmSync(context.dir, { recursive: true, force: true });
-    });
-    return context;
-}
-
 describe("real-world members (e2e)", function () {
     this.timeout(10 * 60_000);
     // KubeSphere 3.4 everywhere (the default): its Cluster webhook makes the removal of an unreachable member hang.
-    const ctx = useSandbox({ members: 3 });
+    const ctx = useSandbox("real", { members: 3 });
     const memberPort = (name: string) => new URL(ctx.sandbox.cluster(name).server).port;
     const configure = (members: Array<Record<string, unknown>>) =>
         ctx.stack.setFederationConfig({ host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } }, members });
@@ -178,7 +159,7 @@ describe("KubeSphere 4.x host (e2e)", function () {
     this.timeout(10 * 60_000);
     // A bare member (plain Kubernetes): the 4.1 host Helm-installs ks-core on it. A 3.x member is refused under a 4.x
     // host, and the version-by-version cases are in versions.e2e.test.ts.
-    const ctx = useSandbox({ members: 1, hostVersion: "4.1", memberVersions: ["4.1"] });
+    const ctx = useSandbox("real", { members: 1, hostVersion: "4.1", memberVersions: ["4.1"] });
 
     it("joins a member with the Cluster alone, without any ClusterConfiguration patch", async () => {
         await ctx.stack.setFederationConfig({

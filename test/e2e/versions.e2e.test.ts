@@ -12,32 +12,13 @@
  *   reinstall; a member whose ks-core another host installed is refused; removal leaves ks-core's namespace.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as os from "os";
 import * as yaml from "js-yaml";
-import * as path from "path";
 import { fnv1a64Hex } from "./emulator/fnv";
 import { httpStatus, MERGE_PATCH } from "./emulator/kubeApi";
 import { CLUSTER, clusterApi, ClusterObject, conditionOf, HOST_ENTRY_LABEL, hostCluster, hostClusters, INSTALLER, installerSpecOf, jwtSecretOf, memberClusters, waitUntil } from "./harness/clusterQueries";
-import { createFederationStack, FederationStack } from "./harness/federationStack";
-import { Sandbox, startSandbox, StartSandboxOptions } from "./sandbox/sandbox";
-
-/** One sandbox and one stack per describe block, removed afterwards whatever happened. */
-function useSandbox(options: Omit<StartSandboxOptions, "dir">) {
-    const context = {} as { sandbox: Sandbox; stack: FederationStack; dir: string };
-    before(async function () {
-        this.timeout(5 * 60_000);
-        context.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-e2e-versions-"));
-        context.sandbox = await startSandbox({ dir: path.join(context.dir, "sandbox"), reconcileDelayMs: 1000, ...options });
-        context.stack = await createFederationStack("versions", path.join(context.dir, "stack"));
-    });
-    after(async function () {
-        this.timeout(2 * 60_000);
-        await context.sandbox?.stop();
-        if (context.dir) fs.rmSync(context.dir, { recursive: true, force: true });
-    });
-    return context;
-}
+import { FederationStack } from "./harness/federationStack";
+import { useSandbox } from "./harness/useSandbox";
+import { Sandbox } from "./sandbox/sandbox";
 
 /**
  * What the program could change on every cluster of the sandbox: ks-installer specs, the namespaces, the
@@ -90,7 +71,7 @@ describe("version matrix: KubeSphere 3.4 host with 3.2, 3.3 and 3.4 members (e2e
     this.timeout(10 * 60_000);
     const HOST_INSTALLER_DELAY_MS = 20_000;
     // member4 is a fresh cluster to list twice; member5 is made the host of another federation.
-    const ctx = useSandbox({ members: 5, hostVersion: "3.4", memberVersions: ["3.2", "3.3", "3.4", "3.4", "3.4"], hostInstallerDelayMs: HOST_INSTALLER_DELAY_MS });
+    const ctx = useSandbox("versions", { members: 5, hostVersion: "3.4", memberVersions: ["3.2", "3.3", "3.4", "3.4", "3.4"], hostInstallerDelayMs: HOST_INSTALLER_DELAY_MS });
     const host = () => ({ name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } });
     let certificateKubeconfig = "";
     const fleet = () => [
@@ -167,7 +148,7 @@ describe("version matrix: KubeSphere 3.4 host with 3.2, 3.3 and 3.4 members (e2e
 
 describe("version matrix: KubeSphere 3.3 host (e2e)", function () {
     this.timeout(10 * 60_000);
-    const ctx = useSandbox({ members: 1, kubesphereVersion: "3.3" });
+    const ctx = useSandbox("versions", { members: 1, kubesphereVersion: "3.3" });
 
     it("refuses an exec-plugin member before any change: 3.3 never reports a token-authenticated Cluster Ready", async () => {
         await ctx.stack.setFederationConfig({
@@ -224,7 +205,7 @@ describe("version matrix: KubeSphere 3.3 host (e2e)", function () {
 
 describe("version matrix: KubeSphere 3.1 host with a 3.1 member (e2e)", function () {
     this.timeout(10 * 60_000);
-    const ctx = useSandbox({ members: 1, kubesphereVersion: "3.1" });
+    const ctx = useSandbox("versions", { members: 1, kubesphereVersion: "3.1" });
     // host.name differs from "host", the only name 3.1 gives its own Cluster entry (it has no hostClusterName option).
     const config = () => ({
         host: { name: "prod", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
@@ -274,7 +255,7 @@ describe("version matrix: KubeSphere 4.1 host with bare 4.1 members (e2e)", func
     this.timeout(10 * 60_000);
     // The emulated Helm install of ks-core takes 5 s, so returning before it is done would show.
     const INSTALL_DELAY_MS = 5_000;
-    const ctx = useSandbox({ members: 2, kubesphereVersion: "4.1", reconcileDelayMs: INSTALL_DELAY_MS });
+    const ctx = useSandbox("versions", { members: 2, kubesphereVersion: "4.1", reconcileDelayMs: INSTALL_DELAY_MS });
     const host = () => ({ name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } });
     const bareMember = (ksCoreValues: Record<string, unknown>) => ({
         name: "member1",
@@ -334,7 +315,7 @@ describe("version matrix: KubeSphere 4.1 host with bare 4.1 members (e2e)", func
 
 describe("version matrix: KubeSphere 4.1 host with client-certificate members and a 3.4 member (e2e)", function () {
     this.timeout(10 * 60_000);
-    const ctx = useSandbox({ members: 3, hostVersion: "4.1", memberVersions: ["4.1", "4.1", "3.4"] });
+    const ctx = useSandbox("versions", { members: 3, hostVersion: "4.1", memberVersions: ["4.1", "4.1", "3.4"] });
     const host = () => ({ name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } });
     let defaultCertificate = "";
     let explicitCertificate = "";
