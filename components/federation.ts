@@ -55,7 +55,10 @@ export function readFederationConfig(config: pulumi.Config): FederationConfig {
     return parseFederationConfig({ host: config.getObject("host"), members: config.getObject("members") });
 }
 
-/** The default way a program resolves kubeconfig sources: real files, one StackReference per stack. */
+/**
+ * The default way a program resolves kubeconfig sources: real files, one StackReference per stack (`kubeconfig-source-N`),
+ * and a member stack's host stack (`host-stack`).
+ */
 export function defaultSourceContext(config: pulumi.Config): KubeconfigSourceContext {
     const stackReferences = new Map<string, pulumi.StackReference>();
     return {

@@ -116,15 +116,27 @@ describe("host stack + member stacks on a local sandbox (e2e)", function () {
         }
     });
 
-    it("refuses a member stack whose reference names no host stack, naming host.stackReference, before any change", async () => {
+    it("refuses a bad host.stackReference before any change: an unknown stack, and a stack without federationHost", async () => {
+        const clustersBefore = JSON.stringify((await memberClusters(sandbox)).map((cluster) => cluster.metadata.name).sort());
         const stray = await createFederationStack("fleet-members-stray", path.join(workDir, "stacks"));
+        // An unknown stack: the engine's own StackReference read fails, naming the stack.
         await stray.setFederationConfig({ host: { stackReference: `organization/${PROJECT}/no-such-stack` }, members: [memberEntry("member1")] });
         await assert.rejects(() => stray.preview(), (err: Error) => {
-            assert.match(`${err.message}\n${stray.output()}`, /host\.stackReference: stack organization\/kubesphere-federation\/no-such-stack could not be read .*Fix: /);
+            assert.match(`${err.message}\n${stray.output()}`, /unknown stack "organization\/kubesphere-federation\/no-such-stack"/);
             return true;
         });
-        // It never registered a resource, so there is nothing to destroy.
-        await stray.stack.workspace.removeStack(stray.stack.name);
+        // A stack that is not a host-only stack (a member stack has no federationHost): the program's config error.
+        await stray.setFederationConfig({ host: { stackReference: `organization/${PROJECT}/fleet-members-b` }, members: [memberEntry("member1")] });
+        await assert.rejects(() => stray.up(), (err: Error) => {
+            assert.match(
+                `${err.message}\n${stray.output()}`,
+                /kubesphere-federation:host\.stackReference: stack organization\/kubesphere-federation\/fleet-members-b has no output "federationHost" \(found nothing\)\. Fix: point host\.stackReference at a host-only stack/,
+            );
+            return true;
+        });
+        assert.strictEqual(JSON.stringify((await memberClusters(sandbox)).map((cluster) => cluster.metadata.name).sort()), clustersBefore, "nothing changed on the host");
+        // It never registered a resource but the stack itself, so there is nothing to destroy.
+        await stray.stack.workspace.removeStack(stray.stack.name, { force: true });
     });
 
     it("destroying one member stack removes only its member's Cluster", async () => {
