@@ -6,10 +6,17 @@ import { federationProgram } from "./components/federation";
 
 /**
  * The stack outputs: `hostName` (KubeSphere's name for the host), `hostKubesphereVersion` and, per member, the
- * Cluster object's name on the host, its provider, Ready condition and versions (no credentials). Asynchronous because `host.kubesphereVersion:
- * auto` reads the host before any resource is registered.
+ * Cluster object's name on the host, its provider, Ready condition and versions (no credentials); a host-only stack
+ * also `federationHost` (secret: what member stacks take the host from, README "One host stack, member stacks").
+ * Asynchronous because `host.kubesphereVersion: auto` (and a member stack's `host.stackReference`) reads the host
+ * before any resource is registered.
  */
 export = async () => {
     const federation = await federationProgram();
-    return { hostName: federation.hostName, hostKubesphereVersion: federation.hostKubesphereVersion, members: federation.members };
+    return {
+        hostName: federation.hostName,
+        hostKubesphereVersion: federation.hostKubesphereVersion,
+        members: federation.members,
+        ...(federation.federationHost === undefined ? {} : { federationHost: federation.federationHost }),
+    };
 };

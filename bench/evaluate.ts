@@ -29,6 +29,7 @@ async function evaluate(memberCount: number): Promise<EvaluationResult> {
         config: new pulumi.Config("kubesphere-federation"),
         cwd: "/work",
         stackOutput: () => pulumi.output(undefined),
+        stackOutputDetails: async () => ({}),
         readFile: (filePath) => {
             const file = files.get(filePath);
             if (!file) throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });

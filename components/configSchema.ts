@@ -129,6 +129,31 @@ const hostSchema = z.strictObject({
         .optional(),
 });
 
+/** The name of the host stack's output that member stacks read (components/federation.ts, README "One host stack, member stacks"). */
+export const HOST_STACK_OUTPUT = "federationHost";
+
+/** A member stack: the host (its kubeconfig, jwtSecret, name and version) comes from the host stack's outputs. */
+const hostStackSchema = z.strictObject({
+    stackReference: nonEmpty("a stack name", 'set the host stack, fully qualified, e.g. "acme/kubesphere-federation/fleet-host"'),
+});
+
+/** Picks the host form by `stackReference`, so errors speak of that form, not of a failed union. */
+const hostSource = z.unknown().transform((value, ctx): HostConfig | HostStackConfig => {
+    const fromStack = isObject(value) && "stackReference" in value;
+    const parsed = (fromStack ? hostStackSchema : hostSchema).safeParse(value);
+    if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+            const message =
+                fromStack && issue.code === "unrecognized_keys"
+                    ? `unknown key(s) ${issue.keys.map((key) => `"${key}"`).join(", ")} next to host.stackReference: a member stack takes the whole host (kubeconfig, name, version) from the host stack. Fix: remove them, or set them in the host stack`
+                    : issueMessage(issue);
+            ctx.addIssue({ ...issue, code: "custom", message, path: issue.path });
+        }
+        return z.NEVER;
+    }
+    return parsed.data;
+});
+
 const memberSchema = z.strictObject({
     name: clusterName,
     connection: z
@@ -170,7 +195,7 @@ const memberSchema = z.strictObject({
 });
 
 const federationSchema = z.strictObject({
-    host: hostSchema,
+    host: hostSource,
     members: z.array(memberSchema, { error: (issue) => `expected a list of members, found ${found(issue.input)}. Fix: use a YAML list, or [] for a host-only stack` }).default([]),
 });
 
@@ -180,6 +205,8 @@ export type KubeconfigStackOutputSource = z.infer<typeof kubeconfigStackOutput>;
 /** Where a cluster's kubeconfig comes from. */
 export type KubeconfigSource = KubeconfigFileSource | KubeconfigSecretConfigSource | KubeconfigStackOutputSource;
 export type HostConfig = z.infer<typeof hostSchema>;
+/** A member stack's host: `{ stackReference }` of the host stack. */
+export type HostStackConfig = z.infer<typeof hostStackSchema>;
 export type MemberConfig = z.infer<typeof memberSchema>;
 export type FederationConfig = z.infer<typeof federationSchema>;
 
@@ -224,9 +251,11 @@ function agentMemberProblems(config: FederationConfig): FederationConfigError[] 
 function nameClashes(config: FederationConfig): FederationConfigError[] {
     const problems: FederationConfigError[] = [];
     const firstIndexByName = new Map<string, number>();
+    // A host from another stack: its name is known once the reference is read (components/federation.ts checks it then).
+    const hostName = "name" in config.host ? config.host.name : undefined;
     config.members.forEach((member, index) => {
         const key = `members[${index}].name`;
-        if (member.name === config.host.name) {
+        if (member.name === hostName) {
             problems.push(
                 new FederationConfigError(key, `"${member.name}" is the host's name (host.name). Fix: give the member its own name; the host's Cluster object already has this one`),
             );

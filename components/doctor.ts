@@ -10,7 +10,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { FederationConfig, KubeconfigSource, parseFederationConfig } from "./configSchema";
+import { FederationConfig, HOST_STACK_OUTPUT, HostConfig, KubeconfigSource, parseFederationConfig } from "./configSchema";
 import { diagnose, Diagnosis, Finding, formatTable, readDiagnosisFacts } from "./diagnosis";
 import { defaultImportCredentials } from "./importCredentials";
 import { ClusterAccess, liveClusterAccess } from "./kubeClient";
@@ -42,6 +42,28 @@ function resolveSource(source: KubeconfigSource, key: string, projectDir: string
     return `${key}: an output of stack ${source.stackReference} can only be read by a Pulumi program (run \`pulumi preview\`)`;
 }
 
+/**
+ * A member stack's host, from the host stack's `federationHost` output as the Pulumi CLI shows it
+ * (`pulumi stack output --show-secrets`); without it the host-side checks are skipped.
+ */
+function hostFromStack(hostStack: string, projectDir: string): { hostKubeconfig?: string; hostMajor: "v3" | "v4"; hostName: string } {
+    try {
+        const text = execFileSync("pulumi", ["stack", "output", "--stack", hostStack, "--show-secrets", "--json", HOST_STACK_OUTPUT], { cwd: projectDir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        const host = JSON.parse(text) as { name?: string; kubeconfig?: string; kubesphereVersion?: string };
+        return { hostKubeconfig: host.kubeconfig, hostMajor: host.kubesphereVersion === "v4" ? "v4" : "v3", hostName: host.name ?? "host" };
+    } catch {
+        return { hostMajor: "v3", hostName: "host" };
+    }
+}
+
+/** The host of a host or single stack, from its own config. */
+async function ownHost(host: HostConfig, projectDir: string, stack: string, access: ClusterAccess): Promise<{ hostKubeconfig?: string; hostMajor: "v3" | "v4"; hostName: string }> {
+    const resolved = resolveSource(host.kubeconfig, "host.kubeconfig", projectDir, stack);
+    const hostKubeconfig = typeof resolved === "string" ? undefined : resolved.yaml;
+    const hostMajor = host.kubesphereVersion !== "auto" ? host.kubesphereVersion : hostKubeconfig === undefined ? "v3" : await access.readKubesphereLayout(host.name, hostKubeconfig);
+    return { hostKubeconfig, hostMajor, hostName: host.name };
+}
+
 function notChecked(member: string, why: string): Diagnosis {
     const finding: Finding = { check: "preflight", title: "versions and pre-flight", verdict: "skip", evidence: why };
     return { member, findings: [finding] };
@@ -50,10 +72,7 @@ function notChecked(member: string, why: string): Diagnosis {
 /** Diagnoses every member of the stack; reads only. */
 export async function doctor(projectDir: string, stack: string, access: ClusterAccess = liveClusterAccess): Promise<Diagnosis[]> {
     const config = readStackConfig(projectDir, stack);
-    const host = resolveSource(config.host.kubeconfig, "host.kubeconfig", projectDir, stack);
-    const hostKubeconfig = typeof host === "string" ? undefined : host.yaml;
-    const hostMajor =
-        config.host.kubesphereVersion !== "auto" ? config.host.kubesphereVersion : hostKubeconfig === undefined ? "v3" : await access.readKubesphereLayout(config.host.name, hostKubeconfig);
+    const { hostKubeconfig, hostMajor, hostName } = "stackReference" in config.host ? hostFromStack(config.host.stackReference, projectDir) : await ownHost(config.host, projectDir, stack, access);
     return Promise.all(
         config.members.map(async (member, index) => {
             const configKey = `members[${index}]`;
@@ -62,7 +81,7 @@ export async function doctor(projectDir: string, stack: string, access: ClusterA
             const credentials = member.credentials ?? defaultImportCredentials(resolved.authMethod, hostMajor);
             const importKubeconfig = credentials !== "kubeconfig" ? undefined : member.apiServerEndpoint === undefined ? resolved.yaml : withServer(resolved.yaml, member.apiServerEndpoint);
             const facts = await readDiagnosisFacts(
-                { member: member.name, configKey, hostMajor, hostName: config.host.name, memberKubeconfig: resolved.yaml, hostKubeconfig, credentials, importKubeconfig },
+                { member: member.name, configKey, hostMajor, hostName, memberKubeconfig: resolved.yaml, hostKubeconfig, credentials, importKubeconfig },
                 access,
             );
             return diagnose(facts);

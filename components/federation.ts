@@ -4,9 +4,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
-import { FederationConfig, parseFederationConfig } from "./configSchema";
+import * as k8s from "@pulumi/kubernetes";
+import { FederationConfig, HOST_STACK_OUTPUT, HostConfig, HostStackConfig, KubeconfigSource, parseFederationConfig } from "./configSchema";
 import { FederationConfigError, throwProblems } from "./errors";
-import { HostCluster, sharedMemberFacts } from "./hostCluster";
+import { FederationHost, HostCluster, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
+import { hostPreflightVerdict } from "./hostPreflight";
+import { resolveKubeconfig } from "./kubeconfig";
 import { defaultImportCredentials } from "./importCredentials";
 import { ClusterAccess, liveClusterAccess } from "./kubeClient";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
@@ -34,6 +37,8 @@ export interface FederationSummary {
     /** The host's KubeSphere version as the pre-flight found it (3.x: ks-installer; 4.x: the host's own Cluster entry). */
     hostKubesphereVersion: pulumi.Output<string>;
     members: Record<string, MemberSummary>;
+    /** A host-only stack: what member stacks take the host from (secret; README "One host stack, member stacks"). */
+    federationHost?: pulumi.Output<HostStackOutput>;
 }
 
 /**
@@ -50,7 +55,10 @@ export function readFederationConfig(config: pulumi.Config): FederationConfig {
     return parseFederationConfig({ host: config.getObject("host"), members: config.getObject("members") });
 }
 
-/** The default way a program resolves kubeconfig sources: real files, one StackReference per stack. */
+/**
+ * The default way a program resolves kubeconfig sources: real files, one StackReference per stack (`kubeconfig-source-N`),
+ * and a member stack's host stack (`host-stack`).
+ */
 export function defaultSourceContext(config: pulumi.Config): KubeconfigSourceContext {
     const stackReferences = new Map<string, pulumi.StackReference>();
     return {
@@ -65,12 +73,43 @@ export function defaultSourceContext(config: pulumi.Config): KubeconfigSourceCon
             }
             return reference.getOutput(output);
         },
+        stackOutputDetails: (stack, output) => new pulumi.StackReference("host-stack", { name: stack }).getOutputDetails(output),
     };
 }
 
 /**
+ * What a host stack exports (as one secret output, {@link HOST_STACK_OUTPUT}) for member stacks: everything a
+ * member stack needs to build the host's provider, read the host (pre-flight, Ready wait, diagnosis) and join it.
+ */
+export interface HostStackOutput {
+    /** KubeSphere's name for the host (`host.name`). */
+    name: string;
+    /** The host's kubeconfig as the host stack uses it (flattened, one context). */
+    kubeconfig: string;
+    /** The jwtSecret members must share. */
+    jwtSecret: string;
+    /** The host's KubeSphere major version, which decides what a member stack registers. */
+    kubesphereVersion: "v3" | "v4";
+    /** The host's KubeSphere version as the host stack's pre-flight found it, e.g. `v3.4.1`. */
+    detectedKubesphereVersion: string;
+    /** `host.agentProxyAddress`, when set. */
+    agentProxyAddress?: string;
+}
+
+/** The host as a federation sees it: a HostCluster of this stack, or one taken from the host stack. */
+interface FederationHostSide {
+    host: FederationHost;
+    hostName: string;
+    kubesphereVersion: "v3" | "v4";
+    hostKubesphereVersion: pulumi.Output<string>;
+    /** Set for a host-only stack: what member stacks read. */
+    exported?: pulumi.Output<HostStackOutput>;
+}
+
+/**
  * Builds the federation. Every kubeconfig that can be checked now is checked before the first resource is
- * registered, and all problems are reported together.
+ * registered, and all problems are reported together. With `host.stackReference` (a member stack) the host is
+ * taken from the host stack's {@link HOST_STACK_OUTPUT} output and never changed: no HostCluster, no host patch.
  * @param opts options for every component, e.g. a provider-independent `transformations` list.
  * @param clusterAccess how clusters are read directly (version detection, pre-flight, installer wait); default the real clusters.
  */
@@ -81,9 +120,9 @@ export async function federate(
     clusterAccess: ClusterAccess = liveClusterAccess,
 ): Promise<FederationSummary> {
     const problems: FederationConfigError[] = [];
-    const resolve = (cluster: { kubeconfig: FederationConfig["host"]["kubeconfig"] }, key: string) => {
+    const resolve = (source: KubeconfigSource, key: string) => {
         try {
-            return resolveKubeconfigSource(cluster.kubeconfig, key, sources);
+            return resolveKubeconfigSource(source, key, sources);
         } catch (err) {
             if (err instanceof FederationConfigError) {
                 problems.push(err);
@@ -92,25 +131,20 @@ export async function federate(
             throw err;
         }
     };
-    const hostKubeconfig = resolve(config.host, "host.kubeconfig");
-    const memberKubeconfigs = config.members.map((member, index) => resolve(member, `members[${index}].kubeconfig`));
+    const hostConfig = config.host;
+    const hostKubeconfig = "stackReference" in hostConfig ? undefined : resolve(hostConfig.kubeconfig, "host.kubeconfig");
+    const memberKubeconfigs = config.members.map((member, index) => resolve(member.kubeconfig, `members[${index}].kubeconfig`));
     throwProblems(problems);
-    const hostKubeconfigYaml = hostKubeconfig!.resolved.apply((resolved) => resolved.yaml);
-    const kubesphereVersion = await hostKubesphereVersion(config, hostKubeconfigYaml, clusterAccess);
-
-    // Nothing changes on any cluster before every member passed its pre-flight; the members are built below, so the
-    // gate is an Output of a promise settled once they exist (a refusal rejects it, so nothing waits forever).
+    // Nothing changes on any cluster before every member passed its pre-flight: the host's patch (host and single
+    // stacks) and every member's changes wait for this gate. The members are built below, so it is an Output of a
+    // promise settled once they exist (a refusal rejects it, so nothing waits forever).
     let releaseFleet!: (checked: pulumi.Output<FleetChecked>) => void;
     const fleetChecked = pulumi.output(new Promise<pulumi.Output<FleetChecked>>((resolve) => (releaseFleet = resolve)));
-    const host = new HostCluster(config.host.name, {
-        hostClusterName: config.host.name,
-        kubeconfig: hostKubeconfigYaml,
-        kubesphereVersion,
-        installerTimeoutSeconds: config.host.installerTimeoutSeconds,
-        agentProxyAddress: config.host.agentProxyAddress,
-        clusterAccess,
-        fleetChecked,
-    }, opts);
+    const side: FederationHostSide =
+        "stackReference" in hostConfig
+            ? await hostFromStack(hostConfig, config, sources, clusterAccess, opts)
+            : await ownHost(hostConfig, config, hostKubeconfig!.resolved.apply((resolved) => resolved.yaml), fleetChecked, clusterAccess, opts);
+    const { host, kubesphereVersion } = side;
 
     // Every member's kube-system UID, for "the same cluster listed twice" (KubeSphere: "MUST not import the same cluster
     // twice"); the reads are the members' own pre-flight reads, shared. A member that cannot be read reports it itself.
@@ -166,23 +200,133 @@ export async function federate(
         };
     });
     releaseFleet(pulumi.all(preflights).apply((checked) => ({ members: checked })));
-    return { hostName: config.host.name, hostKubesphereVersion: host.detectedKubesphereVersion, members };
+    return {
+        hostName: side.hostName,
+        hostKubesphereVersion: side.hostKubesphereVersion,
+        members,
+        ...(side.exported === undefined ? {} : { federationHost: side.exported }),
+    };
+}
+
+/** A host stack or single stack: this stack's HostCluster, whose patch waits for every member's pre-flight. */
+async function ownHost(
+    hostConfig: HostConfig,
+    config: FederationConfig,
+    hostKubeconfigYaml: pulumi.Output<string>,
+    fleetChecked: pulumi.Output<FleetChecked>,
+    clusterAccess: ClusterAccess,
+    opts: pulumi.ComponentResourceOptions | undefined,
+): Promise<FederationHostSide> {
+    const kubesphereVersion = await hostKubesphereVersion(hostConfig, hostKubeconfigYaml, clusterAccess);
+    const host = new HostCluster(hostConfig.name, {
+        hostClusterName: hostConfig.name,
+        kubeconfig: hostKubeconfigYaml,
+        kubesphereVersion,
+        installerTimeoutSeconds: hostConfig.installerTimeoutSeconds,
+        agentProxyAddress: hostConfig.agentProxyAddress,
+        clusterAccess,
+        fleetChecked,
+    }, opts);
+    // Resolves once the host is a host (the host stack's `up` waited for it), so a member stack never reads a half-made host.
+    const exported = config.members.length > 0 ? undefined : pulumi.secret(
+        pulumi.all([host.kubeconfig, host.jwtSecret, host.detectedKubesphereVersion, host.readyForMembers]).apply(([kubeconfig, jwtSecret, detected]) => ({
+            name: hostConfig.name,
+            kubeconfig,
+            jwtSecret,
+            kubesphereVersion,
+            detectedKubesphereVersion: detected,
+            ...(hostConfig.agentProxyAddress === undefined ? {} : { agentProxyAddress: hostConfig.agentProxyAddress }),
+        })),
+    );
+    return { host, hostName: hostConfig.name, kubesphereVersion, hostKubesphereVersion: host.detectedKubesphereVersion, exported };
+}
+
+/**
+ * A member stack: the host from the host stack's {@link HOST_STACK_OUTPUT} output, read before any resource is
+ * registered (the version decides which resources exist), checked as the host stack left it (a host, reachable),
+ * and never changed: the only host resource is the Kubernetes provider the members' Cluster objects go through.
+ */
+async function hostFromStack(
+    hostConfig: HostStackConfig,
+    config: FederationConfig,
+    sources: KubeconfigSourceContext,
+    clusterAccess: ClusterAccess,
+    opts: pulumi.ComponentResourceOptions | undefined,
+): Promise<FederationHostSide> {
+    const key = "host.stackReference";
+    const stack = hostConfig.stackReference;
+    const details = await sources.stackOutputDetails(stack, HOST_STACK_OUTPUT).catch((err: unknown) => {
+        throw new FederationConfigError(key, `stack ${stack} could not be read (${err instanceof Error ? err.message : String(err)}). Fix: set the host stack's fully qualified name, <organization>/<project>/<stack>, and run its \`pulumi up\` first`);
+    });
+    const raw = details.secretValue ?? details.value;
+    const exported = parseHostStackOutput(raw, stack, key);
+    const origin = { key, description: `output "${HOST_STACK_OUTPUT}" of stack ${stack} (kubeconfig)`, baseDir: sources.cwd };
+    const kubeconfig = resolveKubeconfig(exported.kubeconfig, undefined, origin, sources.readFile).yaml;
+    throwProblems(
+        config.members.flatMap((member, index) =>
+            member.name === exported.name
+                ? [new FederationConfigError(`members[${index}].name`, `"${member.name}" is the name of the host of stack ${stack}. Fix: give the member its own name; the host's Cluster object already has this one`)]
+                : [],
+        ),
+    );
+    const secretKubeconfig = pulumi.secret(kubeconfig);
+    const reading = {
+        jwtSecret: pulumi.secret(exported.jwtSecret),
+        kubeconfig: secretKubeconfig,
+        hostClusterName: exported.name,
+        agentProxyAddress: exported.agentProxyAddress,
+    };
+    // The host's own checks, read-only, before any resource (shared with every member's pre-flight, which reads the
+    // same object's facts): it must still be the host the host stack made.
+    let facts;
+    try {
+        facts = await sharedHostFacts(reading as Omit<FederationHost, "provider"> as FederationHost, clusterAccess, kubeconfig);
+    } catch (err) {
+        throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
+    }
+    const verdict = hostPreflightVerdict({ hostMajor: exported.kubesphereVersion, host: facts });
+    const notHost = verdict.isHost ? [] : [`host "${exported.name}" (from stack ${stack}) is not a host yet. Fix: run \`pulumi up\` of stack ${stack} first and let it finish`];
+    if (verdict.errors.length + notHost.length > 0) throw new pulumi.RunError([...verdict.errors, ...notHost].join("\n"));
+    verdict.warnings.forEach((warning) => pulumi.log.warn(warning));
+    // The only host resource of a member stack: the provider its members' Cluster objects go through.
+    const host: FederationHost = Object.assign(reading, {
+        provider: new k8s.Provider(`${exported.name}-from-stack`, { kubeconfig: secretKubeconfig, clusterIdentifier: `kubesphere-federation/${exported.name}` }, opts),
+    });
+    pulumi.log.info(`host "${exported.name}" from stack ${stack}: KubeSphere ${describeInstall(verdict.install)}; this stack only joins its members`);
+    return { host, hostName: exported.name, kubesphereVersion: exported.kubesphereVersion, hostKubesphereVersion: pulumi.output(describeInstall(verdict.install)) };
+}
+
+/** Checks the host stack's output; a bad or missing one is a config error naming the key and the fix. */
+export function parseHostStackOutput(raw: unknown, stack: string, key: string): HostStackOutput {
+    const fix = `Fix: point ${key} at a host-only stack (members empty) of this project and run its \`pulumi up\` first`;
+    if (raw === undefined || raw === null) {
+        throw new FederationConfigError(key, `stack ${stack} has no output "${HOST_STACK_OUTPUT}" (found nothing). ${fix}`);
+    }
+    const value = raw as Partial<Record<keyof HostStackOutput, unknown>>;
+    const missing = (["name", "kubeconfig", "jwtSecret", "kubesphereVersion", "detectedKubesphereVersion"] as const).filter(
+        (field) => typeof value[field] !== "string" || value[field] === "",
+    );
+    if (typeof raw !== "object" || Array.isArray(raw) || missing.length > 0 || (value.kubesphereVersion !== "v3" && value.kubesphereVersion !== "v4")) {
+        const what = typeof raw !== "object" || Array.isArray(raw) ? `a ${Array.isArray(raw) ? "list" : typeof raw}` : missing.length > 0 ? `a mapping without ${missing.join(", ")}` : `kubesphereVersion ${JSON.stringify(value.kubesphereVersion)}`;
+        throw new FederationConfigError(key, `output "${HOST_STACK_OUTPUT}" of stack ${stack} is ${what}, not a host stack's output. ${fix}`);
+    }
+    return raw as HostStackOutput;
 }
 
 /**
  * The host's KubeSphere major version: as configured, or (`auto`) read from its kubesphere-config layout before any
  * resource is registered, because the version decides which resources exist. A read, so previews do it too.
  */
-async function hostKubesphereVersion(config: FederationConfig, hostKubeconfig: pulumi.Output<string>, access: ClusterAccess): Promise<"v3" | "v4"> {
-    if (config.host.kubesphereVersion !== "auto") return config.host.kubesphereVersion;
+async function hostKubesphereVersion(hostConfig: HostConfig, hostKubeconfig: pulumi.Output<string>, access: ClusterAccess): Promise<"v3" | "v4"> {
+    if (hostConfig.kubesphereVersion !== "auto") return hostConfig.kubesphereVersion;
     const kubeconfig = await new Promise<string>((resolve) => hostKubeconfig.apply(resolve));
     let layout: "v3" | "v4";
     try {
-        layout = await access.readKubesphereLayout(config.host.name, kubeconfig);
+        layout = await access.readKubesphereLayout(hostConfig.name, kubeconfig);
     } catch (err) {
         // No resource exists yet to attach the error to; a RunError is printed as its message alone (see errors.ts).
         throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
     }
-    pulumi.log.info(`host "${config.host.name}": KubeSphere ${layout === "v4" ? "4.x" : "3.x"} detected from its kubesphere-config (set host.kubesphereVersion to skip the check)`);
+    pulumi.log.info(`host "${hostConfig.name}": KubeSphere ${layout === "v4" ? "4.x" : "3.x"} detected from its kubesphere-config (set host.kubesphereVersion to skip the check)`);
     return layout;
 }

@@ -15,6 +15,8 @@ export interface KubeconfigSourceContext {
     readFile: ReadFile;
     /** Returns the named output of a stack; the program shares one StackReference per stack. */
     stackOutput: (stack: string, output: string) => pulumi.Output<unknown>;
+    /** The named output of a stack, now (before any resource is registered): a member stack's host (components/federation.ts). */
+    stackOutputDetails: (stack: string, output: string) => Promise<{ value?: unknown; secretValue?: unknown }>;
     cwd: string;
 }
 

@@ -1,10 +1,16 @@
 import * as assert from "assert";
-import { DEFAULT_READY_TIMEOUT_SECONDS, parseFederationConfig } from "../../components/configSchema";
+import { DEFAULT_READY_TIMEOUT_SECONDS, FederationConfig, HostConfig, parseFederationConfig } from "../../components/configSchema";
 import { FederationConfigError, FederationConfigErrors } from "../../components/errors";
 
 const kubeconfig = { path: "~/.kube/config" };
 const host = { name: "host", kubeconfig };
 const member = (name: string, extra: Record<string, unknown> = {}) => ({ name, provider: "ack", kubeconfig, ...extra });
+
+/** The host of a host or single stack (not a member stack's `{ stackReference }`). */
+function ownHost(config: FederationConfig): HostConfig {
+    assert.ok(!("stackReference" in config.host), "a host with its own kubeconfig");
+    return config.host as HostConfig;
+}
 
 /** Asserts that parsing throws problems for exactly these keys, each message matching its pattern. */
 function assertProblems(raw: { host: unknown; members: unknown }, expected: Array<[string, RegExp]>) {
@@ -31,9 +37,9 @@ describe("parseFederationConfig", () => {
             host: { kubeconfig },
             members: [member("ack-prod"), member("eks.staging", { provider: "eks", group: "staging" }), member("lab1", { provider: "kubeadm", description: "Lab" })],
         });
-        assert.strictEqual(config.host.name, "host");
-        assert.strictEqual(config.host.installerTimeoutSeconds, 1800, "the host may take the installer's 30-minute kubefed install");
-        assert.strictEqual(parseFederationConfig({ host: { kubeconfig, installerTimeoutSeconds: 60 }, members: [] }).host.installerTimeoutSeconds, 60);
+        assert.strictEqual(ownHost(config).name, "host");
+        assert.strictEqual(ownHost(config).installerTimeoutSeconds, 1800, "the host may take the installer's 30-minute kubefed install");
+        assert.strictEqual((parseFederationConfig({ host: { kubeconfig, installerTimeoutSeconds: 60 }, members: [] }).host as HostConfig).installerTimeoutSeconds, 60);
         assert.throws(() => parseFederationConfig({ host: { kubeconfig, installerTimeoutSeconds: 0 }, members: [] }), /host\.installerTimeoutSeconds: must be positive/);
         assert.deepStrictEqual(config.members.map((m) => m.name), ["ack-prod", "eks.staging", "lab1"]);
         assert.strictEqual(config.members[0].readyTimeoutSeconds, DEFAULT_READY_TIMEOUT_SECONDS);
@@ -53,7 +59,7 @@ describe("parseFederationConfig", () => {
                 member("b", { kubeconfig: { stackReference: "acme/clusters/prod", output: "kubeconfig" } }),
             ],
         });
-        assert.deepStrictEqual(config.host.kubeconfig, { secretConfig: "hostKubeconfig" });
+        assert.deepStrictEqual(ownHost(config).kubeconfig, { secretConfig: "hostKubeconfig" });
         assert.deepStrictEqual(config.members[0].kubeconfig, { path: "/tmp/a.yaml", context: "admin@a" });
         assert.deepStrictEqual(config.members[1].kubeconfig, { stackReference: "acme/clusters/prod", output: "kubeconfig" });
     });
@@ -118,10 +124,10 @@ describe("parseFederationConfig", () => {
             host: { kubeconfig, kubesphereVersion: "v4" },
             members: [member("m1", { credentials: "serviceAccount", credentialsRevision: 2, apiServerEndpoint: "https://203.0.113.10:6443", ksCoreValues: { a: 1 } })],
         });
-        assert.strictEqual(config.host.kubesphereVersion, "v4");
+        assert.strictEqual(ownHost(config).kubesphereVersion, "v4");
         assert.strictEqual(config.members[0].credentials, "serviceAccount");
         assert.strictEqual(config.members[0].credentialsRevision, 2);
-        assert.strictEqual(parseFederationConfig({ host, members: [member("m1")] }).host.kubesphereVersion, "auto");
+        assert.strictEqual(ownHost(parseFederationConfig({ host, members: [member("m1")] })).kubesphereVersion, "auto");
         assert.strictEqual(parseFederationConfig({ host, members: [member("m1")] }).members[0].credentials, undefined, "chosen later from the kubeconfig");
     });
 
@@ -146,7 +152,7 @@ describe("parseFederationConfig", () => {
             host: { kubeconfig, agentProxyAddress: "http://203.0.113.10:30880" },
             members: [member("edge1", { connection: "agent", credentialsRevision: 2 }), member("ack-prod")],
         });
-        assert.strictEqual(config.host.agentProxyAddress, "http://203.0.113.10:30880");
+        assert.strictEqual(ownHost(config).agentProxyAddress, "http://203.0.113.10:30880");
         assert.deepStrictEqual(config.members.map((m) => m.connection), ["agent", "direct"]);
         assert.strictEqual(config.members[0].credentialsRevision, 2);
     });
@@ -177,5 +183,29 @@ describe("parseFederationConfig", () => {
 
     it("rejects members that are not a list", () => {
         assertProblems({ host, members: { name: "m1" } }, [["members", /expected a list of members/]]);
+    });
+
+    describe("member stacks (host.stackReference)", () => {
+        it("accepts a host taken from the host stack, and members", () => {
+            const config = parseFederationConfig({ host: { stackReference: "organization/kubesphere-federation/fleet-host" }, members: [member("m1")] });
+            assert.deepStrictEqual(config.host, { stackReference: "organization/kubesphere-federation/fleet-host" });
+            assert.strictEqual(config.members[0].name, "m1");
+        });
+
+        it("refuses host keys next to stackReference: the host stack owns them", () => {
+            assertProblems({ host: { stackReference: "o/p/host", kubeconfig, name: "h" }, members: [] }, [
+                ["host", /unknown key\(s\) "kubeconfig", "name" next to host\.stackReference.*set them in the host stack/],
+            ]);
+        });
+
+        it("refuses an empty or non-text stack name", () => {
+            assertProblems({ host: { stackReference: "" }, members: [] }, [["host.stackReference", /is empty.*fully qualified/]]);
+            assertProblems({ host: { stackReference: 3 }, members: [] }, [["host.stackReference", /expected a stack name, found 3/]]);
+        });
+
+        it("leaves the host-name clash to the program, which knows the host's name once it read the reference", () => {
+            const config = parseFederationConfig({ host: { stackReference: "o/p/host" }, members: [member("host")] });
+            assert.strictEqual(config.members[0].name, "host");
+        });
     });
 });

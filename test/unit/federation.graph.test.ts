@@ -23,11 +23,15 @@ const kubeconfigFiles: Record<string, string> = Object.fromEntries(
     ["host", ...MEMBERS.map((m) => m.name)].map((name) => [`/kube/${name}.yaml`, tokenKubeconfig(name)]),
 );
 
-function sources(stackOutput: KubeconfigSourceContext["stackOutput"] = () => pulumi.output(undefined)): KubeconfigSourceContext {
+function sources(
+    stackOutput: KubeconfigSourceContext["stackOutput"] = () => pulumi.output(undefined),
+    stackOutputDetails: KubeconfigSourceContext["stackOutputDetails"] = async () => ({}),
+): KubeconfigSourceContext {
     return {
         config: new pulumi.Config("kubesphere-federation"),
         cwd: "/work",
         stackOutput,
+        stackOutputDetails,
         readFile: (filePath) => {
             if (!(filePath in kubeconfigFiles)) throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
             return Buffer.from(kubeconfigFiles[filePath]);
@@ -564,6 +568,122 @@ describe("federation resource graph (mocks)", () => {
             // Output.promise() is internal API, but it is the only way to observe an apply's failure under mocks.
             const jwtSecret = (host.jwtSecret as unknown as { promise(): Promise<string> }).promise();
             await assert.rejects(jwtSecret, /ConfigMap kubesphere-system\/kubesphere-config on cluster "h" has no jwtSecret/);
+        });
+    });
+
+    describe("host stack + member stacks", () => {
+        const HOST_STACK = "organization/kubesphere-federation/fleet-host";
+        const hostOutput = { name: "host", kubeconfig: tokenKubeconfig("host"), jwtSecret: JWT_SECRET, kubesphereVersion: "v3", detectedKubesphereVersion: "v3.4.1" };
+        /** The host after the host stack's `up`: KubeSphere runs as a host. */
+        const hostIsHost = (overrides: Parameters<typeof fakeClusterAccess>[0] = {}) =>
+            fakeClusterAccess({
+                readClusterFacts: async (cluster) =>
+                    cluster === "host"
+                        ? { ...freshV3Facts("host"), installer: { clusterRole: "host", version: "v3.4.1" }, config: { jwtSecret: JWT_SECRET, layout: "v3", clusterRole: "host", multiclusterEnable: true } }
+                        : freshV3Facts(cluster),
+                ...overrides,
+            });
+        const memberStack = (members = [MEMBERS[0]]) =>
+            parseFederationConfig({ host: { stackReference: HOST_STACK }, members: members.map((m) => ({ ...m, kubeconfig: { path: `/kube/${m.name}.yaml` } })) });
+        const fromHostStack = (output: unknown, asked: string[] = []) =>
+            sources(undefined, async (stack, name) => {
+                asked.push(`${stack}:${name}`);
+                return { secretValue: output };
+            });
+
+        it("a host-only stack exports the host's kubeconfig, jwtSecret, name and version as one secret", async () => {
+            await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const summary = await federate(fleetConfig([]), sources(), undefined, fakeClusterAccess());
+            assert.ok(summary.federationHost !== undefined);
+            assert.ok(await pulumi.isSecret(summary.federationHost), "federationHost is a secret output");
+            const exported = await valueOf(summary.federationHost);
+            const hostYaml = resolveKubeconfig(kubeconfigFiles["/kube/host.yaml"], undefined, { key: "k", description: "d", baseDir: "/" }, () => Buffer.from("")).yaml;
+            assert.deepStrictEqual(exported, { name: "host", kubeconfig: hostYaml, jwtSecret: JWT_SECRET, kubesphereVersion: "v3", detectedKubesphereVersion: "v3.4.1" });
+        });
+
+        it("a stack with members exports no federationHost", async () => {
+            await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const summary = await federate(fleetConfig(), sources(), undefined, fakeClusterAccess());
+            assert.strictEqual(summary.federationHost, undefined);
+        });
+
+        it("a member stack registers no host resources: no HostCluster, no host patch, no kubesphere-config read", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const asked: string[] = [];
+            const summary = await federate(memberStack(), fromHostStack(hostOutput, asked), { transformations: [world.recordOptions] }, hostIsHost());
+            await resolvedSummary(summary);
+            await settle();
+            assert.deepStrictEqual(asked, [`${HOST_STACK}:federationHost`]);
+            assert.strictEqual(byType(world, "kubesphere:federation:HostCluster").length, 0);
+            assert.ok(!world.resources.some((r) => r.name === "host-ks-installer"), "no host patch");
+            assert.strictEqual(byType(world, "kubernetes:core/v1:ConfigMap").length, 0, "the jwtSecret comes from the host stack");
+            assert.strictEqual(summary.hostName, "host");
+            assert.strictEqual(await valueOf(summary.hostKubesphereVersion), "v3.4.1");
+            assert.strictEqual(summary.federationHost, undefined);
+            // The host's provider (from the host stack's kubeconfig), and the member's.
+            const providers = byType(world, "pulumi:providers:kubernetes");
+            assert.deepStrictEqual(providers.map((r) => r.name).sort(), ["ack-prod", "host-from-stack"]);
+            const hostProvider = providers.find((r) => r.name === "host-from-stack")!;
+            assert.ok(isSecretInput(hostProvider.inputs.kubeconfig), "the host's kubeconfig stays a secret");
+            const cluster = world.resources.find((r) => r.type.endsWith(":Cluster") && r.name === "ack-prod")!;
+            assert.ok(cluster.provider?.includes("pulumi:providers:kubernetes::host-from-stack"), "Cluster is created through the host's provider");
+            const patch = world.resources.find((r) => r.name === "ack-prod-ks-installer")!;
+            assert.ok(isSecretInput(patch.inputs.spec));
+            assert.deepStrictEqual(plain(patch.inputs.spec), { authentication: { jwtSecret: JWT_SECRET }, multicluster: { clusterRole: "member" } });
+            // The program can read the host, so it waits for Ready itself (with the diagnosis), not the provider.
+            assert.strictEqual(plain(cluster.inputs.metadata).annotations["pulumi.com/skipAwait"], "true");
+        });
+
+        it("a member stack's pre-flight reads the host: a cluster already imported under another name is refused", async () => {
+            await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const access = hostIsHost({
+                listImportedClusters: async () => [
+                    { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
+                    { name: "ack-prod-old", uid: "uid-ack-prod", isHostEntry: false },
+                ],
+            });
+            const summary = await federate(memberStack(), fromHostStack(hostOutput), undefined, access);
+            const failure = await (summary.members["ack-prod"].detectedKubesphereVersion as unknown as { promise(): Promise<unknown> }).promise().then(() => undefined, (err: Error) => err);
+            assert.match((failure as Error).message, /member "ack-prod" is already imported on the host as Cluster "ack-prod-old"/);
+        });
+
+        it("refuses, before any resource, a missing or malformed host stack output, naming host.stackReference and the fix", async () => {
+            for (const [output, pattern] of [
+                [undefined, /kubesphere-federation:host\.stackReference: stack organization\/kubesphere-federation\/fleet-host has no output "federationHost" \(found nothing\)\. Fix: point host\.stackReference at a host-only stack/],
+                ["text", /output "federationHost" of stack .* is a string, not a host stack's output\. Fix: /],
+                [{ ...hostOutput, jwtSecret: undefined }, /is a mapping without jwtSecret, not a host stack's output/],
+                [{ ...hostOutput, kubesphereVersion: "v5" }, /is kubesphereVersion "v5"/],
+            ] as const) {
+                const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+                await assert.rejects(() => federate(memberStack(), fromHostStack(output), { transformations: [world.recordOptions] }, hostIsHost()), (err: Error) => {
+                    assert.ok(err instanceof FederationConfigError, String(err));
+                    assert.match(err.message, pattern);
+                    assert.ok(!err.message.includes(JWT_SECRET), "no secret in the message");
+                    return true;
+                });
+                await settle();
+                assert.strictEqual(world.resources.length, 0);
+            }
+        });
+
+        it("refuses a stack reference that cannot be read, and a member named like the host", async () => {
+            await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const unreadable = sources(undefined, async () => {
+                throw new Error("unknown stack");
+            });
+            await assert.rejects(() => federate(memberStack(), unreadable, undefined, hostIsHost()), /host\.stackReference: stack organization\/kubesphere-federation\/fleet-host could not be read \(unknown stack\)\. Fix: /);
+            const named = parseFederationConfig({ host: { stackReference: HOST_STACK }, members: [{ name: "host", provider: "ack", kubeconfig: { path: "/kube/ack-prod.yaml" } }] });
+            await assert.rejects(() => federate(named, fromHostStack(hostOutput), undefined, hostIsHost()), /members\[0\]\.name: "host" is the name of the host of stack .*\. Fix: /);
+        });
+
+        it("refuses a host that is not a host yet (the host stack has not run), before any resource", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            await assert.rejects(
+                () => federate(memberStack(), fromHostStack(hostOutput), { transformations: [world.recordOptions] }, fakeClusterAccess()),
+                (err: Error) => pulumi.RunError.isInstance(err) && /host "host" \(from stack .*\) is not a host yet\. Fix: run `pulumi up` of stack/.test(err.message),
+            );
+            await settle();
+            assert.strictEqual(world.resources.length, 0);
         });
     });
 });

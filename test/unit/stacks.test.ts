@@ -11,11 +11,13 @@ import { federate, readFederationConfig } from "../../components/federation";
 import { expandPath } from "../../components/kubeconfig";
 import { kubesphereYamlV3, tokenKubeconfig } from "../fixtures/kubeconfigs";
 import type { ClusterAccess } from "../../components/kubeClient";
-import { fakeClusterAccess, fakeV4ClusterAccess, installMocks, settle } from "./pulumiMocks";
+import { fakeClusterAccess, fakeV4ClusterAccess, freshV3Facts, installMocks, settle } from "./pulumiMocks";
 
 const STACKS_DIR = path.join(__dirname, "..", "..", "stacks");
 /** The three documented examples, and the sandbox's stack the demo runs. */
-const EXAMPLE_STACKS = ["ack-prod", "eks-staging", "kubeadm-lab", "edge-agent", "local"];
+const EXAMPLE_STACKS = ["ack-prod", "eks-staging", "kubeadm-lab", "edge-agent", "local", "fleet-host", "fleet-members-a", "fleet-members-b"];
+/** The host-only stack of the split example (README "One host stack, member stacks"): no members, by design. */
+const HOST_ONLY_STACKS = ["fleet-host"];
 
 /** Stack config as the engine hands it to a program: every value a string, objects as JSON. */
 function engineConfig(stackFile: string): Record<string, string> {
@@ -34,6 +36,14 @@ function standInKubeconfig(context?: string, server?: string): string {
 /** A distinct stand-in server per kubeconfig source: the program treats identical kubeconfigs as one cluster. */
 function serverFor(source: string): string {
     return `https://${source.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "").toLowerCase()}.example.com:6443`;
+}
+
+/** A 3.4 host that already is a host (what a member stack finds after the host stack's `up`), fresh 3.4 members. */
+function v3HostFacts(hostName: string): ClusterAccess["readClusterFacts"] {
+    return async (cluster) =>
+        cluster === hostName
+            ? { ...freshV3Facts(cluster), installer: { clusterRole: "host", version: "v3.4.1" }, config: { jwtSecret: "x".repeat(32), layout: "v3", clusterRole: "host", multiclusterEnable: true } }
+            : freshV3Facts(cluster);
 }
 
 /** A 4.x host under the stack's host name, bare members. */
@@ -56,15 +66,19 @@ describe("stack files", () => {
             pulumi.runtime.setAllConfig(config);
             const pulumiConfig = new pulumi.Config("kubesphere-federation");
             const federation = readFederationConfig(pulumiConfig);
-            for (const cluster of [federation.host, ...federation.members]) {
+            const host = federation.host;
+            const kubeconfigs = [...("stackReference" in host ? [] : [host]), ...federation.members];
+            for (const cluster of kubeconfigs) {
                 if ("secretConfig" in cluster.kubeconfig) {
                     pulumi.runtime.setConfig(`kubesphere-federation:${cluster.kubeconfig.secretConfig}`, standInKubeconfig(undefined, serverFor(cluster.kubeconfig.secretConfig)));
                 }
             }
             const contexts = new Map<string, string | undefined>();
-            for (const cluster of [federation.host, ...federation.members]) {
+            for (const cluster of kubeconfigs) {
                 if ("path" in cluster.kubeconfig) contexts.set(expandPath(cluster.kubeconfig.path, "/"), cluster.kubeconfig.context);
             }
+            // A member stack's host: what a v3 host stack exports (components/federation.ts, HostStackOutput).
+            const hostName = "stackReference" in host ? "fleet-host" : host.name;
             const summary = await federate(federation, {
                 config: pulumiConfig,
                 cwd: "/",
@@ -73,10 +87,21 @@ describe("stack files", () => {
                     return Buffer.from(standInKubeconfig(contexts.get(filePath), serverFor(filePath)));
                 },
                 stackOutput: (_stack, output) => pulumi.output(standInKubeconfig(undefined, serverFor(output))),
-            }, undefined, federation.host.kubesphereVersion === "v4" ? fakeV4ClusterAccess({ readClusterFacts: v4Facts(federation.host.name) }) : fakeClusterAccess());
+                stackOutputDetails: async () => ({
+                    secretValue: { name: hostName, kubeconfig: standInKubeconfig(undefined, serverFor("host-stack")), jwtSecret: "x".repeat(32), kubesphereVersion: "v3", detectedKubesphereVersion: "v3.4.1" },
+                }),
+            }, undefined, "kubesphereVersion" in host && host.kubesphereVersion === "v4" ? fakeV4ClusterAccess({ readClusterFacts: v4Facts(hostName) }) : fakeClusterAccess({ readClusterFacts: v3HostFacts(hostName) }));
             await settle();
             assert.deepStrictEqual(Object.keys(summary.members), federation.members.map((m) => m.name));
-            assert.ok(federation.members.length >= 2, "an example shows more than one member");
+            const hostClusters = world.resources.filter((r) => r.type === "kubesphere:federation:HostCluster");
+            if (HOST_ONLY_STACKS.includes(stack)) {
+                assert.strictEqual(federation.members.length, 0, "a host-only stack");
+                assert.ok(summary.federationHost !== undefined, "a host-only stack exports what member stacks need");
+                assert.strictEqual(hostClusters.length, 1);
+            } else {
+                assert.ok(federation.members.length >= 2, "an example shows more than one member");
+                assert.strictEqual(hostClusters.length, "stackReference" in host ? 0 : 1, "a member stack registers no HostCluster");
+            }
             const clusters = world.resources.filter((r) => r.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster");
             assert.strictEqual(clusters.length, federation.members.length);
             pulumi.runtime.setAllConfig({});

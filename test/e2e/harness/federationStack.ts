@@ -179,7 +179,12 @@ export async function createFederationStack(stackName: string, dir?: string, ech
         program: async () => {
             const federation = await federationProgram();
             // The same outputs as index.ts.
-            return { hostName: federation.hostName, hostKubesphereVersion: federation.hostKubesphereVersion, members: federation.members };
+            return {
+                hostName: federation.hostName,
+                hostKubesphereVersion: federation.hostKubesphereVersion,
+                members: federation.members,
+                ...(federation.federationHost === undefined ? {} : { federationHost: federation.federationHost }),
+            };
         },
         envVars,
         pulumiCommand,
