@@ -3,8 +3,10 @@
  * TEST TOOLING ONLY — never part of the product. A stand-in for Pulumi's Node.js language host
  * (`pulumi-language-nodejs`, shipped with the Pulumi CLI), which cannot be built here: the Go module proxy serves no
  * version of its module. With it, the Pulumi CLI built from Go modules runs `index.ts` from the project directory
- * exactly as users run it (`pulumi preview`, `pulumi up`). Written from ../../../../shared/pulumi-language-host.md
- * (what the CLI calls and expects); test/e2e/tools/build.sh compiles it and installs it next to the `pulumi` binary,
+ * exactly as users run it (`pulumi preview`, `pulumi up`), and runs Node.js component packages (plugin/, RunPlugin and
+ * InstallDependencies, as the real host in pulumi v3.248.0 does) for programs in other languages. Written from
+ * ../../../../shared/pulumi-language-host.md (what the CLI calls and expects) and, for RunPlugin/InstallDependencies,
+ * from the real host's source; test/e2e/tools/build.sh compiles it and installs it next to the `pulumi` binary,
  * where the CLI finds it without a warning. What it does not reproduce is listed in the README ("Tests").
  *
  * It loads everything from the project's own `@pulumi/pulumi` (gRPC service definitions, `@grpc/grpc-js`,
@@ -449,6 +451,35 @@ function main(): void {
             child.on("exit", (code) => {
                 programs.delete(child);
                 respond(runOutcome(code));
+            });
+        },
+
+        installDependencies: (call) => {
+            // `pulumi install`, and `pulumi package add` for a component package folder: `npm install` there, its
+            // output streamed back between the real host's two lines. (The real host first looks for an npm/yarn
+            // workspace root above the folder, honours packagemanager and .nvmrc, and caches installs; none of that
+            // applies to this repository.)
+            const request = call.request;
+            const directory = request.getInfo()?.getProgramDirectory() || request.getDirectory();
+            const out = (text: string | Buffer) => call.write(new language.InstallDependenciesResponse().setStdout(typeof text === "string" ? Buffer.from(text) : text));
+            out("Installing dependencies...\n\n");
+            const npm = lookPath("npm");
+            if (npm === undefined) {
+                call.emit("error", { code: grpc.status.UNKNOWN, details: 'exec: "npm": executable file not found in $PATH', name: "Error", message: "npm not found" });
+                return;
+            }
+            const child = spawn(npm, ["install", "--loglevel=error"], { cwd: directory, stdio: ["ignore", "pipe", "pipe"] });
+            child.stdout!.on("data", (chunk: Buffer) => out(chunk));
+            child.stderr!.on("data", (chunk: Buffer) => call.write(new language.InstallDependenciesResponse().setStderr(chunk)));
+            child.on("error", (err) => call.emit("error", { code: grpc.status.UNKNOWN, details: err.message, name: "Error", message: err.message }));
+            child.on("close", (code) => {
+                if (code !== 0) {
+                    const message = `npm install failed: exit status ${code ?? -1}`;
+                    call.emit("error", { code: grpc.status.UNKNOWN, details: message, name: "Error", message });
+                    return;
+                }
+                out("Finished installing dependencies\n\n");
+                call.end();
             });
         },
 
