@@ -21,8 +21,9 @@
 #                               compiled with the project's TypeScript; keyed by source hash)
 #   actionlint      require in  tools/actionlint/go.mod (github.com/rhysd/actionlint)
 #   yaml            require in  tools/yaml/go.mod      (github.com/pulumi/pulumi-yaml, the Pulumi YAML language
-#                               host, with pulumi/pkg and pulumi/sdk raised to the CLI's version; only the
-#                               multi-language e2e needs it: not in the default set)
+#                               host, on the pulumi pkg/sdk it requires (v1.25.0: v3.206.0; it does not compile
+#                               against the CLI's v3.248.0); only the multi-language e2e needs it: not in the
+#                               default set)
 #   provider        require in  tools/provider/go.mod  (pseudo-version of
 #                               github.com/pulumi/pulumi-kubernetes/provider/v4) plus
 #                               PROVIDER_VERSION below (the release it corresponds to)
