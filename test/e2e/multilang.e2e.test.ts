@@ -7,8 +7,10 @@
  *
  * Language hosts: the Pulumi YAML one is the real one, built from its Go module (test/e2e/tools/build.sh yaml); the
  * Node.js one is the test-only stand-in (test/e2e/languageHost/), compiled here from this checkout's source so its
- * RunPlugin is the one under test. Both are named in the program's `plugins.languages` (a project's own plugins take
- * precedence over those beside the CLI); that block is test wiring, not something a user writes.
+ * RunPlugin is the one under test. Both sit beside a hard link of the suite's `pulumi` binary in the test's own folder:
+ * the CLI (and the YAML host, which loads package schemas through a plugin host of its own) takes bundled language
+ * hosts from beside its own executable (a project's `plugins.languages` does not reach the plugin context that runs a
+ * package), so the YAML program is exactly what a user writes.
  */
 import * as assert from "assert";
 import { execFileSync, spawn } from "child_process";
@@ -18,7 +20,7 @@ import * as os from "os";
 import * as path from "path";
 import { conditionOf, contextBefore, jwtSecretOf, memberClusters, waitUntil } from "./harness/clusterQueries";
 import { engineEnv } from "./harness/federationStack";
-import { readmeCommands, runCommands } from "./harness/readme";
+import { readmeCommands } from "./harness/readme";
 import { compileNodejsStandIn } from "./harness/languageHosts";
 import { REPO_ROOT, toolsBinDir } from "./sandbox/paths";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
@@ -33,31 +35,31 @@ interface Result {
 }
 
 /** The ```yaml block of the README's "Other Pulumi languages": the resources a YAML user writes. */
-function readmeYamlProgram(): { resources: Record<string, unknown>; outputs: Record<string, string> } {
+function readmeYamlProgram(): { packages: Record<string, string>; resources: Record<string, unknown>; outputs: Record<string, string> } {
     const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("## Other Pulumi languages\n"));
     const block = /```yaml\n([\s\S]*?)```/.exec(section);
     if (!block) throw new Error('README "Other Pulumi languages" has no ```yaml block');
-    return yaml.load(block[1]) as { resources: Record<string, unknown>; outputs: Record<string, string> };
+    return yaml.load(block[1].split("<checkout>").join(REPO_ROOT)) as { packages: Record<string, string>; resources: Record<string, unknown>; outputs: Record<string, string> };
 }
 
 /**
- * The YAML program's Pulumi.yaml before `pulumi package add`: the README's resources and outputs (plus a few outputs
- * to check), its config, and the test's language hosts.
+ * The YAML program's Pulumi.yaml: the README's packages, resources and outputs (plus a few outputs to check) and its
+ * config.
  */
-function yamlProject(nodejsHostDir: string, yamlHostDir: string): string {
+function yamlProject(): string {
     const program = readmeYamlProgram();
     return yaml.dump({
         name: "ksf-yaml",
         runtime: "yaml",
-        plugins: { languages: [{ name: "nodejs", path: nodejsHostDir }, { name: "yaml", path: yamlHostDir }] },
+        packages: program.packages,
         config: {
             hostKubeconfig: { type: "string", secret: true },
             memberKubeconfig: { type: "string", secret: true },
         },
         resources: program.resources,
         outputs: {
-            ...program.outputs,
+            ready: "${member1.ready}",
             hostKubesphereVersion: "${host.kubesphereVersion}",
             clusterName: "${member1.clusterName}",
             kubesphereVersion: "${member1.kubesphereVersion}",
@@ -72,15 +74,26 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
     let sandbox: Sandbox;
     let programDir: string;
     let env: Record<string, string>;
+    let cliDir: string;
 
     const pulumi = (args: string[], stdin = ""): Promise<Result> =>
         new Promise((resolve, reject) => {
-            const child = spawn(path.join(toolsBinDir(), "pulumi"), args, { cwd: programDir, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+            const child = spawn(path.join(cliDir, "pulumi"), args, { cwd: programDir, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
             let output = "";
             let stdout = "";
             child.stdout.on("data", (chunk: Buffer) => ((stdout += chunk), (output += chunk)));
             child.stderr.on("data", (chunk: Buffer) => (output += chunk));
             child.stdin.end(stdin);
+            child.on("error", reject);
+            child.on("close", (code) => resolve({ code, output, stdout }));
+        });
+    const shell = (command: string): Promise<Result> =>
+        new Promise((resolve, reject) => {
+            const child = spawn("bash", ["-c", command], { cwd: programDir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+            let output = "";
+            let stdout = "";
+            child.stdout.on("data", (chunk: Buffer) => ((stdout += chunk), (output += chunk)));
+            child.stderr.on("data", (chunk: Buffer) => (output += chunk));
             child.on("error", reject);
             child.on("close", (code) => resolve({ code, output, stdout }));
         });
@@ -108,18 +121,30 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
         if (!fs.existsSync(yamlHost)) throw new Error(`${yamlHost} is missing: run test/e2e/tools/build.sh yaml`);
         workDir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-multilang-e2e-"));
 
-        // The stand-in from this checkout's source, compiled as build.sh compiles it.
-        const nodejsHostDir = path.dirname(compileNodejsStandIn(path.join(workDir, "language-nodejs")));
-        const yamlHostDir = path.dirname(fs.realpathSync(yamlHost));
-
+        // The CLI, with the YAML host and the stand-in (from this checkout's source, compiled as build.sh does) beside it.
+        cliDir = path.join(workDir, "cli");
+        fs.mkdirSync(cliDir);
+        // Hard links (a copy where linking fails), not symlinks: each binary looks for language hosts beside its own
+        // resolved path, and the YAML host loads the package's schema through its own plugin host too.
+        for (const binary of [path.join(toolsBinDir(), "pulumi"), yamlHost]) {
+            const target = path.join(cliDir, path.basename(binary));
+            try {
+                fs.linkSync(fs.realpathSync(binary), target);
+            } catch {
+                fs.copyFileSync(fs.realpathSync(binary), target);
+                fs.chmodSync(target, 0o755);
+            }
+        }
+        compileNodejsStandIn(cliDir);
         sandbox = await startSandbox({ dir: path.join(workDir, "sandbox"), members: 1 });
         programDir = path.join(workDir, "program");
         fs.mkdirSync(programDir, { recursive: true });
-        fs.writeFileSync(path.join(programDir, "Pulumi.yaml"), yamlProject(nodejsHostDir, yamlHostDir));
+        fs.writeFileSync(path.join(programDir, "Pulumi.yaml"), yamlProject());
 
         const backendDir = path.join(workDir, "backend");
         fs.mkdirSync(backendDir, { recursive: true });
-        env = { ...engineEnv(backendDir), HOME: path.join(workDir, "home"), PULUMI_IGNORE_AMBIENT_PLUGINS: "true" };
+        const engine = engineEnv(backendDir);
+        env = { ...engine, PATH: `${cliDir}${path.delimiter}${engine.PATH}`, HOME: path.join(workDir, "home"), PULUMI_IGNORE_AMBIENT_PLUGINS: "true" };
         fs.mkdirSync(env.HOME, { recursive: true });
         // The Kubernetes provider the package's @pulumi/kubernetes asks for, in the plugin cache (as harness/cliProject.ts).
         const providerDir = path.join(env.PULUMI_HOME, "plugins", `resource-kubernetes-v${KUBERNETES_PROVIDER_VERSION}`);
@@ -137,16 +162,29 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
         if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
     });
 
-    it("the README's commands as written: pulumi package add records the package; get-schema reads Host and Member through RunPlugin", async () => {
+    it("the README's command as written: pulumi package get-schema <checkout>/plugin reads Host and Member through RunPlugin", async () => {
         const commands = readmeCommands("Other Pulumi languages");
-        assert.deepStrictEqual(commands, ["pulumi package add <checkout>/plugin", "pulumi package get-schema <checkout>/plugin"]);
-        const [added, schemaText] = await runCommands(commands, { cwd: programDir, env, substitute: { "<checkout>": REPO_ROOT } });
-        const project = yaml.load(fs.readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8")) as { packages?: Record<string, string> };
-        assert.deepStrictEqual(project.packages, { "kubesphere-federation": PLUGIN_DIR }, added);
+        assert.deepStrictEqual(commands, ["pulumi package get-schema <checkout>/plugin"]);
+        // As written, through bash, with this test's CLI first on PATH.
+        const result = await shell(commands[0].split("<checkout>").join(REPO_ROOT));
+        if (result.code !== 0) throw new Error(`README command failed: ${commands[0]}\n${result.output}`);
+        const schemaText = result.stdout;
+        assert.strictEqual(readmeYamlProgram().packages["kubesphere-federation"], PLUGIN_DIR);
         const schema = JSON.parse(schemaText.slice(schemaText.indexOf("{"))) as { name: string; resources: Record<string, { requiredInputs: string[] }> };
         assert.strictEqual(schema.name, "kubesphere-federation");
         assert.deepStrictEqual(Object.keys(schema.resources).sort(), ["kubesphere-federation:index:Host", "kubesphere-federation:index:Member"]);
         assert.deepStrictEqual(schema.resources["kubesphere-federation:index:Member"].requiredInputs.sort(), ["hostKubeconfig", "jwtSecret", "kubeconfig", "provider"]);
+    });
+
+    it("pulumi package add <checkout>/plugin fails at the end as the README says: pulumi-yaml v1.25.0 has no Link", async () => {
+        const before = fs.readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8");
+        const added = await pulumi(["package", "add", PLUGIN_DIR]);
+        // Everything up to the SDK works (install, schema through RunPlugin); the YAML host's Link is missing.
+        assert.match(added.output, /Successfully generated an SDK for the kubesphere-federation package/, added.output);
+        assert.notStrictEqual(added.code, 0, added.output);
+        assert.match(added.output, /linking package: method Link not implemented/, added.output);
+        assert.strictEqual(fs.readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8"), before, "Pulumi.yaml unchanged");
+        fs.rmSync(path.join(programDir, "sdks"), { recursive: true, force: true });
     });
 
     it("pulumi up on the YAML program makes the host a host and joins member1: Ready, with the host's jwtSecret", async () => {

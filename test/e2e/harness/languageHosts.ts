@@ -19,5 +19,8 @@ export function compileNodejsStandIn(outDir: string): string {
     const binary = path.join(outDir, "pulumi-language-nodejs");
     fs.renameSync(path.join(outDir, "pulumi-language-nodejs.js"), binary);
     fs.chmodSync(binary, 0o755);
+    // Started outside a Node.js project (a YAML program's directory), the stand-in takes the SDK found from its own
+    // location, as the copy in test/e2e/.bin finds the repository's.
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(outDir, "node_modules"));
     return binary;
 }

@@ -353,8 +353,15 @@ function main(): void {
     try {
         sdk = loadSdk(process.cwd());
     } catch (err) {
-        console.error(`It looks like the Pulumi SDK has not been installed in ${process.cwd()}. Have you run npm install? (${(err as Error).message})`);
-        process.exit(1);
+        // The real host (a Go binary) starts anywhere, e.g. in a YAML program's directory when the engine needs it
+        // for a Node.js component package; the stand-in's own gRPC server needs an SDK, so it then takes the one
+        // found from its own location (the repository's, for the copy build.sh installs in test/e2e/.bin).
+        try {
+            sdk = loadSdk(path.dirname(fs.realpathSync(__filename)));
+        } catch {
+            console.error(`It looks like the Pulumi SDK has not been installed in ${process.cwd()}. Have you run npm install? (${(err as Error).message})`);
+            process.exit(1);
+        }
     }
     if (hostArgs.version) {
         console.log(sdk.version);
