@@ -17,7 +17,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT, toolsBinDir } from "../sandbox/paths";
-import { parseRuntimeOptions, splitShellWords } from "./pulumi-language-nodejs";
+import { compileNodejsStandIn } from "../harness/languageHosts";
+import { parseRuntimeOptions, pluginArguments, pluginEnvironment, pluginRunModule, splitShellWords } from "./pulumi-language-nodejs";
 
 const ENGINE_ADDRESS = "127.0.0.1:1"; // handed on to the program only; nothing listens there
 
@@ -40,8 +41,21 @@ interface Host {
     output: () => string;
 }
 
-async function startHost(env: Record<string, string> = {}): Promise<Host> {
-    const child = spawn(path.join(toolsBinDir(), "pulumi-language-nodejs"), [ENGINE_ADDRESS], {
+/** A fake `@pulumi/pulumi/cmd/run-plugin`: prints a port, records what it got, says something on stderr, exits as told. */
+const FAKE_PLUGIN_RUNNER = `
+const fs = require("fs");
+process.stdout.write("4242\\n");
+fs.writeFileSync(process.env.FAKE_RUN_RECORD, JSON.stringify({
+    argv: process.argv.slice(1), cwd: process.cwd(), pid: process.pid,
+    env: { FROM_ENGINE: process.env.FROM_ENGINE, PULUMI_NODEJS_TYPESCRIPT: process.env.PULUMI_NODEJS_TYPESCRIPT },
+}));
+process.stderr.write("plugin says hi\\n");
+const last = process.argv[process.argv.length - 1];
+if (last === "wait") setInterval(() => {}, 1000); else process.exitCode = Number(last);
+`;
+
+async function startHost(env: Record<string, string> = {}, binary = path.join(toolsBinDir(), "pulumi-language-nodejs")): Promise<Host> {
+    const child = spawn(binary, [ENGINE_ADDRESS], {
         cwd: REPO_ROOT,
         env: { ...process.env, ...env },
         stdio: ["ignore", "pipe", "pipe"],
@@ -277,6 +291,115 @@ describe("language host stand-in (test-only pulumi-language-nodejs)", function (
         }
         assert.strictEqual(alive, false, "the program outlived the host");
         stopping.client.close();
+    });
+});
+
+/** What a RunPlugin stream delivered: stdout and stderr as text, the exit code message, or the error that ended it. */
+interface PluginRun {
+    stdout: string;
+    stderr: string;
+    exitcode?: number;
+    error?: grpc.ServiceError;
+}
+
+function isAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+function runPlugin(client: LanguageRuntimeClient, request: language.RunPluginRequest, onStdout?: (text: string) => void): { call: grpc.ClientReadableStream<language.RunPluginResponse>; done: Promise<PluginRun> } {
+    const call = client.runPlugin(request);
+    const result: PluginRun = { stdout: "", stderr: "" };
+    const done = new Promise<PluginRun>((resolve) => {
+        call.on("data", (response: language.RunPluginResponse) => {
+            if (response.hasStdout()) {
+                result.stdout += Buffer.from(response.getStdout_asU8()).toString();
+                onStdout?.(result.stdout);
+            }
+            if (response.hasStderr()) result.stderr += Buffer.from(response.getStderr_asU8()).toString();
+            if (response.hasExitcode()) result.exitcode = response.getExitcode();
+        });
+        call.on("error", (err: grpc.ServiceError) => resolve({ ...result, error: err }));
+        call.on("end", () => resolve(result));
+    });
+    return { call, done };
+}
+
+describe("language host stand-in: RunPlugin (component packages), from this checkout's source", function () {
+    this.timeout(120_000);
+    let dir: string;
+    let host: Host;
+    let recordFile: string;
+
+    before(async function () {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-langhost-plugin-"));
+        recordFile = path.join(dir, "record.json");
+        const runnerFile = path.join(dir, "fake-run-plugin.js");
+        fs.writeFileSync(runnerFile, FAKE_PLUGIN_RUNNER);
+        const binary = compileNodejsStandIn(path.join(dir, "host"));
+        host = await startHost({ PULUMI_LANGUAGE_NODEJS_RUN_PATH: runnerFile, FAKE_RUN_RECORD: recordFile }, binary);
+    });
+
+    after(async () => {
+        if (host) await stopHost(host);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    function pluginRequest(exit: string, kind = "resource"): language.RunPluginRequest {
+        return new language.RunPluginRequest()
+            .setPwd(dir)
+            .setKind(kind)
+            .setArgsList([exit])
+            .setEnvList([`PATH=${process.env.PATH}`, `FAKE_RUN_RECORD=${recordFile}`, "FROM_ENGINE=yes"])
+            .setInfo(programInfo(REPO_ROOT, { typescript: true }));
+    }
+
+    it("runs the runner on the plugin folder with the engine's arguments and environment; streams stdout and stderr; exit 0 last", async () => {
+        const run = await runPlugin(host.client, pluginRequest("0")).done;
+        assert.strictEqual(run.error, undefined, run.error?.details);
+        assert.strictEqual(run.stdout, "4242\n");
+        assert.strictEqual(run.stderr, "plugin says hi\n");
+        assert.strictEqual(run.exitcode, 0);
+        const got = JSON.parse(fs.readFileSync(recordFile, "utf8")) as { argv: string[]; cwd: string; env: Record<string, string | undefined> };
+        assert.deepStrictEqual(got.argv.slice(1), [REPO_ROOT, "0"]);
+        assert.strictEqual(fs.realpathSync(got.cwd), fs.realpathSync(dir), "the engine's working directory");
+        assert.deepStrictEqual(got.env, { FROM_ENGINE: "yes", PULUMI_NODEJS_TYPESCRIPT: "true" });
+    });
+
+    it("a non-zero exit ends the stream with 'Program exited with non-zero exit code: N'", async () => {
+        const run = await runPlugin(host.client, pluginRequest("3")).done;
+        assert.strictEqual(run.error?.details, "Program exited with non-zero exit code: 3");
+        assert.strictEqual(run.stdout, "4242\n", "what it printed before arrives first");
+    });
+
+    it("cancelling the call (how the engine stops a plugin) kills the plugin", async () => {
+        fs.rmSync(recordFile, { force: true });
+        let started!: () => void;
+        const printed = new Promise<void>((resolve) => (started = resolve));
+        const { call, done } = runPlugin(host.client, pluginRequest("wait"), () => started());
+        await printed;
+        while (!fs.existsSync(recordFile)) await new Promise((resolve) => setTimeout(resolve, 50));
+        const pid = (JSON.parse(fs.readFileSync(recordFile, "utf8")) as { pid: number }).pid;
+        call.cancel();
+        const run = await done;
+        assert.strictEqual(run.error?.code, grpc.status.CANCELLED);
+        const deadline = Date.now() + 5000;
+        while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.ok(!isAlive(pid), "the plugin outlived the cancelled call");
+    });
+
+    it("builds the command line and environment as the real host: policy packs get their own runner, folder last", () => {
+        const options = parseRuntimeOptions({ nodeargs: "--x 'y z'" });
+        assert.deepStrictEqual(pluginArguments({ pluginDirectory: "/p", kind: "resource", args: ["a"], options }, "/run-plugin"), ["/run-plugin", "--x", "y z", "/p", "a"]);
+        assert.deepStrictEqual(pluginArguments({ pluginDirectory: "/p", kind: "analyzer", args: ["a"], options }, "/run-policy-pack"), ["/run-policy-pack", "--x", "y z", "a", "/p"]);
+        assert.strictEqual(pluginRunModule("analyzer", {}), "@pulumi/pulumi/cmd/run-policy-pack");
+        assert.strictEqual(pluginRunModule("resource", {}), "@pulumi/pulumi/cmd/run-plugin");
+        assert.deepStrictEqual(pluginEnvironment(["A=1", "B=x=y"], parseRuntimeOptions({ typescript: false }), { HOST: "h" }), { A: "1", B: "x=y" });
+        assert.deepStrictEqual(pluginEnvironment([], parseRuntimeOptions({ tsconfig: "t.json" }), { HOST: "h" }), { HOST: "h", PULUMI_NODEJS_TYPESCRIPT: "true", PULUMI_NODEJS_TSCONFIG_PATH: "t.json" });
     });
 });
 

@@ -3,8 +3,10 @@
  * TEST TOOLING ONLY — never part of the product. A stand-in for Pulumi's Node.js language host
  * (`pulumi-language-nodejs`, shipped with the Pulumi CLI), which cannot be built here: the Go module proxy serves no
  * version of its module. With it, the Pulumi CLI built from Go modules runs `index.ts` from the project directory
- * exactly as users run it (`pulumi preview`, `pulumi up`). Written from ../../../../shared/pulumi-language-host.md
- * (what the CLI calls and expects); test/e2e/tools/build.sh compiles it and installs it next to the `pulumi` binary,
+ * exactly as users run it (`pulumi preview`, `pulumi up`), and runs Node.js component packages (plugin/, RunPlugin and
+ * InstallDependencies, as the real host in pulumi v3.248.0 does) for programs in other languages. Written from
+ * ../../../../shared/pulumi-language-host.md (what the CLI calls and expects) and, for RunPlugin/InstallDependencies,
+ * from the real host's source; test/e2e/tools/build.sh compiles it and installs it next to the `pulumi` binary,
  * where the CLI finds it without a warning. What it does not reproduce is listed in the README ("Tests").
  *
  * It loads everything from the project's own `@pulumi/pulumi` (gRPC service definitions, `@grpc/grpc-js`,
@@ -145,6 +147,50 @@ export function runOutcome(exitCode: number | null): { error: string; bail: bool
     if (exitCode === EXIT_CODE_ALREADY_REPORTED) return { error: "", bail: true };
     // null: killed by a signal, which Go reports as exit code -1.
     return { error: `Program exited with non-zero exit code: ${exitCode ?? -1}`, bail: false };
+}
+
+/** What a RunPlugin request carries that decides the plugin's command line (component providers, policy packs). */
+export interface PluginRunSpec {
+    /** The plugin's folder (the one with PulumiPlugin.yaml / PulumiPolicy.yaml). */
+    pluginDirectory: string;
+    /** `resource`, `analyzer`, …: analyzers (policy packs) run through a runner of their own. */
+    kind: string;
+    args: string[];
+    options: NodeRuntimeOptions;
+}
+
+/**
+ * The command line of a plugin, as the real host builds it (sdk/nodejs/cmd/pulumi-language-nodejs RunPlugin in
+ * pulumi v3.248.0): the runner, then `nodeargs` (after the runner, as the real host places them), then the plugin
+ * folder and the engine's arguments; for policy packs the engine's arguments come first and the folder last.
+ */
+export function pluginArguments(spec: PluginRunSpec, runPath: string): string[] {
+    const tail = spec.kind === "analyzer" ? [...spec.args, spec.pluginDirectory] : [spec.pluginDirectory, ...spec.args];
+    return [runPath, ...spec.options.nodeargs, ...tail];
+}
+
+/** The runner module for a plugin of `kind`: policy packs have their own; everything else runs `cmd/run-plugin`. */
+export function pluginRunModule(kind: string, env: NodeJS.ProcessEnv = process.env): string {
+    if (kind === "analyzer") return "@pulumi/pulumi/cmd/run-policy-pack";
+    return env.PULUMI_LANGUAGE_NODEJS_RUN_PATH || "@pulumi/pulumi/cmd/run-plugin";
+}
+
+/**
+ * The plugin's environment: exactly the engine's list (`KEY=value`, the engine sends its whole environment; an
+ * empty list means the host's own, as Go's exec does with a nil Env), plus the TypeScript variables of the options.
+ */
+export function pluginEnvironment(envList: string[], options: NodeRuntimeOptions, hostEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+    const env: Record<string, string> = {};
+    if (envList.length === 0) {
+        for (const [key, value] of Object.entries(hostEnv)) if (value !== undefined) env[key] = value;
+    }
+    for (const entry of envList) {
+        const at = entry.indexOf("=");
+        if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
+    }
+    if (options.typescript) env.PULUMI_NODEJS_TYPESCRIPT = "true";
+    if (options.tsconfig !== undefined) env.PULUMI_NODEJS_TSCONFIG_PATH = options.tsconfig;
+    return env;
 }
 
 /** A provider package a program needs: a `package.json` under node_modules with `pulumi.resource: true`. */
@@ -307,8 +353,15 @@ function main(): void {
     try {
         sdk = loadSdk(process.cwd());
     } catch (err) {
-        console.error(`It looks like the Pulumi SDK has not been installed in ${process.cwd()}. Have you run npm install? (${(err as Error).message})`);
-        process.exit(1);
+        // The real host (a Go binary) starts anywhere, e.g. in a YAML program's directory when the engine needs it
+        // for a Node.js component package; the stand-in's own gRPC server needs an SDK, so it then takes the one
+        // found from its own location (the repository's, for the copy build.sh installs in test/e2e/.bin).
+        try {
+            sdk = loadSdk(path.dirname(fs.realpathSync(__filename)));
+        } catch {
+            console.error(`It looks like the Pulumi SDK has not been installed in ${process.cwd()}. Have you run npm install? (${(err as Error).message})`);
+            process.exit(1);
+        }
     }
     if (hostArgs.version) {
         console.log(sdk.version);
@@ -405,6 +458,98 @@ function main(): void {
             child.on("exit", (code) => {
                 programs.delete(child);
                 respond(runOutcome(code));
+            });
+        },
+
+        installDependencies: (call) => {
+            // `pulumi install`, and `pulumi package add` for a component package folder: `npm install` there, its
+            // output streamed back between the real host's two lines. (The real host first looks for an npm/yarn
+            // workspace root above the folder, honours packagemanager and .nvmrc, and caches installs; none of that
+            // applies to this repository.)
+            const request = call.request;
+            const directory = request.getInfo()?.getProgramDirectory() || request.getDirectory();
+            const out = (text: string | Buffer) => call.write(new language.InstallDependenciesResponse().setStdout(typeof text === "string" ? Buffer.from(text) : text));
+            out("Installing dependencies...\n\n");
+            const npm = lookPath("npm");
+            if (npm === undefined) {
+                call.emit("error", { code: grpc.status.UNKNOWN, details: 'exec: "npm": executable file not found in $PATH', name: "Error", message: "npm not found" });
+                return;
+            }
+            const child = spawn(npm, ["install", "--loglevel=error"], { cwd: directory, stdio: ["ignore", "pipe", "pipe"] });
+            child.stdout!.on("data", (chunk: Buffer) => out(chunk));
+            child.stderr!.on("data", (chunk: Buffer) => call.write(new language.InstallDependenciesResponse().setStderr(chunk)));
+            child.on("error", (err) => call.emit("error", { code: grpc.status.UNKNOWN, details: err.message, name: "Error", message: err.message }));
+            child.on("close", (code) => {
+                if (code !== 0) {
+                    const message = `npm install failed: exit status ${code ?? -1}`;
+                    call.emit("error", { code: grpc.status.UNKNOWN, details: message, name: "Error", message });
+                    return;
+                }
+                out("Finished installing dependencies\n\n");
+                call.end();
+            });
+        },
+
+        runPlugin: (call) => {
+            // A plugin written in Node.js (a component provider with PulumiPlugin.yaml `runtime: nodejs`, a policy
+            // pack): the engine reads the plugin's output from this stream (the provider prints its port first) and
+            // stops it by cancelling the call.
+            const request = call.request;
+            // grpc-js ends a server stream with the status of an emitted error.
+            const fail = (message: string) => {
+                call.emit("error", { code: grpc.status.UNKNOWN, details: message, name: "Error", message });
+            };
+            let spec: PluginRunSpec;
+            let runPath: string;
+            try {
+                const info = request.getInfo();
+                spec = {
+                    pluginDirectory: info?.getProgramDirectory() || request.getProgram(),
+                    kind: request.getKind(),
+                    args: request.getArgsList(),
+                    options: parseRuntimeOptions((info?.getOptions()?.toJavaScript() ?? {}) as Record<string, unknown>),
+                };
+                runPath = require.resolve(pluginRunModule(spec.kind), { paths: [spec.pluginDirectory] });
+            } catch (err) {
+                return fail((err as Error).message);
+            }
+            const node = lookPath("node");
+            if (node === undefined) return fail('exec: "node": executable file not found in $PATH');
+            const child = spawn(node, pluginArguments(spec, runPath), {
+                // Policy packs run in their own folder (as they always have); other plugins in the engine's directory.
+                cwd: spec.kind === "analyzer" ? spec.pluginDirectory : request.getPwd() || undefined,
+                env: pluginEnvironment(request.getEnvList(), spec.options),
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            programs.add(child);
+            let finished = false;
+            // The real host runs plugins with exec.CommandContext: a cancelled call kills the process.
+            call.on("cancelled", () => {
+                finished = true;
+                if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+            });
+            child.stdout!.on("data", (chunk: Buffer) => {
+                if (!finished) call.write(new language.RunPluginResponse().setStdout(chunk));
+            });
+            child.stderr!.on("data", (chunk: Buffer) => {
+                if (!finished) call.write(new language.RunPluginResponse().setStderr(chunk));
+            });
+            child.on("error", (err) => {
+                programs.delete(child);
+                if (finished) return;
+                finished = true;
+                fail(`Problem executing plugin program (could not run language executor): ${err.message}`);
+            });
+            child.on("close", (code, signal) => {
+                programs.delete(child);
+                if (finished) return;
+                finished = true;
+                if (code === 0) {
+                    call.write(new language.RunPluginResponse().setExitcode(0));
+                    call.end();
+                } else {
+                    fail(`Program exited with non-zero exit code: ${code ?? (signal ? -1 : 1)}`);
+                }
             });
         },
 

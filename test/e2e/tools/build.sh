@@ -6,7 +6,7 @@
 #
 #   test/e2e/tools/build.sh              # all tools
 #   test/e2e/tools/build.sh etcd pulumi  # a subset (etcd kube-apiserver kube-controller-manager
-#                                        # kubectl pulumi language-host provider actionlint)
+#                                        # kubectl pulumi language-host provider actionlint yaml)
 #   The default set includes kubectl: the e2e suite runs the README's kubectl steps (removing an unreachable
 #   member behind KubeSphere 3.4's webhook, the CLI e2e) and the benchmark (bench/) uses it too.
 #   actionlint is not in the default set: only .ci/run needs it.
@@ -20,6 +20,10 @@
 #   language-host   test/e2e/languageHost/ (TEST-ONLY stand-in for pulumi-language-nodejs,
 #                               compiled with the project's TypeScript; keyed by source hash)
 #   actionlint      require in  tools/actionlint/go.mod (github.com/rhysd/actionlint)
+#   yaml            require in  tools/yaml/go.mod      (github.com/pulumi/pulumi-yaml, the Pulumi YAML language
+#                               host, on the pulumi pkg/sdk it requires (v1.25.0: v3.206.0; it does not compile
+#                               against the CLI's v3.248.0); only the multi-language e2e needs it: not in the
+#                               default set)
 #   provider        require in  tools/provider/go.mod  (pseudo-version of
 #                               github.com/pulumi/pulumi-kubernetes/provider/v4) plus
 #                               PROVIDER_VERSION below (the release it corresponds to)
@@ -225,7 +229,7 @@ build_pulumi_cli() { # <version>
   local dir="$TOOLS_DIR/pulumi" v="$1"
   # The Automation API refuses a CLI without a version.
   build_tool pulumi "$v" pulumi "$dir" - \
-    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${v#v}" \
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 
@@ -324,6 +328,16 @@ build_actionlint() {
     -ldflags "-s -w -X github.com/rhysd/actionlint.version=$v" github.com/rhysd/actionlint/cmd/actionlint
 }
 
+# ---- pulumi-language-yaml (Pulumi YAML language host, for the multi-language e2e) ----
+# The e2e links it into its own PULUMI_HOME plugin folder (language-yaml-v<version>), where the CLI finds it.
+build_yaml() {
+  local dir="$TOOLS_DIR/yaml" v
+  v="$(gomod_version "$dir/go.mod" github.com/pulumi/pulumi-yaml)"
+  build_tool pulumi-language-yaml "$v" pulumi-language-yaml "$dir" - \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=${v#v}" \
+    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+}
+
 # ---- main -------------------------------------------------------------------
 tools=("$@")
 (( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi language-host provider)
@@ -338,7 +352,8 @@ for t in "${tools[@]}"; do
     language-host|pulumi-language-nodejs) build_language_host ;;
     provider|pulumi-resource-kubernetes) build_provider ;;
     actionlint) build_actionlint ;;
-    *) die "unknown tool '$t' (expected: etcd kube-apiserver kube-controller-manager kubectl pulumi language-host provider actionlint)" ;;
+    yaml|pulumi-language-yaml) build_yaml ;;
+    *) die "unknown tool '$t' (expected: etcd kube-apiserver kube-controller-manager kubectl pulumi language-host provider actionlint yaml)" ;;
   esac
 done
 echo "total $(elapsed "$total_start") — binaries in ${LINK_DIR}"
