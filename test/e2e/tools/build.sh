@@ -22,8 +22,8 @@
 #   actionlint      require in  tools/actionlint/go.mod (github.com/rhysd/actionlint)
 #   yaml            require in  tools/yaml/go.mod      (github.com/pulumi/pulumi-yaml, the Pulumi YAML language
 #                               host, on the pulumi pkg/sdk it requires (v1.25.0: v3.206.0; it does not compile
-#                               against the CLI's v3.248.0); only the multi-language e2e needs it: not in the
-#                               default set)
+#                               against the CLI's v3.248.0); in the default set, as the e2e suite's
+#                               multi-language test needs it (npm run demo and bench name the tools they need)
 #   provider        require in  tools/provider/go.mod  (pseudo-version of
 #                               github.com/pulumi/pulumi-kubernetes/provider/v4) plus
 #                               PROVIDER_VERSION below (the release it corresponds to)
@@ -340,7 +340,7 @@ build_yaml() {
 
 # ---- main -------------------------------------------------------------------
 tools=("$@")
-(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi language-host provider)
+(( ${#tools[@]} > 0 )) || tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi language-host provider yaml)
 total_start="$(now)"
 for t in "${tools[@]}"; do
   case "$t" in
