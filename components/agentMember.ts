@@ -189,7 +189,7 @@ export function waitForAgentJoined(
     access: ClusterAccess,
 ): pulumi.Output<ClusterStatus | undefined> {
     const configBytes = args.ksCoreValues === undefined ? new Uint8Array() : Buffer.from(yaml.dump(args.ksCoreValues));
-    const v3 = (args.kubesphereVersion ?? "v3") === "v3";
+    const v3 = args.host.kubesphereVersion === "v3";
     return pulumi
         .all([cluster.id, createdStatus, kubeconfig, pulumi.secret(args.host.kubeconfig), token, preflight])
         .apply(async ([, created, memberKubeconfig, hostKubeconfig, expectedToken, found]) => {

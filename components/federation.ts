@@ -7,8 +7,7 @@ import * as fs from "fs";
 import { FederationConfig, parseFederationConfig } from "./configSchema";
 import { FederationConfigError, throwProblems } from "./errors";
 import { HostCluster, sharedMemberFacts } from "./hostCluster";
-import { defaultImportCredentials } from "./importCredentials";
-import { ClusterAccess, liveClusterAccess } from "./kubeClient";
+import { ClusterAccess, currentClusterAccess, useClusterAccess } from "./kubeClient";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
 import { PROVIDER_DISPLAY_NAMES } from "./kubesphereObjects";
 import { MemberCluster } from "./memberCluster";
@@ -78,7 +77,7 @@ export async function federate(
     config: FederationConfig,
     sources: KubeconfigSourceContext,
     opts?: pulumi.ComponentResourceOptions,
-    clusterAccess: ClusterAccess = liveClusterAccess,
+    clusterAccess: ClusterAccess = currentClusterAccess(),
 ): Promise<FederationSummary> {
     const problems: FederationConfigError[] = [];
     const resolve = (cluster: { kubeconfig: FederationConfig["host"]["kubeconfig"] }, key: string) => {
@@ -102,13 +101,15 @@ export async function federate(
     // gate is an Output of a promise settled once they exist (a refusal rejects it, so nothing waits forever).
     let releaseFleet!: (checked: pulumi.Output<FleetChecked>) => void;
     const fleetChecked = pulumi.output(new Promise<pulumi.Output<FleetChecked>>((resolve) => (releaseFleet = resolve)));
+    // The components read clusters through the seam, once, while they are constructed (below, synchronously).
+    const restoreClusterAccess = useClusterAccess(clusterAccess);
+    try {
     const host = new HostCluster(config.host.name, {
         hostClusterName: config.host.name,
         kubeconfig: hostKubeconfigYaml,
         kubesphereVersion,
         installerTimeoutSeconds: config.host.installerTimeoutSeconds,
         agentProxyAddress: config.host.agentProxyAddress,
-        clusterAccess,
         fleetChecked,
     }, opts);
 
@@ -134,14 +135,12 @@ export async function federate(
         const source = memberKubeconfigs[index]!;
         const memberCluster = new MemberCluster(member.name, {
             host,
-            kubeconfig: source.resolved.apply((resolved) => resolved.yaml),
+            // A kubeconfig known now is passed as text, so MemberCluster picks the import credentials from it.
+            kubeconfig: source.yaml ?? source.resolved.apply((resolved) => resolved.yaml),
             provider: member.provider,
             connection: member.connection,
-            kubesphereVersion,
             ksCoreValues: member.ksCoreValues,
-            // Exec plugins (EKS) cannot run inside KubeSphere, and 4.x renews imported certificates in place; for other
-            // stacks' kubeconfigs the method is only known at deployment, where the pre-flight refuses or warns with the fix.
-            credentials: member.connection === "agent" ? undefined : member.credentials ?? (source.authMethod === undefined ? undefined : defaultImportCredentials(source.authMethod, kubesphereVersion)),
+            credentials: member.credentials,
             credentialsRevision: member.credentialsRevision,
             apiServerEndpoint: member.apiServerEndpoint,
             description: member.description,
@@ -149,7 +148,6 @@ export async function federate(
             readyTimeoutSeconds: member.readyTimeoutSeconds,
             installerTimeoutSeconds: member.installerTimeoutSeconds,
             configKey: `members[${index}]`,
-            clusterAccess,
             otherMembers: fleet.apply((all) => all.filter((other) => other.name !== member.name)),
             fleetChecked,
         }, opts);
@@ -167,6 +165,9 @@ export async function federate(
     });
     releaseFleet(pulumi.all(preflights).apply((checked) => ({ members: checked })));
     return { hostName: config.host.name, hostKubesphereVersion: host.detectedKubesphereVersion, members };
+    } finally {
+        restoreClusterAccess();
+    }
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 import { DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS } from "./configSchema";
 import { waitForHostRole } from "./hostInstaller";
 import { hostPreflightVerdict, hostWaitPreviewMessage } from "./hostPreflight";
-import { ClusterAccess, liveClusterAccess } from "./kubeClient";
+import { ClusterAccess, currentClusterAccess } from "./kubeClient";
 import {
     hostInstallerSpec,
     INSTALLER_API_VERSION,
@@ -29,8 +29,13 @@ export interface FederationHost {
     readonly jwtSecret: pulumi.Input<string>;
     /** The host's kubeconfig (secret), for the duplicate-import check; without it the check is skipped. */
     readonly kubeconfig?: pulumi.Input<string>;
-    /** KubeSphere's name for the host, for messages. */
-    readonly hostClusterName?: string;
+    /** KubeSphere's name for the host (`spec.multicluster.hostClusterName`), e.g. `"host"`; named in messages. */
+    readonly hostClusterName: string;
+    /**
+     * The host's KubeSphere major version, which decides what a member's join is: `v3` (the member's ks-installer
+     * is patched) or `v4` (the host installs ks-core on the member). Members take it from here, so they cannot disagree.
+     */
+    readonly kubesphereVersion: "v3" | "v4";
     /** Where agent members' agents dial the host's tower, e.g. `http://203.0.113.10:30880`. Default: tower's load-balancer address. */
     readonly agentProxyAddress?: string;
     /**
@@ -75,8 +80,6 @@ export interface HostClusterArgs {
      * manifest uses it). Default: none (the tower Service's load-balancer address is used when it has one).
      */
     agentProxyAddress?: string;
-    /** How the program reads clusters directly (pre-flight, host wait). Default: the real clusters. */
-    clusterAccess?: ClusterAccess;
     /**
      * Resolves once every member passed its pre-flight: the host's ks-installer is patched only then, so a refused
      * member leaves the host unchanged too (components/federation.ts). Default: only the host's own pre-flight.
@@ -125,7 +128,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         );
 
         this.kubesphereVersion = args.kubesphereVersion ?? "v3";
-        const access = args.clusterAccess ?? liveClusterAccess;
+        const access = currentClusterAccess();
         const timeoutSeconds = args.installerTimeoutSeconds ?? DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS;
 
         // Pre-flight: reads only, so previews show it; the patch waits for it.
@@ -224,7 +227,7 @@ const memberFactsByHost = new WeakMap<FederationHost, Map<string, Promise<Cluste
 export function sharedHostFacts(host: FederationHost, access: ClusterAccess, hostKubeconfig: string): Promise<HostFacts> {
     let facts = hostFactsByHost.get(host);
     if (facts === undefined) {
-        const name = host.hostClusterName ?? "host";
+        const name = host.hostClusterName;
         facts = Promise.all([access.readClusterFacts(name, hostKubeconfig), access.listImportedClusters(hostKubeconfig)]).then(
             ([own, clusters]) => ({ name, facts: own, clusters }),
             (err) => {

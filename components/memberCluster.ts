@@ -5,10 +5,10 @@ import { agentToken } from "./agentConnection";
 import { afterAgentReconnected, checkTower, createAgentResources, rotatedFirstOnHost, waitForAgentJoined } from "./agentMember";
 import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, ImportCredentials, MemberConnection, MemberProvider } from "./configSchema";
 import { FederationHost, HostReadiness, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
-import { checkImport, ImportCheck, isKubeSphereRenewal, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
+import { checkImport, defaultImportCredentials, ImportCheck, isKubeSphereRenewal, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
 import { createImportServiceAccount } from "./importServiceAccount";
 import { authMethodOfKubeconfig, withServer } from "./kubeconfig";
-import { ClusterAccess, liveClusterAccess } from "./kubeClient";
+import { ClusterAccess, currentClusterAccess } from "./kubeClient";
 import { describeInstall, KubesphereInstall, ksCoreConfigHash } from "./kubesphereVersion";
 import {
     ClusterCondition,
@@ -41,18 +41,15 @@ export interface MemberClusterArgs {
      * Pulumi uses). Default: `direct`.
      */
     connection?: MemberConnection;
-    /**
-     * KubeSphere major version of the host: `v3` patches the member's ks-installer and waits for its installer;
-     * `v4` creates the Cluster alone and the host installs ks-core on the member (API notes §6). Default: `v3`.
-     */
-    kubesphereVersion?: "v3" | "v4";
     /** KubeSphere 4.x only: Helm values for ks-core on the member, written to `spec.config`. Default: none. */
     ksCoreValues?: Record<string, unknown>;
     /**
      * How KubeSphere authenticates to the member: `kubeconfig` (the member kubeconfig as it is) or
      * `serviceAccount` (a token of ServiceAccount `kube-system/kubesphere-multicluster` created on the member).
-     * Default: `kubeconfig`; the program (components/federation.ts) picks `serviceAccount` when the kubeconfig runs
-     * an exec plugin (EKS), and on a 4.x host for a client certificate (see defaultImportCredentials).
+     * Default, when `kubeconfig` is a plain string: `serviceAccount` if it runs an exec plugin or auth-provider (EKS),
+     * or carries a client certificate and the host is 4.x; else `kubeconfig` (defaultImportCredentials). When it is an
+     * Output (another resource's), its auth method is known only at deployment: `kubeconfig`, and the pre-flight
+     * refuses an exec kubeconfig with the fix (set `credentials: "serviceAccount"`). Ignored for agent members.
      */
     credentials?: ImportCredentials;
     /** Bump to mint a new ServiceAccount token (agent members: a new agent token); the Cluster is updated in place. Default: 1. */
@@ -77,8 +74,6 @@ export interface MemberClusterArgs {
      * updates the provider instead of replacing the member's resources. Default: `kubesphere-federation/<name>`.
      */
     clusterIdentifier?: string;
-    /** How the program reads clusters directly (pre-flight, installer wait). Default: the real clusters. */
-    clusterAccess?: ClusterAccess;
     /**
      * The other members of the same federation config, with their kube-system UIDs, so the same cluster listed
      * twice under two names is refused before anything changes. Default: none (components/federation.ts sets it).
@@ -102,6 +97,20 @@ export interface MemberPreflight {
 export interface MemberSettingsApplied {
     waited: boolean;
     waitedMs: number;
+}
+
+/**
+ * The import credentials when the args name none: decided from the kubeconfig's auth method when it is known now (a
+ * plain string), the way KubeSphere can use it (defaultImportCredentials); `kubeconfig` otherwise.
+ */
+function defaultCredentialsFor(kubeconfig: pulumi.Input<string>, hostMajor: "v3" | "v4"): ImportCredentials {
+    if (typeof kubeconfig !== "string") return "kubeconfig";
+    try {
+        return defaultImportCredentials(authMethodOfKubeconfig(kubeconfig), hostMajor);
+    } catch {
+        // Not kubeconfig YAML: the pre-flight reports it, naming the member.
+        return "kubeconfig";
+    }
 }
 
 /** The value of an Output (inside an apply, where it is known). */
@@ -147,10 +156,11 @@ export class MemberCluster extends pulumi.ComponentResource {
     constructor(name: string, args: MemberClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:MemberCluster", name, {}, opts);
         const configKey = args.configKey ?? `members[${name}]`;
-        const credentials = args.credentials ?? "kubeconfig";
-        const access = args.clusterAccess ?? liveClusterAccess;
-        const v3 = (args.kubesphereVersion ?? "v3") === "v3";
         const viaAgent = args.connection === "agent";
+        // Through tower KubeSphere never uses the member's kubeconfig, so there are no import credentials to choose.
+        const credentials: ImportCredentials = viaAgent ? "kubeconfig" : args.credentials ?? defaultCredentialsFor(args.kubeconfig, args.host.kubesphereVersion);
+        const access = currentClusterAccess();
+        const v3 = args.host.kubesphereVersion === "v3";
 
         const kubeconfig = pulumi.secret(args.kubeconfig);
         this.provider = new k8s.Provider(
@@ -211,7 +221,7 @@ export class MemberCluster extends pulumi.ComponentResource {
             member: name,
             configKey,
             hostMajor: v3 ? "v3" : "v4",
-            hostName: args.host.hostClusterName ?? "host",
+            hostName: args.host.hostClusterName,
             memberKubeconfig,
             hostKubeconfig,
             credentials,
@@ -317,7 +327,7 @@ export class MemberCluster extends pulumi.ComponentResource {
         args: MemberClusterArgs,
         access: ClusterAccess,
     ): Promise<MemberPreflight> {
-        const v3 = (args.kubesphereVersion ?? "v3") === "v3";
+        const v3 = args.host.kubesphereVersion === "v3";
         const viaAgent = args.connection === "agent";
         // Through tower KubeSphere never uses the member's kubeconfig: nothing to check for the import.
         const importCheck: ImportCheck = viaAgent ? {} : checkImport({
