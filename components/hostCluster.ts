@@ -83,6 +83,7 @@ export interface HostClusterArgs {
     /**
      * Resolves once every member passed its pre-flight: the host's ks-installer is patched only then, so a refused
      * member leaves the host unchanged too (components/federation.ts). Default: only the host's own pre-flight.
+     * @internal
      */
     fleetChecked?: pulumi.Input<FleetChecked>;
 }
@@ -223,6 +224,7 @@ const memberFactsByHost = new WeakMap<FederationHost, Map<string, Promise<Cluste
 /**
  * The host's facts (its own, and the clusters it has imported): read once per program run — a run builds its host
  * object once — and shared by the host's pre-flight and every member's, so a fleet of N members costs 2 host reads, not 2N.
+ * @internal
  */
 export function sharedHostFacts(host: FederationHost, access: ClusterAccess, hostKubeconfig: string): Promise<HostFacts> {
     let facts = hostFactsByHost.get(host);
@@ -243,6 +245,7 @@ export function sharedHostFacts(host: FederationHost, access: ClusterAccess, hos
 /**
  * A member's facts, read once per run and member kubeconfig: its own pre-flight and the fleet's "same cluster twice"
  * check (components/federation.ts) share the read.
+ * @internal
  */
 export function sharedMemberFacts(host: FederationHost, access: ClusterAccess, member: string, memberKubeconfig: string): Promise<ClusterFacts> {
     let byKubeconfig = memberFactsByHost.get(host);

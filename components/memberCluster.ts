@@ -77,11 +77,13 @@ export interface MemberClusterArgs {
     /**
      * The other members of the same federation config, with their kube-system UIDs, so the same cluster listed
      * twice under two names is refused before anything changes. Default: none (components/federation.ts sets it).
+     * @internal
      */
     otherMembers?: pulumi.Input<FleetMember[]>;
     /**
      * Resolves once every member of the federation passed its pre-flight: nothing on this member changes before,
      * so one refused member leaves every cluster unchanged. Default: only this member's own pre-flight is waited for.
+     * @internal
      */
     fleetChecked?: pulumi.Input<FleetChecked>;
 }
