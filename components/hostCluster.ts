@@ -147,14 +147,14 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         });
         this.detectedKubesphereVersion = pulumi.unsecret(preflight.apply((verdict) => describeInstall(verdict.install)));
 
-        // 4.x has no ClusterConfiguration (API notes §6).
+        // 4.x has no ClusterConfiguration (docs/kubesphere.md §6).
         this.installerPatch = this.kubesphereVersion === "v4" ? undefined : new k8s.apiextensions.CustomResourcePatch(
             `${name}-ks-installer`,
             {
                 apiVersion: INSTALLER_API_VERSION,
                 kind: INSTALLER_KIND,
                 metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                // 3.1 has no hostClusterName option (API notes §9): the patch leaves it out there.
+                // 3.1 has no hostClusterName option (docs/kubesphere.md §9): the patch leaves it out there.
                 spec: pulumi.unsecret(
                     pulumi
                         .all([preflight, args.fleetChecked])
@@ -189,7 +189,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         this.jwtSecret = pulumi.secret(settings.apply((parsed) => parsed.jwtSecret));
         this.kubesphereLayout = pulumi.unsecret(settings.apply((parsed) => parsed.layout));
 
-        // Members join only a host (§9): KubeSphere's cluster controller starts once the installer has rendered the role.
+        // Members join only a host (docs/kubesphere.md §9): KubeSphere's cluster controller starts once the installer has rendered the role.
         const patch = this.installerPatch;
         this.readyForMembers =
             patch === undefined

@@ -120,7 +120,7 @@ function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply(resolve));
 }
 
-/** The Cluster status fields we report (API notes §3). */
+/** The Cluster status fields we report (docs/kubesphere.md §3). */
 export interface ClusterStatus {
     conditions?: ClusterCondition[];
     kubernetesVersion?: string;
@@ -129,7 +129,7 @@ export interface ClusterStatus {
 
 /**
  * Joins a member to the host by direct connection: checks the member first (KubeSphere's own validation, the
- * version rules of API notes §9, and that the cluster is nobody else's), on 3.x sets the host's jwtSecret and
+ * version rules of docs/kubesphere.md §9, and that the cluster is nobody else's), on 3.x sets the host's jwtSecret and
  * `clusterRole: member` on its ks-installer and waits until the member's installer has applied them, waits until
  * the host is a host, then creates the member's `Cluster` on the host and waits for it to be Ready (4.x: and for
  * ks-core on the member). Refusals are ResourceErrors on this component, raised before any change.
@@ -209,12 +209,12 @@ export class MemberCluster extends pulumi.ComponentResource {
         );
 
         // The Cluster must not be created before the member runs with our settings: KubeSphere would report a
-        // jwtSecret mismatch. This also checks, on every `up`, that nobody changed them since (API notes §1).
+        // jwtSecret mismatch. This also checks, on every `up`, that nobody changed them since (docs/kubesphere.md §1).
         // 4.x: the host's controller configures the member, and the Cluster's KSCoreReady condition says when.
         const memberReady: pulumi.Output<MemberSettingsApplied> = this.installerPatch
             ? this.waitForInstaller(name, configKey, this.installerPatch, kubeconfig, preflight, args, access)
             : checked.apply(() => ({ waited: false, waitedMs: 0 }));
-        // Members join only a host that is a host (API notes §9); a host from another stack has nothing to wait for.
+        // Members join only a host that is a host (docs/kubesphere.md §9); a host from another stack has nothing to wait for.
         const hostReady: pulumi.Output<HostReadiness | undefined> = args.host.readyForMembers ?? pulumi.output(undefined);
         const configBytes = args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues));
         // The program waits for the join (and says why it is stuck) when it can read the host; else the provider waits.
@@ -348,7 +348,7 @@ export class MemberCluster extends pulumi.ComponentResource {
             sharedMemberFacts(args.host, access, name, memberKubeconfig),
             hostKubeconfig === undefined ? undefined : sharedHostFacts(args.host, access, hostKubeconfig),
         ]);
-        // §4.3, the console's check; 3.x only (4.x members may be bare until the host installs ks-core).
+        // docs/kubesphere.md §4.3, the console's check; 3.x only (4.x members may be bare until the host installs ks-core).
         const ksApiserverProblem = v3 && facts.installer !== undefined ? await access.probeKsApiserver(memberKubeconfig) : undefined;
         const verdict = preflightVerdict({
             member: name,
@@ -385,7 +385,7 @@ export class MemberCluster extends pulumi.ComponentResource {
 
     /**
      * The Cluster must not be created before the member runs with our settings: KubeSphere would report a jwtSecret
-     * mismatch. This also checks, on every `up`, that nobody changed them since (API notes §1). Not in previews.
+     * mismatch. This also checks, on every `up`, that nobody changed them since (docs/kubesphere.md §1). Not in previews.
      */
     private waitForInstaller(
         name: string,
@@ -404,7 +404,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                     configKey,
                     read: access.memberInstallerReader(name, memberKubeconfig),
                     hostJwtSecret,
-                    // 3.1/3.2 render no clusterRole on a member (API notes §9).
+                    // 3.1/3.2 render no clusterRole on a member (docs/kubesphere.md §9).
                     signal: appliedSignalFor(found.install.kind === "v3" ? found.install.release : undefined),
                     timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
                     log: (message) => pulumi.log.info(message, this),
@@ -421,7 +421,7 @@ export class MemberCluster extends pulumi.ComponentResource {
     }
 
     /**
-     * 4.x renews a client certificate inside the Cluster when 7 days or less are left (API notes §9): once it has, the
+     * 4.x renews a client certificate inside the Cluster when 7 days or less are left (docs/kubesphere.md §9): once it has, the
      * kubeconfig KubeSphere keeps is what the Cluster gets, so neither `pulumi up --refresh` nor a plain `up` puts ours
      * back (isKubeSphereRenewal). A read of the host, so previews show the same; a host from another stack is not read.
      */
