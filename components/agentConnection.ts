@@ -129,6 +129,7 @@ export function tokenOfAgentCommand(command: readonly string[] | undefined): str
  */
 export const agentDeploymentMetadata = { name: AGENT_DEPLOYMENT_NAME, namespace: KUBESPHERE_NAMESPACE, annotations: { "pulumi.com/skipAwait": "true" } };
 
+/** The agent's Deployment on the member (labels, image, the proxy address and token it dials tower with). */
 export function agentDeploymentObject(args: AgentDeploymentArgs<string>) {
     const labels = { app: "agent", "app.kubernetes.io/part-of": "tower" };
     return {
