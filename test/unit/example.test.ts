@@ -7,23 +7,11 @@ import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import { createRequire } from "module";
-import { readmeCommands } from "../e2e/harness/readme";
+import { EXAMPLE, installPackedExample } from "../fixtures/packedExample";
 import * as path from "path";
 
 const ROOT = path.resolve(__dirname, "../..");
-const EXAMPLE = path.join(ROOT, "examples", "member-from-output");
 const JWT_SECRET = "exampleJwtSecret0123456789abcdefgh";
-
-/**
- * Packs the library and installs the tarball into the example (a fresh copy of the package each time), running the
- * README's "Use it from your own program" commands as written (the last one type-checks the example).
- */
-export function installPackedExample(): string[] {
-    const commands = readmeCommands("Use it from your own program");
-    fs.rmSync(path.join(EXAMPLE, "node_modules", "kubesphere-federation"), { recursive: true, force: true });
-    execFileSync("bash", ["-euo", "pipefail", "-c", commands.join("\n")], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
-    return commands;
-}
 
 describe("examples/member-from-output (the packed package in a program of its own)", function () {
     this.timeout(600_000);
