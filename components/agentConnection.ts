@@ -1,7 +1,7 @@
 /**
  * Agent connection (KubeSphere's "proxy" Cluster, tower): the pure parts — the agent's token, the objects the program
  * renders on the member as KubeSphere's own agent manifest does, the proxy address rule, the pre-flight rules for the
- * host's tower, and what the join wait reads as done or missing (agent notes, ../shared/kubesphere-agent.md).
+ * host's tower, and what the join wait reads as done or missing (docs/kubesphere.md §10).
  * No Pulumi resources here: components/agentMember.ts creates them.
  */
 import { createHmac } from "crypto";
@@ -129,6 +129,7 @@ export function tokenOfAgentCommand(command: readonly string[] | undefined): str
  */
 export const agentDeploymentMetadata = { name: AGENT_DEPLOYMENT_NAME, namespace: KUBESPHERE_NAMESPACE, annotations: { "pulumi.com/skipAwait": "true" } };
 
+/** The agent's Deployment on the member (labels, image, the proxy address and token it dials tower with). */
 export function agentDeploymentObject(args: AgentDeploymentArgs<string>) {
     const labels = { app: "agent", "app.kubernetes.io/part-of": "tower" };
     return {

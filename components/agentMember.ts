@@ -2,7 +2,7 @@
  * The member side of an agent connection, as Pulumi resources: what KubeSphere's agent manifest holds (3.x: the
  * `cluster-agent` Deployment alone, running as the member's own `kubesphere` ServiceAccount; 4.1: Namespace,
  * ServiceAccount and ClusterRoleBinding `tower`, and the Deployment), created by the program instead of downloaded
- * from the console (agent notes §3, §5); and the steps of MemberCluster that read or wait on the join through tower
+ * from the console (docs/kubesphere.md §10.3, §10.4); and the steps of MemberCluster that read or wait on the join through tower
  * (pre-flight of the host's tower, token rotation, the join wait), kept here so memberCluster.ts stays the direct path.
  */
 import * as k8s from "@pulumi/kubernetes";
@@ -87,7 +87,7 @@ export function createAgentResources(args: AgentResourcesArgs, opts: { parent: p
     return created;
 }
 
-/** Agent members: the host has tower, and the agent has an address to dial (agent notes §1, §5). */
+/** Agent members: the host has tower, and the agent has an address to dial (docs/kubesphere.md §10.1, §10.4). */
 export async function checkTower(
     name: string,
     configKey: string,
@@ -193,7 +193,7 @@ export function waitForAgentJoined(
     explain: (message: string, memberKubeconfig: string, hostKubeconfig: string) => Promise<string>,
 ): pulumi.Output<ClusterStatus | undefined> {
     const configBytes = args.ksCoreValues === undefined ? new Uint8Array() : Buffer.from(yaml.dump(args.ksCoreValues));
-    const v3 = (args.kubesphereVersion ?? "v3") === "v3";
+    const v3 = args.host.kubesphereVersion === "v3";
     return pulumi
         .all([cluster.id, createdStatus, kubeconfig, pulumi.secret(args.host.kubeconfig), token, preflight])
         .apply(async ([, created, memberKubeconfig, hostKubeconfig, expectedToken, found]) => {

@@ -145,7 +145,7 @@ function finding(check: CheckId, verdict: Verdict, evidence: string, fix?: strin
     return { check, title: CHECK_TITLES[check], verdict, evidence, ...(fix !== undefined && verdict !== "ok" && verdict !== "skip" ? { fix } : {}) };
 }
 
-/** The member's jwtSecret and role against the host's (API notes §4.4): compared, never printed. */
+/** The member's jwtSecret and role against the host's (docs/kubesphere.md §4.4): compared, never printed. */
 export function checkJwtSecret(facts: DiagnosisFacts): Finding {
     const hostSecret = facts.host?.facts.config?.jwtSecret;
     const member = facts.memberFacts;
@@ -173,7 +173,7 @@ export function checkJwtSecret(facts: DiagnosisFacts): Finding {
                 (facts.hostMajor === "v3" ? (installerHasIt ? " (its ks-installer spec has the host's: the installer has not applied it)" : " (its ks-installer spec does not have the host's either)") : ""),
         );
     }
-    // 3.1/3.2 render no role on members (§9); 3.3+ and 4.x do.
+    // 3.1/3.2 render no role on members (docs/kubesphere.md §9); 3.3+ and 4.x do.
     if (config.clusterRole !== undefined && config.clusterRole !== "member") problems.push(`its kubesphere-config says clusterRole: ${config.clusterRole}, not member`);
     if (problems.length === 0) return finding("jwtSecret", "ok", "the member's kubesphere-config has the host's jwtSecret" + (config.clusterRole ? " and clusterRole: member" : ""));
     const installerHasIt = member.installer?.jwtSecret === hostSecret && member.installer?.clusterRole === "member";
@@ -263,15 +263,15 @@ export function checkRights(facts: DiagnosisFacts): Finding {
     );
 }
 
-/** §4.3: the member's ks-apiserver answers through the API server's service proxy (3.x; 4.x: once ks-core runs). */
+/** docs/kubesphere.md §4.3: the member's ks-apiserver answers through the API server's service proxy (3.x; 4.x: once ks-core runs). */
 export function checkKsApiserver(facts: DiagnosisFacts): Finding {
     if (facts.ksApiserverProblem === undefined) return finding("ksApiserver", "skip", facts.hostMajor === "v4" ? "ks-core is not installed on the member yet" : "not checked");
     if (facts.ksApiserverProblem === null) return finding("ksApiserver", "ok", "/kapis/version answers through the service proxy");
-    // 4.x: Ready needs ks-apiserver's /version through the proxy (§9), so a Ready Cluster means the host got an answer.
+    // 4.x: Ready needs ks-apiserver's /version through the proxy (docs/kubesphere.md §9), so a Ready Cluster means the host got an answer.
     if (facts.hostMajor === "v4" && condition(facts.cluster, "Ready")?.status === "True") return finding("ksApiserver", "ok", "the host reports Ready, which needs ks-apiserver's answer (4.x)");
     return finding(
         "ksApiserver",
-        // 3.x: only the console's validation needs it, the controller writes Ready without (§4); 4.x: Ready needs it.
+        // 3.x: only the console's validation needs it, the controller writes Ready without (docs/kubesphere.md §4); 4.x: Ready needs it.
         facts.hostMajor === "v4" ? "fail" : "warn",
         `/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version: ${facts.ksApiserverProblem}`,
         `make ks-apiserver run on the member: kubectl -n kubesphere-system get pods,svc,endpoints ks-apiserver (KubeSphere: "please make sure ks-apiserver.kubesphere-system.svc of member cluster is up and running")`,
@@ -302,7 +302,7 @@ export function checkAgent(facts: DiagnosisFacts): Finding {
     );
 }
 
-/** 4.x: the host's ks-core install on the member (KSCoreReady; no condition after a failed install, §9). */
+/** 4.x: the host's ks-core install on the member (KSCoreReady; no condition after a failed install, docs/kubesphere.md §9). */
 export function checkKsCore(facts: DiagnosisFacts): Finding {
     if (facts.hostMajor !== "v4") return finding("ksCore", "skip", "KubeSphere 3.x: no ks-core install");
     const cluster = facts.cluster;
@@ -357,7 +357,7 @@ export function checkClockSkew(facts: DiagnosisFacts): Finding {
     );
 }
 
-/** The pre-flight's refusals (versions §9, ownership, import credentials), reused as they are. */
+/** The pre-flight's refusals (versions docs/kubesphere.md §9, ownership, import credentials), reused as they are. */
 export function checkPreflight(facts: DiagnosisFacts): Finding {
     const verdict = facts.preflight;
     if (verdict === undefined) return finding("preflight", "skip", facts.memberProblem ?? "not run");

@@ -10,8 +10,7 @@ import { FederationConfigError, throwProblems } from "./errors";
 import { FederationHost, HostCluster, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
 import { hostPreflightVerdict } from "./hostPreflight";
 import { resolveKubeconfig } from "./kubeconfig";
-import { defaultImportCredentials } from "./importCredentials";
-import { ClusterAccess, liveClusterAccess } from "./kubeClient";
+import { ClusterAccess, currentClusterAccess, useClusterAccess } from "./kubeClient";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
 import { PROVIDER_DISPLAY_NAMES } from "./kubesphereObjects";
 import { MemberCluster } from "./memberCluster";
@@ -117,7 +116,7 @@ export async function federate(
     config: FederationConfig,
     sources: KubeconfigSourceContext,
     opts?: pulumi.ComponentResourceOptions,
-    clusterAccess: ClusterAccess = liveClusterAccess,
+    clusterAccess: ClusterAccess = currentClusterAccess(),
 ): Promise<FederationSummary> {
     const problems: FederationConfigError[] = [];
     const resolve = (source: KubeconfigSource, key: string) => {
@@ -140,11 +139,14 @@ export async function federate(
     // promise settled once they exist (a refusal rejects it, so nothing waits forever).
     let releaseFleet!: (checked: pulumi.Output<FleetChecked>) => void;
     const fleetChecked = pulumi.output(new Promise<pulumi.Output<FleetChecked>>((resolve) => (releaseFleet = resolve)));
+    // The components read clusters through the seam while they are constructed (below); restored in `finally`.
+    const restoreClusterAccess = useClusterAccess(clusterAccess);
+    try {
     const side: FederationHostSide =
         "stackReference" in hostConfig
             ? await hostFromStack(hostConfig, config, sources, clusterAccess, opts)
             : await ownHost(hostConfig, config, hostKubeconfig!.resolved.apply((resolved) => resolved.yaml), fleetChecked, clusterAccess, opts);
-    const { host, kubesphereVersion } = side;
+    const { host } = side;
 
     // Every member's kube-system UID, for "the same cluster listed twice" (KubeSphere: "MUST not import the same cluster
     // twice"); the reads are the members' own pre-flight reads, shared. A member that cannot be read reports it itself.
@@ -168,14 +170,12 @@ export async function federate(
         const source = memberKubeconfigs[index]!;
         const memberCluster = new MemberCluster(member.name, {
             host,
-            kubeconfig: source.resolved.apply((resolved) => resolved.yaml),
+            // A kubeconfig known now is passed as text, so MemberCluster picks the import credentials from it.
+            kubeconfig: source.yaml ?? source.resolved.apply((resolved) => resolved.yaml),
             provider: member.provider,
             connection: member.connection,
-            kubesphereVersion,
             ksCoreValues: member.ksCoreValues,
-            // Exec plugins (EKS) cannot run inside KubeSphere, and 4.x renews imported certificates in place; for other
-            // stacks' kubeconfigs the method is only known at deployment, where the pre-flight refuses or warns with the fix.
-            credentials: member.connection === "agent" ? undefined : member.credentials ?? (source.authMethod === undefined ? undefined : defaultImportCredentials(source.authMethod, kubesphereVersion)),
+            credentials: member.credentials,
             credentialsRevision: member.credentialsRevision,
             apiServerEndpoint: member.apiServerEndpoint,
             description: member.description,
@@ -183,7 +183,6 @@ export async function federate(
             readyTimeoutSeconds: member.readyTimeoutSeconds,
             installerTimeoutSeconds: member.installerTimeoutSeconds,
             configKey: `members[${index}]`,
-            clusterAccess,
             otherMembers: fleet.apply((all) => all.filter((other) => other.name !== member.name)),
             fleetChecked,
         }, opts);
@@ -206,6 +205,9 @@ export async function federate(
         members,
         ...(side.exported === undefined ? {} : { federationHost: side.exported }),
     };
+    } finally {
+        restoreClusterAccess();
+    }
 }
 
 /** A host stack or single stack: this stack's HostCluster, whose patch waits for every member's pre-flight. */
@@ -224,7 +226,6 @@ async function ownHost(
         kubesphereVersion,
         installerTimeoutSeconds: hostConfig.installerTimeoutSeconds,
         agentProxyAddress: hostConfig.agentProxyAddress,
-        clusterAccess,
         fleetChecked,
     }, opts);
     // Resolves once the host is a host (the host stack's `up` waited for it), so a member stack never reads a half-made host.
@@ -274,6 +275,7 @@ async function hostFromStack(
         jwtSecret: pulumi.secret(exported.jwtSecret),
         kubeconfig: secretKubeconfig,
         hostClusterName: exported.name,
+        kubesphereVersion: exported.kubesphereVersion,
         agentProxyAddress: exported.agentProxyAddress,
     };
     // The host's own checks, read-only, before any resource (shared with every member's pre-flight, which reads the

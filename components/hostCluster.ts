@@ -9,7 +9,7 @@ import {
 import { DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS } from "./configSchema";
 import { waitForHostRole } from "./hostInstaller";
 import { hostPreflightVerdict, hostWaitPreviewMessage } from "./hostPreflight";
-import { ClusterAccess, liveClusterAccess } from "./kubeClient";
+import { ClusterAccess, currentClusterAccess } from "./kubeClient";
 import {
     hostInstallerSpec,
     INSTALLER_API_VERSION,
@@ -29,8 +29,13 @@ export interface FederationHost {
     readonly jwtSecret: pulumi.Input<string>;
     /** The host's kubeconfig (secret), for the duplicate-import check; without it the check is skipped. */
     readonly kubeconfig?: pulumi.Input<string>;
-    /** KubeSphere's name for the host, for messages. */
-    readonly hostClusterName?: string;
+    /** KubeSphere's name for the host (`spec.multicluster.hostClusterName`), e.g. `"host"`; named in messages. */
+    readonly hostClusterName: string;
+    /**
+     * The host's KubeSphere major version, which decides what a member's join is: `v3` (the member's ks-installer
+     * is patched) or `v4` (the host installs ks-core on the member). Members take it from here, so they cannot disagree.
+     */
+    readonly kubesphereVersion: "v3" | "v4";
     /** Where agent members' agents dial the host's tower, e.g. `http://203.0.113.10:30880`. Default: tower's load-balancer address. */
     readonly agentProxyAddress?: string;
     /**
@@ -75,11 +80,10 @@ export interface HostClusterArgs {
      * manifest uses it). Default: none (the tower Service's load-balancer address is used when it has one).
      */
     agentProxyAddress?: string;
-    /** How the program reads clusters directly (pre-flight, host wait). Default: the real clusters. */
-    clusterAccess?: ClusterAccess;
     /**
      * Resolves once every member passed its pre-flight: the host's ks-installer is patched only then, so a refused
      * member leaves the host unchanged too (components/federation.ts). Default: only the host's own pre-flight.
+     * @internal
      */
     fleetChecked?: pulumi.Input<FleetChecked>;
 }
@@ -125,7 +129,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         );
 
         this.kubesphereVersion = args.kubesphereVersion ?? "v3";
-        const access = args.clusterAccess ?? liveClusterAccess;
+        const access = currentClusterAccess();
         const timeoutSeconds = args.installerTimeoutSeconds ?? DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS;
 
         // Pre-flight: reads only, so previews show it; the patch waits for it.
@@ -143,14 +147,14 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         });
         this.detectedKubesphereVersion = pulumi.unsecret(preflight.apply((verdict) => describeInstall(verdict.install)));
 
-        // 4.x has no ClusterConfiguration (API notes §6).
+        // 4.x has no ClusterConfiguration (docs/kubesphere.md §6).
         this.installerPatch = this.kubesphereVersion === "v4" ? undefined : new k8s.apiextensions.CustomResourcePatch(
             `${name}-ks-installer`,
             {
                 apiVersion: INSTALLER_API_VERSION,
                 kind: INSTALLER_KIND,
                 metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                // 3.1 has no hostClusterName option (API notes §9): the patch leaves it out there.
+                // 3.1 has no hostClusterName option (docs/kubesphere.md §9): the patch leaves it out there.
                 spec: pulumi.unsecret(
                     pulumi
                         .all([preflight, args.fleetChecked])
@@ -185,7 +189,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         this.jwtSecret = pulumi.secret(settings.apply((parsed) => parsed.jwtSecret));
         this.kubesphereLayout = pulumi.unsecret(settings.apply((parsed) => parsed.layout));
 
-        // Members join only a host (§9): KubeSphere's cluster controller starts once the installer has rendered the role.
+        // Members join only a host (docs/kubesphere.md §9): KubeSphere's cluster controller starts once the installer has rendered the role.
         const patch = this.installerPatch;
         this.readyForMembers =
             patch === undefined
@@ -220,11 +224,12 @@ const memberFactsByHost = new WeakMap<FederationHost, Map<string, Promise<Cluste
 /**
  * The host's facts (its own, and the clusters it has imported): read once per program run — a run builds its host
  * object once — and shared by the host's pre-flight and every member's, so a fleet of N members costs 2 host reads, not 2N.
+ * @internal
  */
 export function sharedHostFacts(host: FederationHost, access: ClusterAccess, hostKubeconfig: string): Promise<HostFacts> {
     let facts = hostFactsByHost.get(host);
     if (facts === undefined) {
-        const name = host.hostClusterName ?? "host";
+        const name = host.hostClusterName;
         facts = Promise.all([access.readClusterFacts(name, hostKubeconfig), access.listImportedClusters(hostKubeconfig)]).then(
             ([own, clusters]) => ({ name, facts: own, clusters }),
             (err) => {
@@ -240,6 +245,7 @@ export function sharedHostFacts(host: FederationHost, access: ClusterAccess, hos
 /**
  * A member's facts, read once per run and member kubeconfig: its own pre-flight and the fleet's "same cluster twice"
  * check (components/federation.ts) share the read.
+ * @internal
  */
 export function sharedMemberFacts(host: FederationHost, access: ClusterAccess, member: string, memberKubeconfig: string): Promise<ClusterFacts> {
     let byKubeconfig = memberFactsByHost.get(host);

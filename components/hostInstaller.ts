@@ -1,5 +1,5 @@
 /**
- * Waiting for a 3.x host to be a host (API notes §9, "When a host is really a host"). Patching ks-installer to
+ * Waiting for a 3.x host to be a host (docs/kubesphere.md §9, "When a host is really a host"). Patching ks-installer to
  * `clusterRole: host` starts a full installer run (kubefed with `--wait`, up to 30 minutes, kubesphere-config last);
  * KubeSphere's cluster controller only starts once the rendered config says so, and then creates the host's own
  * Cluster entry. A member Cluster created before that sits without status, so members wait for this.

@@ -1,6 +1,6 @@
 /**
  * Pre-flight checks of the host, before anything changes on it (reads only, so previews run them too): is it the
- * KubeSphere the config says, is it free to be this federation's host, and is it a host yet (API notes §9).
+ * KubeSphere the config says, is it free to be this federation's host, and is it a host yet (docs/kubesphere.md §9).
  * Pure: the facts are read by components/hostCluster.ts. Secrets: the jwtSecret read with the facts is never quoted.
  */
 import { assessHostRole, HOST_ROLE_SIGNAL } from "./hostInstaller";
@@ -12,7 +12,7 @@ export interface HostPreflightVerdict {
     warnings: string[];
     /** The host's KubeSphere as found (4.x: the version its own Cluster entry reports). */
     install: KubesphereInstall;
-    /** 3.x: whether the host already is a host (§9's done signal); always true on 4.x. */
+    /** 3.x: whether the host already is a host (docs/kubesphere.md §9's done signal); always true on 4.x. */
     isHost: boolean;
 }
 

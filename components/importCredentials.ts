@@ -1,5 +1,5 @@
 /**
- * The kubeconfig KubeSphere gets for a member (API notes §5), as pure functions: which credentials to use,
+ * The kubeconfig KubeSphere gets for a member (docs/kubesphere.md §5), as pure functions: which credentials to use,
  * the static token kubeconfig for the ServiceAccount way, the endpoint override, the checks on what we import
  * (reachable-looking server, client certificate expiry), and recognising a 4.x host's in-place renewal of it. Kubeconfig texts are secrets: nothing here logs them.
  */
@@ -10,7 +10,7 @@ import type { KubeconfigAuthMethod } from "./kubeconfig";
 
 /**
  * Where the import ServiceAccount lives on the member: kube-system, which exists on every cluster and which nobody
- * deletes. Not kubesphere-system: a bare 4.x member has none until the host installs ks-core there (API notes §9),
+ * deletes. Not kubesphere-system: a bare 4.x member has none until the host installs ks-core there (docs/kubesphere.md §9),
  * and the program must never create, own or delete a namespace KubeSphere installs into.
  */
 export const IMPORT_SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kube-system" };
@@ -18,7 +18,7 @@ export const IMPORT_SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespa
 /**
  * What KubeSphere authenticates with unless the config says otherwise. Exec plugins and auth-providers cannot run
  * inside KubeSphere ("exec: executable aws not found"). On a 4.x host a client certificate is not imported either:
- * 4.x renews it inside the Cluster when 7 days or less are left (§9), and a later `pulumi up --refresh` would put
+ * 4.x renews it inside the Cluster when 7 days or less are left (docs/kubesphere.md §9), and a later `pulumi up --refresh` would put
  * the old one back; a ServiceAccount token is left alone.
  */
 export function defaultImportCredentials(authMethod: KubeconfigAuthMethod, hostMajor: "v3" | "v4" = "v3"): ImportCredentials {
@@ -27,7 +27,7 @@ export function defaultImportCredentials(authMethod: KubeconfigAuthMethod, hostM
     return "kubeconfig";
 }
 
-/** Whether the user of a single-context kubeconfig carries a client certificate (what 3.3.0–3.3.2 needs, §9). */
+/** Whether the user of a single-context kubeconfig carries a client certificate (what 3.3.0–3.3.2 needs, docs/kubesphere.md §9). */
 export function hasClientCertificate(kubeconfigYaml: string): boolean {
     const doc = yaml.load(kubeconfigYaml) as { users?: Array<{ user?: Record<string, unknown> }> };
     return typeof doc.users?.[0]?.user?.["client-certificate-data"] === "string";
@@ -59,7 +59,7 @@ function kubeconfigUser(kubeconfigYaml: string): { token: boolean; certificateEx
 
 /**
  * Whether the kubeconfig a 4.x host keeps in a member's Cluster is KubeSphere's renewal of the client-certificate
- * kubeconfig we import, which the program then leaves alone instead of putting its own back (API notes §9, "4.x
+ * kubeconfig we import, which the program then leaves alone instead of putting its own back (docs/kubesphere.md §9, "4.x
  * rewrites the imported kubeconfig"; v4.1.3 kubeconfig.go): it differs from ours, names the same server, and
  * authenticates with a token (what 4.x swaps in for a `system:masters` certificate) or with a client certificate that
  * expires later than ours. A kubeconfig of ours whose certificate expires later than the kept one (the user renewed

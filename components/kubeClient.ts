@@ -29,7 +29,7 @@ function apiClients(kubeconfigYaml: string) {
 }
 
 /**
- * Reads what pre-flight needs from a cluster (API notes §9: where each fact lives): its kube-system UID, its
+ * Reads what pre-flight needs from a cluster (docs/kubesphere.md §9: where each fact lives): its kube-system UID, its
  * ks-installer (role, jwtSecret, `status.core.version`), its kubesphere-config and its kubesphere-system namespace.
  * Rejects, naming the cluster and its server, when it does not answer. The jwtSecrets read stay in memory, for
  * comparisons only.
@@ -86,7 +86,7 @@ export async function readClusterFacts(cluster: string, kubeconfigYaml: string):
 }
 
 /**
- * KubeSphere's console check §4.3: the member's ks-apiserver answers `/kapis/version` through the API server's
+ * KubeSphere's console check docs/kubesphere.md §4.3: the member's ks-apiserver answers `/kapis/version` through the API server's
  * service proxy. Returns why not, or undefined when it answers. Never rejects: the caller only warns.
  */
 export async function probeKsApiserver(kubeconfigYaml: string): Promise<string | undefined> {
@@ -145,7 +145,7 @@ export function classifyRequestError(err: unknown): ReachProbe {
     return { ok: false, kind: "other", detail };
 }
 
-/** What KubeSphere needs to do on a member (API notes §4: services/proxy; the join reads nodes and kube-system, and manages the rest). */
+/** What KubeSphere needs to do on a member (docs/kubesphere.md §4: services/proxy; the join reads nodes and kube-system, and manages the rest). */
 const NEEDED_ACCESS: Array<{ what: string; attributes: { verb: string; resource: string; group?: string; namespace?: string; subresource?: string } }> = [
     { what: "get namespaces", attributes: { verb: "get", resource: "namespaces" } },
     { what: "list nodes", attributes: { verb: "list", resource: "nodes" } },
@@ -250,7 +250,7 @@ export async function listImportedClusters(hostKubeconfigYaml: string): Promise<
 
 /**
  * The kubeconfig in the host's Cluster `name` (`spec.connection.kubeconfig`, decoded), as KubeSphere keeps it now:
- * 4.x may have renewed it in place (API notes §9). Undefined when the Cluster does not exist yet. Secret: compared only.
+ * 4.x may have renewed it in place (docs/kubesphere.md §9). Undefined when the Cluster does not exist yet. Secret: compared only.
  */
 export async function readImportedKubeconfig(hostKubeconfigYaml: string, name: string): Promise<string | undefined> {
     const { custom, server } = apiClients(hostKubeconfigYaml);
@@ -280,7 +280,7 @@ function importedCluster(item: ClusterItem): ImportedCluster {
 }
 
 /**
- * Returns a function that reads whether a 3.x host is a host yet (API notes §9, "When a host is really a host"):
+ * Returns a function that reads whether a 3.x host is a host yet (docs/kubesphere.md §9, "When a host is really a host"):
  * its kubesphere-config and the Cluster entry KubeSphere labels `cluster-role.kubesphere.io/host`.
  */
 export function hostRoleReader(host: string, kubeconfigYaml: string): () => Promise<HostRoleState> {
@@ -431,7 +431,7 @@ function safeJson(text: string): unknown {
 }
 
 /**
- * The host's tower (agent notes §1, §5): whether Deployment kubesphere-system/tower exists, and its Service's type
+ * The host's tower (docs/kubesphere.md §10.1, §10.4): whether Deployment kubesphere-system/tower exists, and its Service's type
  * and load-balancer address (`http://<ingress IP, else hostname>:<first port>`, KubeSphere's rule).
  */
 export async function readTower(host: string, hostKubeconfigYaml: string): Promise<TowerFacts> {
@@ -550,3 +550,27 @@ export const liveClusterAccess: ClusterAccess = {
     probeImportKubeconfig,
     readClock,
 };
+
+let clusterAccessInUse: ClusterAccess = liveClusterAccess;
+
+/**
+ * How components built from now on read clusters directly (pre-flight, waits): the real clusters unless a test
+ * swapped them with {@link useClusterAccess}. Each component reads it once, in its constructor.
+ * @internal
+ */
+export function currentClusterAccess(): ClusterAccess {
+    return clusterAccessInUse;
+}
+
+/**
+ * Test seam: components constructed after this call read clusters through `access`. Returns the function that
+ * puts the previous access back. Not part of the public API (graph tests and the example's mock run use it).
+ * @internal
+ */
+export function useClusterAccess(access: ClusterAccess): () => void {
+    const previous = clusterAccessInUse;
+    clusterAccessInUse = access;
+    return () => {
+        clusterAccessInUse = previous;
+    };
+}

@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { FederationConfigError } from "./errors";
 
-/** How the selected user authenticates; KubeSphere can only use static credentials (§5 of the API notes). */
+/** How the selected user authenticates; KubeSphere can only use static credentials (docs/kubesphere.md §5). */
 export type KubeconfigAuthMethod = "token" | "clientCertificate" | "basic" | "exec" | "authProvider" | "none";
 
 /** A validated single-context kubeconfig. `yaml` is secret material. */

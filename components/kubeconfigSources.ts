@@ -25,6 +25,8 @@ export interface KubeconfigFromSource {
     resolved: pulumi.Output<ResolvedKubeconfig>;
     /** Known for files and secret config values; undefined for other stacks' outputs (known only at deployment). */
     authMethod?: KubeconfigAuthMethod;
+    /** The validated kubeconfig YAML when known now (files, secret config values), for components that decide from it. */
+    yaml?: string;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface KubeconfigFromSource {
  * @param key the config key of the source, e.g. `members[0].kubeconfig`
  */
 export function resolveKubeconfigSource(source: KubeconfigSource, key: string, context: KubeconfigSourceContext): KubeconfigFromSource {
-    const known = (resolved: ResolvedKubeconfig) => ({ resolved: pulumi.secret(resolved), authMethod: resolved.authMethod });
+    const known = (resolved: ResolvedKubeconfig) => ({ resolved: pulumi.secret(resolved), authMethod: resolved.authMethod, yaml: resolved.yaml });
     if ("path" in source) {
         return known(readKubeconfigFile(source, key, context.readFile, context.cwd));
     }

@@ -1,5 +1,5 @@
 /**
- * Reading ConfigMap `kubesphere-system/kubesphere-config`, key `kubesphere.yaml` (API notes §2).
+ * Reading ConfigMap `kubesphere-system/kubesphere-config`, key `kubesphere.yaml` (docs/kubesphere.md §2).
  * Pure: takes the ConfigMap's data, returns what the federation needs. Never quotes the jwtSecret in an error.
  */
 import * as yaml from "js-yaml";

@@ -1,5 +1,5 @@
 /**
- * Builders for the KubeSphere objects the program writes (API notes §1 and §3). Pure data, no Pulumi resources,
+ * Builders for the KubeSphere objects the program writes (docs/kubesphere.md §1 and docs/kubesphere.md §3). Pure data, no Pulumi resources,
  * so the exact shapes are unit-tested on their own.
  */
 import type { MemberProvider } from "./configSchema";
@@ -10,11 +10,11 @@ export const INSTALLER_KIND = "ClusterConfiguration";
 export const INSTALLER_NAME = "ks-installer";
 export const CLUSTER_API_VERSION = "cluster.kubesphere.io/v1alpha1";
 export const CLUSTER_KIND = "Cluster";
-/** Label KubeSphere puts on the host's own Cluster entry (API notes §3). */
+/** Label KubeSphere puts on the host's own Cluster entry (docs/kubesphere.md §3). */
 export const HOST_CLUSTER_LABEL = "cluster-role.kubesphere.io/host";
-/** 4.x: annotation a host's controller puts on a member's kubesphere-system namespace: the host's name (§4.5). */
+/** 4.x: annotation a host's controller puts on a member's kubesphere-system namespace: the host's name (docs/kubesphere.md §4.5). */
 export const HOST_CLUSTER_ANNOTATION = "cluster.kubesphere.io/host-cluster";
-/** 4.x: annotation on a Cluster: the ks-core config hash of the last finished install on the member (§9). */
+/** 4.x: annotation on a Cluster: the ks-core config hash of the last finished install on the member (docs/kubesphere.md §9). */
 export const CONFIG_HASH_ANNOTATION = "kubesphere.io/config-hash";
 
 /** Display text KubeSphere's console shows for a member (`spec.provider` is free text). */
@@ -39,7 +39,7 @@ export const installerPatchAnnotations = { "pulumi.com/patchForce": "true" };
  * 3.1 has none, see hasHostClusterNameOption): pass undefined to leave it out.
  */
 export function hostInstallerSpec(hostClusterName: string | undefined, proxyPublishAddress?: string) {
-    // proxyPublishAddress: where agents dial tower; ks-installer renders it into kubesphere-config (agent notes §1).
+    // proxyPublishAddress: where agents dial tower; ks-installer renders it into kubesphere-config (docs/kubesphere.md §10.1).
     return {
         multicluster: {
             clusterRole: "host",
@@ -85,8 +85,8 @@ export interface ClusterObjectArgs<T> {
 }
 
 /**
- * The `Cluster` a member is imported as, the direct-connection shape KubeSphere's console posts (API notes §3;
- * §6 for 4.x, where this object alone joins the member).
+ * The `Cluster` a member is imported as, the direct-connection shape KubeSphere's console posts (docs/kubesphere.md §3;
+ * docs/kubesphere.md §6 for 4.x, where this object alone joins the member).
  * The program waits for the join itself when it can read the host (`programWaits`), else annotations make the provider wait; background deletion because a Cluster owns no dependents and
  * foreground deletion would wait on the garbage collector for nothing.
  */
@@ -130,7 +130,7 @@ function providerWait<T>(args: ClusterObjectArgs<T>): Record<string, string> {
     };
 }
 
-/** One condition of a Cluster's status (API notes §3). */
+/** One condition of a Cluster's status (docs/kubesphere.md §3). */
 export interface ClusterCondition {
     type: string;
     status: string;

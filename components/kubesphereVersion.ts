@@ -1,5 +1,5 @@
 /**
- * KubeSphere versions as the program meets them (API notes §9): where a cluster's version is read from, what it
+ * KubeSphere versions as the program meets them (docs/kubesphere.md §9): where a cluster's version is read from, what it
  * means for a join, and the ks-core config hash a 4.x host writes. Pure functions, unit-tested on their own.
  */
 

@@ -5,10 +5,10 @@ import { agentToken } from "./agentConnection";
 import { afterAgentReconnected, checkTower, createAgentResources, rotatedFirstOnHost, waitForAgentJoined } from "./agentMember";
 import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, ImportCredentials, MemberConnection, MemberProvider } from "./configSchema";
 import { FederationHost, HostReadiness, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
-import { checkImport, ImportCheck, isKubeSphereRenewal, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
+import { checkImport, defaultImportCredentials, ImportCheck, isKubeSphereRenewal, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
 import { createImportServiceAccount } from "./importServiceAccount";
 import { authMethodOfKubeconfig, withServer } from "./kubeconfig";
-import { ClusterAccess, liveClusterAccess } from "./kubeClient";
+import { ClusterAccess, currentClusterAccess } from "./kubeClient";
 import { describeInstall, KubesphereInstall, ksCoreConfigHash } from "./kubesphereVersion";
 import {
     ClusterCondition,
@@ -41,18 +41,15 @@ export interface MemberClusterArgs {
      * Pulumi uses). Default: `direct`.
      */
     connection?: MemberConnection;
-    /**
-     * KubeSphere major version of the host: `v3` patches the member's ks-installer and waits for its installer;
-     * `v4` creates the Cluster alone and the host installs ks-core on the member (API notes §6). Default: `v3`.
-     */
-    kubesphereVersion?: "v3" | "v4";
     /** KubeSphere 4.x only: Helm values for ks-core on the member, written to `spec.config`. Default: none. */
     ksCoreValues?: Record<string, unknown>;
     /**
      * How KubeSphere authenticates to the member: `kubeconfig` (the member kubeconfig as it is) or
      * `serviceAccount` (a token of ServiceAccount `kube-system/kubesphere-multicluster` created on the member).
-     * Default: `kubeconfig`; the program (components/federation.ts) picks `serviceAccount` when the kubeconfig runs
-     * an exec plugin (EKS), and on a 4.x host for a client certificate (see defaultImportCredentials).
+     * Default, when `kubeconfig` is a plain string: `serviceAccount` if it runs an exec plugin or auth-provider (EKS),
+     * or carries a client certificate and the host is 4.x; else `kubeconfig` (defaultImportCredentials). When it is an
+     * Output (another resource's), its auth method is known only at deployment: `kubeconfig`, and the pre-flight
+     * refuses an exec kubeconfig with the fix (set `credentials: "serviceAccount"`). Ignored for agent members.
      */
     credentials?: ImportCredentials;
     /** Bump to mint a new ServiceAccount token (agent members: a new agent token); the Cluster is updated in place. Default: 1. */
@@ -77,16 +74,16 @@ export interface MemberClusterArgs {
      * updates the provider instead of replacing the member's resources. Default: `kubesphere-federation/<name>`.
      */
     clusterIdentifier?: string;
-    /** How the program reads clusters directly (pre-flight, installer wait). Default: the real clusters. */
-    clusterAccess?: ClusterAccess;
     /**
      * The other members of the same federation config, with their kube-system UIDs, so the same cluster listed
      * twice under two names is refused before anything changes. Default: none (components/federation.ts sets it).
+     * @internal
      */
     otherMembers?: pulumi.Input<FleetMember[]>;
     /**
      * Resolves once every member of the federation passed its pre-flight: nothing on this member changes before,
      * so one refused member leaves every cluster unchanged. Default: only this member's own pre-flight is waited for.
+     * @internal
      */
     fleetChecked?: pulumi.Input<FleetChecked>;
 }
@@ -104,12 +101,26 @@ export interface MemberSettingsApplied {
     waitedMs: number;
 }
 
+/**
+ * The import credentials when the args name none: decided from the kubeconfig's auth method when it is known now (a
+ * plain string), the way KubeSphere can use it (defaultImportCredentials); `kubeconfig` otherwise.
+ */
+function defaultCredentialsFor(kubeconfig: pulumi.Input<string>, hostMajor: "v3" | "v4"): ImportCredentials {
+    if (typeof kubeconfig !== "string") return "kubeconfig";
+    try {
+        return defaultImportCredentials(authMethodOfKubeconfig(kubeconfig), hostMajor);
+    } catch {
+        // Not kubeconfig YAML: the pre-flight reports it, naming the member.
+        return "kubeconfig";
+    }
+}
+
 /** The value of an Output (inside an apply, where it is known). */
 function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply(resolve));
 }
 
-/** The Cluster status fields we report (API notes §3). */
+/** The Cluster status fields we report (docs/kubesphere.md §3). */
 export interface ClusterStatus {
     conditions?: ClusterCondition[];
     kubernetesVersion?: string;
@@ -118,7 +129,7 @@ export interface ClusterStatus {
 
 /**
  * Joins a member to the host by direct connection: checks the member first (KubeSphere's own validation, the
- * version rules of API notes §9, and that the cluster is nobody else's), on 3.x sets the host's jwtSecret and
+ * version rules of docs/kubesphere.md §9, and that the cluster is nobody else's), on 3.x sets the host's jwtSecret and
  * `clusterRole: member` on its ks-installer and waits until the member's installer has applied them, waits until
  * the host is a host, then creates the member's `Cluster` on the host and waits for it to be Ready (4.x: and for
  * ks-core on the member). Refusals are ResourceErrors on this component, raised before any change.
@@ -147,10 +158,11 @@ export class MemberCluster extends pulumi.ComponentResource {
     constructor(name: string, args: MemberClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:MemberCluster", name, {}, opts);
         const configKey = args.configKey ?? `members[${name}]`;
-        const credentials = args.credentials ?? "kubeconfig";
-        const access = args.clusterAccess ?? liveClusterAccess;
-        const v3 = (args.kubesphereVersion ?? "v3") === "v3";
         const viaAgent = args.connection === "agent";
+        // Through tower KubeSphere never uses the member's kubeconfig, so there are no import credentials to choose.
+        const credentials: ImportCredentials = viaAgent ? "kubeconfig" : args.credentials ?? defaultCredentialsFor(args.kubeconfig, args.host.kubesphereVersion);
+        const access = currentClusterAccess();
+        const v3 = args.host.kubesphereVersion === "v3";
 
         const kubeconfig = pulumi.secret(args.kubeconfig);
         this.provider = new k8s.Provider(
@@ -197,12 +209,12 @@ export class MemberCluster extends pulumi.ComponentResource {
         );
 
         // The Cluster must not be created before the member runs with our settings: KubeSphere would report a
-        // jwtSecret mismatch. This also checks, on every `up`, that nobody changed them since (API notes §1).
+        // jwtSecret mismatch. This also checks, on every `up`, that nobody changed them since (docs/kubesphere.md §1).
         // 4.x: the host's controller configures the member, and the Cluster's KSCoreReady condition says when.
         const memberReady: pulumi.Output<MemberSettingsApplied> = this.installerPatch
             ? this.waitForInstaller(name, configKey, this.installerPatch, kubeconfig, preflight, args, access)
             : checked.apply(() => ({ waited: false, waitedMs: 0 }));
-        // Members join only a host that is a host (API notes §9); a host from another stack has nothing to wait for.
+        // Members join only a host that is a host (docs/kubesphere.md §9); a host from another stack has nothing to wait for.
         const hostReady: pulumi.Output<HostReadiness | undefined> = args.host.readyForMembers ?? pulumi.output(undefined);
         const configBytes = args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues));
         // The program waits for the join (and says why it is stuck) when it can read the host; else the provider waits.
@@ -211,7 +223,7 @@ export class MemberCluster extends pulumi.ComponentResource {
             member: name,
             configKey,
             hostMajor: v3 ? "v3" : "v4",
-            hostName: args.host.hostClusterName ?? "host",
+            hostName: args.host.hostClusterName,
             memberKubeconfig,
             hostKubeconfig,
             credentials,
@@ -319,7 +331,7 @@ export class MemberCluster extends pulumi.ComponentResource {
         args: MemberClusterArgs,
         access: ClusterAccess,
     ): Promise<MemberPreflight> {
-        const v3 = (args.kubesphereVersion ?? "v3") === "v3";
+        const v3 = args.host.kubesphereVersion === "v3";
         const viaAgent = args.connection === "agent";
         // Through tower KubeSphere never uses the member's kubeconfig: nothing to check for the import.
         const importCheck: ImportCheck = viaAgent ? {} : checkImport({
@@ -338,7 +350,7 @@ export class MemberCluster extends pulumi.ComponentResource {
             sharedMemberFacts(args.host, access, name, memberKubeconfig),
             hostKubeconfig === undefined ? undefined : sharedHostFacts(args.host, access, hostKubeconfig),
         ]);
-        // §4.3, the console's check; 3.x only (4.x members may be bare until the host installs ks-core).
+        // docs/kubesphere.md §4.3, the console's check; 3.x only (4.x members may be bare until the host installs ks-core).
         const ksApiserverProblem = v3 && facts.installer !== undefined ? await access.probeKsApiserver(memberKubeconfig) : undefined;
         const verdict = preflightVerdict({
             member: name,
@@ -375,7 +387,7 @@ export class MemberCluster extends pulumi.ComponentResource {
 
     /**
      * The Cluster must not be created before the member runs with our settings: KubeSphere would report a jwtSecret
-     * mismatch. This also checks, on every `up`, that nobody changed them since (API notes §1). Not in previews.
+     * mismatch. This also checks, on every `up`, that nobody changed them since (docs/kubesphere.md §1). Not in previews.
      */
     private waitForInstaller(
         name: string,
@@ -394,7 +406,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                     configKey,
                     read: access.memberInstallerReader(name, memberKubeconfig),
                     hostJwtSecret,
-                    // 3.1/3.2 render no clusterRole on a member (API notes §9).
+                    // 3.1/3.2 render no clusterRole on a member (docs/kubesphere.md §9).
                     signal: appliedSignalFor(found.install.kind === "v3" ? found.install.release : undefined),
                     timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
                     log: (message) => pulumi.log.info(message, this),
@@ -411,7 +423,7 @@ export class MemberCluster extends pulumi.ComponentResource {
     }
 
     /**
-     * 4.x renews a client certificate inside the Cluster when 7 days or less are left (API notes §9): once it has, the
+     * 4.x renews a client certificate inside the Cluster when 7 days or less are left (docs/kubesphere.md §9): once it has, the
      * kubeconfig KubeSphere keeps is what the Cluster gets, so neither `pulumi up --refresh` nor a plain `up` puts ours
      * back (isKubeSphereRenewal). A read of the host, so previews show the same; a host from another stack is not read.
      */

@@ -1,7 +1,7 @@
 /**
  * Waiting for a member's ks-installer to apply the host's jwtSecret and `clusterRole: member`.
  *
- * The installer re-runs on every spec change and has no per-change "done" marker (API notes §1): the reliable
+ * The installer re-runs on every spec change and has no per-change "done" marker (docs/kubesphere.md §1): the reliable
  * signal is the member's own kubesphere-config showing the role and the host's jwtSecret. The assessment and the
  * poll loop are pure (reader, clock and sleep are injected) so every branch is unit-tested.
  * Secrets: jwtSecrets are compared, never printed.
@@ -19,7 +19,7 @@ export interface MemberInstallerState {
 }
 
 /**
- * What shows, in the member's kubesphere-config, that its installer applied our settings (API notes §9):
+ * What shows, in the member's kubesphere-config, that its installer applied our settings (docs/kubesphere.md §9):
  * `clusterRole` — 3.3 and later render `multicluster.clusterRole: member`; `accessTokenMaxAge` — 3.1/3.2 render no
  * multicluster block on a member, only the host's jwtSecret and `authentication.oauthOptions.accessTokenMaxAge: 0`.
  */

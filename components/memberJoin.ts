@@ -1,6 +1,6 @@
 /**
  * Waiting for a member's Cluster on the host to join: `Ready` (4.x also `KSCoreReady` and the ks-core config hash of
- * `spec.config`, API notes §9). The program waits itself, not the provider (`pulumi.com/waitFor`), so that a join
+ * `spec.config`, docs/kubesphere.md §9). The program waits itself, not the provider (`pulumi.com/waitFor`), so that a join
  * KubeSphere reports failed and a check explains (components/diagnosis.ts) fails at once, and a timeout says why.
  * Pure: the reader, diagnosis, clock and sleep are injected.
  */

@@ -1,7 +1,7 @@
 /**
  * Pre-flight checks before a member is touched, mirroring what KubeSphere's console validates before it creates a
- * Cluster (API notes §4) — creating the object directly skips that validation, so the program does it — and the
- * version differences of §9. The verdicts are pure; the reads are injected. They run in previews too: they only read.
+ * Cluster (docs/kubesphere.md §4) — creating the object directly skips that validation, so the program does it — and the
+ * version differences of docs/kubesphere.md §9. The verdicts are pure; the reads are injected. They run in previews too: they only read.
  * Secrets: jwtSecrets are compared, never quoted.
  */
 import type { ImportCredentials } from "./configSchema";
@@ -73,7 +73,7 @@ export interface FleetChecked {
     members: Array<{ name: string; kubesphere: string }>;
 }
 
-/** How a cluster's KubeSphere looks before the join (API notes §9, "where the version is"). */
+/** How a cluster's KubeSphere looks before the join (docs/kubesphere.md §9, "where the version is"). */
 export function installOf(facts: ClusterFacts, clusters: ImportedCluster[] = []): KubesphereInstall {
     if (facts.installer !== undefined) return { kind: "v3", release: parseKubesphereRelease(facts.installer.version) };
     if (facts.config?.layout === "v4") {
@@ -119,7 +119,7 @@ export interface PreflightInput {
      * `credentials: kubeconfig`; undefined otherwise or when not known yet.
      */
     importKubeconfig?: string;
-    /** 3.x: why the member's ks-apiserver did not answer through the service proxy (§4.3); undefined when it did. */
+    /** 3.x: why the member's ks-apiserver did not answer through the service proxy (docs/kubesphere.md §4.3); undefined when it did. */
     ksApiserverProblem?: string;
     now?: Date;
 }
@@ -257,7 +257,7 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
         }
     }
 
-    // KubeSphere 3.3.0–3.3.2 (§9): the controller's certificate-expiry step fails with "empty CertData" before it
+    // KubeSphere 3.3.0–3.3.2 (docs/kubesphere.md §9): the controller's certificate-expiry step fails with "empty CertData" before it
     // writes any status, so a Cluster whose kubeconfig has no client certificate never becomes Ready.
     const hostRelease = hostInstall !== undefined && hostInstall.kind !== "none" ? hostInstall.release : undefined;
     if (input.hostMajor === "v3" && failsWithoutClientCertificate(hostRelease)) {
@@ -289,7 +289,7 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
         const certificate = checkClientCertificate(input.importKubeconfig, input.now);
         const daysLeft = clientCertificateDaysLeft(input.importKubeconfig, input.now);
         if (input.hostMajor === "v4" && daysLeft !== undefined && daysLeft >= 0) {
-            // 4.x renews a certificate with ≤ 7 days left inside the Cluster (§9); the program then keeps KubeSphere's
+            // 4.x renews a certificate with ≤ 7 days left inside the Cluster (docs/kubesphere.md §9); the program then keeps KubeSphere's
             // (memberCluster.ts keepingKubeSphereRenewal), but Pulumi itself keeps using this certificate.
             const text =
                 `${prefix}: KubeSphere 4.x renews the client certificate of an imported kubeconfig in place when 7 days or less are ` +

@@ -134,6 +134,7 @@ export class Member extends pulumi.ComponentResource {
             jwtSecret: pulumi.secret(args.jwtSecret),
             kubeconfig: hostKubeconfig,
             hostClusterName,
+            kubesphereVersion: oneOf("Member", "kubesphereVersion", args.kubesphereVersion, KUBESPHERE_MAJORS, "v3"),
             agentProxyAddress: args.agentProxyAddress,
         };
         const member = new MemberCluster(name, {
@@ -141,7 +142,6 @@ export class Member extends pulumi.ComponentResource {
             kubeconfig: args.kubeconfig,
             provider: oneOf<MemberProvider>("Member", "provider", args.provider, MEMBER_PROVIDERS, "generic"),
             connection: oneOf<MemberConnection>("Member", "connection", args.connection, MEMBER_CONNECTIONS, "direct"),
-            kubesphereVersion: oneOf("Member", "kubesphereVersion", args.kubesphereVersion, KUBESPHERE_MAJORS, "v3"),
             credentials: args.credentials ? oneOf<ImportCredentials>("Member", "credentials", args.credentials, IMPORT_CREDENTIALS, "kubeconfig") : undefined,
             credentialsRevision: args.credentialsRevision,
             apiServerEndpoint: args.apiServerEndpoint,

@@ -136,7 +136,7 @@ describe("federation on a local sandbox (e2e)", function () {
             MERGE_PATCH,
         );
         await waitUntil(async () => (await jwtSecretOf("member1")) === "changed-by-hand-0123456789abcdef", "the emulated installer applies the hand edit");
-        // KubeSphere's controller never compares jwtSecrets (API notes §4): the Cluster stays Ready while logins
+        // KubeSphere's controller never compares jwtSecrets (docs/kubesphere.md §4): the Cluster stays Ready while logins
         // across clusters fail, so only the program's drift repair notices.
         const result = await stack.up({ refresh: true });
         assert.strictEqual(result.summary.result, "succeeded");

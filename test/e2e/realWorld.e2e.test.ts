@@ -1,5 +1,5 @@
 /**
- * End-to-end, the imports that go wrong in real life (API notes §4, §5, §7): an exec-plugin (EKS-like) member
+ * End-to-end, the imports that go wrong in real life (docs/kubesphere.md §4, §5, §7): an exec-plugin (EKS-like) member
  * imported through a ServiceAccount token and its rotation, an endpoint override, a duplicate import, a member
  * without KubeSphere, removing an unreachable member the documented way, and a KubeSphere 4.x host.
  */

@@ -1,6 +1,6 @@
 /**
  * End-to-end version matrix (issue 8 item 5): the real program on the real engine against hosts and members of
- * different KubeSphere versions, each emulated as its source shows (test/e2e/emulator, API notes §9).
+ * different KubeSphere versions, each emulated as its source shows (test/e2e/emulator, docs/kubesphere.md §9).
  * One sandbox per host version, shared by its scenarios, which run in order.
  *
  * - 3.4 host whose installer takes 20 s to become a host, members 3.2 (token kubeconfig), 3.3 (client certificate)

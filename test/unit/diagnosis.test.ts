@@ -165,7 +165,7 @@ describe("diagnosis: why a join is stuck", () => {
         assert.deepStrictEqual(["10s", "1m30s", "500ms", "0", "x"].map(parseGoDuration), [10_000, 90_000, 500, 0, undefined]);
     });
 
-    it("versions: the pre-flight's refusal (§9) is the cause, with its own fix", () => {
+    it("versions: the pre-flight's refusal (docs/kubesphere.md §9) is the cause, with its own fix", () => {
         const found = checkPreflight(
             facts({ preflight: { errors: ["member \"m1\" cannot join host \"host\" (KubeSphere v3.3.1): …. Fix: upgrade the host to KubeSphere 3.4"], warnings: [], install: { kind: "v3" } } }),
         );

@@ -5,6 +5,7 @@ import { parseFederationConfig } from "../../components/configSchema";
 import { FederationConfigError, FederationConfigErrors } from "../../components/errors";
 import { federate, FederationSummary } from "../../components/federation";
 import { HostCluster } from "../../components/hostCluster";
+import { useClusterAccess } from "../../components/kubeClient";
 import { resolveKubeconfig } from "../../components/kubeconfig";
 import { KubeconfigSourceContext } from "../../components/kubeconfigSources";
 import { certificateKubeconfig, execKubeconfig, kubesphereYamlV3, kubesphereYamlV4, tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
@@ -444,7 +445,9 @@ describe("federation resource graph (mocks)", () => {
     describe("HostCluster on its own", () => {
         it("exposes jwtSecret as a secret", async () => {
             await installMocks(kubesphereYamlV3(JWT_SECRET));
-            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h"), clusterAccess: fakeClusterAccess() });
+            const restore = useClusterAccess(fakeClusterAccess());
+            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h") });
+            restore();
             assert.strictEqual(await pulumi.isSecret(host.jwtSecret), true);
             assert.strictEqual(await valueOf(host.jwtSecret), JWT_SECRET);
             assert.strictEqual(await valueOf(host.kubesphereLayout), "v3");
@@ -564,7 +567,9 @@ describe("federation resource graph (mocks)", () => {
 
         it("fails the deployment when the host's kubesphere-config has no jwtSecret", async () => {
             await installMocks("multicluster:\n  clusterRole: none\n");
-            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h"), clusterAccess: fakeClusterAccess() });
+            const restore = useClusterAccess(fakeClusterAccess());
+            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h") });
+            restore();
             // Output.promise() is internal API, but it is the only way to observe an apply's failure under mocks.
             const jwtSecret = (host.jwtSecret as unknown as { promise(): Promise<string> }).promise();
             await assert.rejects(jwtSecret, /ConfigMap kubesphere-system\/kubesphere-config on cluster "h" has no jwtSecret/);

@@ -28,7 +28,7 @@ describe("direct cluster reads", () => {
 });
 
 /**
- * A loopback HTTP server answering the paths the program reads, as a KubeSphere cluster would (API notes §1–§4, §9),
+ * A loopback HTTP server answering the paths the program reads, as a KubeSphere cluster would (docs/kubesphere.md §1–§4, docs/kubesphere.md §9),
  * so the reads' URLs, JSON paths and 404 handling are tested for real. Records each request's path and auth header.
  */
 function fakeApiServer(objects: Record<string, unknown>, proxyStatus = 200, throttledAnswers = 0) {
@@ -170,7 +170,7 @@ describe("direct cluster reads against a loopback API server", () => {
         });
     });
 
-    it("probes ks-apiserver through the service proxy path of §4.3, with the kubeconfig's credentials", async () => {
+    it("probes ks-apiserver through the service proxy path of docs/kubesphere.md §4.3, with the kubeconfig's credentials", async () => {
         for (const [status, expected] of [[200, undefined], [503, "the service proxy answered HTTP 503"]] as const) {
             const api = fakeApiServer({}, status);
             const server = await api.start();

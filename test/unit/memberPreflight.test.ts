@@ -50,7 +50,7 @@ function verdict(overrides: Partial<PreflightInput>) {
 }
 
 describe("installOf / hostRoleEvidence", () => {
-    it("reads the version where §9 says it lives", () => {
+    it("reads the version where docs/kubesphere.md §9 says it lives", () => {
         assert.deepStrictEqual(installOf(freshV3Facts("m", "v3.2.1")), { kind: "v3", release: { major: 3, minor: 2, patch: 1, text: "v3.2.1" } });
         assert.deepStrictEqual(installOf({ ...freshV3Facts("m"), installer: { clusterRole: "none" } }), { kind: "v3", release: undefined });
         assert.strictEqual(installOf(v4Host().facts, v4Host().clusters).kind, "v4");

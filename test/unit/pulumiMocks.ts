@@ -32,8 +32,15 @@ export interface MockWorld {
 
 /**
  * Installs mocks. `kubesphereYaml` is what the host's kubesphere-config holds; `stackOutputs` answer StackReferences.
+ * `sdk` is the @pulumi/pulumi the code under test loads (the example program has its own copy), `project` its project.
  */
-export async function installMocks(kubesphereYaml: string, stackOutputs: Record<string, unknown> = {}, preview = true): Promise<MockWorld> {
+export async function installMocks(
+    kubesphereYaml: string,
+    stackOutputs: Record<string, unknown> = {},
+    preview = true,
+    sdk: typeof pulumi = pulumi,
+    project = "kubesphere-federation",
+): Promise<MockWorld> {
     const world: MockWorld = {
         resources: [],
         events: [],
@@ -43,7 +50,7 @@ export async function installMocks(kubesphereYaml: string, stackOutputs: Record<
             return undefined;
         },
     };
-    await pulumi.runtime.setMocks(
+    await sdk.runtime.setMocks(
         {
             newResource(args) {
                 world.resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id: args.id });
@@ -71,7 +78,7 @@ export async function installMocks(kubesphereYaml: string, stackOutputs: Record<
             },
             call: (args) => args.inputs,
         },
-        "kubesphere-federation",
+        project,
         "unit",
         // As a preview by default: the waits (which talk to real clusters) are skipped; the e2e suite covers them.
         preview,

@@ -1,5 +1,5 @@
 /**
- * tower's agent on a member (tower v0.2.1 cmd/agent, agent notes §2–§3). TEST ONLY. The sandbox has no kubelet, so
+ * tower's agent on a member (tower v0.2.1 cmd/agent, docs/kubesphere.md §10.2–§10.3). TEST ONLY. The sandbox has no kubelet, so
  * the emulator plays the agent's pod: while the member has Deployment kubesphere-system/cluster-agent whose container
  * runs `/agent --name=… --token=… --proxy-server=…`, it
  * - gets its ServiceAccount's token with the TokenRequest API (a pod's projected token; no ServiceAccount: the pod

@@ -3,7 +3,7 @@
  * passing of time, nothing KubeSphere has.
  *
  * KubeSphere compares an imported kubeconfig's client certificate with the wall clock (3.3/3.4 flag it at 7 days
- * left; 4.x renews it in place then, API notes §9). A test cannot wait weeks, and the product refuses to import a
+ * left; 4.x renews it in place then, docs/kubesphere.md §9). A test cannot wait weeks, and the product refuses to import a
  * certificate with 7 days or less left, so to run the real renewal code on a certificate the product accepted, the
  * sandbox (`Sandbox.advanceEmulatorClock`) writes `{"offsetSeconds": N}` to the clock file named in the emulator's
  * config (`clockFile`): those checks then read "now" as the wall clock plus N. No file, or no `clockFile`: the wall

@@ -3,7 +3,7 @@
  *
  * The controller runs only on a host (3.x: the rendered kubesphere-config has `multicluster.enable: true`, v3.4.1
  * cmd/controller-manager/app/controllers.go; 4.x: `clusterRole: host`), so members' Clusters created before that sit
- * without status (API notes §9). Once running it creates the host's own Cluster entry, labelled
+ * without status (docs/kubesphere.md §9). Once running it creates the host's own Cluster entry, labelled
  * `cluster-role.kubesphere.io/host` and named `hostClusterName` as read at that moment, and every second (the
  * resync) reconciles every Cluster. Per-version reconcile: clusterControllerV3.ts, clusterControllerV4.ts.
  *

@@ -6,7 +6,7 @@
  * failed"); Kubernetes version, nodes, kube-system UID (3.3+; the 3.1/3.2 CRD has no status.uid); Ready=True "Cluster
  * is available now"; the kubeconfig certificate expiry step (3.3: a kubeconfig without a client certificate fails
  * with "empty CertData" and nothing is written; 3.4: never expires); then (3.3+) `multicluster.clusterName` in the
- * member's kubesphere-config. The controller never compares jwtSecret or clusterRole (API notes §4).
+ * member's kubesphere-config. The controller never compares jwtSecret or clusterRole (docs/kubesphere.md §4).
  * Deletion: un-join on the host side only, then the finalizer goes (3.4's webhook may refuse that update).
  */
 import { V1Namespace } from "@kubernetes/client-node";

@@ -1,6 +1,6 @@
 /**
  * KubeSphere 3.4's Cluster admission webhook, served for real over HTTPS on loopback (v3.4.1
- * pkg/controller/cluster/cluster_webhook.go; API notes §4). TEST ONLY. For every UPDATE of a Cluster whose old
+ * pkg/controller/cluster/cluster_webhook.go; docs/kubesphere.md §4). TEST ONLY. For every UPDATE of a Cluster whose old
  * object has `status.uid`, kube-system is read with the kubeconfig in the new object; the update is denied when
  * that fails or the UID differs. The kube-apiserver calls it through the ValidatingWebhookConfiguration
  * `cluster.kubesphere.io` (failurePolicy Fail), which the 3.4 installer applies when it renders the host role.

@@ -10,7 +10,7 @@ export interface EmulatedCluster {
     /** What the sandbox made the cluster for; the emulator itself goes by what the cluster's objects say. */
     role: "host" | "member";
     kubeconfigPath: string;
-    /** The KubeSphere release this cluster runs (API notes §9); each cluster independently. */
+    /** The KubeSphere release this cluster runs (docs/kubesphere.md §9); each cluster independently. */
     version: KubesphereVersion;
 }
 

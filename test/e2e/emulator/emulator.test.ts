@@ -1,6 +1,6 @@
 /**
  * The emulator's pure pieces, without clusters (run with the e2e suite: the emulator is test-only code).
- * Values come from KubeSphere's source (API notes §9) or from the algorithms' published test vectors.
+ * Values come from KubeSphere's source (docs/kubesphere.md §9) or from the algorithms' published test vectors.
  */
 import * as assert from "assert";
 import * as yaml from "js-yaml";

@@ -2,8 +2,8 @@
  * Emulates ks-installer (KubeSphere 3.x) on one cluster. TEST ONLY.
  *
  * The real installer re-runs whenever ClusterConfiguration `ks-installer`'s spec changes, and after a while
- * rewrites kubesphere-config and the ClusterConfiguration's status (API notes §1–§2). This reproduces that with
- * a delay, so the program's waits for a member's reconfiguration are exercised. Per version (API notes §9):
+ * rewrites kubesphere-config and the ClusterConfiguration's status (docs/kubesphere.md §1–§2). This reproduces that with
+ * a delay, so the program's waits for a member's reconfiguration are exercised. Per version (docs/kubesphere.md §9):
  * what kubesphere-config looks like (3.1/3.2 have no `clusterRole`, 3.1 no `hostClusterName`), `status.core.version`, and a run that makes the
  * cluster a host takes `hostInstallerDelayMs` (kubefed first) and, on 3.4, applies the Cluster webhook
  * configuration. On 4.x there is no ks-installer and this does nothing.

@@ -1,5 +1,5 @@
 /**
- * Names of the KubeSphere objects the emulator and the sandbox seeder work with (API notes §1–§3). TEST ONLY.
+ * Names of the KubeSphere objects the emulator and the sandbox seeder work with (docs/kubesphere.md §1–§3). TEST ONLY.
  */
 
 export const KUBESPHERE_NAMESPACE = "kubesphere-system";

@@ -1,6 +1,6 @@
 /**
  * Reading and writing `kubesphere.yaml` (ConfigMap kubesphere-system/kubesphere-config) in KubeSphere's 3.x and
- * 4.x layouts (API notes §2). TEST ONLY. Values are secrets: nothing here logs them.
+ * 4.x layouts (docs/kubesphere.md §2). TEST ONLY. Values are secrets: nothing here logs them.
  */
 import * as yaml from "js-yaml";
 import { InstallerSpec } from "./kubesphereObjects";
@@ -56,7 +56,7 @@ export function freshKubesphereYamlV3(jwtSecret: string, traits: VersionTraits):
             jwtSecret,
             oauthOptions: { accessTokenMaxAge: "2h0m0s" },
         },
-        // 3.1/3.2 render the multicluster block for hosts only (API notes §9).
+        // 3.1/3.2 render the multicluster block for hosts only (docs/kubesphere.md §9).
         ...(traits.rendersClusterRole ? { multicluster: { clusterRole: "none", enable: false } } : {}),
         monitoring: { endpoint: "http://prometheus-operated.kubesphere-monitoring-system.svc:9090" },
     });
@@ -92,7 +92,7 @@ export function kubesphereYamlV4Member(jwtSecret: string): string {
 /**
  * What ks-installer 3.x renders from a ClusterConfiguration spec, applied to the current kubesphere.yaml so
  * unrelated settings survive: jwtSecret from the spec when set (else kept), `accessTokenMaxAge: 0` on members,
- * and the multicluster block per version (API notes §9):
+ * and the multicluster block per version (docs/kubesphere.md §9):
  * - 3.3+: `clusterRole` (default none), `enable` true on a host only, `hostClusterName` on a host;
  * - 3.1/3.2: a host gets `enable: true` (+ hostClusterName on 3.2; 3.1 has no such option), no `clusterRole`;
  *   members and none get no block;

@@ -5,7 +5,7 @@
  * cluster controller (the host, per version: clusterControllerV3.ts / clusterControllerV4.ts), 3.4's Cluster
  * admission webhook (clusterWebhook.ts) and 4.x's Helm install of ks-core on members (ksCoreInstall.ts), which the
  * e2e sandbox runs next to its bare kube-apiservers. Each cluster has its own KubeSphere version (versions.ts);
- * only what that version's source shows is reproduced (API notes §3, §4, §6, §9).
+ * only what that version's source shows is reproduced (docs/kubesphere.md §3, §4, §6, §9).
  *
  *   node -r ts-node/register/transpile-only test/e2e/emulator/main.ts --config <emulator.json>
  *        [--reconcile-delay-ms N] [--host-installer-delay-ms N]
@@ -66,7 +66,7 @@ async function main(config: EmulatorConfig): Promise<void> {
                 await applyClusterWebhookConfiguration(kubeConfig, webhook);
                 log(`cluster "${cluster.name}": ValidatingWebhookConfiguration cluster.kubesphere.io applied`);
             }
-            // roles/ks-multicluster applies tower.yaml with the host role (agent notes §1).
+            // roles/ks-multicluster applies tower.yaml with the host role (docs/kubesphere.md §10.1).
             await applyTowerObjects(kubeConfig, VERSION_TRAITS[cluster.version].towerImage);
             log(`cluster "${cluster.name}": tower Deployment and Service applied (ks-multicluster role)`);
         };

@@ -1,7 +1,7 @@
 /**
  * How KubeSphere's host reaches a member: clients built from the kubeconfig in a Cluster's
  * `spec.connection.kubeconfig`, exactly as given (no credential plugin can run inside KubeSphere's pods, API
- * notes §5). TEST ONLY. Clients are cached per kubeconfig; nothing here logs a credential.
+ * notes docs/kubesphere.md §5). TEST ONLY. Clients are cached per kubeconfig; nothing here logs a credential.
  */
 import { CertificatesV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api, VersionApi } from "@kubernetes/client-node";
 import { createHash, X509Certificate } from "crypto";
@@ -28,7 +28,7 @@ export interface MemberClients {
 
 /**
  * What client-go inside KubeSphere says for a user it cannot authenticate: `exec` plugins are looked up on the
- * pod's PATH ("exec: executable aws not found", the EKS case of API notes §5); `auth-provider` plugins are no
+ * pod's PATH ("exec: executable aws not found", the EKS case of docs/kubesphere.md §5); `auth-provider` plugins are no
  * longer built in (or need their own cmd-path executable). Undefined for token, certificate and basic users.
  */
 export function credentialPluginError(user: { exec?: { command?: unknown }; authProvider?: { name?: unknown; config?: Record<string, unknown> } } | null | undefined): string | undefined {

@@ -1,6 +1,6 @@
 /**
  * tower on the host (KubeSphere 3.x: applied by ks-installer with the host role; 4.1: the `tower` extension), for
- * agent (proxy) connections. TEST ONLY. From tower v0.2.1 pkg/proxy/proxy.go and proxy_server.go (agent notes §2):
+ * agent (proxy) connections. TEST ONLY. From tower v0.2.1 pkg/proxy/proxy.go and proxy_server.go (docs/kubesphere.md §10.2):
  *
  * - It runs while Deployment kubesphere-system/tower exists on the host (the sandbox has no kubelet), listening for
  *   agents on the loopback port of the sandbox (real: :8080 behind the LoadBalancer Service `tower`).

@@ -3,7 +3,7 @@
  *
  * Real tower is a WebSocket (`Sec-WebSocket-Protocol: kubesphere-v1`) carrying SSH: the agent sends an SSH request
  * `config` ({Version, Name, Token, KubernetesSvcHost, KubeSphereSvcHost, CAData, BearerToken}), tower answers or
- * refuses with "Unauthorized agent", then opens one SSH channel per proxied connection (agent notes §2). This is a
+ * refuses with "Unauthorized agent", then opens one SSH channel per proxied connection (docs/kubesphere.md §10.2). This is a
  * simpler multiplexed tunnel with the same shape: an HTTP/1.1 Upgrade (`Upgrade: kubesphere-v1`) on tower's port,
  * then frames over the one TCP connection — a config request and its answer, then channels that each carry one
  * TCP connection the agent opens on tower's behalf. Frame: type (1 byte), channel id (4), length (4), payload.

@@ -1,5 +1,5 @@
 /**
- * The KubeSphere releases the emulator can play, and what differs between them (API notes §9). TEST ONLY: these
+ * The KubeSphere releases the emulator can play, and what differs between them (docs/kubesphere.md §9). TEST ONLY: these
  * are the emulator's own facts, read from KubeSphere's source per tag; never imported from the product.
  */
 

@@ -2,12 +2,12 @@
  * One kube-controller-manager per sandbox cluster, with only the controllers the e2e suite needs. TEST ONLY.
  *
  * - serviceaccount-token-controller: fills `token`, `ca.crt` and `namespace` into `kubernetes.io/service-account-token`
- *   Secrets (the long-lived token kubeconfigs of API notes §5, EKS), signing with the apiserver's ServiceAccount key;
+ *   Secrets (the long-lived token kubeconfigs of docs/kubesphere.md §5, EKS), signing with the apiserver's ServiceAccount key;
  * - serviceaccount-controller: the `default` ServiceAccount of every namespace;
  * - garbage-collector-controller: owner references are followed (and token Secrets go with their ServiceAccount);
  * - namespace-controller: deleting a namespace deletes its content;
  * - certificatesigningrequest-signing-controller: approved CSRs for `kubernetes.io/kube-apiserver-client` are signed
- *   with the cluster's client CA (KubeSphere 4.x renews member certificates this way, API notes §9).
+ *   with the cluster's client CA (KubeSphere 4.x renews member certificates this way, docs/kubesphere.md §9).
  *
  * Everything else (pods, nodes, workloads, CSR approval, ...) stays off: nothing runs in the sandbox. The process serves no
  * port (`--secure-port=0`) and authenticates with the cluster's admin token, from its own kubeconfig.

@@ -1,7 +1,7 @@
 /**
  * Installs a KubeSphere version's CRDs from test/e2e/crds/ into a sandbox cluster. TEST ONLY.
  * 3.x: ClusterConfiguration and that version's Cluster CRD; 4.x host: the 4.1 Cluster CRD (no ClusterConfiguration);
- * a 4.x member is bare (no KubeSphere at all until the host installs ks-core, API notes §9), so it gets none.
+ * a 4.x member is bare (no KubeSphere at all until the host installs ks-core, docs/kubesphere.md §9), so it gets none.
  */
 import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadYaml, V1CustomResourceDefinition } from "@kubernetes/client-node";
 import * as fs from "fs";

@@ -1,5 +1,5 @@
 /**
- * Exec-plugin kubeconfigs, like the ones `aws eks update-kubeconfig` writes (API notes §5, EKS). TEST ONLY.
+ * Exec-plugin kubeconfigs, like the ones `aws eks update-kubeconfig` writes (docs/kubesphere.md §5, EKS). TEST ONLY.
  *
  * `<dir>/bin/aws` is a small shell script standing in for the AWS CLI: `aws eks get-token --cluster-name <name>`
  * prints an ExecCredential holding that sandbox cluster's admin token, read from `<dir>/clusters/<name>/tokens.csv`.

@@ -128,7 +128,7 @@ async function readCluster(sandbox: Sandbox, name: string): Promise<ClusterObjec
 }
 
 /**
- * The minimal direct-connection Cluster KubeSphere's console posts (API notes §3), with `member`'s token kubeconfig
+ * The minimal direct-connection Cluster KubeSphere's console posts (docs/kubesphere.md §3), with `member`'s token kubeconfig
  * or the given kubeconfig YAML, and optionally 4.x's spec.config.
  */
 async function createCluster(sandbox: Sandbox, member: string, options: { name?: string; kubeconfig?: string; config?: string } = {}): Promise<void> {
@@ -365,7 +365,7 @@ describe("e2e sandbox with kubesphere-emulator: KubeSphere 3.4 host, 3.2 and 3.3
             assert.strictEqual(installer?.status?.core?.version, releases[cluster.name], `${cluster.name}: ks-installer status.core.version`);
             assert.ok(installer?.spec.authentication.jwtSecret === "", `ks-installer on ${cluster.name} must start with an empty jwtSecret`);
             const settings = await kubesphereSettings(sandbox, cluster.name);
-            // 3.2 renders no multicluster block except on a host (API notes §9).
+            // 3.2 renders no multicluster block except on a host (docs/kubesphere.md §9).
             assert.strictEqual(settings.clusterRole, cluster.kubesphereVersion === "3.2" ? undefined : "none");
             assert.ok(/^[A-Za-z0-9]{32}$/.test(settings.jwtSecret ?? ""), `${cluster.name}'s jwtSecret must be 32 alphanumeric characters`);
             secrets.add(settings.jwtSecret as string);

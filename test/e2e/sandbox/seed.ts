@@ -1,5 +1,5 @@
 /**
- * Makes a bare sandbox cluster look like a fresh KubeSphere install of its version (API notes §1, §2, §9). TEST ONLY.
+ * Makes a bare sandbox cluster look like a fresh KubeSphere install of its version (docs/kubesphere.md §1, §2, §9). TEST ONLY.
  * 3.x: namespace kubesphere-system, ClusterConfiguration ks-installer (clusterRole none, empty jwtSecret, created
  * like `kubectl apply` does, status core enabled with the release), kubesphere-config with the cluster's own random
  * jwtSecret in that version's layout, and the ks-apiserver Service (see the emulator's KS_APISERVER).
@@ -42,7 +42,7 @@ export async function seedKubesphere(kubeConfig: KubeConfig, version: Kubesphere
     await createUnlessExists(() => core.createNamespace({ body: { metadata: { name: KUBESPHERE_NAMESPACE } } }));
 
     if (traits.generation === 3) {
-        // ks-core's serviceaccount.yaml: SA kubesphere bound to cluster-admin (3.x's agent runs as it, agent notes §3).
+        // ks-core's serviceaccount.yaml: SA kubesphere bound to cluster-admin (3.x's agent runs as it, docs/kubesphere.md §10.3).
         await createUnlessExists(() => core.createNamespacedServiceAccount({ namespace: KUBESPHERE_NAMESPACE, body: { metadata: { name: "kubesphere", namespace: KUBESPHERE_NAMESPACE } } }));
         await createUnlessExists(() =>
             kubeConfig.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({

@@ -16,7 +16,7 @@ export interface ClusterState {
     port: number;
     /** Keeps this cluster's objects apart from the others' in the shared etcd, e.g. `/registry-host`. */
     etcdPrefix: string;
-    /** The KubeSphere version the cluster was seeded as and the emulator plays for it (API notes §9). */
+    /** The KubeSphere version the cluster was seeded as and the emulator plays for it (docs/kubesphere.md §9). */
     version: KubesphereVersion;
     /** Pid of its kube-apiserver; undefined while stopped with stopApiServer. */
     pid?: number;
