@@ -48,8 +48,12 @@ function sha256(data) {
  * @returns {{ key: string, files: Record<string, string> }}
  */
 function currentInputs() {
-    const files = Object.fromEntries(SOURCE_ROOTS.flatMap(sourcesUnder).map((file) => [file, sha256(fs.readFileSync(path.join(ROOT, file)))]));
-    const typescriptVersion = JSON.parse(fs.readFileSync(require.resolve("typescript/package.json", { paths: [ROOT] }), "utf8")).version;
+    const files = Object.fromEntries(
+        SOURCE_ROOTS.flatMap(sourcesUnder).map((file) => [file, sha256(fs.readFileSync(path.join(ROOT, file)))]),
+    );
+    const typescriptVersion = JSON.parse(
+        fs.readFileSync(require.resolve("typescript/package.json", { paths: [ROOT] }), "utf8"),
+    ).version;
     const key = sha256(JSON.stringify([typescriptVersion, fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8")]));
     return { key, files };
 }
@@ -84,23 +88,35 @@ function writeAtomically(/** @type {string} */ file, /** @type {string} */ text)
 function ensureCompiled() {
     const inputs = currentInputs();
     const previous = readManifest();
-    const previousFiles = previous.key === inputs.key ? previous.files ?? {} : {};
-    const changed = Object.keys(inputs.files).filter((file) => previousFiles[file] !== inputs.files[file] || !fs.existsSync(outputOf(file)));
+    const previousFiles = previous.key === inputs.key ? (previous.files ?? {}) : {};
+    const changed = Object.keys(inputs.files).filter(
+        (file) => previousFiles[file] !== inputs.files[file] || !fs.existsSync(outputOf(file)),
+    );
     const removed = Object.keys(previousFiles).filter((file) => !(file in inputs.files));
     if (changed.length === 0 && removed.length === 0) return [];
 
     // Only now load the compiler (about 0.3 s), with the project's own compiler options.
     /** @type {typeof import("typescript")} */
     const ts = require(require.resolve("typescript", { paths: [ROOT] }));
-    const parsed = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, "tsconfig.json"), {}, {
-        ...ts.sys,
-        onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-            throw new Error(`tsconfig.json: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n")}`);
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+        path.join(ROOT, "tsconfig.json"),
+        {},
+        {
+            ...ts.sys,
+            onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+                throw new Error(`tsconfig.json: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n")}`);
+            },
         },
-    });
+    );
     if (!parsed) throw new Error("tsconfig.json could not be read");
     // Inline source maps: Pulumi's runner loads source-map-support, so a stack trace names the .ts line.
-    const compilerOptions = { ...parsed.options, noEmit: false, sourceMap: false, inlineSourceMap: true, declaration: false };
+    const compilerOptions = {
+        ...parsed.options,
+        noEmit: false,
+        sourceMap: false,
+        inlineSourceMap: true,
+        declaration: false,
+    };
     for (const file of changed) {
         const sourceRoot = path.relative(path.dirname(outputOf(file)), path.join(ROOT, path.dirname(file))) + "/";
         const result = ts.transpileModule(fs.readFileSync(path.join(ROOT, file), "utf8"), {

@@ -6,13 +6,37 @@ import jsdoc from "eslint-plugin-jsdoc";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", "lib/", "examples/*/node_modules/", "test/e2e/.bin/", ".sandbox/", "bench/results/"] },
+    {
+        ignores: [
+            "node_modules/",
+            "bin/",
+            "lib/",
+            "examples/*/node_modules/",
+            "test/e2e/.bin/",
+            ".sandbox/",
+            "bench/results/",
+        ],
+    },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {
         files: ["**/*.ts", "**/*.js", "**/*.mjs"],
         plugins: { jsdoc },
-        languageOptions: { globals: { require: "readonly", module: "writable", process: "readonly", __dirname: "readonly", console: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", URL: "readonly" } },
+        languageOptions: {
+            globals: {
+                require: "readonly",
+                module: "writable",
+                process: "readonly",
+                __dirname: "readonly",
+                console: "readonly",
+                Buffer: "readonly",
+                setTimeout: "readonly",
+                clearTimeout: "readonly",
+                setInterval: "readonly",
+                clearInterval: "readonly",
+                URL: "readonly",
+            },
+        },
         rules: {
             // JSDoc that exists must be well-formed and name the real parameters.
             "jsdoc/check-alignment": "error",
@@ -21,7 +45,15 @@ export default tseslint.config(
             "jsdoc/check-tag-names": ["error", { definedTags: ["internal"] }],
             "jsdoc/no-multi-asterisks": "error",
             "jsdoc/require-asterisk-prefix": "error",
-            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", caughtErrors: "none" }],
+            "@typescript-eslint/no-unused-vars": [
+                "error",
+                {
+                    argsIgnorePattern: "^_",
+                    varsIgnorePattern: "^_",
+                    destructuredArrayIgnorePattern: "^_",
+                    caughtErrors: "none",
+                },
+            ],
             // Pulumi mocks and the e2e harness handle untyped JSON and engine objects.
             "@typescript-eslint/no-explicit-any": "off",
             "@typescript-eslint/no-require-imports": "off",
@@ -38,6 +70,11 @@ export default tseslint.config(
     {
         // The library's public surface: every exported class and function says what it is.
         files: ["components/**/*.ts"],
-        rules: { "jsdoc/require-jsdoc": ["error", { publicOnly: true, require: { ClassDeclaration: true, FunctionDeclaration: true } }] },
+        rules: {
+            "jsdoc/require-jsdoc": [
+                "error",
+                { publicOnly: true, require: { ClassDeclaration: true, FunctionDeclaration: true } },
+            ],
+        },
     },
 );

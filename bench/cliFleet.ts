@@ -13,7 +13,16 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import { CliProject, CommandResult } from "../test/e2e/harness/cliProject";
 import { ApiCost, within } from "./audit";
-import { auditRequests, checkWrites, clientCost, RunSettings, StartupTimeline, startupTimeline, TimedCost, withSandbox } from "./fleet";
+import {
+    auditRequests,
+    checkWrites,
+    clientCost,
+    RunSettings,
+    StartupTimeline,
+    startupTimeline,
+    TimedCost,
+    withSandbox,
+} from "./fleet";
 import { ProviderMemory, sampleProviderMemory } from "./providerMemory";
 
 const STACK = "bench";
@@ -63,18 +72,29 @@ function labelEnv(): Record<string, string> {
  * language host, Node.js running the program and the provider plugins — from bash's `time`. On a machine shared
  * with other jobs the wall clock mostly measures the others; the CPU time barely moves.
  */
-async function timedCommand(project: CliProject, command: string, env: Record<string, string> = {}): Promise<{ startMs: number; endMs: number; cpuMs: number; result: CommandResult }> {
+async function timedCommand(
+    project: CliProject,
+    command: string,
+    env: Record<string, string> = {},
+): Promise<{ startMs: number; endMs: number; cpuMs: number; result: CommandResult }> {
     const startMs = Date.now();
-    const result = await project.run(`TIMEFORMAT='ksf-bench-cpu %3U %3S'; time { ${command} ; }`, { env: { ...labelEnv(), ...env } });
+    const result = await project.run(`TIMEFORMAT='ksf-bench-cpu %3U %3S'; time { ${command} ; }`, {
+        env: { ...labelEnv(), ...env },
+    });
     const endMs = Date.now();
-    if (result.code !== 0) throw new Error(`\`${command}\` exited ${result.code}:\n${result.output.split("\n").slice(-30).join("\n")}`);
+    if (result.code !== 0)
+        throw new Error(`\`${command}\` exited ${result.code}:\n${result.output.split("\n").slice(-30).join("\n")}`);
     const cpu = [...result.output.matchAll(/ksf-bench-cpu ([\d.]+) ([\d.]+)/g)].at(-1);
     if (!cpu) throw new Error(`\`${command}\`: no CPU time in its output`);
     return { startMs, endMs, cpuMs: Math.round((Number(cpu[1]) + Number(cpu[2])) * 1000), result };
 }
 
 /** Rewrites the copy's Pulumi.yaml and package.json for a set-up; returns the environment it needs. */
-function useSetup(project: CliProject, setup: CliSetup, original: { pulumiYaml: string; packageJson: string }): Record<string, string> {
+function useSetup(
+    project: CliProject,
+    setup: CliSetup,
+    original: { pulumiYaml: string; packageJson: string },
+): Record<string, string> {
     if (setup === "compiled") {
         fs.writeFileSync(project.file("Pulumi.yaml"), original.pulumiYaml);
         fs.writeFileSync(project.file("package.json"), original.packageJson);
@@ -84,7 +104,10 @@ function useSetup(project: CliProject, setup: CliSetup, original: { pulumiYaml: 
     const settings = yaml.load(original.pulumiYaml) as { runtime: { name: string; options?: Record<string, unknown> } };
     settings.runtime.options = { typescript: true };
     fs.writeFileSync(project.file("Pulumi.yaml"), yaml.dump(settings));
-    fs.writeFileSync(project.file("package.json"), JSON.stringify({ ...JSON.parse(original.packageJson), main: "index.ts" }, null, 2));
+    fs.writeFileSync(
+        project.file("package.json"),
+        JSON.stringify({ ...JSON.parse(original.packageJson), main: "index.ts" }, null, 2),
+    );
     return setup === "ts-node transpile-only" ? { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } : {};
 }
 
@@ -96,28 +119,43 @@ export async function runCli(settings: RunSettings & { previewRepetitions: numbe
             await project.ok(`pulumi stack init ${STACK}`);
             // The stack file, as a user would write it (stackConfigDir: stacks); stack init may have added a salt.
             const stackFile = project.file(`stacks/Pulumi.${STACK}.yaml`);
-            const stackSettings = (fs.existsSync(stackFile) ? yaml.load(fs.readFileSync(stackFile, "utf8")) : {}) as Record<string, unknown>;
+            const stackSettings = (
+                fs.existsSync(stackFile) ? yaml.load(fs.readFileSync(stackFile, "utf8")) : {}
+            ) as Record<string, unknown>;
             stackSettings.config = {
                 [`${PROJECT}:host`]: { name: sandbox.host.name, kubeconfig: { path: sandbox.host.kubeconfigPath } },
-                [`${PROJECT}:members`]: sandbox.members.map((member) => ({ name: member.name, provider: "generic", kubeconfig: { path: member.kubeconfigPath } })),
+                [`${PROJECT}:members`]: sandbox.members.map((member) => ({
+                    name: member.name,
+                    provider: "generic",
+                    kubeconfig: { path: member.kubeconfigPath },
+                })),
             };
             fs.writeFileSync(stackFile, yaml.dump(stackSettings));
-            const original = { pulumiYaml: fs.readFileSync(project.file("Pulumi.yaml"), "utf8"), packageJson: fs.readFileSync(project.file("package.json"), "utf8") };
+            const original = {
+                pulumiYaml: fs.readFileSync(project.file("Pulumi.yaml"), "utf8"),
+                packageJson: fs.readFileSync(project.file("package.json"), "utf8"),
+            };
 
             const compileStart = Date.now();
             await project.ok("npm run build --silent");
             const compileFromScratchMs = Date.now() - compileStart;
 
-            const log = (what: string, ms: number) => settings.log(`cli-${settings.members}: ${what} took ${(ms / 1000).toFixed(1)} s`);
+            const log = (what: string, ms: number) =>
+                settings.log(`cli-${settings.members}: ${what} took ${(ms / 1000).toFixed(1)} s`);
             settings.log(`cli-${settings.members}: pulumi up ...`);
             const sampler = sampleProviderMemory();
             let providerMemory: ProviderMemory | undefined;
-            const up = await timedCommand(project, "pulumi up --yes --skip-preview --non-interactive").finally(() => (providerMemory = sampler.stop()));
+            const up = await timedCommand(project, "pulumi up --yes --skip-preview --non-interactive").finally(
+                () => (providerMemory = sampler.stop()),
+            );
             log("pulumi up", up.endMs - up.startMs);
             const outputs = await project.ok(`pulumi stack output members --json`);
             const exported = JSON.parse(outputs.stdout) as Record<string, { ready?: boolean }>;
-            const notReady = sandbox.members.filter((member) => exported?.[member.name]?.ready !== true).map((member) => member.name);
-            if (notReady.length > 0) throw new Error(`cli-${settings.members}: not Ready after pulumi up: ${notReady.join(", ")}`);
+            const notReady = sandbox.members
+                .filter((member) => exported?.[member.name]?.ready !== true)
+                .map((member) => member.name);
+            if (notReady.length > 0)
+                throw new Error(`cli-${settings.members}: not Ready after pulumi up: ${notReady.join(", ")}`);
 
             const previews = {} as Record<CliSetup, CliPreviews>;
             for (const setup of CLI_SETUPS) {
@@ -127,13 +165,25 @@ export async function runCli(settings: RunSettings & { previewRepetitions: numbe
                     runs.push(await timedCommand(project, "pulumi preview --expect-no-changes --non-interactive", env));
                 }
                 const ms = runs.map((run) => run.endMs - run.startMs);
-                log(`no-change pulumi preview (${setup}) ×${ms.length}`, ms.reduce((a, b) => a + b, 0));
-                previews[setup] = { ms, cpuMs: runs.map((run) => run.cpuMs), cost: clientCost(sandbox, "program", runs[0].startMs, runs[0].endMs) };
+                log(
+                    `no-change pulumi preview (${setup}) ×${ms.length}`,
+                    ms.reduce((a, b) => a + b, 0),
+                );
+                previews[setup] = {
+                    ms,
+                    cpuMs: runs.map((run) => run.cpuMs),
+                    cost: clientCost(sandbox, "program", runs[0].startMs, runs[0].endMs),
+                };
             }
             useSetup(project, "compiled", original);
 
             const firstUpCost = clientCost(sandbox, "program", up.startMs, up.endMs);
-            const attributionWarning = checkWrites(`cli-${settings.members}`, firstUpCost, settings.members, settings.log);
+            const attributionWarning = checkWrites(
+                `cli-${settings.members}`,
+                firstUpCost,
+                settings.members,
+                settings.log,
+            );
             return {
                 members: settings.members,
                 reconcileDelayMs: settings.reconcileDelayMs,
@@ -160,8 +210,18 @@ export async function runCliFloor(dir: string, repetitions: number): Promise<Cli
     // No cluster: `.sandbox` in the copy points at a directory that does not exist, and nothing reads it.
     const project = CliProject.create(path.join(dir, "no-sandbox"));
     try {
-        fs.writeFileSync(project.file("Pulumi.yaml"), yaml.dump({ name: "cli-floor", runtime: { name: "nodejs", options: { typescript: false } }, main: "floor.js" }));
-        fs.writeFileSync(project.file("floor.js"), '// Loads the SDK as any program does and registers nothing.\nrequire("@pulumi/pulumi");\n');
+        fs.writeFileSync(
+            project.file("Pulumi.yaml"),
+            yaml.dump({
+                name: "cli-floor",
+                runtime: { name: "nodejs", options: { typescript: false } },
+                main: "floor.js",
+            }),
+        );
+        fs.writeFileSync(
+            project.file("floor.js"),
+            '// Loads the SDK as any program does and registers nothing.\nrequire("@pulumi/pulumi");\n',
+        );
         await project.ok(`pulumi stack init floor`);
         await project.ok(`pulumi up --yes --skip-preview --non-interactive`);
         const ms: number[] = [];

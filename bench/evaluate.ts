@@ -41,7 +41,11 @@ async function evaluate(memberCount: number): Promise<EvaluationResult> {
     const started = process.hrtime.bigint();
     const config = parseFederationConfig({
         host: { name: "host", kubeconfig: { path: "/kube/host.yaml" }, kubesphereVersion: "v3" },
-        members: names.map((name, i) => ({ name, provider: (["ack", "eks", "kubeadm", "generic"] as const)[i % 4], kubeconfig: { path: `/kube/${name}.yaml` } })),
+        members: names.map((name, i) => ({
+            name,
+            provider: (["ack", "eks", "kubeadm", "generic"] as const)[i % 4],
+            kubeconfig: { path: `/kube/${name}.yaml` },
+        })),
     });
     const summary = await federate(config, sources, undefined, fakeClusterAccess());
     for (const member of Object.values(summary.members)) {
@@ -49,7 +53,12 @@ async function evaluate(memberCount: number): Promise<EvaluationResult> {
     }
     await settle();
     const evaluateMs = Number(process.hrtime.bigint() - started) / 1e6;
-    return { members: memberCount, resources: world.resources.length, evaluateMs: Math.round(evaluateMs), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+    return {
+        members: memberCount,
+        resources: world.resources.length,
+        evaluateMs: Math.round(evaluateMs),
+        maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
 }
 
 const members = Number(process.argv[2]);

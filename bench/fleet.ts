@@ -93,10 +93,17 @@ function fetchRaw(kubeconfigPath: string, uri: string, accept: string): Promise<
     return new Promise((resolve, reject) => {
         const request = https.get(
             new URL(uri, server),
-            { ca: Buffer.from(caData, "base64"), headers: { Authorization: `Bearer ${config.users[0].user.token}`, Accept: accept } },
+            {
+                ca: Buffer.from(caData, "base64"),
+                headers: { Authorization: `Bearer ${config.users[0].user.token}`, Accept: accept },
+            },
             (response) => {
                 response.resume();
-                response.on("end", () => (response.statusCode === 200 ? resolve() : reject(new Error(`GET ${uri} (${accept}): HTTP ${response.statusCode}`))));
+                response.on("end", () =>
+                    response.statusCode === 200
+                        ? resolve()
+                        : reject(new Error(`GET ${uri} (${accept}): HTTP ${response.statusCode}`)),
+                );
             },
         );
         request.on("error", reject);
@@ -115,7 +122,9 @@ async function warmOpenApi(sandbox: Sandbox): Promise<number> {
     await Promise.all(
         sandbox.clusters.flatMap((cluster) => [
             ...["/openapi/v2", "/openapi/v3"].map((uri) =>
-                execFileAsync(kubectlPath(), ["--kubeconfig", cluster.kubeconfigPath, "get", "--raw", uri], { maxBuffer: 256 * 1024 * 1024 }),
+                execFileAsync(kubectlPath(), ["--kubeconfig", cluster.kubeconfigPath, "get", "--raw", uri], {
+                    maxBuffer: 256 * 1024 * 1024,
+                }),
             ),
             fetchRaw(cluster.kubeconfigPath, "/openapi/v2", OPENAPI_V2_PROTOBUF),
         ]),
@@ -130,7 +139,9 @@ export async function withSandbox<T>(
 ): Promise<T> {
     const runDir = path.join(settings.dir, name);
     const started = Date.now();
-    settings.log(`${name}: starting a sandbox with a host and ${settings.members} member(s) (D = ${settings.reconcileDelayMs} ms) ...`);
+    settings.log(
+        `${name}: starting a sandbox with a host and ${settings.members} member(s) (D = ${settings.reconcileDelayMs} ms) ...`,
+    );
     const sandbox = await startSandbox({
         dir: path.join(runDir, "sandbox"),
         members: settings.members,
@@ -150,7 +161,9 @@ export async function withSandbox<T>(
 }
 
 export function auditRequests(sandbox: Sandbox): ApiRequest[] {
-    return sandbox.clusters.flatMap((cluster) => readAuditLog(cluster.name, sandbox.auditLogFile(cluster.name) as string)).sort((a, b) => a.receivedMs - b.receivedMs);
+    return sandbox.clusters
+        .flatMap((cluster) => readAuditLog(cluster.name, sandbox.auditLogFile(cluster.name) as string))
+        .sort((a, b) => a.receivedMs - b.receivedMs);
 }
 
 export function clientCost(sandbox: Sandbox, client: "program" | "baseline", startMs: number, endMs: number): ApiCost {
@@ -164,7 +177,12 @@ export function clientCost(sandbox: Sandbox, client: "program" | "baseline", sta
  * A federation from scratch writes exactly: the host's ks-installer patch and, per member, its ks-installer patch and
  * its Cluster. Any other count means the audit attribution (User-Agents in audit.ts) no longer matches the clients.
  */
-export function checkWrites(who: string, cost: ApiCost, members: number, log: (message: string) => void): string | undefined {
+export function checkWrites(
+    who: string,
+    cost: ApiCost,
+    members: number,
+    log: (message: string) => void,
+): string | undefined {
     const expected = 1 + 2 * members;
     if (cost.writes === expected) return undefined;
     const warning = `${who}: the audit logs attribute ${cost.writes} writes to it, expected ${expected}; check the User-Agents in bench/audit.ts`;
@@ -192,7 +210,9 @@ function medianRss(sandbox: Sandbox, prefix: string): number | undefined {
 }
 
 function changesOf(summary: Record<string, number> | undefined): Record<string, number> {
-    return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, count]) => op !== "same" && op !== "read" && count > 0));
+    return Object.fromEntries(
+        Object.entries(summary ?? {}).filter(([op, count]) => op !== "same" && op !== "read" && count > 0),
+    );
 }
 
 /** Where an operation's start-up goes, from its requests (ms; medians over the clusters where per cluster). */
@@ -212,17 +232,25 @@ export interface StartupTimeline {
 export function startupTimeline(sandbox: Sandbox, requests: ApiRequest[], startMs: number): StartupTimeline {
     const programRequests = requests.filter((request) => request.client === "program");
     const perCluster = sandbox.clusters
-        .map((cluster) => programRequests.filter((request) => request.cluster === cluster.name && request.userAgent.startsWith("pulumi-kubernetes")))
+        .map((cluster) =>
+            programRequests.filter(
+                (request) => request.cluster === cluster.name && request.userAgent.startsWith("pulumi-kubernetes"),
+            ),
+        )
         .filter((provider) => provider.length > 0);
     const medianOver = (measure: (provider: ApiRequest[]) => number | undefined) => {
-        const values = perCluster.map(measure).filter((value): value is number => value !== undefined && Number.isFinite(value));
+        const values = perCluster
+            .map(measure)
+            .filter((value): value is number => value !== undefined && Number.isFinite(value));
         return median(values.map(Math.round));
     };
     return {
         startToFirstRequestMs: programRequests.length ? Math.round(programRequests[0].receivedMs - startMs) : undefined,
         providerDiscoveryMs: medianOver((provider) => {
             const discovery = provider.filter((request) => request.resource === "(discovery)");
-            return discovery.length ? Math.max(...discovery.map((request) => request.completedMs)) - discovery[0].receivedMs : undefined;
+            return discovery.length
+                ? Math.max(...discovery.map((request) => request.completedMs)) - discovery[0].receivedMs
+                : undefined;
         }),
         openApiFetchMs: medianOver((provider) => {
             const openApi = provider.find((request) => request.uri.startsWith("/openapi/v2"));
@@ -241,102 +269,157 @@ export function startupTimeline(sandbox: Sandbox, requests: ApiRequest[], startM
 
 /** `pulumi up`, a no-change `pulumi preview` and a no-change `pulumi up` of the program on a fresh fleet. */
 export async function runProgram(settings: RunSettings): Promise<ProgramRun> {
-    return withSandbox(settings, `program-${settings.members}`, async (sandbox, { sandboxStartMs, openApiWarmupMs }, runDir) => {
-        const stack = await createFederationStack("bench", path.join(runDir, "stack"));
-        await stack.setFederationConfig({
-            host: { name: sandbox.host.name, kubeconfig: { path: sandbox.host.kubeconfigPath } },
-            members: sandbox.members.map((member) => ({ name: member.name, provider: "generic", kubeconfig: { path: member.kubeconfigPath } })),
-        });
-        const engineSawAt = new Map<string, number>();
-        let providerMemory: ProviderMemory | undefined;
-        const onEvent = (event: EngineEvent) => {
-            const outputs = event.resOutputsEvent?.metadata;
-            if (outputs?.type === CLUSTER_TYPE) engineSawAt.set(outputs.urn.split("::").at(-1) as string, Date.now());
-        };
-        const timed = async <T>(what: string, operation: () => Promise<T>) => {
-            settings.log(`program-${settings.members}: ${what} ...`);
-            const startMs = Date.now();
-            const result = await asProgram(operation);
-            const endMs = Date.now();
-            settings.log(`program-${settings.members}: ${what} took ${((endMs - startMs) / 1000).toFixed(1)} s`);
-            return { startMs, endMs, ms: endMs - startMs, result };
-        };
+    return withSandbox(
+        settings,
+        `program-${settings.members}`,
+        async (sandbox, { sandboxStartMs, openApiWarmupMs }, runDir) => {
+            const stack = await createFederationStack("bench", path.join(runDir, "stack"));
+            await stack.setFederationConfig({
+                host: { name: sandbox.host.name, kubeconfig: { path: sandbox.host.kubeconfigPath } },
+                members: sandbox.members.map((member) => ({
+                    name: member.name,
+                    provider: "generic",
+                    kubeconfig: { path: member.kubeconfigPath },
+                })),
+            });
+            const engineSawAt = new Map<string, number>();
+            let providerMemory: ProviderMemory | undefined;
+            const onEvent = (event: EngineEvent) => {
+                const outputs = event.resOutputsEvent?.metadata;
+                if (outputs?.type === CLUSTER_TYPE)
+                    engineSawAt.set(outputs.urn.split("::").at(-1) as string, Date.now());
+            };
+            const timed = async <T>(what: string, operation: () => Promise<T>) => {
+                settings.log(`program-${settings.members}: ${what} ...`);
+                const startMs = Date.now();
+                const result = await asProgram(operation);
+                const endMs = Date.now();
+                settings.log(`program-${settings.members}: ${what} took ${((endMs - startMs) / 1000).toFixed(1)} s`);
+                return { startMs, endMs, ms: endMs - startMs, result };
+            };
 
-        const sampler = sampleProviderMemory();
-        const up = await timed("pulumi up", () => stack.up({ onEvent })).finally(() => (providerMemory = sampler.stop()));
-        if (up.result.summary.result !== "succeeded") throw new Error(`program-${settings.members}: pulumi up ${up.result.summary.result}`);
-        const exported = up.result.outputs.members?.value as Record<string, { ready: boolean }>;
-        const notReady = sandbox.members.filter((member) => exported?.[member.name]?.ready !== true).map((member) => member.name);
-        if (notReady.length > 0) throw new Error(`program-${settings.members}: not Ready after pulumi up: ${notReady.join(", ")}`);
-        const apiServerRssMb = medianRss(sandbox, "kube-apiserver ");
-        const controllerManagerRssMb = medianRss(sandbox, "kube-controller-manager ");
+            const sampler = sampleProviderMemory();
+            const up = await timed("pulumi up", () => stack.up({ onEvent })).finally(
+                () => (providerMemory = sampler.stop()),
+            );
+            if (up.result.summary.result !== "succeeded")
+                throw new Error(`program-${settings.members}: pulumi up ${up.result.summary.result}`);
+            const exported = up.result.outputs.members?.value as Record<string, { ready: boolean }>;
+            const notReady = sandbox.members
+                .filter((member) => exported?.[member.name]?.ready !== true)
+                .map((member) => member.name);
+            if (notReady.length > 0)
+                throw new Error(`program-${settings.members}: not Ready after pulumi up: ${notReady.join(", ")}`);
+            const apiServerRssMb = medianRss(sandbox, "kube-apiserver ");
+            const controllerManagerRssMb = medianRss(sandbox, "kube-controller-manager ");
 
-        const preview = await timed("no-change pulumi preview", () => stack.preview());
-        const again = await timed("no-change pulumi up", () => stack.up());
+            const preview = await timed("no-change pulumi preview", () => stack.preview());
+            const again = await timed("no-change pulumi up", () => stack.up());
 
-        const requests = auditRequests(sandbox);
-        const upRequests = within(requests, up.startMs, up.endMs);
-        const readyAt = readyTimesFromEmulatorLog(sandbox.logFile("emulator"), up.startMs);
-        const lastEvent = engineSawAt.size ? Math.max(...engineSawAt.values()) : undefined;
-        const firstUpCost = clientCost(sandbox, "program", up.startMs, up.endMs);
-        const attributionWarning = checkWrites(`program-${settings.members}`, firstUpCost, settings.members, settings.log);
-        return {
-            members: settings.members,
-            reconcileDelayMs: settings.reconcileDelayMs,
-            sandboxStartMs,
-            openApiWarmupMs,
-            timeline: {
-                ...startupTimeline(sandbox, upRequests, up.startMs),
-                lastEventToEndMs: lastEvent === undefined ? undefined : up.endMs - lastEvent,
-            },
-            firstUp: { ms: up.ms, cost: firstUpCost },
-            preview: { ms: preview.ms, cost: clientCost(sandbox, "program", preview.startMs, preview.endMs), changes: changesOf(preview.result.changeSummary) },
-            noChangeUp: { ms: again.ms, cost: clientCost(sandbox, "program", again.startMs, again.endMs), changes: changesOf(again.result.summary.resourceChanges) },
-            waits: sandbox.members.map((member) => memberWaits(up.startMs, member.name, sandbox.host.name, upRequests, "program", readyAt, engineSawAt)),
-            apiServerRssMb,
-            controllerManagerRssMb,
-            providerMemory,
-            ...(attributionWarning ? { attributionWarning } : {}),
-        };
-    });
+            const requests = auditRequests(sandbox);
+            const upRequests = within(requests, up.startMs, up.endMs);
+            const readyAt = readyTimesFromEmulatorLog(sandbox.logFile("emulator"), up.startMs);
+            const lastEvent = engineSawAt.size ? Math.max(...engineSawAt.values()) : undefined;
+            const firstUpCost = clientCost(sandbox, "program", up.startMs, up.endMs);
+            const attributionWarning = checkWrites(
+                `program-${settings.members}`,
+                firstUpCost,
+                settings.members,
+                settings.log,
+            );
+            return {
+                members: settings.members,
+                reconcileDelayMs: settings.reconcileDelayMs,
+                sandboxStartMs,
+                openApiWarmupMs,
+                timeline: {
+                    ...startupTimeline(sandbox, upRequests, up.startMs),
+                    lastEventToEndMs: lastEvent === undefined ? undefined : up.endMs - lastEvent,
+                },
+                firstUp: { ms: up.ms, cost: firstUpCost },
+                preview: {
+                    ms: preview.ms,
+                    cost: clientCost(sandbox, "program", preview.startMs, preview.endMs),
+                    changes: changesOf(preview.result.changeSummary),
+                },
+                noChangeUp: {
+                    ms: again.ms,
+                    cost: clientCost(sandbox, "program", again.startMs, again.endMs),
+                    changes: changesOf(again.result.summary.resourceChanges),
+                },
+                waits: sandbox.members.map((member) =>
+                    memberWaits(
+                        up.startMs,
+                        member.name,
+                        sandbox.host.name,
+                        upRequests,
+                        "program",
+                        readyAt,
+                        engineSawAt,
+                    ),
+                ),
+                apiServerRssMb,
+                controllerManagerRssMb,
+                providerMemory,
+                ...(attributionWarning ? { attributionWarning } : {}),
+            };
+        },
+    );
 }
 
 /** The baseline script (bench/baseline.sh) on a fresh fleet. */
 export async function runBaseline(settings: RunSettings): Promise<BaselineRun> {
-    return withSandbox(settings, `baseline-${settings.members}`, async (sandbox, { sandboxStartMs, openApiWarmupMs }, runDir) => {
-        settings.log(`baseline-${settings.members}: kubectl script ...`);
-        const startMs = Date.now();
-        await new Promise<void>((resolve, reject) => {
-            execFile(
-                "bash",
-                [BASELINE_SCRIPT, ...sandbox.members.map((member) => `${member.name}=${member.kubeconfigPath}`)],
-                {
-                    env: {
-                        ...process.env,
-                        KUBECTL: kubectlPath(),
-                        HOST_KUBECONFIG: sandbox.host.kubeconfigPath,
-                        HOST_NAME: sandbox.host.name,
-                        WORK_DIR: path.join(runDir, "baseline"),
+    return withSandbox(
+        settings,
+        `baseline-${settings.members}`,
+        async (sandbox, { sandboxStartMs, openApiWarmupMs }, runDir) => {
+            settings.log(`baseline-${settings.members}: kubectl script ...`);
+            const startMs = Date.now();
+            await new Promise<void>((resolve, reject) => {
+                execFile(
+                    "bash",
+                    [BASELINE_SCRIPT, ...sandbox.members.map((member) => `${member.name}=${member.kubeconfigPath}`)],
+                    {
+                        env: {
+                            ...process.env,
+                            KUBECTL: kubectlPath(),
+                            HOST_KUBECONFIG: sandbox.host.kubeconfigPath,
+                            HOST_NAME: sandbox.host.name,
+                            WORK_DIR: path.join(runDir, "baseline"),
+                        },
+                        timeout: 15 * 60_000,
                     },
-                    timeout: 15 * 60_000,
-                },
-                (error, _stdout, stderr) => (error ? reject(new Error(`baseline script failed: ${stderr.trim() || error.message}`)) : resolve()),
+                    (error, _stdout, stderr) =>
+                        error
+                            ? reject(new Error(`baseline script failed: ${stderr.trim() || error.message}`))
+                            : resolve(),
+                );
+            });
+            const endMs = Date.now();
+            settings.log(`baseline-${settings.members}: took ${((endMs - startMs) / 1000).toFixed(1)} s`);
+            const requests = within(auditRequests(sandbox), startMs, endMs);
+            const readyAt = readyTimesFromEmulatorLog(sandbox.logFile("emulator"), startMs);
+            const cost = apiCost(
+                requests.filter((request) => request.client === "baseline"),
+                sandbox.host.name,
             );
-        });
-        const endMs = Date.now();
-        settings.log(`baseline-${settings.members}: took ${((endMs - startMs) / 1000).toFixed(1)} s`);
-        const requests = within(auditRequests(sandbox), startMs, endMs);
-        const readyAt = readyTimesFromEmulatorLog(sandbox.logFile("emulator"), startMs);
-        const cost = apiCost(requests.filter((request) => request.client === "baseline"), sandbox.host.name);
-        const attributionWarning = checkWrites(`baseline-${settings.members}`, cost, settings.members, settings.log);
-        return {
-            members: settings.members,
-            reconcileDelayMs: settings.reconcileDelayMs,
-            sandboxStartMs,
-            openApiWarmupMs,
-            run: { ms: endMs - startMs, cost },
-            waits: sandbox.members.map((member) => memberWaits(startMs, member.name, sandbox.host.name, requests, "baseline", readyAt)),
-            ...(attributionWarning ? { attributionWarning } : {}),
-        };
-    });
+            const attributionWarning = checkWrites(
+                `baseline-${settings.members}`,
+                cost,
+                settings.members,
+                settings.log,
+            );
+            return {
+                members: settings.members,
+                reconcileDelayMs: settings.reconcileDelayMs,
+                sandboxStartMs,
+                openApiWarmupMs,
+                run: { ms: endMs - startMs, cost },
+                waits: sandbox.members.map((member) =>
+                    memberWaits(startMs, member.name, sandbox.host.name, requests, "baseline", readyAt),
+                ),
+                ...(attributionWarning ? { attributionWarning } : {}),
+            };
+        },
+    );
 }

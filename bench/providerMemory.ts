@@ -26,7 +26,13 @@ function processTable(): Array<{ pid: number; ppid: number; comm: string; rssMb:
             const rssPages = Number(fields[21]);
             // utime and stime, in clock ticks (100 per second on Linux).
             const cpuMs = (Number(fields[11]) + Number(fields[12])) * 10;
-            table.push({ pid: Number(entry), ppid: Number(fields[1]), comm, rssMb: (rssPages * 4096) / 2 ** 20, cpuMs });
+            table.push({
+                pid: Number(entry),
+                ppid: Number(fields[1]),
+                comm,
+                rssMb: (rssPages * 4096) / 2 ** 20,
+                cpuMs,
+            });
         } catch {
             // The process exited while we read.
         }

@@ -58,17 +58,34 @@ export const PREVIEW_TARGET_MS = (members: number) => 1500 + 100 * members;
 export const FIRST_UP_TARGET_RATIO = 1.5;
 
 const medianOrUndefined = (values: number[]) => (values.length ? medianOf(values) : undefined);
-const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? "–" : `${(a / b).toFixed(1)}×`);
+const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? "–" : `${(a / b).toFixed(1)}×`;
 
 export function fleetTable(fleets: FleetResult[]): string {
     return table(
-        ["members", "inline program", "CLI (compiled JS)", "baseline script", "inline / baseline", `CLI / baseline (target ≤ ${FIRST_UP_TARGET_RATIO}×)`],
+        [
+            "members",
+            "inline program",
+            "CLI (compiled JS)",
+            "baseline script",
+            "inline / baseline",
+            `CLI / baseline (target ≤ ${FIRST_UP_TARGET_RATIO}×)`,
+        ],
         fleets.map((fleet) => {
             const inline = medianOrUndefined(fleet.program.map((run) => run.firstUp.ms));
             const cli = medianOrUndefined(fleet.cli.map((run) => run.firstUp.ms));
-            const cliCpu = medianOrUndefined(fleet.cli.flatMap((run) => (run.firstUp.cpuMs === undefined ? [] : [run.firstUp.cpuMs])));
+            const cliCpu = medianOrUndefined(
+                fleet.cli.flatMap((run) => (run.firstUp.cpuMs === undefined ? [] : [run.firstUp.cpuMs])),
+            );
             const baseline = medianOrUndefined(fleet.baseline.map((run) => run.run.ms));
-            return [fleet.members, seconds(inline), `${seconds(cli)}${cliCpu === undefined ? "" : ` (CPU ${seconds(cliCpu)})`}`, seconds(baseline), ratio(inline, baseline), ratio(cli, baseline)];
+            return [
+                fleet.members,
+                seconds(inline),
+                `${seconds(cli)}${cliCpu === undefined ? "" : ` (CPU ${seconds(cliCpu)})`}`,
+                seconds(baseline),
+                ratio(inline, baseline),
+                ratio(cli, baseline),
+            ];
         }),
     );
 }
@@ -86,7 +103,14 @@ export function previewTable(fleets: FleetResult[], floor: CliFloor | undefined)
             fleet.cli.flatMap((run) => run.previews[setup]?.cpuMs ?? []),
         );
     return table(
-        ["members", "inline program", ...CLI_SETUPS.map((setup) => `CLI, ${setup === "compiled" ? "compiled JS" : setup}`), "target (1.5 s + 0.1 s/member)", "CLI floor (empty program)", "inline no-change `up`"],
+        [
+            "members",
+            "inline program",
+            ...CLI_SETUPS.map((setup) => `CLI, ${setup === "compiled" ? "compiled JS" : setup}`),
+            "target (1.5 s + 0.1 s/member)",
+            "CLI floor (empty program)",
+            "inline no-change `up`",
+        ],
         fleets.map((fleet) => [
             fleet.members,
             seconds(medianOrUndefined(fleet.program.map((run) => run.preview.ms))),
@@ -121,7 +145,13 @@ export function timelineTable(fleets: FleetResult[]): string {
         const run = fleet.program[0];
         if (run) {
             const patch = summarizeWaits(run.waits).startToPatchMs;
-            add(fleet.members, "inline", run, `${millis(patch.median)} / ${millis(patch.max)}`, millis(run.timeline.lastEventToEndMs));
+            add(
+                fleet.members,
+                "inline",
+                run,
+                `${millis(patch.median)} / ${millis(patch.max)}`,
+                millis(run.timeline.lastEventToEndMs),
+            );
         }
         if (fleet.cli[0]) add(fleet.members, "CLI", fleet.cli[0], "–", "–");
     }
@@ -145,7 +175,15 @@ export function timelineTable(fleets: FleetResult[]): string {
 
 export function apiTable(fleets: FleetResult[]): string {
     return table(
-        ["members", "inline: first `up`", "no-change `preview`", "no-change `up`", "CLI: first `up`", "no-change `preview` (compiled)", "baseline script"],
+        [
+            "members",
+            "inline: first `up`",
+            "no-change `preview`",
+            "no-change `up`",
+            "CLI: first `up`",
+            "no-change `preview` (compiled)",
+            "baseline script",
+        ],
         fleets.map((fleet) => {
             const program = fleet.program[0];
             const cli = fleet.cli[0];
@@ -169,7 +207,9 @@ export function waitTable(fleets: FleetResult[], waits: WaitResult[]): string {
     const add = (who: string, delay: number, members: number, run: { waits: ProgramRun["waits"] }) => {
         const summary = summarizeWaits(run.waits);
         const cell = (field: keyof typeof summary) =>
-            summary[field].median === undefined ? "–" : `${millis(summary[field].median)} / ${millis(summary[field].max)}`;
+            summary[field].median === undefined
+                ? "–"
+                : `${millis(summary[field].median)} / ${millis(summary[field].max)}`;
         // The script creates the Cluster right after its patch: it has no installer wait to measure.
         const noWait = "no wait";
         rows.push([
@@ -190,7 +230,17 @@ export function waitTable(fleets: FleetResult[], waits: WaitResult[]): string {
         if (fleet.baseline[0]) add("baseline", fleet.baseline[0].reconcileDelayMs, fleet.members, fleet.baseline[0]);
     }
     return table(
-        ["run", "D", "members", "start → member patch", "patch → config written", "config → detected", "config → Cluster create", "create → Ready", "Ready → moved on"],
+        [
+            "run",
+            "D",
+            "members",
+            "start → member patch",
+            "patch → config written",
+            "config → detected",
+            "config → Cluster create",
+            "create → Ready",
+            "Ready → moved on",
+        ],
         rows,
     );
 }
@@ -212,7 +262,13 @@ export function evaluationTable(evaluation: EvaluationResult[]): string {
 
 /** Memory of the sandbox's processes and of the provider plugins the engine starts, per fleet. */
 function memoryLine(fleets: FleetResult[]): string {
-    const runs: Array<{ members: number; path: string; apiServerRssMb?: number; controllerManagerRssMb?: number; providerMemory?: ProviderMemory }> = [
+    const runs: Array<{
+        members: number;
+        path: string;
+        apiServerRssMb?: number;
+        controllerManagerRssMb?: number;
+        providerMemory?: ProviderMemory;
+    }> = [
         ...fleets.flatMap((fleet) => (fleet.program[0] ? [{ ...fleet.program[0], path: "inline" }] : [])),
         ...fleets.flatMap((fleet) => (fleet.cli[0] ? [{ ...fleet.cli[0], path: "CLI" }] : [])),
     ];
@@ -221,14 +277,22 @@ function memoryLine(fleets: FleetResult[]): string {
     const providers = measured
         .map((run) => {
             const memory = run.providerMemory!;
-            const cpu = memory.cpuMsPerProcess === undefined ? "" : `, ${(memory.cpuMsPerProcess / 1000).toFixed(1)} s CPU each (median)`;
+            const cpu =
+                memory.cpuMsPerProcess === undefined
+                    ? ""
+                    : `, ${(memory.cpuMsPerProcess / 1000).toFixed(1)} s CPU each (median)`;
             return `${run.path}, ${run.members} member${run.members === 1 ? "" : "s"}: ${memory.peakProcesses} processes, ${memory.peakTotalRssMb} MB${cpu}`;
         })
         .join("; ");
     // One provider process per cluster: per-cluster memory from the largest fleet measured, scaled to 25 members.
     const largest = measured.sort((a, b) => b.members - a.members)[0];
-    const perCluster = largest ? largest.providerMemory!.peakTotalRssMb / largest.providerMemory!.peakProcesses : undefined;
-    const scaled = perCluster === undefined ? "" : ` About ${Math.round(perCluster)} MB per cluster (${largest!.path}, ${largest!.members} members), so a 25-member fleet (26 clusters) needs about ${(Math.round((26 * perCluster) / 100) / 10).toFixed(1)} GB for its providers.`;
+    const perCluster = largest
+        ? largest.providerMemory!.peakTotalRssMb / largest.providerMemory!.peakProcesses
+        : undefined;
+    const scaled =
+        perCluster === undefined
+            ? ""
+            : ` About ${Math.round(perCluster)} MB per cluster (${largest!.path}, ${largest!.members} members), so a 25-member fleet (26 clusters) needs about ${(Math.round((26 * perCluster) / 100) / 10).toFixed(1)} GB for its providers.`;
     return (
         `Memory: each sandbox cluster runs a kube-apiserver (${first?.apiServerRssMb ?? "?"} MB RSS) and a kube-controller-manager ` +
         `(${first?.controllerManagerRssMb ?? "?"} MB). Pulumi Kubernetes provider processes during the first \`up\` (one per cluster), peak: ${providers || "–"}.${scaled}`
@@ -236,7 +300,10 @@ function memoryLine(fleets: FleetResult[]): string {
 }
 
 function warnings(results: BenchResults): string[] {
-    const runs = [...results.fleets.flatMap((fleet) => [...fleet.program, ...fleet.cli, ...fleet.baseline]), ...results.waits.map((wait) => wait.program)];
+    const runs = [
+        ...results.fleets.flatMap((fleet) => [...fleet.program, ...fleet.cli, ...fleet.baseline]),
+        ...results.waits.map((wait) => wait.program),
+    ];
     return runs.map((run) => run.attributionWarning).filter((warning): warning is string => warning !== undefined);
 }
 

@@ -39,7 +39,8 @@ function install() {
     const wrapper = function (/** @type {unknown[]} */ ...args) {
         if (active) {
             for (const arg of args) {
-                if (arg && typeof arg === "object" && !(arg instanceof URL)) relabel(/** @type {{ headers?: Record<string, unknown> }} */ (arg).headers);
+                if (arg && typeof arg === "object" && !(arg instanceof URL))
+                    relabel(/** @type {{ headers?: Record<string, unknown> }} */ (arg).headers);
             }
         }
         // @ts-ignore `this` and the overloads of https.request are passed through unchanged

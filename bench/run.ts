@@ -59,10 +59,23 @@ function parseOptions(argv: string[]): Options {
         const text = value(name);
         if (text === undefined) return fallback;
         const list = text.split(",").map((part) => Number(part.trim()));
-        if (list.some((n) => !Number.isInteger(n) || n < min)) throw new Error(`${name} takes whole numbers >= ${min} separated by commas, got "${text}". ${USAGE}`);
+        if (list.some((n) => !Number.isInteger(n) || n < min))
+            throw new Error(`${name} takes whole numbers >= ${min} separated by commas, got "${text}". ${USAGE}`);
         return list;
     };
-    const known = new Set(["--members", "--repetitions", "--paths", "--preview-repetitions", "--reconcile-delay-ms", "--wait-delays", "--wait-members", "--eval-sizes", "--phases", "--out", "--keep"]);
+    const known = new Set([
+        "--members",
+        "--repetitions",
+        "--paths",
+        "--preview-repetitions",
+        "--reconcile-delay-ms",
+        "--wait-delays",
+        "--wait-members",
+        "--eval-sizes",
+        "--phases",
+        "--out",
+        "--keep",
+    ]);
     const unknown = argv.filter((arg) => arg.startsWith("--") && !known.has(arg));
     if (unknown.length) throw new Error(`unknown option ${unknown.join(", ")}. ${USAGE}`);
     const phases = new Set((value("--phases") ?? "fleet,waits,eval").split(","));
@@ -99,7 +112,10 @@ function machine(): Record<string, string | number> {
         memoryGiB: Math.round(os.totalmem() / 2 ** 30),
         os: `${os.type()} ${os.release()}`,
         node: process.version,
-        loadAverage: os.loadavg().map((load) => load.toFixed(2)).join(" "),
+        loadAverage: os
+            .loadavg()
+            .map((load) => load.toFixed(2))
+            .join(" "),
     };
 }
 
@@ -108,36 +124,63 @@ function checkMemory(members: number): void {
     const neededMb = (members + 1) * MB_PER_CLUSTER;
     const availableMb = os.freemem() / 2 ** 20;
     if (neededMb > availableMb * 0.8) {
-        throw new Error(`a host and ${members} members need about ${neededMb} MB (${MB_PER_CLUSTER} MB per cluster); only ${Math.round(availableMb)} MB are free. Fix: lower --members`);
+        throw new Error(
+            `a host and ${members} members need about ${neededMb} MB (${MB_PER_CLUSTER} MB per cluster); only ${Math.round(availableMb)} MB are free. Fix: lower --members`,
+        );
     }
 }
 
 async function evaluateSize(members: number): Promise<EvaluationResult> {
-    const { stdout } = await execFileAsync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(BENCH_DIR, "evaluate.ts"), String(members)], {
-        maxBuffer: 1024 * 1024,
-        timeout: 10 * 60_000,
-    });
+    const { stdout } = await execFileAsync(
+        process.execPath,
+        [
+            "-r",
+            require.resolve("ts-node/register/transpile-only"),
+            path.join(BENCH_DIR, "evaluate.ts"),
+            String(members),
+        ],
+        {
+            maxBuffer: 1024 * 1024,
+            timeout: 10 * 60_000,
+        },
+    );
     return JSON.parse(stdout.trim().split("\n").at(-1) as string) as EvaluationResult;
 }
 
 async function main(): Promise<void> {
     const options = parseOptions(process.argv.slice(2));
-    if ((options.phases.has("fleet") || options.phases.has("waits")) && !fs.existsSync(path.join(toolsBinDir(), "kubectl"))) {
-        throw new Error(`kubectl not found in ${toolsBinDir()}. Fix: bash test/e2e/tools/build.sh kubectl (or npm run bench, which builds it)`);
+    if (
+        (options.phases.has("fleet") || options.phases.has("waits")) &&
+        !fs.existsSync(path.join(toolsBinDir(), "kubectl"))
+    ) {
+        throw new Error(
+            `kubectl not found in ${toolsBinDir()}. Fix: bash test/e2e/tools/build.sh kubectl (or npm run bench, which builds it)`,
+        );
     }
     const started = Date.now();
     const results: BenchResults = {
         startedAt: new Date(started).toISOString(),
         durationS: 0,
         machine: machine(),
-        options: { ...options, phases: [...options.phases], paths: [...options.paths], out: path.relative(process.cwd(), options.out) },
+        options: {
+            ...options,
+            phases: [...options.phases],
+            paths: [...options.paths],
+            out: path.relative(process.cwd(), options.out),
+        },
         fleets: [],
         waits: [],
         evaluation: [],
         errors: [],
     };
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-bench-"));
-    const settings = (members: number, reconcileDelayMs: number) => ({ members, dir: workDir, reconcileDelayMs, log, keep: options.keep });
+    const settings = (members: number, reconcileDelayMs: number) => ({
+        members,
+        dir: workDir,
+        reconcileDelayMs,
+        log,
+        keep: options.keep,
+    });
     const attempt = async (what: string, run: () => Promise<void>) => {
         try {
             await run();
@@ -179,7 +222,12 @@ async function main(): Promise<void> {
                     if (options.paths.has("cli")) {
                         await attempt(`CLI, ${members} members, repetition ${repetition}`, async () => {
                             checkMemory(members);
-                            fleet.cli.push(await runCli({ ...settings(members, options.reconcileDelayMs), previewRepetitions: options.previewRepetitions }));
+                            fleet.cli.push(
+                                await runCli({
+                                    ...settings(members, options.reconcileDelayMs),
+                                    previewRepetitions: options.previewRepetitions,
+                                }),
+                            );
                         });
                     }
                     if (options.paths.has("baseline")) {
@@ -194,7 +242,11 @@ async function main(): Promise<void> {
         if (options.phases.has("waits")) {
             for (const delay of options.waitDelays) {
                 await attempt(`wait precision, D = ${delay} ms`, async () => {
-                    results.waits.push({ reconcileDelayMs: delay, members: options.waitMembers, program: await runProgram(settings(options.waitMembers, delay)) });
+                    results.waits.push({
+                        reconcileDelayMs: delay,
+                        members: options.waitMembers,
+                        program: await runProgram(settings(options.waitMembers, delay)),
+                    });
                 });
             }
         }
@@ -208,7 +260,9 @@ async function main(): Promise<void> {
     fs.writeFileSync(options.out, JSON.stringify(results, null, 1) + "\n");
     fs.writeFileSync(options.out.replace(/\.json$/, "") + ".md", report);
     console.log(`\n${report}`);
-    log(`results: ${path.relative(process.cwd(), options.out)} (and .md)${results.errors.length ? `; ${results.errors.length} run(s) failed, see above` : ""}`);
+    log(
+        `results: ${path.relative(process.cwd(), options.out)} (and .md)${results.errors.length ? `; ${results.errors.length} run(s) failed, see above` : ""}`,
+    );
     // Numbers never fail the run; a run that could not measure anything does.
     if (results.errors.length) process.exitCode = 1;
 }

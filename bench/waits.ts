@@ -67,25 +67,53 @@ export function memberWaits(
     engineSawAt: Map<string, number> = new Map(),
 ): MemberWaits {
     const onMember = requests.filter((request) => request.cluster === member);
-    const isConfigMap = (request: ApiRequest) => request.resource === "configmaps" && request.name === "kubesphere-config";
-    const patch = first(onMember.filter((r) => r.client === client && r.verb === "patch" && r.resource === "clusterconfigurations"));
+    const isConfigMap = (request: ApiRequest) =>
+        request.resource === "configmaps" && request.name === "kubesphere-config";
+    const patch = first(
+        onMember.filter((r) => r.client === client && r.verb === "patch" && r.resource === "clusterconfigurations"),
+    );
     const configWrite = first(
-        onMember.filter((r) => r.client === "emulator" && (r.verb === "patch" || r.verb === "create") && isConfigMap(r) && patch !== undefined && r.receivedMs >= patch.receivedMs),
+        onMember.filter(
+            (r) =>
+                r.client === "emulator" &&
+                (r.verb === "patch" || r.verb === "create") &&
+                isConfigMap(r) &&
+                patch !== undefined &&
+                r.receivedMs >= patch.receivedMs,
+        ),
     );
     const detect =
         client === "program" && configWrite
-            ? first(onMember.filter((r) => r.userAgent.startsWith(PROGRAM_USER_AGENT) && r.verb === "get" && isConfigMap(r) && r.receivedMs >= configWrite.completedMs))
+            ? first(
+                  onMember.filter(
+                      (r) =>
+                          r.userAgent.startsWith(PROGRAM_USER_AGENT) &&
+                          r.verb === "get" &&
+                          isConfigMap(r) &&
+                          r.receivedMs >= configWrite.completedMs,
+                  ),
+              )
             : undefined;
     const onHost = requests.filter((r) => r.cluster === hostName && r.client === client && r.resource === "clusters");
     // kubectl creates; the provider creates by server-side apply (a patch answered 201 Created).
-    const create = first(onHost.filter((r) => r.name === member && (r.verb === "create" || (r.verb === "patch" && r.code === 201))));
+    const create = first(
+        onHost.filter((r) => r.name === member && (r.verb === "create" || (r.verb === "patch" && r.code === 201))),
+    );
     // The emulator logs Ready=True after its status patch returned; that patch's completion is the precise moment.
     const readyLogged = readyAt.get(member);
     const readyPatch =
         readyLogged === undefined
             ? undefined
             : requests
-                  .filter((r) => r.cluster === hostName && r.client === "emulator" && r.verb === "patch" && r.resource === "clusters" && r.name === member && r.receivedMs <= readyLogged)
+                  .filter(
+                      (r) =>
+                          r.cluster === hostName &&
+                          r.client === "emulator" &&
+                          r.verb === "patch" &&
+                          r.resource === "clusters" &&
+                          r.name === member &&
+                          r.receivedMs <= readyLogged,
+                  )
                   .at(-1);
     const ready = readyPatch?.completedMs ?? readyLogged;
     // The wait that saw Ready: kubectl watches the named Cluster; the provider watches all Clusters (one watch per
@@ -94,7 +122,15 @@ export function memberWaits(
     // member, so its close says nothing per member: for the program, the engine event is the moment.
     const sawReady =
         create && ready !== undefined
-            ? onHost.filter((r) => r.name === member && r.verb === "watch" && r.receivedMs >= create.receivedMs && r.completedMs >= ready).sort((a, b) => a.completedMs - b.completedMs)[0]
+            ? onHost
+                  .filter(
+                      (r) =>
+                          r.name === member &&
+                          r.verb === "watch" &&
+                          r.receivedMs >= create.receivedMs &&
+                          r.completedMs >= ready,
+                  )
+                  .sort((a, b) => a.completedMs - b.completedMs)[0]
             : undefined;
     return {
         member,
@@ -110,7 +146,15 @@ export function memberWaits(
 
 /** Median and maximum of each field over the members. */
 export function summarizeWaits(waits: MemberWaits[]): Record<string, { median?: number; max?: number }> {
-    const fields = ["startToPatchMs", "patchToConfigMs", "configToDetectMs", "configToCreateMs", "createToReadyMs", "readyToClientSawMs", "readyToEngineMs"] as const;
+    const fields = [
+        "startToPatchMs",
+        "patchToConfigMs",
+        "configToDetectMs",
+        "configToCreateMs",
+        "createToReadyMs",
+        "readyToClientSawMs",
+        "readyToEngineMs",
+    ] as const;
     return Object.fromEntries(
         fields.map((field) => {
             const values = waits.map((wait) => wait[field]).filter((value): value is number => value !== undefined);

@@ -25,7 +25,9 @@ export const AGENT_SERVICE_ACCOUNT_V3 = "kubesphere";
  * Output), not reversible to the jwtSecret, and rotated by a new revision (`credentialsRevision`).
  */
 export function agentToken(hostJwtSecret: string, member: string, revision: number): string {
-    return createHmac("sha256", hostJwtSecret).update(`kubesphere-federation/agent-token/${member}/${revision}`).digest("hex");
+    return createHmac("sha256", hostJwtSecret)
+        .update(`kubesphere-federation/agent-token/${member}/${revision}`)
+        .digest("hex");
 }
 
 /** The tower image KubeSphere's own manifest uses: ks-installer's agentImage (3.4: v0.2.1, 3.1–3.3: v0.2.0); 4.1's extension: v0.2.1. */
@@ -127,7 +129,11 @@ export function tokenOfAgentCommand(command: readonly string[] | undefined): str
  * Deployment kubesphere-system/cluster-agent as KubeSphere renders it (no replicas field: one). `skipAwait`: Pulumi's
  * Deployment await wants available pods, which the join wait covers (AgentAvailable means the agent runs).
  */
-export const agentDeploymentMetadata = { name: AGENT_DEPLOYMENT_NAME, namespace: KUBESPHERE_NAMESPACE, annotations: { "pulumi.com/skipAwait": "true" } };
+export const agentDeploymentMetadata = {
+    name: AGENT_DEPLOYMENT_NAME,
+    namespace: KUBESPHERE_NAMESPACE,
+    annotations: { "pulumi.com/skipAwait": "true" },
+};
 
 /** The agent's Deployment on the member (labels, image, the proxy address and token it dials tower with). */
 export function agentDeploymentObject(args: AgentDeploymentArgs<string>) {
@@ -145,7 +151,10 @@ export function agentDeploymentObject(args: AgentDeploymentArgs<string>) {
                             name: "agent",
                             image: args.image,
                             command: agentCommand(args.member, args.token, args.proxyAddress),
-                            resources: { requests: { cpu: "100m", memory: "100M" }, limits: { cpu: "1", memory: "200M" } },
+                            resources: {
+                                requests: { cpu: "100m", memory: "100M" },
+                                limits: { cpu: "1", memory: "200M" },
+                            },
                         },
                     ],
                 },
@@ -195,10 +204,18 @@ const said = (view: AgentJoinView, type: string) => {
 export function agentJoinOutcome(view: AgentJoinView, expected: AgentJoinExpectation): PollOutcome {
     if (view.cluster === undefined) return { state: "pending", detail: "the Cluster does not exist on the host yet" };
     if (view.agent === undefined) {
-        return { state: "pending", detail: `the agent Deployment ${KUBESPHERE_NAMESPACE}/${AGENT_DEPLOYMENT_NAME} does not exist on the member` };
+        return {
+            state: "pending",
+            detail: `the agent Deployment ${KUBESPHERE_NAMESPACE}/${AGENT_DEPLOYMENT_NAME} does not exist on the member`,
+        };
     }
     if (view.cluster.token !== expected.token || view.agent.token !== expected.token) {
-        const changed = [view.cluster.token !== expected.token ? "the Cluster's spec.connection.token on the host" : "", view.agent.token !== expected.token ? `the --token of Deployment ${KUBESPHERE_NAMESPACE}/${AGENT_DEPLOYMENT_NAME} on the member` : ""]
+        const changed = [
+            view.cluster.token !== expected.token ? "the Cluster's spec.connection.token on the host" : "",
+            view.agent.token !== expected.token
+                ? `the --token of Deployment ${KUBESPHERE_NAMESPACE}/${AGENT_DEPLOYMENT_NAME} on the member`
+                : "",
+        ]
             .filter(Boolean)
             .join(" and ");
         return {
@@ -208,7 +225,10 @@ export function agentJoinOutcome(view: AgentJoinView, expected: AgentJoinExpecta
                 "Fix: run `pulumi up --refresh`, which puts the program's token back on both sides",
         };
     }
-    if (expected.kubeconfigDigestBefore !== undefined && view.cluster.kubeconfigDigest === expected.kubeconfigDigestBefore) {
+    if (
+        expected.kubeconfigDigestBefore !== undefined &&
+        view.cluster.kubeconfigDigest === expected.kubeconfigDigestBefore
+    ) {
         return {
             state: "pending",
             detail: `the agent has not reconnected with the rotated token yet (tower writes a new kubeconfig on every connect): check the agent's log (kubectl -n ${KUBESPHERE_NAMESPACE} logs deploy/${AGENT_DEPLOYMENT_NAME}) and egress to ${expected.proxyAddress}`,
@@ -229,14 +249,23 @@ export function agentJoinOutcome(view: AgentJoinView, expected: AgentJoinExpecta
         };
     }
     if (!isTrue(view, "Ready")) {
-        return { state: "pending", detail: `the agent is connected but KubeSphere has not reported Ready through the tunnel (Ready: ${said(view, "Ready")})` };
+        return {
+            state: "pending",
+            detail: `the agent is connected but KubeSphere has not reported Ready through the tunnel (Ready: ${said(view, "Ready")})`,
+        };
     }
     if (expected.ksCoreConfigHash !== undefined) {
         if (!isTrue(view, "KSCoreReady")) {
-            return { state: "pending", detail: `the host has not installed ks-core on the member through the tunnel yet (KSCoreReady: ${said(view, "KSCoreReady")})` };
+            return {
+                state: "pending",
+                detail: `the host has not installed ks-core on the member through the tunnel yet (KSCoreReady: ${said(view, "KSCoreReady")})`,
+            };
         }
         if (view.cluster.annotations?.["kubesphere.io/config-hash"] !== expected.ksCoreConfigHash) {
-            return { state: "pending", detail: "the host has not finished installing ks-core with the current ksCoreValues (kubesphere.io/config-hash differs)" };
+            return {
+                state: "pending",
+                detail: "the host has not finished installing ks-core with the current ksCoreValues (kubesphere.io/config-hash differs)",
+            };
         }
     }
     return { state: "done" };
@@ -258,10 +287,13 @@ export async function waitForAgentJoin(options: {
         check: async () => agentJoinOutcome(await options.read(), options.expected),
         timeoutMs: options.timeoutMs,
         log: options.log,
-        progress: (seconds, detail) => `member "${member}": waiting for the join through tower (${seconds}s): ${detail}`,
+        progress: (seconds, detail) =>
+            `member "${member}": waiting for the join through tower (${seconds}s): ${detail}`,
         done: (seconds) => `member "${member}": joined through tower after ${seconds}s`,
-        timeout: (seconds, detail) => `member "${member}": not joined through the agent after ${seconds}s: ${detail}. Fix: see the check above, then run \`pulumi up\` again (members[].readyTimeoutSeconds sets the wait)`,
-        unreachable: (detail) => `member "${member}": the host or the member stopped answering while waiting for the join through tower: ${detail}`,
+        timeout: (seconds, detail) =>
+            `member "${member}": not joined through the agent after ${seconds}s: ${detail}. Fix: see the check above, then run \`pulumi up\` again (members[].readyTimeoutSeconds sets the wait)`,
+        unreachable: (detail) =>
+            `member "${member}": the host or the member stopped answering while waiting for the join through tower: ${detail}`,
         explain: options.explain,
         now: options.now,
         sleep: options.sleep,

@@ -8,7 +8,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { AGENT_SERVICE_ACCOUNT_V3, AGENT_SERVICE_ACCOUNT_V4, agentDeploymentMetadata, agentDeploymentObject, defaultAgentImage, towerCheck, waitForAgentJoin } from "./agentConnection";
+import {
+    AGENT_SERVICE_ACCOUNT_V3,
+    AGENT_SERVICE_ACCOUNT_V4,
+    agentDeploymentMetadata,
+    agentDeploymentObject,
+    defaultAgentImage,
+    towerCheck,
+    waitForAgentJoin,
+} from "./agentConnection";
 import { DEFAULT_READY_TIMEOUT_SECONDS } from "./configSchema";
 import { ClusterAccess } from "./kubeClient";
 import { KUBESPHERE_NAMESPACE } from "./kubesphereConfig";
@@ -31,7 +39,10 @@ export interface AgentResourcesArgs {
  * Creates the agent objects on the member; returns them so the Cluster can depend on them (removal deletes the
  * Cluster first, then these).
  */
-export function createAgentResources(args: AgentResourcesArgs, opts: { parent: pulumi.Resource; provider: k8s.Provider }): pulumi.Resource[] {
+export function createAgentResources(
+    args: AgentResourcesArgs,
+    opts: { parent: pulumi.Resource; provider: k8s.Provider },
+): pulumi.Resource[] {
     const v4 = args.hostMajor === "v4";
     const created: pulumi.Resource[] = [];
     if (v4) {
@@ -58,7 +69,9 @@ export function createAgentResources(args: AgentResourcesArgs, opts: { parent: p
                 {
                     metadata: { name: AGENT_SERVICE_ACCOUNT_V4 },
                     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-                    subjects: [{ kind: "ServiceAccount", name: AGENT_SERVICE_ACCOUNT_V4, namespace: KUBESPHERE_NAMESPACE }],
+                    subjects: [
+                        { kind: "ServiceAccount", name: AGENT_SERVICE_ACCOUNT_V4, namespace: KUBESPHERE_NAMESPACE },
+                    ],
                 },
                 { ...opts, dependsOn: [created[0]] },
             ),
@@ -99,7 +112,12 @@ export async function checkTower(
 ): Promise<{ errors: string[]; proxyAddress?: string; image: string }> {
     const hostName = args.host.hostClusterName ?? "host";
     if (hostKubeconfig === undefined) {
-        return { errors: [`member "${name}" (${configKey}.connection: agent): the host's kubeconfig is not given, and the join through tower is waited for on the host. Fix: pass the host's kubeconfig (FederationHost.kubeconfig)`], image: "" };
+        return {
+            errors: [
+                `member "${name}" (${configKey}.connection: agent): the host's kubeconfig is not given, and the join through tower is waited for on the host. Fix: pass the host's kubeconfig (FederationHost.kubeconfig)`,
+            ],
+            image: "",
+        };
     }
     const tower = await access.readTower(hostName, hostKubeconfig);
     const settings = hostFacts?.config;
@@ -136,7 +154,10 @@ export function rotatedFirstOnHost(
             try {
                 const { written, kubeconfigDigest } = await access.writeClusterAgentToken(name, hostKubeconfig, value);
                 if (!written) return { token: value };
-                pulumi.log.info(`member "${name}": the rotated agent token is written into its Cluster on the host before the agent restarts with it`, resource);
+                pulumi.log.info(
+                    `member "${name}": the rotated agent token is written into its Cluster on the host before the agent restarts with it`,
+                    resource,
+                );
                 return { token: value, kubeconfigDigestBefore: kubeconfigDigest };
             } catch (err) {
                 throw asResourceError(err, resource);
@@ -160,20 +181,32 @@ export function afterAgentReconnected(
     args: MemberClusterArgs,
     access: ClusterAccess,
 ): pulumi.Output<string> {
-    return pulumi.all([rotation, agentUpdated, kubeconfig, pulumi.secret(args.host.kubeconfig), checked]).apply(async ([rotated, , memberKubeconfig, hostKubeconfig, found]) => {
-        if (pulumi.runtime.isDryRun() || rotated.kubeconfigDigestBefore === undefined || hostKubeconfig === undefined) return token;
-        try {
-            await waitForAgentJoin({
-                expected: { member: name, token, proxyAddress: found.agent!.proxyAddress, kubeconfigDigestBefore: rotated.kubeconfigDigestBefore },
-                read: access.agentJoinReader(name, hostKubeconfig, memberKubeconfig),
-                timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
-                log: (message) => pulumi.log.info(message, resource),
-            });
-        } catch (err) {
-            throw asResourceError(err, resource);
-        }
-        return token;
-    });
+    return pulumi
+        .all([rotation, agentUpdated, kubeconfig, pulumi.secret(args.host.kubeconfig), checked])
+        .apply(async ([rotated, , memberKubeconfig, hostKubeconfig, found]) => {
+            if (
+                pulumi.runtime.isDryRun() ||
+                rotated.kubeconfigDigestBefore === undefined ||
+                hostKubeconfig === undefined
+            )
+                return token;
+            try {
+                await waitForAgentJoin({
+                    expected: {
+                        member: name,
+                        token,
+                        proxyAddress: found.agent!.proxyAddress,
+                        kubeconfigDigestBefore: rotated.kubeconfigDigestBefore,
+                    },
+                    read: access.agentJoinReader(name, hostKubeconfig, memberKubeconfig),
+                    timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
+                    log: (message) => pulumi.log.info(message, resource),
+                });
+            } catch (err) {
+                throw asResourceError(err, resource);
+            }
+            return token;
+        });
 }
 
 /**
@@ -202,7 +235,12 @@ export function waitForAgentJoined(
             let last: Awaited<ReturnType<typeof read>> | undefined;
             try {
                 await waitForAgentJoin({
-                    expected: { member: name, token: expectedToken, proxyAddress: found.agent!.proxyAddress, ksCoreConfigHash: v3 ? undefined : ksCoreConfigHash(configBytes) },
+                    expected: {
+                        member: name,
+                        token: expectedToken,
+                        proxyAddress: found.agent!.proxyAddress,
+                        ksCoreConfigHash: v3 ? undefined : ksCoreConfigHash(configBytes),
+                    },
                     read: async () => (last = await read()),
                     timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
                     log: (message) => pulumi.log.info(message, resource),

@@ -43,18 +43,27 @@ export const DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS = 1800;
 const found = (input: unknown): string => (input === undefined ? "nothing" : JSON.stringify(input));
 
 const clusterName = z
-    .string({ error: (issue) => `expected a cluster name, found ${found(issue.input)}. Fix: set a name of ${CLUSTER_NAME_RULE}` })
+    .string({
+        error: (issue) =>
+            `expected a cluster name, found ${found(issue.input)}. Fix: set a name of ${CLUSTER_NAME_RULE}`,
+    })
     .max(63, { error: (issue) => `${found(issue.input)} is longer than 63 characters. Fix: use a shorter name` })
     .regex(CLUSTER_NAME_PATTERN, {
-        error: (issue) => `${found(issue.input)} is not a valid cluster name. Fix: use ${CLUSTER_NAME_RULE}, e.g. "ack-prod"`,
+        error: (issue) =>
+            `${found(issue.input)} is not a valid cluster name. Fix: use ${CLUSTER_NAME_RULE}, e.g. "ack-prod"`,
     });
 
 const contextName = z
-    .string({ error: (issue) => `expected a context name, found ${found(issue.input)}. Fix: name a context of the kubeconfig, or remove the key to use its current-context` })
+    .string({
+        error: (issue) =>
+            `expected a context name, found ${found(issue.input)}. Fix: name a context of the kubeconfig, or remove the key to use its current-context`,
+    })
     .min(1, { error: "is empty. Fix: name a context of the kubeconfig, or remove the key to use its current-context" });
 
 const nonEmpty = (what: string, fix: string) =>
-    z.string({ error: (issue) => `expected ${what}, found ${found(issue.input)}. Fix: ${fix}` }).min(1, { error: `is empty. Fix: ${fix}` });
+    z
+        .string({ error: (issue) => `expected ${what}, found ${found(issue.input)}. Fix: ${fix}` })
+        .min(1, { error: `is empty. Fix: ${fix}` });
 
 /** A kubeconfig file on the machine running Pulumi. */
 const kubeconfigFile = z.strictObject({
@@ -64,7 +73,10 @@ const kubeconfigFile = z.strictObject({
 
 /** The name of another config key holding the kubeconfig, set with `pulumi config set --secret <key> < file`. */
 const kubeconfigSecretConfig = z.strictObject({
-    secretConfig: nonEmpty("a config key name", "name the config key set with `pulumi config set --secret <key> < kubeconfig.yaml`"),
+    secretConfig: nonEmpty(
+        "a config key name",
+        "name the config key set with `pulumi config set --secret <key> < kubeconfig.yaml`",
+    ),
     context: contextName.optional(),
 });
 
@@ -118,13 +130,18 @@ const hostSchema = z.strictObject({
     name: clusterName.default("host"),
     kubeconfig: kubeconfigSource,
     kubesphereVersion: z
-        .enum(KUBESPHERE_VERSIONS, { error: (issue) => `unknown version ${found(issue.input)}. Fix: use v3, v4 or auto (the default)` })
+        .enum(KUBESPHERE_VERSIONS, {
+            error: (issue) => `unknown version ${found(issue.input)}. Fix: use v3, v4 or auto (the default)`,
+        })
         .default("auto"),
     installerTimeoutSeconds: seconds.default(DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS),
     agentProxyAddress: z
-        .string({ error: (issue) => `expected a URL, found ${found(issue.input)}. Fix: e.g. "http://203.0.113.10:30880"` })
+        .string({
+            error: (issue) => `expected a URL, found ${found(issue.input)}. Fix: e.g. "http://203.0.113.10:30880"`,
+        })
         .regex(PROXY_ADDRESS_PATTERN, {
-            error: (issue) => `${found(issue.input)} is not an http(s)://host[:port] URL. Fix: set the address where members reach tower, e.g. "http://203.0.113.10:30880"`,
+            error: (issue) =>
+                `${found(issue.input)} is not an http(s)://host[:port] URL. Fix: set the address where members reach tower, e.g. "http://203.0.113.10:30880"`,
         })
         .optional(),
 });
@@ -134,7 +151,10 @@ export const HOST_STACK_OUTPUT = "federationHost";
 
 /** A member stack: the host (its kubeconfig, jwtSecret, name and version) comes from the host stack's outputs. */
 const hostStackSchema = z.strictObject({
-    stackReference: nonEmpty("a stack name", 'set the host stack, fully qualified, e.g. "acme/kubesphere-federation/fleet-host"'),
+    stackReference: nonEmpty(
+        "a stack name",
+        'set the host stack, fully qualified, e.g. "acme/kubesphere-federation/fleet-host"',
+    ),
 });
 
 /** Picks the host form by `stackReference`, so errors speak of that form, not of a failed union. */
@@ -157,46 +177,68 @@ const hostSource = z.unknown().transform((value, ctx): HostConfig | HostStackCon
 const memberSchema = z.strictObject({
     name: clusterName,
     connection: z
-        .enum(MEMBER_CONNECTIONS, { error: (issue) => `unknown connection ${found(issue.input)}. Fix: use direct (the default) or agent` })
+        .enum(MEMBER_CONNECTIONS, {
+            error: (issue) => `unknown connection ${found(issue.input)}. Fix: use direct (the default) or agent`,
+        })
         .default("direct"),
     provider: z.enum(MEMBER_PROVIDERS, {
         error: (issue) => `unknown provider ${found(issue.input)}. Fix: use one of ${MEMBER_PROVIDERS.join(", ")}`,
     }),
     kubeconfig: kubeconfigSource,
-    description: z.string({ error: (issue) => `expected text, found ${found(issue.input)}. Fix: quote the description` }).optional(),
+    description: z
+        .string({ error: (issue) => `expected text, found ${found(issue.input)}. Fix: quote the description` })
+        .optional(),
     group: z
         .string({ error: (issue) => `expected a group name, found ${found(issue.input)}. Fix: use e.g. "production"` })
-        .max(63, { error: (issue) => `${found(issue.input)} is longer than 63 characters. Fix: use a shorter group name` })
+        .max(63, {
+            error: (issue) => `${found(issue.input)} is longer than 63 characters. Fix: use a shorter group name`,
+        })
         .regex(LABEL_VALUE_PATTERN, {
-            error: (issue) => `${found(issue.input)} is not a valid label value. Fix: use letters, digits, "-", "_" and ".", starting and ending with a letter or digit`,
+            error: (issue) =>
+                `${found(issue.input)} is not a valid label value. Fix: use letters, digits, "-", "_" and ".", starting and ending with a letter or digit`,
         })
         .optional(),
     readyTimeoutSeconds: seconds.default(DEFAULT_READY_TIMEOUT_SECONDS),
     installerTimeoutSeconds: seconds.default(DEFAULT_INSTALLER_TIMEOUT_SECONDS),
     credentials: z
         .enum(IMPORT_CREDENTIALS, {
-            error: (issue) => `unknown credentials ${found(issue.input)}. Fix: use ${IMPORT_CREDENTIALS.join(" or ")}, or remove the key to choose by the kubeconfig's authentication`,
+            error: (issue) =>
+                `unknown credentials ${found(issue.input)}. Fix: use ${IMPORT_CREDENTIALS.join(" or ")}, or remove the key to choose by the kubeconfig's authentication`,
         })
         .optional(),
     credentialsRevision: z
-        .number({ error: (issue) => `expected a whole number, found ${found(issue.input)}. Fix: e.g. 2 (bump it to rotate the ServiceAccount token)` })
+        .number({
+            error: (issue) =>
+                `expected a whole number, found ${found(issue.input)}. Fix: e.g. 2 (bump it to rotate the ServiceAccount token)`,
+        })
         .int({ error: (issue) => `must be a whole number, found ${found(issue.input)}. Fix: e.g. 2` })
         .min(1, { error: (issue) => `must be 1 or more, found ${found(issue.input)}. Fix: e.g. 2` })
         .default(1),
     ksCoreValues: z
-        .record(z.string(), z.unknown(), { error: (issue) => `expected a mapping of Helm values, found ${found(issue.input)}. Fix: e.g. ksCoreValues: { cloud: { enabled: false } }` })
+        .record(z.string(), z.unknown(), {
+            error: (issue) =>
+                `expected a mapping of Helm values, found ${found(issue.input)}. Fix: e.g. ksCoreValues: { cloud: { enabled: false } }`,
+        })
         .optional(),
     apiServerEndpoint: z
-        .string({ error: (issue) => `expected a URL, found ${found(issue.input)}. Fix: e.g. "https://203.0.113.10:6443"` })
+        .string({
+            error: (issue) => `expected a URL, found ${found(issue.input)}. Fix: e.g. "https://203.0.113.10:6443"`,
+        })
         .regex(/^https:\/\/[^\s/]+(:\d+)?\/?$/, {
-            error: (issue) => `${found(issue.input)} is not an https://host[:port] URL. Fix: e.g. "https://203.0.113.10:6443"`,
+            error: (issue) =>
+                `${found(issue.input)} is not an https://host[:port] URL. Fix: e.g. "https://203.0.113.10:6443"`,
         })
         .optional(),
 });
 
 const federationSchema = z.strictObject({
     host: hostSource,
-    members: z.array(memberSchema, { error: (issue) => `expected a list of members, found ${found(issue.input)}. Fix: use a YAML list, or [] for a host-only stack` }).default([]),
+    members: z
+        .array(memberSchema, {
+            error: (issue) =>
+                `expected a list of members, found ${found(issue.input)}. Fix: use a YAML list, or [] for a host-only stack`,
+        })
+        .default([]),
 });
 
 export type KubeconfigFileSource = z.infer<typeof kubeconfigFile>;
@@ -224,7 +266,9 @@ export function parseFederationConfig(raw: { host: unknown; members: unknown }):
     }
     const parsed = federationSchema.safeParse(raw);
     if (!parsed.success) {
-        throwProblems(parsed.error.issues.map((issue) => new FederationConfigError(formatKey(issue.path), issueMessage(issue))));
+        throwProblems(
+            parsed.error.issues.map((issue) => new FederationConfigError(formatKey(issue.path), issueMessage(issue))),
+        );
     }
     const config = parsed.data!;
     throwProblems([...nameClashes(config), ...agentMemberProblems(config)]);
@@ -236,12 +280,23 @@ function agentMemberProblems(config: FederationConfig): FederationConfigError[] 
     const problems: FederationConfigError[] = [];
     config.members.forEach((member, index) => {
         if (member.connection !== "agent") return;
-        const why = "does not apply to an agent member (KubeSphere reaches it through tower's tunnel, not through its kubeconfig)";
+        const why =
+            "does not apply to an agent member (KubeSphere reaches it through tower's tunnel, not through its kubeconfig)";
         if (member.credentials !== undefined) {
-            problems.push(new FederationConfigError(`members[${index}].credentials`, `${why}. Fix: remove the key; credentialsRevision rotates the agent's token`));
+            problems.push(
+                new FederationConfigError(
+                    `members[${index}].credentials`,
+                    `${why}. Fix: remove the key; credentialsRevision rotates the agent's token`,
+                ),
+            );
         }
         if (member.apiServerEndpoint !== undefined) {
-            problems.push(new FederationConfigError(`members[${index}].apiServerEndpoint`, `${why}. Fix: remove the key, or use connection: direct`));
+            problems.push(
+                new FederationConfigError(
+                    `members[${index}].apiServerEndpoint`,
+                    `${why}. Fix: remove the key, or use connection: direct`,
+                ),
+            );
         }
     });
     return problems;
@@ -257,13 +312,19 @@ function nameClashes(config: FederationConfig): FederationConfigError[] {
         const key = `members[${index}].name`;
         if (member.name === hostName) {
             problems.push(
-                new FederationConfigError(key, `"${member.name}" is the host's name (host.name). Fix: give the member its own name; the host's Cluster object already has this one`),
+                new FederationConfigError(
+                    key,
+                    `"${member.name}" is the host's name (host.name). Fix: give the member its own name; the host's Cluster object already has this one`,
+                ),
             );
         }
         const first = firstIndexByName.get(member.name);
         if (first !== undefined) {
             problems.push(
-                new FederationConfigError(key, `"${member.name}" is also the name of members[${first}]. Fix: give each member a unique name`),
+                new FederationConfigError(
+                    key,
+                    `"${member.name}" is also the name of members[${first}]. Fix: give each member a unique name`,
+                ),
             );
         } else {
             firstIndexByName.set(member.name, index);

@@ -70,7 +70,11 @@ export const DEFAULT_MAXIMUM_CLOCK_SKEW_MS = 10_000;
 /** How a request with the kubeconfig KubeSphere got (or will get) went, from the machine running Pulumi. */
 export type ReachProbe =
     | { ok: true }
-    | { ok: false; kind: "refused" | "timeout" | "dns" | "san" | "ca" | "tls" | "unauthorized" | "other"; detail: string };
+    | {
+          ok: false;
+          kind: "refused" | "timeout" | "dns" | "san" | "ca" | "tls" | "unauthorized" | "other";
+          detail: string;
+      };
 
 /** One permission KubeSphere needs on the member, as a SelfSubjectAccessReview answered it. */
 export interface AccessCheck {
@@ -142,18 +146,34 @@ export interface Diagnosis {
 }
 
 function finding(check: CheckId, verdict: Verdict, evidence: string, fix?: string): Finding {
-    return { check, title: CHECK_TITLES[check], verdict, evidence, ...(fix !== undefined && verdict !== "ok" && verdict !== "skip" ? { fix } : {}) };
+    return {
+        check,
+        title: CHECK_TITLES[check],
+        verdict,
+        evidence,
+        ...(fix !== undefined && verdict !== "ok" && verdict !== "skip" ? { fix } : {}),
+    };
 }
 
 /** The member's jwtSecret and role against the host's (docs/kubesphere.md §4.4): compared, never printed. */
 export function checkJwtSecret(facts: DiagnosisFacts): Finding {
     const hostSecret = facts.host?.facts.config?.jwtSecret;
     const member = facts.memberFacts;
-    if (member === undefined) return finding("jwtSecret", "skip", `the member was not read${facts.memberProblem ? ` (${facts.memberProblem})` : ""}`);
+    if (member === undefined)
+        return finding(
+            "jwtSecret",
+            "skip",
+            `the member was not read${facts.memberProblem ? ` (${facts.memberProblem})` : ""}`,
+        );
     if (hostSecret === undefined) return finding("jwtSecret", "skip", "the host's kubesphere-config was not read");
     const config = member.config;
     if (config === undefined) {
-        if (facts.hostMajor === "v4") return finding("jwtSecret", "skip", "the member has no kubesphere-config yet (the host installs ks-core on it)");
+        if (facts.hostMajor === "v4")
+            return finding(
+                "jwtSecret",
+                "skip",
+                "the member has no kubesphere-config yet (the host installs ks-core on it)",
+            );
         return finding(
             "jwtSecret",
             "fail",
@@ -163,19 +183,39 @@ export function checkJwtSecret(facts: DiagnosisFacts): Finding {
     }
     const problems: string[] = [];
     // 3.x before the program's patch: nothing of the host's is there yet, and `pulumi up` sets it.
-    if (facts.hostMajor === "v3" && facts.cluster === undefined && member.installer !== undefined && member.installer.jwtSecret !== hostSecret) {
-        return finding("jwtSecret", "skip", "not joined yet: the member's ks-installer does not have the host's jwtSecret, `pulumi up` sets it");
+    if (
+        facts.hostMajor === "v3" &&
+        facts.cluster === undefined &&
+        member.installer !== undefined &&
+        member.installer.jwtSecret !== hostSecret
+    ) {
+        return finding(
+            "jwtSecret",
+            "skip",
+            "not joined yet: the member's ks-installer does not have the host's jwtSecret, `pulumi up` sets it",
+        );
     }
     if (config.jwtSecret !== hostSecret) {
         const installerHasIt = member.installer?.jwtSecret === hostSecret;
         problems.push(
             `the jwtSecret in its kubesphere-config differs from host "${facts.host!.name}"'s` +
-                (facts.hostMajor === "v3" ? (installerHasIt ? " (its ks-installer spec has the host's: the installer has not applied it)" : " (its ks-installer spec does not have the host's either)") : ""),
+                (facts.hostMajor === "v3"
+                    ? installerHasIt
+                        ? " (its ks-installer spec has the host's: the installer has not applied it)"
+                        : " (its ks-installer spec does not have the host's either)"
+                    : ""),
         );
     }
     // 3.1/3.2 render no role on members (docs/kubesphere.md §9); 3.3+ and 4.x do.
-    if (config.clusterRole !== undefined && config.clusterRole !== "member") problems.push(`its kubesphere-config says clusterRole: ${config.clusterRole}, not member`);
-    if (problems.length === 0) return finding("jwtSecret", "ok", "the member's kubesphere-config has the host's jwtSecret" + (config.clusterRole ? " and clusterRole: member" : ""));
+    if (config.clusterRole !== undefined && config.clusterRole !== "member")
+        problems.push(`its kubesphere-config says clusterRole: ${config.clusterRole}, not member`);
+    if (problems.length === 0)
+        return finding(
+            "jwtSecret",
+            "ok",
+            "the member's kubesphere-config has the host's jwtSecret" +
+                (config.clusterRole ? " and clusterRole: member" : ""),
+        );
     const installerHasIt = member.installer?.jwtSecret === hostSecret && member.installer?.clusterRole === "member";
     const fix =
         facts.hostMajor === "v3"
@@ -193,7 +233,8 @@ export function checkServerReachable(facts: DiagnosisFacts): Finding {
     const probe = facts.importProbe;
     if (probe === undefined) return finding("serverReachable", "skip", "no imported kubeconfig to check yet");
     const where = `${probe.source} points at ${probe.server}`;
-    if (probe.reach.ok || !["refused", "timeout", "dns"].includes(probe.reach.kind)) return finding("serverReachable", "ok", `${where}; it answers from this machine`);
+    if (probe.reach.ok || !["refused", "timeout", "dns"].includes(probe.reach.kind))
+        return finding("serverReachable", "ok", `${where}; it answers from this machine`);
     return finding(
         "serverReachable",
         "fail",
@@ -207,10 +248,25 @@ export function checkServerReachable(facts: DiagnosisFacts): Finding {
 export function checkServerCertificate(facts: DiagnosisFacts): Finding {
     const probe = facts.importProbe;
     if (probe === undefined || (!probe.reach.ok && ["refused", "timeout", "dns"].includes(probe.reach.kind))) {
-        return finding("serverCertificate", "skip", probe === undefined ? "no imported kubeconfig to check yet" : "the server did not answer");
+        return finding(
+            "serverCertificate",
+            "skip",
+            probe === undefined ? "no imported kubeconfig to check yet" : "the server did not answer",
+        );
     }
-    if (probe.insecure) return finding("serverCertificate", "warn", `${probe.source} skips server certificate verification (insecure-skip-tls-verify)`, "use the cluster's CA (certificate-authority-data) instead");
-    if (probe.reach.ok || !["san", "ca", "tls"].includes(probe.reach.kind)) return finding("serverCertificate", "ok", `the certificate of ${probe.server} is valid for that name and signed by the kubeconfig's CA`);
+    if (probe.insecure)
+        return finding(
+            "serverCertificate",
+            "warn",
+            `${probe.source} skips server certificate verification (insecure-skip-tls-verify)`,
+            "use the cluster's CA (certificate-authority-data) instead",
+        );
+    if (probe.reach.ok || !["san", "ca", "tls"].includes(probe.reach.kind))
+        return finding(
+            "serverCertificate",
+            "ok",
+            `the certificate of ${probe.server} is valid for that name and signed by the kubeconfig's CA`,
+        );
     const host = safeHostname(probe.server);
     return finding(
         "serverCertificate",
@@ -224,17 +280,26 @@ export function checkServerCertificate(facts: DiagnosisFacts): Finding {
 
 /** The client certificate of the imported kubeconfig: expired, or expiring (KubeSphere flags 7 days). */
 export function checkClientCertificateFinding(facts: DiagnosisFacts): Finding {
-    if (facts.importKubeconfig === undefined) return finding("clientCertificate", "skip", "no imported kubeconfig to check yet");
+    if (facts.importKubeconfig === undefined)
+        return finding("clientCertificate", "skip", "no imported kubeconfig to check yet");
     const verdict = checkClientCertificate(facts.importKubeconfig, facts.now);
     const days = clientCertificateDaysLeft(facts.importKubeconfig, facts.now);
-    const rejected = facts.importProbe !== undefined && !facts.importProbe.reach.ok && facts.importProbe.reach.kind === "unauthorized";
+    const rejected =
+        facts.importProbe !== undefined &&
+        !facts.importProbe.reach.ok &&
+        facts.importProbe.reach.kind === "unauthorized";
     if (verdict.level === "ok") {
-        return finding("clientCertificate", "ok", days === undefined ? "no client certificate (token or other credential)" : `valid for ${days} more day(s)`);
+        return finding(
+            "clientCertificate",
+            "ok",
+            days === undefined ? "no client certificate (token or other credential)" : `valid for ${days} more day(s)`,
+        );
     }
     return finding(
         "clientCertificate",
         verdict.level === "error" ? "fail" : "warn",
-        `the client certificate: ${verdict.message.replace(/^its client certificate /, "")}` + (rejected ? "; the API server rejects it (HTTP 401)" : ""),
+        `the client certificate: ${verdict.message.replace(/^its client certificate /, "")}` +
+            (rejected ? "; the API server rejects it (HTTP 401)" : ""),
         `renew the certificate and update ${facts.configKey}.kubeconfig, or set ${facts.configKey}.credentials: serviceAccount`,
     );
 }
@@ -253,7 +318,8 @@ export function checkRights(facts: DiagnosisFacts): Finding {
     }
     if (probe.access === undefined) return finding("rights", "skip", "the server did not answer");
     const denied = probe.access.filter((check) => !check.allowed).map((check) => check.what);
-    if (denied.length === 0) return finding("rights", "ok", `allowed: ${probe.access.map((check) => check.what).join(", ")}`);
+    if (denied.length === 0)
+        return finding("rights", "ok", `allowed: ${probe.access.map((check) => check.what).join(", ")}`);
     return finding(
         "rights",
         "fail",
@@ -265,10 +331,17 @@ export function checkRights(facts: DiagnosisFacts): Finding {
 
 /** docs/kubesphere.md §4.3: the member's ks-apiserver answers through the API server's service proxy (3.x; 4.x: once ks-core runs). */
 export function checkKsApiserver(facts: DiagnosisFacts): Finding {
-    if (facts.ksApiserverProblem === undefined) return finding("ksApiserver", "skip", facts.hostMajor === "v4" ? "ks-core is not installed on the member yet" : "not checked");
-    if (facts.ksApiserverProblem === null) return finding("ksApiserver", "ok", "/kapis/version answers through the service proxy");
+    if (facts.ksApiserverProblem === undefined)
+        return finding(
+            "ksApiserver",
+            "skip",
+            facts.hostMajor === "v4" ? "ks-core is not installed on the member yet" : "not checked",
+        );
+    if (facts.ksApiserverProblem === null)
+        return finding("ksApiserver", "ok", "/kapis/version answers through the service proxy");
     // 4.x: Ready needs ks-apiserver's /version through the proxy (docs/kubesphere.md §9), so a Ready Cluster means the host got an answer.
-    if (facts.hostMajor === "v4" && condition(facts.cluster, "Ready")?.status === "True") return finding("ksApiserver", "ok", "the host reports Ready, which needs ks-apiserver's answer (4.x)");
+    if (facts.hostMajor === "v4" && condition(facts.cluster, "Ready")?.status === "True")
+        return finding("ksApiserver", "ok", "the host reports Ready, which needs ks-apiserver's answer (4.x)");
     return finding(
         "ksApiserver",
         // 3.x: only the console's validation needs it, the controller writes Ready without (docs/kubesphere.md §4); 4.x: Ready needs it.
@@ -285,10 +358,16 @@ function condition(cluster: ClusterObjectState | undefined, type: string): Clust
 /** Agent (proxy) members: the tower agent connected (`Initialized`, `AgentAvailable`), from the Cluster's status only. */
 export function checkAgent(facts: DiagnosisFacts): Finding {
     const cluster = facts.cluster;
-    if (cluster === undefined || cluster.connectionType !== "proxy") return finding("agent", "skip", cluster === undefined ? "no Cluster on the host yet" : "direct connection: no agent");
+    if (cluster === undefined || cluster.connectionType !== "proxy")
+        return finding(
+            "agent",
+            "skip",
+            cluster === undefined ? "no Cluster on the host yet" : "direct connection: no agent",
+        );
     const available = condition(cluster, "AgentAvailable");
     const initialized = condition(cluster, "Initialized");
-    if (available?.status === "True") return finding("agent", "ok", `AgentAvailable=True${available.message ? ` (${available.message})` : ""}`);
+    if (available?.status === "True")
+        return finding("agent", "ok", `AgentAvailable=True${available.message ? ` (${available.message})` : ""}`);
     const evidence =
         available === undefined
             ? `the Cluster has connection.type: proxy and no AgentAvailable condition${initialized ? ` (Initialized=${initialized.status}${initialized.message ? `: ${initialized.message}` : ""})` : " (not Initialized either)"}: the agent never connected`
@@ -308,7 +387,8 @@ export function checkKsCore(facts: DiagnosisFacts): Finding {
     const cluster = facts.cluster;
     if (cluster === undefined) return finding("ksCore", "skip", "no Cluster on the host yet");
     const ready = condition(cluster, "KSCoreReady");
-    if (ready?.status === "True") return finding("ksCore", "ok", `KSCoreReady=True${ready.message ? ` (${ready.message})` : ""}`);
+    if (ready?.status === "True")
+        return finding("ksCore", "ok", `KSCoreReady=True${ready.message ? ` (${ready.message})` : ""}`);
     return finding(
         "ksCore",
         "fail",
@@ -344,7 +424,8 @@ export function checkClockSkew(facts: DiagnosisFacts): Finding {
     const maximum = parseGoDuration(configured) ?? DEFAULT_MAXIMUM_CLOCK_SKEW_MS;
     const offset = (reading: ClockReading) => reading.serverMs - (reading.sentMs + reading.receivedMs) / 2;
     const skew = offset(clocks.host) - offset(clocks.member);
-    const uncertainty = 1000 + Math.max(clocks.host.receivedMs - clocks.host.sentMs, clocks.member.receivedMs - clocks.member.sentMs);
+    const uncertainty =
+        1000 + Math.max(clocks.host.receivedMs - clocks.host.sentMs, clocks.member.receivedMs - clocks.member.sentMs);
     const limit = `maximumClockSkew ${configured ?? "10s (KubeSphere's default)"}`;
     const estimate = `the host's clock is ${Math.abs(Math.round(skew / 1000))}s ${skew >= 0 ? "ahead of" : "behind"} the member's (±${Math.ceil(uncertainty / 1000)}s, from the API servers' Date headers)`;
     if (Math.abs(skew) - uncertainty <= maximum) return finding("clockSkew", "ok", `${estimate}; within ${limit}`);
@@ -352,7 +433,9 @@ export function checkClockSkew(facts: DiagnosisFacts): Finding {
         "clockSkew",
         skew > 0 ? "fail" : "warn",
         `${estimate}, more than the member's ${limit}` +
-            (skew > 0 ? ': the member rejects the host\'s tokens ("jwt: token used before issued")' : ": tokens may be taken as expired early"),
+            (skew > 0
+                ? ': the member rejects the host\'s tokens ("jwt: token used before issued")'
+                : ": tokens may be taken as expired early"),
         "synchronise both clusters' clocks (NTP/chrony on every node); KubeSphere advises against raising authentication.maximumClockSkew beyond 30s",
     );
 }
@@ -367,7 +450,14 @@ export function checkPreflight(facts: DiagnosisFacts): Finding {
         const [evidence, fix] = splitFix(first);
         return finding("preflight", "fail", [evidence, ...rest].join("; "), fix ?? "see the message");
     }
-    return finding("preflight", verdict.warnings.length > 0 ? "warn" : "ok", verdict.warnings.length > 0 ? verdict.warnings.map((warning) => splitFix(warning)[0]).join("; ") : "nothing refused", verdict.warnings.length > 0 ? splitFix(verdict.warnings[0])[1] : undefined);
+    return finding(
+        "preflight",
+        verdict.warnings.length > 0 ? "warn" : "ok",
+        verdict.warnings.length > 0
+            ? verdict.warnings.map((warning) => splitFix(warning)[0]).join("; ")
+            : "nothing refused",
+        verdict.warnings.length > 0 ? splitFix(verdict.warnings[0])[1] : undefined,
+    );
 }
 
 function splitFix(message: string): [string, string | undefined] {
@@ -407,15 +497,26 @@ export function diagnose(facts: DiagnosisFacts): Diagnosis {
  * Checks whose failure proves that the Cluster will not become Ready while nothing changes. Not the clock (it does not
  * stop Ready), not ks-apiserver or ks-core (on 4.x both come with the install the host is still doing: a cause at the timeout).
  */
-const BLOCKING_CHECKS: CheckId[] = ["preflight", "serverReachable", "serverCertificate", "clientCertificate", "rights", "agent"];
+const BLOCKING_CHECKS: CheckId[] = [
+    "preflight",
+    "serverReachable",
+    "serverCertificate",
+    "clientCertificate",
+    "rights",
+    "agent",
+];
 
 /**
  * Whether a wait can stop now: KubeSphere reported the join failed (Ready=False, Federated=False, or on 4.x a
  * KSCoreReady=False) and a blocking check explains it. A pending Cluster (no condition yet) is waited for.
  */
 export function provesJoinFails(diagnosis: Diagnosis, cluster: ClusterObjectState | undefined): boolean {
-    const failed = ["Ready", "Federated", "KSCoreReady", "AgentAvailable"].some((type) => condition(cluster, type)?.status === "False");
-    return failed && diagnosis.findings.some((found) => found.verdict === "fail" && BLOCKING_CHECKS.includes(found.check));
+    const failed = ["Ready", "Federated", "KSCoreReady", "AgentAvailable"].some(
+        (type) => condition(cluster, type)?.status === "False",
+    );
+    return (
+        failed && diagnosis.findings.some((found) => found.verdict === "fail" && BLOCKING_CHECKS.includes(found.check))
+    );
 }
 
 /**
@@ -440,10 +541,21 @@ export function formatFindings(findings: Finding[]): string[] {
 
 /** The doctor's table: one row per member and check. */
 export function formatTable(diagnoses: Array<{ member: string; findings: Finding[] }>): string {
-    const rows = diagnoses.flatMap((diagnosis) => diagnosis.findings.map((found) => [diagnosis.member, found.title, found.verdict.toUpperCase(), found.evidence + (found.fix ? ` Fix: ${found.fix}` : "")]));
+    const rows = diagnoses.flatMap((diagnosis) =>
+        diagnosis.findings.map((found) => [
+            diagnosis.member,
+            found.title,
+            found.verdict.toUpperCase(),
+            found.evidence + (found.fix ? ` Fix: ${found.fix}` : ""),
+        ]),
+    );
     const header = ["MEMBER", "CHECK", "VERDICT", "EVIDENCE"];
     const widths = [0, 1, 2].map((column) => Math.max(header[column].length, ...rows.map((row) => row[column].length)));
-    const format = (row: string[]) => row.map((cell, column) => (column < 3 ? cell.padEnd(widths[column]) : cell)).join("  ").trimEnd();
+    const format = (row: string[]) =>
+        row
+            .map((cell, column) => (column < 3 ? cell.padEnd(widths[column]) : cell))
+            .join("  ")
+            .trimEnd();
     return [format(header), ...rows.map(format)].join("\n");
 }
 
@@ -475,7 +587,10 @@ export interface DiagnosisInput {
 export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterAccess): Promise<DiagnosisFacts> {
     const orUndefined = <T>(promise: Promise<T>) => promise.catch(() => undefined);
     const memberRead = input.known?.memberFacts
-        ? Promise.resolve({ facts: input.known.memberFacts as ClusterFacts | undefined, problem: undefined as string | undefined })
+        ? Promise.resolve({
+              facts: input.known.memberFacts as ClusterFacts | undefined,
+              problem: undefined as string | undefined,
+          })
         : access.readClusterFacts(input.member, input.memberKubeconfig).then(
               (facts) => ({ facts: facts as ClusterFacts | undefined, problem: undefined as string | undefined }),
               (err: unknown) => ({ facts: undefined, problem: err instanceof Error ? err.message : String(err) }),
@@ -486,31 +601,48 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
             : input.hostKubeconfig === undefined
               ? Promise.resolve(undefined)
               : orUndefined(
-                    Promise.all([access.readClusterFacts(input.hostName, input.hostKubeconfig), access.listImportedClusters(input.hostKubeconfig)]).then(([facts, clusters]) => ({
+                    Promise.all([
+                        access.readClusterFacts(input.hostName, input.hostKubeconfig),
+                        access.listImportedClusters(input.hostKubeconfig),
+                    ]).then(([facts, clusters]) => ({
                         name: input.hostName,
                         facts,
                         clusters,
                     })),
                 );
-    const clusterRead = input.withoutCluster || input.hostKubeconfig === undefined ? Promise.resolve(undefined) : orUndefined(access.readClusterObject(input.hostKubeconfig, input.member));
+    const clusterRead =
+        input.withoutCluster || input.hostKubeconfig === undefined
+            ? Promise.resolve(undefined)
+            : orUndefined(access.readClusterObject(input.hostKubeconfig, input.member));
     const clocksRead =
         input.hostKubeconfig === undefined
             ? Promise.resolve(undefined)
-            : orUndefined(Promise.all([access.readClock(input.hostKubeconfig), access.readClock(input.memberKubeconfig)]).then(([host, member]) => ({ host, member })));
+            : orUndefined(
+                  Promise.all([access.readClock(input.hostKubeconfig), access.readClock(input.memberKubeconfig)]).then(
+                      ([host, member]) => ({ host, member }),
+                  ),
+              );
     const [member, host, cluster, clocks] = await Promise.all([memberRead, hostRead, clusterRead, clocksRead]);
 
     // 3.x: ks-installer runs ks-apiserver; 4.x: only once the host reports ks-core installed.
-    const ksCoreInstalled = cluster?.conditions.some((found) => found.type === "KSCoreReady" && found.status === "True") === true;
+    const ksCoreInstalled =
+        cluster?.conditions.some((found) => found.type === "KSCoreReady" && found.status === "True") === true;
     const ksApiserverProblem =
         input.known?.ksApiserverProblem !== undefined
             ? input.known.ksApiserverProblem
-            : (input.hostMajor === "v3" && member.facts?.installer !== undefined) || (input.hostMajor === "v4" && ksCoreInstalled)
+            : (input.hostMajor === "v3" && member.facts?.installer !== undefined) ||
+                (input.hostMajor === "v4" && ksCoreInstalled)
               ? ((await access.probeKsApiserver(input.memberKubeconfig)) ?? null)
               : undefined;
     // A proxy Cluster's kubeconfig is tower's, pointing at a host-internal Service (agent notes §2): not probed from here.
-    const importKubeconfig = cluster?.connectionType === "proxy" ? undefined : (cluster?.kubeconfig ?? input.importKubeconfig);
-    const source = cluster?.kubeconfig !== undefined ? "the Cluster's spec.connection.kubeconfig" : "the kubeconfig the program will import";
-    const importProbe = importKubeconfig === undefined ? undefined : await access.probeImportKubeconfig(importKubeconfig, source);
+    const importKubeconfig =
+        cluster?.connectionType === "proxy" ? undefined : (cluster?.kubeconfig ?? input.importKubeconfig);
+    const source =
+        cluster?.kubeconfig !== undefined
+            ? "the Cluster's spec.connection.kubeconfig"
+            : "the kubeconfig the program will import";
+    const importProbe =
+        importKubeconfig === undefined ? undefined : await access.probeImportKubeconfig(importKubeconfig, source);
     const preflight =
         member.facts === undefined
             ? undefined
@@ -527,7 +659,12 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
                   ksApiserverProblem: undefined,
               });
     let clusterState: ClusterObjectState | undefined;
-    if (cluster !== undefined) clusterState = { connectionType: cluster.connectionType, conditions: cluster.conditions, configHash: cluster.configHash };
+    if (cluster !== undefined)
+        clusterState = {
+            connectionType: cluster.connectionType,
+            conditions: cluster.conditions,
+            configHash: cluster.configHash,
+        };
     return {
         member: input.member,
         configKey: input.configKey,

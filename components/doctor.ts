@@ -10,7 +10,13 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { FederationConfig, HOST_STACK_OUTPUT, HostConfig, KubeconfigSource, parseFederationConfig } from "./configSchema";
+import {
+    FederationConfig,
+    HOST_STACK_OUTPUT,
+    HostConfig,
+    KubeconfigSource,
+    parseFederationConfig,
+} from "./configSchema";
 import { diagnose, Diagnosis, Finding, formatTable, readDiagnosisFacts } from "./diagnosis";
 import { defaultImportCredentials } from "./importCredentials";
 import { ClusterAccess, liveClusterAccess } from "./kubeClient";
@@ -20,24 +26,44 @@ const PROJECT = "kubesphere-federation";
 
 /** The stack's federation config, from `<projectDir>/<stackConfigDir>/Pulumi.<stack>.yaml`. */
 export function readStackConfig(projectDir: string, stack: string): FederationConfig {
-    const project = yaml.load(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as { stackConfigDir?: string };
+    const project = yaml.load(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as {
+        stackConfigDir?: string;
+    };
     const file = path.join(projectDir, project.stackConfigDir ?? ".", `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) throw new Error(`stack file ${file} does not exist. Fix: pass --stack with the name of a stack file in ${path.dirname(file)}`);
-    const config = ((yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined)?.config ?? {}) as Record<string, unknown>;
+    if (!fs.existsSync(file))
+        throw new Error(
+            `stack file ${file} does not exist. Fix: pass --stack with the name of a stack file in ${path.dirname(file)}`,
+        );
+    const config = ((yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined)
+        ?.config ?? {}) as Record<string, unknown>;
     return parseFederationConfig({ host: config[`${PROJECT}:host`], members: config[`${PROJECT}:members`] });
 }
 
 /** Resolves one kubeconfig source as the program does; undefined (with why) for what only a Pulumi program can read. */
-function resolveSource(source: KubeconfigSource, key: string, projectDir: string, stack: string): ResolvedKubeconfig | string {
+function resolveSource(
+    source: KubeconfigSource,
+    key: string,
+    projectDir: string,
+    stack: string,
+): ResolvedKubeconfig | string {
     if ("path" in source) return readKubeconfigFile(source, key, (file) => fs.readFileSync(file), projectDir);
     if ("secretConfig" in source) {
         let text: string;
         try {
-            text = execFileSync("pulumi", ["config", "get", "--stack", stack, source.secretConfig], { cwd: projectDir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+            text = execFileSync("pulumi", ["config", "get", "--stack", stack, source.secretConfig], {
+                cwd: projectDir,
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"],
+            });
         } catch {
             return `${key}.secretConfig: the Pulumi CLI could not decrypt "${source.secretConfig}" (run \`pulumi login\` and \`pulumi stack select ${stack}\` first)`;
         }
-        return resolveKubeconfig(text, source.context, { key, description: `secret config value "${source.secretConfig}"`, baseDir: projectDir }, (file) => fs.readFileSync(file));
+        return resolveKubeconfig(
+            text,
+            source.context,
+            { key, description: `secret config value "${source.secretConfig}"`, baseDir: projectDir },
+            (file) => fs.readFileSync(file),
+        );
     }
     return `${key}: an output of stack ${source.stackReference} can only be read by a Pulumi program (run \`pulumi preview\`)`;
 }
@@ -46,21 +72,42 @@ function resolveSource(source: KubeconfigSource, key: string, projectDir: string
  * A member stack's host, from the host stack's `federationHost` output as the Pulumi CLI shows it
  * (`pulumi stack output --show-secrets`); without it the host-side checks are skipped.
  */
-function hostFromStack(hostStack: string, projectDir: string): { hostKubeconfig?: string; hostMajor: "v3" | "v4"; hostName: string } {
+function hostFromStack(
+    hostStack: string,
+    projectDir: string,
+): { hostKubeconfig?: string; hostMajor: "v3" | "v4"; hostName: string } {
     try {
-        const text = execFileSync("pulumi", ["stack", "output", "--stack", hostStack, "--show-secrets", "--json", HOST_STACK_OUTPUT], { cwd: projectDir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        const text = execFileSync(
+            "pulumi",
+            ["stack", "output", "--stack", hostStack, "--show-secrets", "--json", HOST_STACK_OUTPUT],
+            { cwd: projectDir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+        );
         const host = JSON.parse(text) as { name?: string; kubeconfig?: string; kubesphereVersion?: string };
-        return { hostKubeconfig: host.kubeconfig, hostMajor: host.kubesphereVersion === "v4" ? "v4" : "v3", hostName: host.name ?? "host" };
+        return {
+            hostKubeconfig: host.kubeconfig,
+            hostMajor: host.kubesphereVersion === "v4" ? "v4" : "v3",
+            hostName: host.name ?? "host",
+        };
     } catch {
         return { hostMajor: "v3", hostName: "host" };
     }
 }
 
 /** The host of a host or single stack, from its own config. */
-async function ownHost(host: HostConfig, projectDir: string, stack: string, access: ClusterAccess): Promise<{ hostKubeconfig?: string; hostMajor: "v3" | "v4"; hostName: string }> {
+async function ownHost(
+    host: HostConfig,
+    projectDir: string,
+    stack: string,
+    access: ClusterAccess,
+): Promise<{ hostKubeconfig?: string; hostMajor: "v3" | "v4"; hostName: string }> {
     const resolved = resolveSource(host.kubeconfig, "host.kubeconfig", projectDir, stack);
     const hostKubeconfig = typeof resolved === "string" ? undefined : resolved.yaml;
-    const hostMajor = host.kubesphereVersion !== "auto" ? host.kubesphereVersion : hostKubeconfig === undefined ? "v3" : await access.readKubesphereLayout(host.name, hostKubeconfig);
+    const hostMajor =
+        host.kubesphereVersion !== "auto"
+            ? host.kubesphereVersion
+            : hostKubeconfig === undefined
+              ? "v3"
+              : await access.readKubesphereLayout(host.name, hostKubeconfig);
     return { hostKubeconfig, hostMajor, hostName: host.name };
 }
 
@@ -70,18 +117,39 @@ function notChecked(member: string, why: string): Diagnosis {
 }
 
 /** Diagnoses every member of the stack; reads only. */
-export async function doctor(projectDir: string, stack: string, access: ClusterAccess = liveClusterAccess): Promise<Diagnosis[]> {
+export async function doctor(
+    projectDir: string,
+    stack: string,
+    access: ClusterAccess = liveClusterAccess,
+): Promise<Diagnosis[]> {
     const config = readStackConfig(projectDir, stack);
-    const { hostKubeconfig, hostMajor, hostName } = "stackReference" in config.host ? hostFromStack(config.host.stackReference, projectDir) : await ownHost(config.host, projectDir, stack, access);
+    const { hostKubeconfig, hostMajor, hostName } =
+        "stackReference" in config.host
+            ? hostFromStack(config.host.stackReference, projectDir)
+            : await ownHost(config.host, projectDir, stack, access);
     return Promise.all(
         config.members.map(async (member, index) => {
             const configKey = `members[${index}]`;
             const resolved = resolveSource(member.kubeconfig, `${configKey}.kubeconfig`, projectDir, stack);
             if (typeof resolved === "string") return notChecked(member.name, resolved);
             const credentials = member.credentials ?? defaultImportCredentials(resolved.authMethod, hostMajor);
-            const importKubeconfig = credentials !== "kubeconfig" ? undefined : member.apiServerEndpoint === undefined ? resolved.yaml : withServer(resolved.yaml, member.apiServerEndpoint);
+            const importKubeconfig =
+                credentials !== "kubeconfig"
+                    ? undefined
+                    : member.apiServerEndpoint === undefined
+                      ? resolved.yaml
+                      : withServer(resolved.yaml, member.apiServerEndpoint);
             const facts = await readDiagnosisFacts(
-                { member: member.name, configKey, hostMajor, hostName, memberKubeconfig: resolved.yaml, hostKubeconfig, credentials, importKubeconfig },
+                {
+                    member: member.name,
+                    configKey,
+                    hostMajor,
+                    hostName,
+                    memberKubeconfig: resolved.yaml,
+                    hostKubeconfig,
+                    credentials,
+                    importKubeconfig,
+                },
                 access,
             );
             return diagnose(facts);

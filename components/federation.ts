@@ -5,7 +5,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as k8s from "@pulumi/kubernetes";
-import { FederationConfig, HOST_STACK_OUTPUT, HostConfig, HostStackConfig, KubeconfigSource, parseFederationConfig } from "./configSchema";
+import {
+    FederationConfig,
+    HOST_STACK_OUTPUT,
+    HostConfig,
+    HostStackConfig,
+    KubeconfigSource,
+    parseFederationConfig,
+} from "./configSchema";
 import { FederationConfigError, throwProblems } from "./errors";
 import { FederationHost, HostCluster, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
 import { hostPreflightVerdict } from "./hostPreflight";
@@ -72,7 +79,8 @@ export function defaultSourceContext(config: pulumi.Config): KubeconfigSourceCon
             }
             return reference.getOutput(output);
         },
-        stackOutputDetails: (stack, output) => new pulumi.StackReference("host-stack", { name: stack }).getOutputDetails(output),
+        stackOutputDetails: (stack, output) =>
+            new pulumi.StackReference("host-stack", { name: stack }).getOutputDetails(output),
     };
 }
 
@@ -131,8 +139,11 @@ export async function federate(
         }
     };
     const hostConfig = config.host;
-    const hostKubeconfig = "stackReference" in hostConfig ? undefined : resolve(hostConfig.kubeconfig, "host.kubeconfig");
-    const memberKubeconfigs = config.members.map((member, index) => resolve(member.kubeconfig, `members[${index}].kubeconfig`));
+    const hostKubeconfig =
+        "stackReference" in hostConfig ? undefined : resolve(hostConfig.kubeconfig, "host.kubeconfig");
+    const memberKubeconfigs = config.members.map((member, index) =>
+        resolve(member.kubeconfig, `members[${index}].kubeconfig`),
+    );
     throwProblems(problems);
     // Nothing changes on any cluster before every member passed its pre-flight: the host's patch (host and single
     // stacks) and every member's changes wait for this gate. The members are built below, so it is an Output of a
@@ -142,69 +153,91 @@ export async function federate(
     // The components read clusters through the seam while they are constructed (below); restored in `finally`.
     const restoreClusterAccess = useClusterAccess(clusterAccess);
     try {
-    const side: FederationHostSide =
-        "stackReference" in hostConfig
-            ? await hostFromStack(hostConfig, config, sources, clusterAccess, opts)
-            : await ownHost(hostConfig, config, hostKubeconfig!.resolved.apply((resolved) => resolved.yaml), fleetChecked, clusterAccess, opts);
-    const { host } = side;
+        const side: FederationHostSide =
+            "stackReference" in hostConfig
+                ? await hostFromStack(hostConfig, config, sources, clusterAccess, opts)
+                : await ownHost(
+                      hostConfig,
+                      config,
+                      hostKubeconfig!.resolved.apply((resolved) => resolved.yaml),
+                      fleetChecked,
+                      clusterAccess,
+                      opts,
+                  );
+        const { host } = side;
 
-    // Every member's kube-system UID, for "the same cluster listed twice" (KubeSphere: "MUST not import the same cluster
-    // twice"); the reads are the members' own pre-flight reads, shared. A member that cannot be read reports it itself.
-    const fleet: pulumi.Output<FleetMember[]> = pulumi
-        .all(memberKubeconfigs.map((source) => source!.resolved.apply((resolved) => resolved.yaml)))
-        .apply((yamls) =>
-            Promise.all(
-                yamls.map((yaml, index) =>
-                    sharedMemberFacts(host, clusterAccess, config.members[index].name, yaml).then(
-                        (facts) => facts.kubeSystemUid,
-                        () => undefined,
+        // Every member's kube-system UID, for "the same cluster listed twice" (KubeSphere: "MUST not import the same cluster
+        // twice"); the reads are the members' own pre-flight reads, shared. A member that cannot be read reports it itself.
+        const fleet: pulumi.Output<FleetMember[]> = pulumi
+            .all(memberKubeconfigs.map((source) => source!.resolved.apply((resolved) => resolved.yaml)))
+            .apply((yamls) =>
+                Promise.all(
+                    yamls.map((yaml, index) =>
+                        sharedMemberFacts(host, clusterAccess, config.members[index].name, yaml).then(
+                            (facts) => facts.kubeSystemUid,
+                            () => undefined,
+                        ),
                     ),
                 ),
-            ),
-        )
-        .apply((uids) => config.members.map((member, index) => ({ name: member.name, configKey: `members[${index}]`, kubeSystemUid: uids[index] })));
+            )
+            .apply((uids) =>
+                config.members.map((member, index) => ({
+                    name: member.name,
+                    configKey: `members[${index}]`,
+                    kubeSystemUid: uids[index],
+                })),
+            );
 
-    const members: Record<string, MemberSummary> = {};
-    const preflights: Array<pulumi.Output<FleetChecked["members"][number]>> = [];
-    config.members.forEach((member, index) => {
-        const source = memberKubeconfigs[index]!;
-        const memberCluster = new MemberCluster(member.name, {
-            host,
-            // A kubeconfig known now is passed as text, so MemberCluster picks the import credentials from it.
-            kubeconfig: source.yaml ?? source.resolved.apply((resolved) => resolved.yaml),
-            provider: member.provider,
-            connection: member.connection,
-            ksCoreValues: member.ksCoreValues,
-            credentials: member.credentials,
-            credentialsRevision: member.credentialsRevision,
-            apiServerEndpoint: member.apiServerEndpoint,
-            description: member.description,
-            group: member.group,
-            readyTimeoutSeconds: member.readyTimeoutSeconds,
-            installerTimeoutSeconds: member.installerTimeoutSeconds,
-            configKey: `members[${index}]`,
-            otherMembers: fleet.apply((all) => all.filter((other) => other.name !== member.name)),
-            fleetChecked,
-        }, opts);
-        preflights.push(memberCluster.preflight.apply((found) => ({ name: member.name, kubesphere: describeInstall(found.install) })));
-        members[member.name] = {
-            clusterName: memberCluster.clusterName,
-            provider: PROVIDER_DISPLAY_NAMES[member.provider],
-            ready: memberCluster.readiness.ready,
-            reason: memberCluster.readiness.reason,
-            message: memberCluster.readiness.message,
-            kubernetesVersion: memberCluster.versions.kubernetes,
-            kubesphereVersion: memberCluster.versions.kubesphere,
-            detectedKubesphereVersion: memberCluster.detectedKubesphereVersion,
+        const members: Record<string, MemberSummary> = {};
+        const preflights: Array<pulumi.Output<FleetChecked["members"][number]>> = [];
+        config.members.forEach((member, index) => {
+            const source = memberKubeconfigs[index]!;
+            const memberCluster = new MemberCluster(
+                member.name,
+                {
+                    host,
+                    // A kubeconfig known now is passed as text, so MemberCluster picks the import credentials from it.
+                    kubeconfig: source.yaml ?? source.resolved.apply((resolved) => resolved.yaml),
+                    provider: member.provider,
+                    connection: member.connection,
+                    ksCoreValues: member.ksCoreValues,
+                    credentials: member.credentials,
+                    credentialsRevision: member.credentialsRevision,
+                    apiServerEndpoint: member.apiServerEndpoint,
+                    description: member.description,
+                    group: member.group,
+                    readyTimeoutSeconds: member.readyTimeoutSeconds,
+                    installerTimeoutSeconds: member.installerTimeoutSeconds,
+                    configKey: `members[${index}]`,
+                    otherMembers: fleet.apply((all) => all.filter((other) => other.name !== member.name)),
+                    fleetChecked,
+                },
+                opts,
+            );
+            preflights.push(
+                memberCluster.preflight.apply((found) => ({
+                    name: member.name,
+                    kubesphere: describeInstall(found.install),
+                })),
+            );
+            members[member.name] = {
+                clusterName: memberCluster.clusterName,
+                provider: PROVIDER_DISPLAY_NAMES[member.provider],
+                ready: memberCluster.readiness.ready,
+                reason: memberCluster.readiness.reason,
+                message: memberCluster.readiness.message,
+                kubernetesVersion: memberCluster.versions.kubernetes,
+                kubesphereVersion: memberCluster.versions.kubesphere,
+                detectedKubesphereVersion: memberCluster.detectedKubesphereVersion,
+            };
+        });
+        releaseFleet(pulumi.all(preflights).apply((checked) => ({ members: checked })));
+        return {
+            hostName: side.hostName,
+            hostKubesphereVersion: side.hostKubesphereVersion,
+            members,
+            ...(side.exported === undefined ? {} : { federationHost: side.exported }),
         };
-    });
-    releaseFleet(pulumi.all(preflights).apply((checked) => ({ members: checked })));
-    return {
-        hostName: side.hostName,
-        hostKubesphereVersion: side.hostKubesphereVersion,
-        members,
-        ...(side.exported === undefined ? {} : { federationHost: side.exported }),
-    };
     } finally {
         restoreClusterAccess();
     }
@@ -220,26 +253,43 @@ async function ownHost(
     opts: pulumi.ComponentResourceOptions | undefined,
 ): Promise<FederationHostSide> {
     const kubesphereVersion = await hostKubesphereVersion(hostConfig, hostKubeconfigYaml, clusterAccess);
-    const host = new HostCluster(hostConfig.name, {
-        hostClusterName: hostConfig.name,
-        kubeconfig: hostKubeconfigYaml,
-        kubesphereVersion,
-        installerTimeoutSeconds: hostConfig.installerTimeoutSeconds,
-        agentProxyAddress: hostConfig.agentProxyAddress,
-        fleetChecked,
-    }, opts);
-    // Resolves once the host is a host (the host stack's `up` waited for it), so a member stack never reads a half-made host.
-    const exported = config.members.length > 0 ? undefined : pulumi.secret(
-        pulumi.all([host.kubeconfig, host.jwtSecret, host.detectedKubesphereVersion, host.readyForMembers]).apply(([kubeconfig, jwtSecret, detected]) => ({
-            name: hostConfig.name,
-            kubeconfig,
-            jwtSecret,
+    const host = new HostCluster(
+        hostConfig.name,
+        {
+            hostClusterName: hostConfig.name,
+            kubeconfig: hostKubeconfigYaml,
             kubesphereVersion,
-            detectedKubesphereVersion: detected,
-            ...(hostConfig.agentProxyAddress === undefined ? {} : { agentProxyAddress: hostConfig.agentProxyAddress }),
-        })),
+            installerTimeoutSeconds: hostConfig.installerTimeoutSeconds,
+            agentProxyAddress: hostConfig.agentProxyAddress,
+            fleetChecked,
+        },
+        opts,
     );
-    return { host, hostName: hostConfig.name, kubesphereVersion, hostKubesphereVersion: host.detectedKubesphereVersion, exported };
+    // Resolves once the host is a host (the host stack's `up` waited for it), so a member stack never reads a half-made host.
+    const exported =
+        config.members.length > 0
+            ? undefined
+            : pulumi.secret(
+                  pulumi
+                      .all([host.kubeconfig, host.jwtSecret, host.detectedKubesphereVersion, host.readyForMembers])
+                      .apply(([kubeconfig, jwtSecret, detected]) => ({
+                          name: hostConfig.name,
+                          kubeconfig,
+                          jwtSecret,
+                          kubesphereVersion,
+                          detectedKubesphereVersion: detected,
+                          ...(hostConfig.agentProxyAddress === undefined
+                              ? {}
+                              : { agentProxyAddress: hostConfig.agentProxyAddress }),
+                      })),
+              );
+    return {
+        host,
+        hostName: hostConfig.name,
+        kubesphereVersion,
+        hostKubesphereVersion: host.detectedKubesphereVersion,
+        exported,
+    };
 }
 
 /**
@@ -257,16 +307,28 @@ async function hostFromStack(
     const key = "host.stackReference";
     const stack = hostConfig.stackReference;
     const details = await sources.stackOutputDetails(stack, HOST_STACK_OUTPUT).catch((err: unknown) => {
-        throw new FederationConfigError(key, `stack ${stack} could not be read (${err instanceof Error ? err.message : String(err)}). Fix: set the host stack's fully qualified name, <organization>/<project>/<stack>, and run its \`pulumi up\` first`);
+        throw new FederationConfigError(
+            key,
+            `stack ${stack} could not be read (${err instanceof Error ? err.message : String(err)}). Fix: set the host stack's fully qualified name, <organization>/<project>/<stack>, and run its \`pulumi up\` first`,
+        );
     });
     const raw = details.secretValue ?? details.value;
     const exported = parseHostStackOutput(raw, stack, key);
-    const origin = { key, description: `output "${HOST_STACK_OUTPUT}" of stack ${stack} (kubeconfig)`, baseDir: sources.cwd };
+    const origin = {
+        key,
+        description: `output "${HOST_STACK_OUTPUT}" of stack ${stack} (kubeconfig)`,
+        baseDir: sources.cwd,
+    };
     const kubeconfig = resolveKubeconfig(exported.kubeconfig, undefined, origin, sources.readFile).yaml;
     throwProblems(
         config.members.flatMap((member, index) =>
             member.name === exported.name
-                ? [new FederationConfigError(`members[${index}].name`, `"${member.name}" is the name of the host of stack ${stack}. Fix: give the member its own name; the host's Cluster object already has this one`)]
+                ? [
+                      new FederationConfigError(
+                          `members[${index}].name`,
+                          `"${member.name}" is the name of the host of stack ${stack}. Fix: give the member its own name; the host's Cluster object already has this one`,
+                      ),
+                  ]
                 : [],
         ),
     );
@@ -282,35 +344,71 @@ async function hostFromStack(
     // same object's facts): it must still be the host the host stack made.
     let facts;
     try {
-        facts = await sharedHostFacts(reading as Omit<FederationHost, "provider"> as FederationHost, clusterAccess, kubeconfig);
+        facts = await sharedHostFacts(
+            reading as Omit<FederationHost, "provider"> as FederationHost,
+            clusterAccess,
+            kubeconfig,
+        );
     } catch (err) {
         throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
     }
     const verdict = hostPreflightVerdict({ hostMajor: exported.kubesphereVersion, host: facts });
-    const notHost = verdict.isHost ? [] : [`host "${exported.name}" (from stack ${stack}) is not a host yet. Fix: run \`pulumi up\` of stack ${stack} first and let it finish`];
-    if (verdict.errors.length + notHost.length > 0) throw new pulumi.RunError([...verdict.errors, ...notHost].join("\n"));
+    const notHost = verdict.isHost
+        ? []
+        : [
+              `host "${exported.name}" (from stack ${stack}) is not a host yet. Fix: run \`pulumi up\` of stack ${stack} first and let it finish`,
+          ];
+    if (verdict.errors.length + notHost.length > 0)
+        throw new pulumi.RunError([...verdict.errors, ...notHost].join("\n"));
     verdict.warnings.forEach((warning) => pulumi.log.warn(warning));
     // The only host resource of a member stack: the provider its members' Cluster objects go through.
     const host: FederationHost = Object.assign(reading, {
-        provider: new k8s.Provider(`${exported.name}-from-stack`, { kubeconfig: secretKubeconfig, clusterIdentifier: `kubesphere-federation/${exported.name}` }, opts),
+        provider: new k8s.Provider(
+            `${exported.name}-from-stack`,
+            { kubeconfig: secretKubeconfig, clusterIdentifier: `kubesphere-federation/${exported.name}` },
+            opts,
+        ),
     });
-    pulumi.log.info(`host "${exported.name}" from stack ${stack}: KubeSphere ${describeInstall(verdict.install)}; this stack only joins its members`);
-    return { host, hostName: exported.name, kubesphereVersion: exported.kubesphereVersion, hostKubesphereVersion: pulumi.output(describeInstall(verdict.install)) };
+    pulumi.log.info(
+        `host "${exported.name}" from stack ${stack}: KubeSphere ${describeInstall(verdict.install)}; this stack only joins its members`,
+    );
+    return {
+        host,
+        hostName: exported.name,
+        kubesphereVersion: exported.kubesphereVersion,
+        hostKubesphereVersion: pulumi.output(describeInstall(verdict.install)),
+    };
 }
 
 /** Checks the host stack's output; a bad or missing one is a config error naming the key and the fix. */
 export function parseHostStackOutput(raw: unknown, stack: string, key: string): HostStackOutput {
     const fix = `Fix: point ${key} at a host-only stack (members empty) of this project and run its \`pulumi up\` first`;
     if (raw === undefined || raw === null) {
-        throw new FederationConfigError(key, `stack ${stack} has no output "${HOST_STACK_OUTPUT}" (found nothing). ${fix}`);
+        throw new FederationConfigError(
+            key,
+            `stack ${stack} has no output "${HOST_STACK_OUTPUT}" (found nothing). ${fix}`,
+        );
     }
     const value = raw as Partial<Record<keyof HostStackOutput, unknown>>;
-    const missing = (["name", "kubeconfig", "jwtSecret", "kubesphereVersion", "detectedKubesphereVersion"] as const).filter(
-        (field) => typeof value[field] !== "string" || value[field] === "",
-    );
-    if (typeof raw !== "object" || Array.isArray(raw) || missing.length > 0 || (value.kubesphereVersion !== "v3" && value.kubesphereVersion !== "v4")) {
-        const what = typeof raw !== "object" || Array.isArray(raw) ? `a ${Array.isArray(raw) ? "list" : typeof raw}` : missing.length > 0 ? `a mapping without ${missing.join(", ")}` : `kubesphereVersion ${JSON.stringify(value.kubesphereVersion)}`;
-        throw new FederationConfigError(key, `output "${HOST_STACK_OUTPUT}" of stack ${stack} is ${what}, not a host stack's output. ${fix}`);
+    const missing = (
+        ["name", "kubeconfig", "jwtSecret", "kubesphereVersion", "detectedKubesphereVersion"] as const
+    ).filter((field) => typeof value[field] !== "string" || value[field] === "");
+    if (
+        typeof raw !== "object" ||
+        Array.isArray(raw) ||
+        missing.length > 0 ||
+        (value.kubesphereVersion !== "v3" && value.kubesphereVersion !== "v4")
+    ) {
+        const what =
+            typeof raw !== "object" || Array.isArray(raw)
+                ? `a ${Array.isArray(raw) ? "list" : typeof raw}`
+                : missing.length > 0
+                  ? `a mapping without ${missing.join(", ")}`
+                  : `kubesphereVersion ${JSON.stringify(value.kubesphereVersion)}`;
+        throw new FederationConfigError(
+            key,
+            `output "${HOST_STACK_OUTPUT}" of stack ${stack} is ${what}, not a host stack's output. ${fix}`,
+        );
     }
     return raw as HostStackOutput;
 }
@@ -319,7 +417,11 @@ export function parseHostStackOutput(raw: unknown, stack: string, key: string): 
  * The host's KubeSphere major version: as configured, or (`auto`) read from its kubesphere-config layout before any
  * resource is registered, because the version decides which resources exist. A read, so previews do it too.
  */
-async function hostKubesphereVersion(hostConfig: HostConfig, hostKubeconfig: pulumi.Output<string>, access: ClusterAccess): Promise<"v3" | "v4"> {
+async function hostKubesphereVersion(
+    hostConfig: HostConfig,
+    hostKubeconfig: pulumi.Output<string>,
+    access: ClusterAccess,
+): Promise<"v3" | "v4"> {
     if (hostConfig.kubesphereVersion !== "auto") return hostConfig.kubesphereVersion;
     const kubeconfig = await new Promise<string>((resolve) => hostKubeconfig.apply(resolve));
     let layout: "v3" | "v4";
@@ -329,6 +431,8 @@ async function hostKubesphereVersion(hostConfig: HostConfig, hostKubeconfig: pul
         // No resource exists yet to attach the error to; a RunError is printed as its message alone (see errors.ts).
         throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
     }
-    pulumi.log.info(`host "${hostConfig.name}": KubeSphere ${layout === "v4" ? "4.x" : "3.x"} detected from its kubesphere-config (set host.kubesphereVersion to skip the check)`);
+    pulumi.log.info(
+        `host "${hostConfig.name}": KubeSphere ${layout === "v4" ? "4.x" : "3.x"} detected from its kubesphere-config (set host.kubesphereVersion to skip the check)`,
+    );
     return layout;
 }

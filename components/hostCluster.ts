@@ -139,38 +139,52 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
                 const verdict = hostPreflightVerdict({ hostMajor: this.kubesphereVersion, host: facts });
                 verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
                 if (verdict.errors.length > 0) throw refusal(verdict.errors.join("\n"), this);
-                if (!verdict.isHost && pulumi.runtime.isDryRun()) pulumi.log.info(hostWaitPreviewMessage(args.hostClusterName, timeoutSeconds), this);
+                if (!verdict.isHost && pulumi.runtime.isDryRun())
+                    pulumi.log.info(hostWaitPreviewMessage(args.hostClusterName, timeoutSeconds), this);
                 return verdict;
             } catch (err) {
                 throw asResourceError(err, this);
             }
         });
-        this.detectedKubesphereVersion = pulumi.unsecret(preflight.apply((verdict) => describeInstall(verdict.install)));
+        this.detectedKubesphereVersion = pulumi.unsecret(
+            preflight.apply((verdict) => describeInstall(verdict.install)),
+        );
 
         // 4.x has no ClusterConfiguration (docs/kubesphere.md §6).
-        this.installerPatch = this.kubesphereVersion === "v4" ? undefined : new k8s.apiextensions.CustomResourcePatch(
-            `${name}-ks-installer`,
-            {
-                apiVersion: INSTALLER_API_VERSION,
-                kind: INSTALLER_KIND,
-                metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                // 3.1 has no hostClusterName option (docs/kubesphere.md §9): the patch leaves it out there.
-                spec: pulumi.unsecret(
-                    pulumi
-                        .all([preflight, args.fleetChecked])
-                        .apply(([verdict]) => hostInstallerSpec(verdict.install.kind === "v3" && !hasHostClusterNameOption(verdict.install.release) ? undefined : args.hostClusterName, args.agentProxyAddress)),
-                ),
-            },
-            {
-                parent: this,
-                provider: this.provider,
-                // Deleting a patch relinquishes its fields, which would strip the host role from a live host (and
-                // break every other member). Removing the host from Pulumi must leave the host as it is.
-                retainOnDelete: true,
-                // The patch's outputs are the whole live object, whose spec may hold an explicit jwtSecret.
-                additionalSecretOutputs: ["spec"],
-            },
-        );
+        this.installerPatch =
+            this.kubesphereVersion === "v4"
+                ? undefined
+                : new k8s.apiextensions.CustomResourcePatch(
+                      `${name}-ks-installer`,
+                      {
+                          apiVersion: INSTALLER_API_VERSION,
+                          kind: INSTALLER_KIND,
+                          metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
+                          // 3.1 has no hostClusterName option (docs/kubesphere.md §9): the patch leaves it out there.
+                          spec: pulumi.unsecret(
+                              pulumi
+                                  .all([preflight, args.fleetChecked])
+                                  .apply(([verdict]) =>
+                                      hostInstallerSpec(
+                                          verdict.install.kind === "v3" &&
+                                              !hasHostClusterNameOption(verdict.install.release)
+                                              ? undefined
+                                              : args.hostClusterName,
+                                          args.agentProxyAddress,
+                                      ),
+                                  ),
+                          ),
+                      },
+                      {
+                          parent: this,
+                          provider: this.provider,
+                          // Deleting a patch relinquishes its fields, which would strip the host role from a live host (and
+                          // break every other member). Removing the host from Pulumi must leave the host as it is.
+                          retainOnDelete: true,
+                          // The patch's outputs are the whole live object, whose spec may hold an explicit jwtSecret.
+                          additionalSecretOutputs: ["spec"],
+                      },
+                  );
 
         // A read, so it is part of every preview; after the patch, so a first `up` reads the configured host.
         const kubesphereConfig = k8s.core.v1.ConfigMap.get(
@@ -226,11 +240,18 @@ const memberFactsByHost = new WeakMap<FederationHost, Map<string, Promise<Cluste
  * object once — and shared by the host's pre-flight and every member's, so a fleet of N members costs 2 host reads, not 2N.
  * @internal
  */
-export function sharedHostFacts(host: FederationHost, access: ClusterAccess, hostKubeconfig: string): Promise<HostFacts> {
+export function sharedHostFacts(
+    host: FederationHost,
+    access: ClusterAccess,
+    hostKubeconfig: string,
+): Promise<HostFacts> {
     let facts = hostFactsByHost.get(host);
     if (facts === undefined) {
         const name = host.hostClusterName;
-        facts = Promise.all([access.readClusterFacts(name, hostKubeconfig), access.listImportedClusters(hostKubeconfig)]).then(
+        facts = Promise.all([
+            access.readClusterFacts(name, hostKubeconfig),
+            access.listImportedClusters(hostKubeconfig),
+        ]).then(
             ([own, clusters]) => ({ name, facts: own, clusters }),
             (err) => {
                 // One error object for every reader (the host and each member), so Pulumi reports it once.
@@ -247,7 +268,12 @@ export function sharedHostFacts(host: FederationHost, access: ClusterAccess, hos
  * check (components/federation.ts) share the read.
  * @internal
  */
-export function sharedMemberFacts(host: FederationHost, access: ClusterAccess, member: string, memberKubeconfig: string): Promise<ClusterFacts> {
+export function sharedMemberFacts(
+    host: FederationHost,
+    access: ClusterAccess,
+    member: string,
+    memberKubeconfig: string,
+): Promise<ClusterFacts> {
     let byKubeconfig = memberFactsByHost.get(host);
     if (byKubeconfig === undefined) {
         byKubeconfig = new Map();

@@ -22,7 +22,9 @@ export interface HostRoleState {
  */
 export function assessHostRole(state: HostRoleState): PollOutcome {
     const config = state.config;
-    const roleRendered = config !== undefined && (config.clusterRole === "host" || (config.clusterRole === undefined && config.multiclusterEnable === true));
+    const roleRendered =
+        config !== undefined &&
+        (config.clusterRole === "host" || (config.clusterRole === undefined && config.multiclusterEnable === true));
     const missing = [
         roleRendered
             ? undefined
@@ -58,7 +60,8 @@ export function waitForHostRole(options: HostRoleWaitOptions): Promise<{ waitedM
         check: async () => assessHostRole(await options.read()),
         timeoutMs: options.timeoutMs,
         log: options.log,
-        progress: (seconds, detail) => `${prefix}: waiting for KubeSphere to make it a host before members join (${seconds}s; ${detail})`,
+        progress: (seconds, detail) =>
+            `${prefix}: waiting for KubeSphere to make it a host before members join (${seconds}s; ${detail})`,
         done: (seconds) => `${prefix}: KubeSphere is running as a host after ${seconds}s`,
         timeout: (seconds, detail) =>
             `${prefix}: KubeSphere did not become a host within ${seconds}s (${detail}). Fix: inspect the installer on the host: ` +

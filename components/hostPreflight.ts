@@ -4,7 +4,12 @@
  * Pure: the facts are read by components/hostCluster.ts. Secrets: the jwtSecret read with the facts is never quoted.
  */
 import { assessHostRole, HOST_ROLE_SIGNAL } from "./hostInstaller";
-import { describeInstall, FIXED_HOST_ENTRY_NAME, hasHostClusterNameOption, KubesphereInstall } from "./kubesphereVersion";
+import {
+    describeInstall,
+    FIXED_HOST_ENTRY_NAME,
+    hasHostClusterNameOption,
+    KubesphereInstall,
+} from "./kubesphereVersion";
 import { HostFacts, hostEntryOf, installOf } from "./memberPreflight";
 
 export interface HostPreflightVerdict {
@@ -57,7 +62,13 @@ export function hostPreflightVerdict(input: { hostMajor: "v3" | "v4"; host: Host
         );
     }
 
-    if (hostEntry === undefined && input.hostMajor === "v3" && install.kind === "v3" && !hasHostClusterNameOption(install.release) && name !== FIXED_HOST_ENTRY_NAME) {
+    if (
+        hostEntry === undefined &&
+        input.hostMajor === "v3" &&
+        install.kind === "v3" &&
+        !hasHostClusterNameOption(install.release) &&
+        name !== FIXED_HOST_ENTRY_NAME
+    ) {
         warnings.push(
             `${prefix}: KubeSphere ${describeInstall(install)} has no hostClusterName option, so KubeSphere will name its own host Cluster ` +
                 `entry "${FIXED_HOST_ENTRY_NAME}", not "${name}" (host.name). Fix: set host.name: ${FIXED_HOST_ENTRY_NAME}`,

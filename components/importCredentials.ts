@@ -21,7 +21,10 @@ export const IMPORT_SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespa
  * 4.x renews it inside the Cluster when 7 days or less are left (docs/kubesphere.md §9), and a later `pulumi up --refresh` would put
  * the old one back; a ServiceAccount token is left alone.
  */
-export function defaultImportCredentials(authMethod: KubeconfigAuthMethod, hostMajor: "v3" | "v4" = "v3"): ImportCredentials {
+export function defaultImportCredentials(
+    authMethod: KubeconfigAuthMethod,
+    hostMajor: "v3" | "v4" = "v3",
+): ImportCredentials {
     if (authMethod === "exec" || authMethod === "authProvider") return "serviceAccount";
     if (hostMajor === "v4" && authMethod === "clientCertificate") return "serviceAccount";
     return "kubeconfig";
@@ -54,7 +57,10 @@ export function clientCertificateDaysLeft(kubeconfigYaml: string, now: Date = ne
 /** The user entry of a single-context kubeconfig: whether it holds a token, and its client certificate's expiry. */
 function kubeconfigUser(kubeconfigYaml: string): { token: boolean; certificateExpiry: Date | null | undefined } {
     const doc = yaml.load(kubeconfigYaml) as { users?: Array<{ user?: Record<string, unknown> }> } | undefined;
-    return { token: typeof doc?.users?.[0]?.user?.token === "string", certificateExpiry: clientCertificateExpiry(kubeconfigYaml) };
+    return {
+        token: typeof doc?.users?.[0]?.user?.token === "string",
+        certificateExpiry: clientCertificateExpiry(kubeconfigYaml),
+    };
 }
 
 /**
@@ -93,7 +99,10 @@ export function kubeconfigCluster(kubeconfigYaml: string): { server: string; caD
     const cluster = doc.clusters[0].cluster;
     return {
         server: String(cluster.server),
-        caData: typeof cluster["certificate-authority-data"] === "string" ? cluster["certificate-authority-data"] : undefined,
+        caData:
+            typeof cluster["certificate-authority-data"] === "string"
+                ? cluster["certificate-authority-data"]
+                : undefined,
         insecure: cluster["insecure-skip-tls-verify"] === true ? true : undefined,
     };
 }
@@ -102,7 +111,13 @@ export function kubeconfigCluster(kubeconfigYaml: string): { server: string; caD
  * A static ServiceAccount-token kubeconfig for KubeSphere.
  * @param caData base64 PEM of the member's CA: the member kubeconfig's, else the token Secret's `ca.crt`
  */
-export function serviceAccountKubeconfig(args: { member: string; server: string; token: string; caData?: string; insecure?: boolean }): string {
+export function serviceAccountKubeconfig(args: {
+    member: string;
+    server: string;
+    token: string;
+    caData?: string;
+    insecure?: boolean;
+}): string {
     const user = `${IMPORT_SERVICE_ACCOUNT.name}@${args.member}`;
     return yaml.dump(
         {
@@ -135,8 +150,10 @@ export function unreachableFromHostReason(server: string): string | undefined {
         return `"${server}" is not a URL`;
     }
     if (host === "localhost" || host === "::1" || /^127\./.test(host)) return `${host} is a loopback address`;
-    if (host.endsWith(".local")) return `${host} is a *.local name (e.g. KubeKey's lb.kubesphere.local), rarely resolvable elsewhere`;
-    if (host === "kubernetes.default" || host.startsWith("kubernetes.default.svc")) return `${host} is the in-cluster service name of the member's own API`;
+    if (host.endsWith(".local"))
+        return `${host} is a *.local name (e.g. KubeKey's lb.kubesphere.local), rarely resolvable elsewhere`;
+    if (host === "kubernetes.default" || host.startsWith("kubernetes.default.svc"))
+        return `${host} is the in-cluster service name of the member's own API`;
     return undefined;
 }
 
@@ -153,7 +170,11 @@ export function checkClientCertificate(kubeconfigYaml: string, now: Date = new D
     if (expires === null) return { level: "error", message: "its client-certificate-data is not a PEM certificate" };
     const days = clientCertificateDaysLeft(kubeconfigYaml, now)!;
     if (days < 0) return { level: "error", message: `its client certificate expired on ${expires.toISOString()}` };
-    if (days < CERTIFICATE_WARN_DAYS) return { level: "warn", message: `its client certificate expires in ${days} day(s), on ${expires.toISOString()}` };
+    if (days < CERTIFICATE_WARN_DAYS)
+        return {
+            level: "warn",
+            message: `its client certificate expires in ${days} day(s), on ${expires.toISOString()}`,
+        };
     return { level: "ok" };
 }
 
@@ -168,7 +189,13 @@ export interface ImportCheck {
  * servers its pods probably cannot reach.
  * @param server the server KubeSphere will use: `apiServerEndpoint`, else the kubeconfig's
  */
-export function checkImport(args: { member: string; configKey: string; credentials: ImportCredentials; authMethod: KubeconfigAuthMethod; server: string }): ImportCheck {
+export function checkImport(args: {
+    member: string;
+    configKey: string;
+    credentials: ImportCredentials;
+    authMethod: KubeconfigAuthMethod;
+    server: string;
+}): ImportCheck {
     const prefix = `member "${args.member}"`;
     if (args.credentials === "kubeconfig" && (args.authMethod === "exec" || args.authMethod === "authProvider")) {
         return {

@@ -24,7 +24,11 @@ export function createImportServiceAccount(
     after: pulumi.Output<unknown>,
     opts: pulumi.CustomResourceOptions,
 ): ImportServiceAccount {
-    const serviceAccount = new k8s.core.v1.ServiceAccount(`${member}-import`, { metadata: after.apply(() => ({ ...IMPORT_SERVICE_ACCOUNT })) }, opts);
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+        `${member}-import`,
+        { metadata: after.apply(() => ({ ...IMPORT_SERVICE_ACCOUNT })) },
+        opts,
+    );
     const binding = new k8s.rbac.v1.ClusterRoleBinding(
         `${member}-import`,
         {

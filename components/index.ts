@@ -13,7 +13,15 @@ export { MemberCluster } from "./memberCluster";
 export type { ClusterStatus, MemberClusterArgs, MemberPreflight, MemberSettingsApplied } from "./memberCluster";
 export type { ClusterReadiness } from "./kubesphereObjects";
 export { IMPORT_CREDENTIALS, MEMBER_CONNECTIONS, MEMBER_PROVIDERS, parseFederationConfig } from "./configSchema";
-export type { FederationConfig, HostConfig, ImportCredentials, KubeconfigSource, MemberConfig, MemberConnection, MemberProvider } from "./configSchema";
+export type {
+    FederationConfig,
+    HostConfig,
+    ImportCredentials,
+    KubeconfigSource,
+    MemberConfig,
+    MemberConnection,
+    MemberProvider,
+} from "./configSchema";
 export { defaultImportCredentials } from "./importCredentials";
 export type { KubeconfigAuthMethod } from "./kubeconfig";
 export { FederationConfigError, FederationConfigErrors } from "./errors";

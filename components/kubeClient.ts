@@ -3,15 +3,38 @@
  * member until its installer has applied our settings. Errors are described without headers or bodies, so no
  * credential can reach a message.
  */
-import { ApiException, AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import {
+    ApiException,
+    AppsV1Api,
+    AuthorizationV1Api,
+    CoreV1Api,
+    CustomObjectsApi,
+    KubeConfig,
+    PatchStrategy,
+    setHeaderOptions,
+} from "@kubernetes/client-node";
 import { createHash } from "crypto";
 import * as http from "http";
 import * as https from "https";
 import { AGENT_DEPLOYMENT_NAME, AgentJoinView, tokenOfAgentCommand, TOWER_NAME, TowerFacts } from "./agentConnection";
 import type { HostRoleState } from "./hostInstaller";
 import { checkClientCertificate } from "./importCredentials";
-import { KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE, KubesphereConfigLayout, parseKubesphereConfig } from "./kubesphereConfig";
-import { CLUSTER_API_VERSION, ClusterCondition, CONFIG_HASH_ANNOTATION, HOST_CLUSTER_ANNOTATION, HOST_CLUSTER_LABEL, INSTALLER_API_VERSION, INSTALLER_NAME } from "./kubesphereObjects";
+import {
+    KUBESPHERE_CONFIG_KEY,
+    KUBESPHERE_CONFIG_NAME,
+    KUBESPHERE_NAMESPACE,
+    KubesphereConfigLayout,
+    parseKubesphereConfig,
+} from "./kubesphereConfig";
+import {
+    CLUSTER_API_VERSION,
+    ClusterCondition,
+    CONFIG_HASH_ANNOTATION,
+    HOST_CLUSTER_ANNOTATION,
+    HOST_CLUSTER_LABEL,
+    INSTALLER_API_VERSION,
+    INSTALLER_NAME,
+} from "./kubesphereObjects";
 import type { MemberInstallerState } from "./memberInstaller";
 import type { AccessCheck, ClockReading, ClusterObjectState, ImportProbe, ReachProbe } from "./diagnosis";
 import type { ClusterFacts, ImportedCluster } from "./memberPreflight";
@@ -25,7 +48,11 @@ const REQUEST_TIMEOUT_MS = 5000;
 function apiClients(kubeconfigYaml: string) {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(kubeconfigYaml);
-    return { core: kubeConfig.makeApiClient(CoreV1Api), custom: kubeConfig.makeApiClient(CustomObjectsApi), server: kubeConfig.getCurrentCluster()?.server };
+    return {
+        core: kubeConfig.makeApiClient(CoreV1Api),
+        custom: kubeConfig.makeApiClient(CustomObjectsApi),
+        server: kubeConfig.getCurrentCluster()?.server,
+    };
 }
 
 /**
@@ -41,14 +68,25 @@ export async function readClusterFacts(cluster: string, kubeconfigYaml: string):
         const [kubeSystem, installer, configMap, namespace] = await Promise.all([
             withTimeout(() => core.readNamespace({ name: "kube-system" })),
             notFoundAsUndefined(() =>
-                custom.getNamespacedCustomObject({ group: INSTALLER_GROUP, version: INSTALLER_VERSION, plural: "clusterconfigurations", namespace: KUBESPHERE_NAMESPACE, name: INSTALLER_NAME }),
+                custom.getNamespacedCustomObject({
+                    group: INSTALLER_GROUP,
+                    version: INSTALLER_VERSION,
+                    plural: "clusterconfigurations",
+                    namespace: KUBESPHERE_NAMESPACE,
+                    name: INSTALLER_NAME,
+                }),
             ),
-            notFoundAsUndefined(() => core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE })),
+            notFoundAsUndefined(() =>
+                core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }),
+            ),
             notFoundAsUndefined(() => core.readNamespace({ name: KUBESPHERE_NAMESPACE })),
         ]);
         const installerObject = installer as
             | {
-                  spec?: { authentication?: { jwtSecret?: string; oauthOptions?: { accessTokenMaxAge?: unknown } }; multicluster?: { clusterRole?: string } };
+                  spec?: {
+                      authentication?: { jwtSecret?: string; oauthOptions?: { accessTokenMaxAge?: unknown } };
+                      multicluster?: { clusterRole?: string };
+                  };
                   status?: { core?: { version?: unknown } };
               }
             | undefined;
@@ -74,11 +112,17 @@ export async function readClusterFacts(cluster: string, kubeconfigYaml: string):
                           version: typeof version === "string" && version !== "" ? version : undefined,
                           ...(installerObject.spec?.authentication?.oauthOptions === undefined
                               ? {}
-                              : { oauthOptionsAccessTokenMaxAge: installerObject.spec.authentication.oauthOptions.accessTokenMaxAge ?? null }),
+                              : {
+                                    oauthOptionsAccessTokenMaxAge:
+                                        installerObject.spec.authentication.oauthOptions.accessTokenMaxAge ?? null,
+                                }),
                       },
             config,
             configProblem,
-            kubesphereNamespace: namespace === undefined ? undefined : { hostCluster: namespace.metadata?.annotations?.[HOST_CLUSTER_ANNOTATION] },
+            kubesphereNamespace:
+                namespace === undefined
+                    ? undefined
+                    : { hostCluster: namespace.metadata?.annotations?.[HOST_CLUSTER_ANNOTATION] },
         };
     } catch (err) {
         throw new Error(unreachableMessage(cluster, server, err, kubeconfigYaml));
@@ -94,7 +138,9 @@ export async function probeKsApiserver(kubeconfigYaml: string): Promise<string |
     kubeConfig.loadFromString(kubeconfigYaml);
     const server = kubeConfig.getCurrentCluster()?.server;
     if (server === undefined) return "the kubeconfig names no server";
-    const url = new URL(`${server.replace(/\/$/, "")}/api/v1/namespaces/${KUBESPHERE_NAMESPACE}/services/:ks-apiserver:/proxy/kapis/version`);
+    const url = new URL(
+        `${server.replace(/\/$/, "")}/api/v1/namespaces/${KUBESPHERE_NAMESPACE}/services/:ks-apiserver:/proxy/kapis/version`,
+    );
     try {
         const options: https.RequestOptions = { method: "GET", timeout: REQUEST_TIMEOUT_MS, headers: {} };
         await kubeConfig.applyToHTTPSOptions(options);
@@ -114,7 +160,11 @@ export async function probeKsApiserver(kubeconfigYaml: string): Promise<string |
 }
 
 /** One GET with a kubeconfig's credentials, without client-node's models: the status, Date header and local times. */
-async function rawGet(kubeConfig: KubeConfig, server: string, urlPath: string): Promise<{ status: number; date?: string; sentMs: number; receivedMs: number }> {
+async function rawGet(
+    kubeConfig: KubeConfig,
+    server: string,
+    urlPath: string,
+): Promise<{ status: number; date?: string; sentMs: number; receivedMs: number }> {
     const url = new URL(`${server.replace(/\/$/, "")}${urlPath}`);
     const options: https.RequestOptions = { method: "GET", timeout: REQUEST_TIMEOUT_MS, headers: {} };
     await kubeConfig.applyToHTTPSOptions(options);
@@ -124,7 +174,11 @@ async function rawGet(kubeConfig: KubeConfig, server: string, urlPath: string): 
             response.resume();
             resolve({ status: response.statusCode ?? 0, date: response.headers.date, sentMs, receivedMs: Date.now() });
         });
-        request.on("timeout", () => request.destroy(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`), { code: "ETIMEDOUT" })));
+        request.on("timeout", () =>
+            request.destroy(
+                Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`), { code: "ETIMEDOUT" }),
+            ),
+        );
         request.on("error", reject);
         request.end();
     });
@@ -133,23 +187,50 @@ async function rawGet(kubeConfig: KubeConfig, server: string, urlPath: string): 
 /** Sorts a failed request into the causes the diagnosis knows (components/diagnosis.ts ReachProbe). */
 export function classifyRequestError(err: unknown): ReachProbe {
     const code = String((err as { code?: unknown })?.code ?? "");
-    const detail = err instanceof Error ? `${err.message}${code && !err.message.includes(code) ? ` (${code})` : ""}` : String(err);
+    const detail =
+        err instanceof Error ? `${err.message}${code && !err.message.includes(code) ? ` (${code})` : ""}` : String(err);
     if (code === "ECONNREFUSED") return { ok: false, kind: "refused", detail: `connection refused` };
-    if (code === "ETIMEDOUT" || code === "ECONNRESET" || code === "EHOSTUNREACH" || code === "ENETUNREACH") return { ok: false, kind: "timeout", detail };
-    if (code === "ENOTFOUND" || code === "EAI_AGAIN") return { ok: false, kind: "dns", detail: `the name does not resolve (${code})` };
-    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return { ok: false, kind: "san", detail: `the server certificate does not cover the server name (${err instanceof Error ? err.message : code})` };
-    if (["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_GET_ISSUER_CERT"].includes(code)) {
-        return { ok: false, kind: "ca", detail: `the server certificate is not signed by the kubeconfig's CA (${code})` };
+    if (code === "ETIMEDOUT" || code === "ECONNRESET" || code === "EHOSTUNREACH" || code === "ENETUNREACH")
+        return { ok: false, kind: "timeout", detail };
+    if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+        return { ok: false, kind: "dns", detail: `the name does not resolve (${code})` };
+    if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
+        return {
+            ok: false,
+            kind: "san",
+            detail: `the server certificate does not cover the server name (${err instanceof Error ? err.message : code})`,
+        };
+    if (
+        [
+            "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+            "SELF_SIGNED_CERT_IN_CHAIN",
+            "DEPTH_ZERO_SELF_SIGNED_CERT",
+            "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+            "UNABLE_TO_GET_ISSUER_CERT",
+        ].includes(code)
+    ) {
+        return {
+            ok: false,
+            kind: "ca",
+            detail: `the server certificate is not signed by the kubeconfig's CA (${code})`,
+        };
     }
-    if (code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL") || code === "CERT_HAS_EXPIRED" || code === "EPROTO") return { ok: false, kind: "tls", detail };
+    if (code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL") || code === "CERT_HAS_EXPIRED" || code === "EPROTO")
+        return { ok: false, kind: "tls", detail };
     return { ok: false, kind: "other", detail };
 }
 
 /** What KubeSphere needs to do on a member (docs/kubesphere.md §4: services/proxy; the join reads nodes and kube-system, and manages the rest). */
-const NEEDED_ACCESS: Array<{ what: string; attributes: { verb: string; resource: string; group?: string; namespace?: string; subresource?: string } }> = [
+const NEEDED_ACCESS: Array<{
+    what: string;
+    attributes: { verb: string; resource: string; group?: string; namespace?: string; subresource?: string };
+}> = [
     { what: "get namespaces", attributes: { verb: "get", resource: "namespaces" } },
     { what: "list nodes", attributes: { verb: "list", resource: "nodes" } },
-    { what: "get services/proxy in kubesphere-system", attributes: { verb: "get", resource: "services", subresource: "proxy", namespace: KUBESPHERE_NAMESPACE } },
+    {
+        what: "get services/proxy in kubesphere-system",
+        attributes: { verb: "get", resource: "services", subresource: "proxy", namespace: KUBESPHERE_NAMESPACE },
+    },
     { what: "do everything (cluster-admin)", attributes: { verb: "*", resource: "*", group: "*" } },
 ];
 
@@ -167,7 +248,8 @@ export async function probeImportKubeconfig(kubeconfigYaml: string, source: stri
     let reach: ReachProbe;
     try {
         const answer = await rawGet(kubeConfig, server, "/version");
-        reach = answer.status === 401 ? { ok: false, kind: "unauthorized", detail: "HTTP 401 Unauthorized" } : { ok: true };
+        reach =
+            answer.status === 401 ? { ok: false, kind: "unauthorized", detail: "HTTP 401 Unauthorized" } : { ok: true };
     } catch (err) {
         reach = classifyRequestError(err);
     }
@@ -176,7 +258,9 @@ export async function probeImportKubeconfig(kubeconfigYaml: string, source: stri
     const access: AccessCheck[] = await Promise.all(
         NEEDED_ACCESS.map(async ({ what, attributes }) => {
             try {
-                const review = await withTimeout(() => authorization.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: attributes } } }));
+                const review = await withTimeout(() =>
+                    authorization.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: attributes } } }),
+                );
                 return { what, allowed: review.status?.allowed === true };
             } catch (err) {
                 // A 403 on the review itself is as good as a denial.
@@ -202,13 +286,24 @@ export async function readClock(kubeconfigYaml: string): Promise<ClockReading> {
  * The member's Cluster on the host: connection type, conditions, config hash, and the kubeconfig KubeSphere got
  * (secret: for probing only). Undefined when there is no such Cluster.
  */
-export async function readClusterObject(hostKubeconfigYaml: string, name: string): Promise<(ClusterObjectState & { kubeconfig?: string; kubernetesVersion?: string; kubeSphereVersion?: string }) | undefined> {
+export async function readClusterObject(
+    hostKubeconfigYaml: string,
+    name: string,
+): Promise<
+    (ClusterObjectState & { kubeconfig?: string; kubernetesVersion?: string; kubeSphereVersion?: string }) | undefined
+> {
     const { custom } = apiClients(hostKubeconfigYaml);
-    const object = (await notFoundAsUndefined(() => custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name }))) as
+    const object = (await notFoundAsUndefined(() =>
+        custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name }),
+    )) as
         | {
               metadata?: { annotations?: Record<string, string> };
               spec?: { connection?: { type?: string; kubeconfig?: string } };
-              status?: { conditions?: ClusterObjectState["conditions"]; kubernetesVersion?: string; kubeSphereVersion?: string };
+              status?: {
+                  conditions?: ClusterObjectState["conditions"];
+                  kubernetesVersion?: string;
+                  kubeSphereVersion?: string;
+              };
           }
         | undefined;
     if (object === undefined) return undefined;
@@ -224,12 +319,23 @@ export async function readClusterObject(hostKubeconfigYaml: string, name: string
 }
 
 /** Why a cluster could not be read, and what to check. */
-function unreachableMessage(cluster: string, server: string | undefined, err: unknown, kubeconfigYaml?: string): string {
+function unreachableMessage(
+    cluster: string,
+    server: string | undefined,
+    err: unknown,
+    kubeconfigYaml?: string,
+): string {
     // notFoundAsUndefined keeps only the description ("HTTP 401: …").
-    const code = err instanceof ApiException ? err.code : Number(/^HTTP (\d{3})/.exec(err instanceof Error ? err.message : "")?.[1]);
+    const code =
+        err instanceof ApiException
+            ? err.code
+            : Number(/^HTTP (\d{3})/.exec(err instanceof Error ? err.message : "")?.[1]);
     if (code === 401 || code === 403) {
         const certificate = kubeconfigYaml === undefined ? undefined : checkClientCertificate(kubeconfigYaml);
-        const why = certificate !== undefined && certificate.level !== "ok" ? ` (the kubeconfig's client certificate: ${certificate.message.replace(/^its client certificate /, "")})` : "";
+        const why =
+            certificate !== undefined && certificate.level !== "ok"
+                ? ` (the kubeconfig's client certificate: ${certificate.message.replace(/^its client certificate /, "")})`
+                : "";
         return (
             `cluster "${cluster}": the API server ${server} ${code === 401 ? "rejects the kubeconfig's credentials" : "forbids the kubeconfig's identity the pre-flight's reads"}${why} ` +
             `(${describeKubeError(err)}). Fix: ${code === 401 ? "renew the credentials (certificate or token) in the kubeconfig the stack config gives for it" : "bind that identity to cluster-admin on the cluster (KubeSphere manages the whole cluster), or use an admin kubeconfig"}, then run \`pulumi up\` again`
@@ -244,7 +350,9 @@ function unreachableMessage(cluster: string, server: string | undefined, err: un
 /** The Cluster objects on a host: kube-system UID KubeSphere recorded, whether it is the host's own entry, version. */
 export async function listImportedClusters(hostKubeconfigYaml: string): Promise<ImportedCluster[]> {
     const { custom } = apiClients(hostKubeconfigYaml);
-    const list = await notFoundAsUndefined(() => custom.listClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters" }));
+    const list = await notFoundAsUndefined(() =>
+        custom.listClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters" }),
+    );
     return clusterItems(list).map(importedCluster);
 }
 
@@ -256,15 +364,22 @@ export async function readImportedKubeconfig(hostKubeconfigYaml: string, name: s
     const { custom, server } = apiClients(hostKubeconfigYaml);
     let cluster: { spec?: { connection?: { kubeconfig?: string } } } | undefined;
     try {
-        cluster = (await notFoundAsUndefined(() => custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name }))) as typeof cluster;
+        cluster = (await notFoundAsUndefined(() =>
+            custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name }),
+        )) as typeof cluster;
     } catch (err) {
-        throw new Error(`reading Cluster "${name}" on the host (${server}) failed: ${describeKubeError(err)}. Fix: check that the host answers, then run \`pulumi up\` again`);
+        throw new Error(
+            `reading Cluster "${name}" on the host (${server}) failed: ${describeKubeError(err)}. Fix: check that the host answers, then run \`pulumi up\` again`,
+        );
     }
     const base64 = cluster?.spec?.connection?.kubeconfig;
     return base64 ? Buffer.from(base64, "base64").toString("utf8") : undefined;
 }
 
-type ClusterItem = { metadata?: { name?: string; labels?: Record<string, string> }; status?: { uid?: string; kubeSphereVersion?: string } };
+type ClusterItem = {
+    metadata?: { name?: string; labels?: Record<string, string> };
+    status?: { uid?: string; kubeSphereVersion?: string };
+};
 
 function clusterItems(list: unknown): ClusterItem[] {
     return (list as { items?: ClusterItem[] } | undefined)?.items ?? [];
@@ -287,14 +402,25 @@ export function hostRoleReader(host: string, kubeconfigYaml: string): () => Prom
     const { core, custom } = apiClients(kubeconfigYaml);
     return async () => {
         const [configMap, entries] = await Promise.all([
-            notFoundAsUndefined(() => core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE })),
             notFoundAsUndefined(() =>
-                custom.listClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", labelSelector: HOST_CLUSTER_LABEL }),
+                core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }),
+            ),
+            notFoundAsUndefined(() =>
+                custom.listClusterCustomObject({
+                    group: CLUSTER_GROUP,
+                    version: CLUSTER_VERSION,
+                    plural: "clusters",
+                    labelSelector: HOST_CLUSTER_LABEL,
+                }),
             ),
         ]);
-        const settings = configMap?.data?.[KUBESPHERE_CONFIG_KEY] === undefined ? undefined : parseOrUndefined(host, configMap.data);
+        const settings =
+            configMap?.data?.[KUBESPHERE_CONFIG_KEY] === undefined ? undefined : parseOrUndefined(host, configMap.data);
         return {
-            config: settings === undefined ? undefined : { clusterRole: settings.clusterRole, multiclusterEnable: settings.multiclusterEnable },
+            config:
+                settings === undefined
+                    ? undefined
+                    : { clusterRole: settings.clusterRole, multiclusterEnable: settings.multiclusterEnable },
             hostEntry: clusterItems(entries).map(importedCluster)[0],
         };
     };
@@ -305,7 +431,9 @@ export async function readKubesphereLayout(cluster: string, kubeconfigYaml: stri
     const { core, server } = apiClients(kubeconfigYaml);
     let configMap;
     try {
-        configMap = await notFoundAsUndefined(() => core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }));
+        configMap = await notFoundAsUndefined(() =>
+            core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }),
+        );
     } catch (err) {
         throw new Error(unreachableMessage(cluster, server, err));
     }
@@ -329,8 +457,14 @@ export function memberInstallerReader(member: string, kubeconfigYaml: string): (
                 name: INSTALLER_NAME,
             }),
         );
-        const spec = (installer as { spec?: { authentication?: { jwtSecret?: string }; multicluster?: { clusterRole?: string } } } | undefined)?.spec;
-        return installer === undefined ? undefined : { clusterRole: spec?.multicluster?.clusterRole, jwtSecret: spec?.authentication?.jwtSecret };
+        const spec = (
+            installer as
+                | { spec?: { authentication?: { jwtSecret?: string }; multicluster?: { clusterRole?: string } } }
+                | undefined
+        )?.spec;
+        return installer === undefined
+            ? undefined
+            : { clusterRole: spec?.multicluster?.clusterRole, jwtSecret: spec?.authentication?.jwtSecret };
     };
     return async () => {
         // A failed first read is retried on the next poll.
@@ -340,12 +474,24 @@ export function memberInstallerReader(member: string, kubeconfigYaml: string): (
         });
         const [installer, configMap] = await Promise.all([
             installerState,
-            notFoundAsUndefined(() => core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE })),
+            notFoundAsUndefined(() =>
+                core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }),
+            ),
         ]);
-        const settings = configMap?.data?.[KUBESPHERE_CONFIG_KEY] === undefined ? undefined : parseOrUndefined(member, configMap.data);
+        const settings =
+            configMap?.data?.[KUBESPHERE_CONFIG_KEY] === undefined
+                ? undefined
+                : parseOrUndefined(member, configMap.data);
         return {
             installer,
-            config: settings === undefined ? undefined : { clusterRole: settings.clusterRole, jwtSecret: settings.jwtSecret, accessTokenMaxAge: settings.accessTokenMaxAge },
+            config:
+                settings === undefined
+                    ? undefined
+                    : {
+                          clusterRole: settings.clusterRole,
+                          jwtSecret: settings.jwtSecret,
+                          accessTokenMaxAge: settings.accessTokenMaxAge,
+                      },
         };
     };
 }
@@ -399,7 +545,10 @@ class NoAnswerError extends Error {}
 async function withTimeoutOnce<T>(read: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new NoAnswerError(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)), REQUEST_TIMEOUT_MS);
+        timer = setTimeout(
+            () => reject(new NoAnswerError(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)),
+            REQUEST_TIMEOUT_MS,
+        );
     });
     try {
         return await Promise.race([read(), timeout]);
@@ -412,12 +561,15 @@ async function withTimeoutOnce<T>(read: () => Promise<T>): Promise<T> {
 export function describeKubeError(err: unknown): string {
     if (err instanceof ApiException) {
         const body: unknown = typeof err.body === "string" ? safeJson(err.body) : err.body;
-        const message = body && typeof body === "object" && "message" in body ? String((body as { message: unknown }).message) : "";
+        const message =
+            body && typeof body === "object" && "message" in body ? String((body as { message: unknown }).message) : "";
         return `HTTP ${err.code}${message ? `: ${message}` : ""}`;
     }
     if (err instanceof Error) {
         const cause = (err as Error & { cause?: unknown }).cause;
-        return cause instanceof Error && !err.message.includes(cause.message) ? `${err.message}: ${cause.message}` : err.message;
+        return cause instanceof Error && !err.message.includes(cause.message)
+            ? `${err.message}: ${cause.message}`
+            : err.message;
     }
     return String(err);
 }
@@ -441,15 +593,25 @@ export async function readTower(host: string, hostKubeconfigYaml: string): Promi
     const core = kubeConfig.makeApiClient(CoreV1Api);
     try {
         const [deployment, service] = await Promise.all([
-            notFoundAsUndefined(() => apps.readNamespacedDeployment({ name: TOWER_NAME, namespace: KUBESPHERE_NAMESPACE })),
-            notFoundAsUndefined(() => core.readNamespacedService({ name: TOWER_NAME, namespace: KUBESPHERE_NAMESPACE })),
+            notFoundAsUndefined(() =>
+                apps.readNamespacedDeployment({ name: TOWER_NAME, namespace: KUBESPHERE_NAMESPACE }),
+            ),
+            notFoundAsUndefined(() =>
+                core.readNamespacedService({ name: TOWER_NAME, namespace: KUBESPHERE_NAMESPACE }),
+            ),
         ]);
         const ingress = service?.status?.loadBalancer?.ingress?.[0];
         const ingressHost = ingress?.ip || ingress?.hostname;
         const port = service?.spec?.ports?.[0]?.port;
         return {
             deployment: deployment !== undefined,
-            service: service === undefined ? undefined : { type: service.spec?.type, loadBalancerAddress: ingressHost && port ? `http://${ingressHost}:${port}` : undefined },
+            service:
+                service === undefined
+                    ? undefined
+                    : {
+                          type: service.spec?.type,
+                          loadBalancerAddress: ingressHost && port ? `http://${ingressHost}:${port}` : undefined,
+                      },
         };
     } catch (err) {
         throw new Error(unreachableMessage(host, kubeConfig.getCurrentCluster()?.server, err));
@@ -457,31 +619,55 @@ export async function readTower(host: string, hostKubeconfigYaml: string): Promi
 }
 
 /** What the agent join wait reads per poll, plus the status fields the program reports. */
-export type AgentJoinRead = AgentJoinView & { status?: { conditions?: ClusterCondition[]; kubernetesVersion?: string; kubeSphereVersion?: string } };
+export type AgentJoinRead = AgentJoinView & {
+    status?: { conditions?: ClusterCondition[]; kubernetesVersion?: string; kubeSphereVersion?: string };
+};
 
 /**
  * Returns a function that reads the member's Cluster on the host and the agent Deployment on the member (its
  * `--token`, compared in memory only).
  */
-export function agentJoinReader(member: string, hostKubeconfigYaml: string, memberKubeconfigYaml: string): () => Promise<AgentJoinRead> {
+export function agentJoinReader(
+    member: string,
+    hostKubeconfigYaml: string,
+    memberKubeconfigYaml: string,
+): () => Promise<AgentJoinRead> {
     const { custom } = apiClients(hostKubeconfigYaml);
     const memberConfig = new KubeConfig();
     memberConfig.loadFromString(memberKubeconfigYaml);
     const apps = memberConfig.makeApiClient(AppsV1Api);
     return async () => {
         const [cluster, deployment] = await Promise.all([
-            notFoundAsUndefined(() => custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name: member })),
-            notFoundAsUndefined(() => apps.readNamespacedDeployment({ name: AGENT_DEPLOYMENT_NAME, namespace: KUBESPHERE_NAMESPACE })),
+            notFoundAsUndefined(() =>
+                custom.getClusterCustomObject({
+                    group: CLUSTER_GROUP,
+                    version: CLUSTER_VERSION,
+                    plural: "clusters",
+                    name: member,
+                }),
+            ),
+            notFoundAsUndefined(() =>
+                apps.readNamespacedDeployment({ name: AGENT_DEPLOYMENT_NAME, namespace: KUBESPHERE_NAMESPACE }),
+            ),
         ]);
         const object = cluster as
-            | { metadata?: { annotations?: Record<string, string> }; spec?: { connection?: { token?: string; kubeconfig?: string } }; status?: AgentJoinRead["status"] }
+            | {
+                  metadata?: { annotations?: Record<string, string> };
+                  spec?: { connection?: { token?: string; kubeconfig?: string } };
+                  status?: AgentJoinRead["status"];
+              }
             | undefined;
         const container = deployment?.spec?.template?.spec?.containers?.find((candidate) => candidate.name === "agent");
         return {
             cluster:
                 object === undefined
                     ? undefined
-                    : { token: object.spec?.connection?.token, conditions: object.status?.conditions, annotations: object.metadata?.annotations, kubeconfigDigest: digestOf(object.spec?.connection?.kubeconfig) },
+                    : {
+                          token: object.spec?.connection?.token,
+                          conditions: object.status?.conditions,
+                          annotations: object.metadata?.annotations,
+                          kubeconfigDigest: digestOf(object.spec?.connection?.kubeconfig),
+                      },
             agent: deployment === undefined ? undefined : { token: tokenOfAgentCommand(container?.command) },
             status: object?.status,
         };
@@ -492,29 +678,50 @@ export function agentJoinReader(member: string, hostKubeconfigYaml: string, memb
  * Token rotation of an agent member, step one: writes the new token into the live proxy Cluster on the host (when
  * it exists and holds another one), so tower accepts the agent restarted with it. Returns whether it wrote.
  */
-export async function writeClusterAgentToken(member: string, hostKubeconfigYaml: string, token: string): Promise<{ written: boolean; kubeconfigDigest?: string }> {
+export async function writeClusterAgentToken(
+    member: string,
+    hostKubeconfigYaml: string,
+    token: string,
+): Promise<{ written: boolean; kubeconfigDigest?: string }> {
     const { custom } = apiClients(hostKubeconfigYaml);
-    const cluster = (await notFoundAsUndefined(() => custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name: member }))) as
-        | { spec?: { connection?: { type?: string; token?: string; kubeconfig?: string } } }
-        | undefined;
-    if (cluster?.spec?.connection?.type !== "proxy" || cluster.spec.connection.token === token) return { written: false };
+    const cluster = (await notFoundAsUndefined(() =>
+        custom.getClusterCustomObject({
+            group: CLUSTER_GROUP,
+            version: CLUSTER_VERSION,
+            plural: "clusters",
+            name: member,
+        }),
+    )) as { spec?: { connection?: { type?: string; token?: string; kubeconfig?: string } } } | undefined;
+    if (cluster?.spec?.connection?.type !== "proxy" || cluster.spec.connection.token === token)
+        return { written: false };
     const kubeconfigDigest = digestOf(cluster.spec.connection.kubeconfig);
     try {
         await withTimeout(() =>
             custom.patchClusterCustomObject(
-                { group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name: member, fieldManager: "kubesphere-federation", body: { spec: { connection: { token } } } },
+                {
+                    group: CLUSTER_GROUP,
+                    version: CLUSTER_VERSION,
+                    plural: "clusters",
+                    name: member,
+                    fieldManager: "kubesphere-federation",
+                    body: { spec: { connection: { token } } },
+                },
                 setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
             ),
         );
     } catch (err) {
-        throw new Error(`member "${member}": writing the rotated agent token into its Cluster on the host failed (${describeKubeError(err)}). Fix: check the host answers, then run \`pulumi up\` again`);
+        throw new Error(
+            `member "${member}": writing the rotated agent token into its Cluster on the host failed (${describeKubeError(err)}). Fix: check the host answers, then run \`pulumi up\` again`,
+        );
     }
     return { written: true, kubeconfigDigest };
 }
 
 /** A digest of a (secret) value, to notice that it changed without keeping it. */
 function digestOf(value: string | undefined): string {
-    return createHash("sha256").update(value ?? "").digest("hex");
+    return createHash("sha256")
+        .update(value ?? "")
+        .digest("hex");
 }
 
 /** The direct cluster reads the program makes; injectable so graph tests run without clusters. */

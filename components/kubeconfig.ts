@@ -80,7 +80,12 @@ export function readKubeconfigFile(
             `file ${filePath} ${problem}. Fix: point path at the cluster's kubeconfig file (e.g. ~/.kube/config), or use secretConfig/stackReference`,
         );
     }
-    return resolveKubeconfig(text, source.context, { key, description: `file ${filePath}`, baseDir: path.dirname(filePath) }, readFile);
+    return resolveKubeconfig(
+        text,
+        source.context,
+        { key, description: `file ${filePath}`, baseDir: path.dirname(filePath) },
+        readFile,
+    );
 }
 
 /**
@@ -135,7 +140,12 @@ export function resolveKubeconfig(
     const userFields = user.user ?? {};
     const inline = (fields: Record<string, unknown>, fileKey: string, dataKey: string, what: string) =>
         inlineFile(fields, fileKey, dataKey, what, origin, readFile);
-    const clusterFields = inline({ ...cluster.cluster }, "certificate-authority", "certificate-authority-data", `cluster "${clusterName}"`);
+    const clusterFields = inline(
+        { ...cluster.cluster },
+        "certificate-authority",
+        "certificate-authority-data",
+        `cluster "${clusterName}"`,
+    );
     let flatUser = inline({ ...userFields }, "client-certificate", "client-certificate-data", `user "${userName}"`);
     flatUser = inline(flatUser, "client-key", "client-key-data", `user "${userName}"`);
     flatUser = inlineTokenFile(flatUser, `user "${userName}"`, origin, readFile);
@@ -161,7 +171,8 @@ export function authMethodOf(user: Record<string, unknown>): KubeconfigAuthMetho
     if (user.exec !== undefined) return "exec";
     if (user["auth-provider"] !== undefined) return "authProvider";
     if (user.token !== undefined || user.tokenFile !== undefined) return "token";
-    if (user["client-certificate-data"] !== undefined || user["client-certificate"] !== undefined) return "clientCertificate";
+    if (user["client-certificate-data"] !== undefined || user["client-certificate"] !== undefined)
+        return "clientCertificate";
     if (user.username !== undefined) return "basic";
     return "none";
 }
@@ -203,7 +214,10 @@ function parseDocument(text: string, origin: KubeconfigOrigin): KubeconfigDocume
     const kubeconfig = doc as KubeconfigDocument;
     for (const list of ["clusters", "contexts", "users"] as const) {
         const entries = kubeconfig[list];
-        if (entries !== undefined && (!Array.isArray(entries) || entries.some((entry) => typeof entry?.name !== "string"))) {
+        if (
+            entries !== undefined &&
+            (!Array.isArray(entries) || entries.some((entry) => typeof entry?.name !== "string"))
+        ) {
             throw new FederationConfigError(
                 origin.key,
                 `${origin.description} has a malformed "${list}" list (every entry needs a name). Fix: check the file with \`kubectl --kubeconfig <file> config view\``,
@@ -244,10 +258,19 @@ function inlineTokenFile(fields: Record<string, unknown>, what: string, origin: 
         return fields;
     }
     const { tokenFile: _removed, ...rest } = fields;
-    return { ...rest, token: readReferencedFile(reference, "tokenFile", what, origin, readFile).toString("utf8").trim() };
+    return {
+        ...rest,
+        token: readReferencedFile(reference, "tokenFile", what, origin, readFile).toString("utf8").trim(),
+    };
 }
 
-function readReferencedFile(reference: string, fileKey: string, what: string, origin: KubeconfigOrigin, readFile: ReadFile): Buffer {
+function readReferencedFile(
+    reference: string,
+    fileKey: string,
+    what: string,
+    origin: KubeconfigOrigin,
+    readFile: ReadFile,
+): Buffer {
     const filePath = path.resolve(origin.baseDir, reference);
     try {
         return readFile(filePath);

@@ -6,7 +6,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { KubeconfigSource } from "./configSchema";
 import { FederationConfigError } from "./errors";
-import { KubeconfigAuthMethod, readKubeconfigFile, ReadFile, ResolvedKubeconfig, resolveKubeconfig } from "./kubeconfig";
+import {
+    KubeconfigAuthMethod,
+    readKubeconfigFile,
+    ReadFile,
+    ResolvedKubeconfig,
+    resolveKubeconfig,
+} from "./kubeconfig";
 
 /** What resolving a source needs from the Pulumi program; injected so tests can stub it. */
 export interface KubeconfigSourceContext {
@@ -33,8 +39,16 @@ export interface KubeconfigFromSource {
  * Resolves one cluster's kubeconfig source. Throws {@link FederationConfigError} for problems it can see now.
  * @param key the config key of the source, e.g. `members[0].kubeconfig`
  */
-export function resolveKubeconfigSource(source: KubeconfigSource, key: string, context: KubeconfigSourceContext): KubeconfigFromSource {
-    const known = (resolved: ResolvedKubeconfig) => ({ resolved: pulumi.secret(resolved), authMethod: resolved.authMethod, yaml: resolved.yaml });
+export function resolveKubeconfigSource(
+    source: KubeconfigSource,
+    key: string,
+    context: KubeconfigSourceContext,
+): KubeconfigFromSource {
+    const known = (resolved: ResolvedKubeconfig) => ({
+        resolved: pulumi.secret(resolved),
+        authMethod: resolved.authMethod,
+        yaml: resolved.yaml,
+    });
     if ("path" in source) {
         return known(readKubeconfigFile(source, key, context.readFile, context.cwd));
     }
@@ -49,7 +63,11 @@ export function resolveKubeconfigSource(source: KubeconfigSource, key: string, c
         const origin = { key, description: `secret config value "${source.secretConfig}"`, baseDir: context.cwd };
         return known(resolveKubeconfig(text, source.context, origin, context.readFile));
     }
-    const origin = { key, description: `output "${source.output}" of stack ${source.stackReference}`, baseDir: context.cwd };
+    const origin = {
+        key,
+        description: `output "${source.output}" of stack ${source.stackReference}`,
+        baseDir: context.cwd,
+    };
     const resolved = pulumi.secret(
         context.stackOutput(source.stackReference, source.output).apply((value) => {
             if (typeof value !== "string" || value.trim() === "") {

@@ -101,6 +101,8 @@ export function parseKubesphereConfig(cluster: string, data: Record<string, stri
         multiclusterEnable: settings.multicluster?.enable,
         accessTokenMaxAge: settings.authentication?.oauthOptions?.accessTokenMaxAge,
         hostClusterName: settings.multicluster?.hostClusterName,
-        ...(settings.authentication?.maximumClockSkew !== undefined ? { maximumClockSkew: String(settings.authentication.maximumClockSkew) } : {}),
+        ...(settings.authentication?.maximumClockSkew !== undefined
+            ? { maximumClockSkew: String(settings.authentication.maximumClockSkew) }
+            : {}),
     };
 }

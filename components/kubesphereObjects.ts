@@ -108,7 +108,9 @@ export function clusterObject<T>(args: ClusterObjectArgs<T>) {
             provider: PROVIDER_DISPLAY_NAMES[args.provider],
             // 3.x: the cluster controller skips clusters without joinFederation; tower (3.x and 4.1) ignores proxy Clusters without it.
             joinFederation: true,
-            connection: proxy ? { type: "proxy", token: args.agentToken } : { type: "direct", kubeconfig: args.kubeconfigBase64 },
+            connection: proxy
+                ? { type: "proxy", token: args.agentToken }
+                : { type: "direct", kubeconfig: args.kubeconfigBase64 },
             ...(args.configBase64 !== undefined ? { config: args.configBase64 } : {}),
         },
     };
@@ -149,7 +151,11 @@ export interface ClusterReadiness {
 export function clusterReadiness(status: { conditions?: ClusterCondition[] } | undefined): ClusterReadiness {
     const ready = status?.conditions?.find((condition) => condition.type === "Ready");
     if (ready === undefined) {
-        return { ready: false, reason: "NoReadyCondition", message: "KubeSphere has not reported a Ready condition yet" };
+        return {
+            ready: false,
+            reason: "NoReadyCondition",
+            message: "KubeSphere has not reported a Ready condition yet",
+        };
     }
     return { ready: ready.status === "True", reason: ready.reason ?? "", message: ready.message ?? "" };
 }

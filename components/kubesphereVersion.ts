@@ -58,9 +58,7 @@ export const FIXED_HOST_ENTRY_NAME = "host";
 
 /** How a cluster's KubeSphere looks before the join: a 3.x install, a 4.x ks-core install, or nothing at all. */
 export type KubesphereInstall =
-    | { kind: "v3"; release?: KubesphereRelease }
-    | { kind: "v4"; release?: KubesphereRelease }
-    | { kind: "none" };
+    { kind: "v3"; release?: KubesphereRelease } | { kind: "v4"; release?: KubesphereRelease } | { kind: "none" };
 
 /** The version as messages and exports show it: `v3.4.1`, `4.x`, `3.x (version unknown)` or `none`. */
 export function describeInstall(install: KubesphereInstall): string {

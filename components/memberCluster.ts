@@ -2,10 +2,29 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { agentToken } from "./agentConnection";
-import { afterAgentReconnected, checkTower, createAgentResources, rotatedFirstOnHost, waitForAgentJoined } from "./agentMember";
-import { DEFAULT_INSTALLER_TIMEOUT_SECONDS, DEFAULT_READY_TIMEOUT_SECONDS, ImportCredentials, MemberConnection, MemberProvider } from "./configSchema";
+import {
+    afterAgentReconnected,
+    checkTower,
+    createAgentResources,
+    rotatedFirstOnHost,
+    waitForAgentJoined,
+} from "./agentMember";
+import {
+    DEFAULT_INSTALLER_TIMEOUT_SECONDS,
+    DEFAULT_READY_TIMEOUT_SECONDS,
+    ImportCredentials,
+    MemberConnection,
+    MemberProvider,
+} from "./configSchema";
 import { FederationHost, HostReadiness, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
-import { checkImport, defaultImportCredentials, ImportCheck, isKubeSphereRenewal, kubeconfigCluster, serviceAccountKubeconfig } from "./importCredentials";
+import {
+    checkImport,
+    defaultImportCredentials,
+    ImportCheck,
+    isKubeSphereRenewal,
+    kubeconfigCluster,
+    serviceAccountKubeconfig,
+} from "./importCredentials";
 import { createImportServiceAccount } from "./importServiceAccount";
 import { authMethodOfKubeconfig, withServer } from "./kubeconfig";
 import { ClusterAccess, currentClusterAccess } from "./kubeClient";
@@ -160,7 +179,9 @@ export class MemberCluster extends pulumi.ComponentResource {
         const configKey = args.configKey ?? `members[${name}]`;
         const viaAgent = args.connection === "agent";
         // Through tower KubeSphere never uses the member's kubeconfig, so there are no import credentials to choose.
-        const credentials: ImportCredentials = viaAgent ? "kubeconfig" : args.credentials ?? defaultCredentialsFor(args.kubeconfig, args.host.kubesphereVersion);
+        const credentials: ImportCredentials = viaAgent
+            ? "kubeconfig"
+            : (args.credentials ?? defaultCredentialsFor(args.kubeconfig, args.host.kubesphereVersion));
         const access = currentClusterAccess();
         const v3 = args.host.kubesphereVersion === "v3";
 
@@ -178,7 +199,16 @@ export class MemberCluster extends pulumi.ComponentResource {
             .all([kubeconfig, args.host.kubeconfig, args.otherMembers ?? []])
             .apply(async ([memberKubeconfig, hostKubeconfig, otherMembers]) => {
                 try {
-                    return await this.checkBeforeJoin(name, configKey, credentials, memberKubeconfig, hostKubeconfig, otherMembers, args, access);
+                    return await this.checkBeforeJoin(
+                        name,
+                        configKey,
+                        credentials,
+                        memberKubeconfig,
+                        hostKubeconfig,
+                        otherMembers,
+                        args,
+                        access,
+                    );
                 } catch (err) {
                     throw asResourceError(err, this);
                 }
@@ -187,26 +217,34 @@ export class MemberCluster extends pulumi.ComponentResource {
         this.detectedKubesphereVersion = pulumi.unsecret(preflight.apply((found) => describeInstall(found.install)));
         // What every change on the member waits for: its own pre-flight and, in a federation, everyone else's.
         const checked: pulumi.Output<MemberPreflight> =
-            args.fleetChecked === undefined ? preflight : pulumi.all([preflight, args.fleetChecked]).apply(([own]) => own);
+            args.fleetChecked === undefined
+                ? preflight
+                : pulumi.all([preflight, args.fleetChecked]).apply(([own]) => own);
 
-        this.installerPatch = !v3 ? undefined : new k8s.apiextensions.CustomResourcePatch(
-            `${name}-ks-installer`,
-            {
-                apiVersion: INSTALLER_API_VERSION,
-                kind: INSTALLER_KIND,
-                metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                spec: pulumi.secret(pulumi.all([checked, args.host.jwtSecret]).apply(([, jwtSecret]) => memberInstallerSpec(jwtSecret))),
-            },
-            {
-                parent: this,
-                provider: this.provider,
-                // Deleting a server-side-apply patch removes the fields it owned: the member would lose its jwtSecret
-                // and role (and settings someone else made before we forced ownership). Removing a member only
-                // deletes its Cluster on the host; the member's ks-installer is left as it is (README, "Removing a member").
-                retainOnDelete: true,
-                additionalSecretOutputs: ["spec"],
-            },
-        );
+        this.installerPatch = !v3
+            ? undefined
+            : new k8s.apiextensions.CustomResourcePatch(
+                  `${name}-ks-installer`,
+                  {
+                      apiVersion: INSTALLER_API_VERSION,
+                      kind: INSTALLER_KIND,
+                      metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
+                      spec: pulumi.secret(
+                          pulumi
+                              .all([checked, args.host.jwtSecret])
+                              .apply(([, jwtSecret]) => memberInstallerSpec(jwtSecret)),
+                      ),
+                  },
+                  {
+                      parent: this,
+                      provider: this.provider,
+                      // Deleting a server-side-apply patch removes the fields it owned: the member would lose its jwtSecret
+                      // and role (and settings someone else made before we forced ownership). Removing a member only
+                      // deletes its Cluster on the host; the member's ks-installer is left as it is (README, "Removing a member").
+                      retainOnDelete: true,
+                      additionalSecretOutputs: ["spec"],
+                  },
+              );
 
         // The Cluster must not be created before the member runs with our settings: KubeSphere would report a
         // jwtSecret mismatch. This also checks, on every `up`, that nobody changed them since (docs/kubesphere.md §1).
@@ -215,7 +253,8 @@ export class MemberCluster extends pulumi.ComponentResource {
             ? this.waitForInstaller(name, configKey, this.installerPatch, kubeconfig, preflight, args, access)
             : checked.apply(() => ({ waited: false, waitedMs: 0 }));
         // Members join only a host that is a host (docs/kubesphere.md §9); a host from another stack has nothing to wait for.
-        const hostReady: pulumi.Output<HostReadiness | undefined> = args.host.readyForMembers ?? pulumi.output(undefined);
+        const hostReady: pulumi.Output<HostReadiness | undefined> =
+            args.host.readyForMembers ?? pulumi.output(undefined);
         const configBytes = args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues));
         // The program waits for the join (and says why it is stuck) when it can read the host; else the provider waits.
         const programWaits = args.host.kubeconfig !== undefined;
@@ -230,23 +269,38 @@ export class MemberCluster extends pulumi.ComponentResource {
             // What the program imports, when known before the Cluster exists (a ServiceAccount token is minted later).
             // Agent members: KubeSphere gets tower's kubeconfig, never the member's.
             importKubeconfig:
-                credentials !== "kubeconfig" || viaAgent ? undefined : args.apiServerEndpoint === undefined ? memberKubeconfig : withServer(memberKubeconfig, args.apiServerEndpoint),
+                credentials !== "kubeconfig" || viaAgent
+                    ? undefined
+                    : args.apiServerEndpoint === undefined
+                      ? memberKubeconfig
+                      : withServer(memberKubeconfig, args.apiServerEndpoint),
         });
 
         // Agent members: the token tower compares, and the agent objects on the member (created before the Cluster,
         // so removal deletes the Cluster first, then them).
         const token = viaAgent
-            ? pulumi.secret(pulumi.output(args.host.jwtSecret).apply((jwtSecret) => agentToken(jwtSecret, name, args.credentialsRevision ?? 1)))
+            ? pulumi.secret(
+                  pulumi
+                      .output(args.host.jwtSecret)
+                      .apply((jwtSecret) => agentToken(jwtSecret, name, args.credentialsRevision ?? 1)),
+              )
             : undefined;
         const rotation = token === undefined ? undefined : rotatedFirstOnHost(this, name, token, checked, args, access);
         const agentResources =
             rotation === undefined
                 ? []
                 : createAgentResources(
-                      { member: name, hostMajor: v3 ? "v3" : "v4", token: pulumi.secret(rotation.apply((rotated) => rotated.token)), checked: checked.apply((found) => found.agent!) },
+                      {
+                          member: name,
+                          hostMajor: v3 ? "v3" : "v4",
+                          token: pulumi.secret(rotation.apply((rotated) => rotated.token)),
+                          checked: checked.apply((found) => found.agent!),
+                      },
                       { parent: this, provider: this.provider },
                   );
-        const ownKubeconfig = kubeconfig.apply((text) => (args.apiServerEndpoint === undefined ? text : withServer(text, args.apiServerEndpoint)));
+        const ownKubeconfig = kubeconfig.apply((text) =>
+            args.apiServerEndpoint === undefined ? text : withServer(text, args.apiServerEndpoint),
+        );
         const importKubeconfig = viaAgent
             ? undefined
             : pulumi.secret(
@@ -264,14 +318,28 @@ export class MemberCluster extends pulumi.ComponentResource {
                     provider: args.provider,
                     kubeconfigBase64:
                         importKubeconfig &&
-                        pulumi.all([importKubeconfig, memberReady, hostReady]).apply(([text]) => Buffer.from(text, "utf8").toString("base64")),
+                        pulumi
+                            .all([importKubeconfig, memberReady, hostReady])
+                            .apply(([text]) => Buffer.from(text, "utf8").toString("base64")),
                     agentToken:
                         token &&
                         pulumi.secret(
                             pulumi
                                 .all([token, memberReady, hostReady])
                                 .apply(([value]) => value)
-                                .apply((value) => afterAgentReconnected(this, name, value, rotation!, (agentResources[agentResources.length - 1] as pulumi.CustomResource).id, kubeconfig, checked, args, access)),
+                                .apply((value) =>
+                                    afterAgentReconnected(
+                                        this,
+                                        name,
+                                        value,
+                                        rotation!,
+                                        (agentResources[agentResources.length - 1] as pulumi.CustomResource).id,
+                                        kubeconfig,
+                                        checked,
+                                        args,
+                                        access,
+                                    ),
+                                ),
                         ),
                     description: args.description,
                     group: args.group,
@@ -294,23 +362,58 @@ export class MemberCluster extends pulumi.ComponentResource {
         );
 
         this.clusterName = this.cluster.metadata.name;
-        const recorded = pulumi.output((this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status);
+        const recorded = pulumi.output(
+            (this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status,
+        );
         // Agent members: the program waits for the join through tower itself (components/agentMember.ts), so its
         // timeout can say what is missing. Direct members: the program waits when it can read the host
         // (components/memberJoin.ts), with the diagnosis on a failure; the status only (no credential), so the exports
         // derived from it stay plain, and in previews (no wait) as Pulumi last recorded it.
         const status =
             token !== undefined
-                ? waitForAgentJoined(this, this.cluster, name, kubeconfig, token, preflight, recorded, args, access, async (message, memberKubeconfig, hostKubeconfig) =>
-                      formatDiagnosis(diagnose(await readDiagnosisFacts(this.diagnosisInput(memberKubeconfig, hostKubeconfig), access)), message),
+                ? waitForAgentJoined(
+                      this,
+                      this.cluster,
+                      name,
+                      kubeconfig,
+                      token,
+                      preflight,
+                      recorded,
+                      args,
+                      access,
+                      async (message, memberKubeconfig, hostKubeconfig) =>
+                          formatDiagnosis(
+                              diagnose(
+                                  await readDiagnosisFacts(
+                                      this.diagnosisInput(memberKubeconfig, hostKubeconfig),
+                                      access,
+                                  ),
+                              ),
+                              message,
+                          ),
                   )
                 : programWaits
                   ? pulumi
-                        .all([recorded, pulumi.unsecret(this.waitForJoin(name, configKey, kubeconfig, args, access, v3 ? undefined : ksCoreConfigHash(configBytes ?? new Uint8Array())))])
+                        .all([
+                            recorded,
+                            pulumi.unsecret(
+                                this.waitForJoin(
+                                    name,
+                                    configKey,
+                                    kubeconfig,
+                                    args,
+                                    access,
+                                    v3 ? undefined : ksCoreConfigHash(configBytes ?? new Uint8Array()),
+                                ),
+                            ),
+                        ])
                         .apply(([value, read]) => read ?? value)
                   : recorded;
         this.readiness = status.apply(clusterReadiness);
-        this.versions = status.apply((value) => ({ kubernetes: value?.kubernetesVersion ?? "", kubesphere: value?.kubeSphereVersion ?? "" }));
+        this.versions = status.apply((value) => ({
+            kubernetes: value?.kubernetesVersion ?? "",
+            kubesphere: value?.kubeSphereVersion ?? "",
+        }));
 
         this.registerOutputs({
             clusterName: this.clusterName,
@@ -334,24 +437,30 @@ export class MemberCluster extends pulumi.ComponentResource {
         const v3 = args.host.kubesphereVersion === "v3";
         const viaAgent = args.connection === "agent";
         // Through tower KubeSphere never uses the member's kubeconfig: nothing to check for the import.
-        const importCheck: ImportCheck = viaAgent ? {} : checkImport({
-            member: name,
-            configKey,
-            credentials,
-            authMethod: authMethodOfKubeconfig(memberKubeconfig),
-            server: args.apiServerEndpoint ?? kubeconfigCluster(memberKubeconfig).server,
-        });
+        const importCheck: ImportCheck = viaAgent
+            ? {}
+            : checkImport({
+                  member: name,
+                  configKey,
+                  credentials,
+                  authMethod: authMethodOfKubeconfig(memberKubeconfig),
+                  server: args.apiServerEndpoint ?? kubeconfigCluster(memberKubeconfig).server,
+              });
         if (importCheck.error !== undefined) throw refusal(importCheck.error, this);
         if (importCheck.warning !== undefined) pulumi.log.warn(importCheck.warning, this);
         if (args.ksCoreValues !== undefined && v3) {
-            pulumi.log.warn(`member "${name}": ${configKey}.ksCoreValues only applies to KubeSphere 4.x hosts and is ignored on this 3.x host`, this);
+            pulumi.log.warn(
+                `member "${name}": ${configKey}.ksCoreValues only applies to KubeSphere 4.x hosts and is ignored on this 3.x host`,
+                this,
+            );
         }
         const [facts, host] = await Promise.all([
             sharedMemberFacts(args.host, access, name, memberKubeconfig),
             hostKubeconfig === undefined ? undefined : sharedHostFacts(args.host, access, hostKubeconfig),
         ]);
         // docs/kubesphere.md §4.3, the console's check; 3.x only (4.x members may be bare until the host installs ks-core).
-        const ksApiserverProblem = v3 && facts.installer !== undefined ? await access.probeKsApiserver(memberKubeconfig) : undefined;
+        const ksApiserverProblem =
+            v3 && facts.installer !== undefined ? await access.probeKsApiserver(memberKubeconfig) : undefined;
         const verdict = preflightVerdict({
             member: name,
             configKey,
@@ -363,7 +472,9 @@ export class MemberCluster extends pulumi.ComponentResource {
             importKubeconfig: credentials === "kubeconfig" && !viaAgent ? memberKubeconfig : undefined,
             ksApiserverProblem,
         });
-        const agent = viaAgent ? await checkTower(name, configKey, v3, hostKubeconfig, host?.facts, args, access) : undefined;
+        const agent = viaAgent
+            ? await checkTower(name, configKey, v3, hostKubeconfig, host?.facts, args, access)
+            : undefined;
         verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
         const errors = [...verdict.errors, ...(agent?.errors ?? [])];
         if (errors.length > 0) throw refusal(errors.join("\n"), this);
@@ -374,7 +485,12 @@ export class MemberCluster extends pulumi.ComponentResource {
                     {
                         ...this.diagnosisInput(memberKubeconfig, hostKubeconfig),
                         withoutCluster: true,
-                        known: { memberFacts: facts, host, ksApiserverProblem: v3 && facts.installer !== undefined ? (ksApiserverProblem ?? null) : undefined },
+                        known: {
+                            memberFacts: facts,
+                            host,
+                            ksApiserverProblem:
+                                v3 && facts.installer !== undefined ? (ksApiserverProblem ?? null) : undefined,
+                        },
                     },
                     access,
                 ),
@@ -398,28 +514,44 @@ export class MemberCluster extends pulumi.ComponentResource {
         args: MemberClusterArgs,
         access: ClusterAccess,
     ): pulumi.Output<MemberSettingsApplied> {
-        return pulumi.all([patch.id, pulumi.secret(args.host.jwtSecret), kubeconfig, preflight]).apply(async ([, hostJwtSecret, memberKubeconfig, found]) => {
-            if (pulumi.runtime.isDryRun()) return { waited: false, waitedMs: 0 };
-            try {
-                const { waitedMs } = await waitForMemberInstaller({
-                    member: name,
-                    configKey,
-                    read: access.memberInstallerReader(name, memberKubeconfig),
-                    hostJwtSecret,
-                    // 3.1/3.2 render no clusterRole on a member (docs/kubesphere.md §9).
-                    signal: appliedSignalFor(found.install.kind === "v3" ? found.install.release : undefined),
-                    timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
-                    log: (message) => pulumi.log.info(message, this),
-                    explain: async (message) => {
-                        const hostKubeconfig = args.host.kubeconfig === undefined ? undefined : await outputValue(pulumi.output(args.host.kubeconfig));
-                        return formatDiagnosis(diagnose(await readDiagnosisFacts({ ...this.diagnosisInput(memberKubeconfig, hostKubeconfig), withoutCluster: true }, access)), message);
-                    },
-                });
-                return { waited: true, waitedMs };
-            } catch (err) {
-                throw asResourceError(err, this);
-            }
-        });
+        return pulumi
+            .all([patch.id, pulumi.secret(args.host.jwtSecret), kubeconfig, preflight])
+            .apply(async ([, hostJwtSecret, memberKubeconfig, found]) => {
+                if (pulumi.runtime.isDryRun()) return { waited: false, waitedMs: 0 };
+                try {
+                    const { waitedMs } = await waitForMemberInstaller({
+                        member: name,
+                        configKey,
+                        read: access.memberInstallerReader(name, memberKubeconfig),
+                        hostJwtSecret,
+                        // 3.1/3.2 render no clusterRole on a member (docs/kubesphere.md §9).
+                        signal: appliedSignalFor(found.install.kind === "v3" ? found.install.release : undefined),
+                        timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
+                        log: (message) => pulumi.log.info(message, this),
+                        explain: async (message) => {
+                            const hostKubeconfig =
+                                args.host.kubeconfig === undefined
+                                    ? undefined
+                                    : await outputValue(pulumi.output(args.host.kubeconfig));
+                            return formatDiagnosis(
+                                diagnose(
+                                    await readDiagnosisFacts(
+                                        {
+                                            ...this.diagnosisInput(memberKubeconfig, hostKubeconfig),
+                                            withoutCluster: true,
+                                        },
+                                        access,
+                                    ),
+                                ),
+                                message,
+                            );
+                        },
+                    });
+                    return { waited: true, waitedMs };
+                } catch (err) {
+                    throw asResourceError(err, this);
+                }
+            });
     }
 
     /**
@@ -463,43 +595,58 @@ export class MemberCluster extends pulumi.ComponentResource {
         access: ClusterAccess,
         configHash: string | undefined,
     ): pulumi.Output<ClusterJoinState | undefined> {
-        return pulumi.all([this.cluster.id, kubeconfig, pulumi.output(args.host.kubeconfig!)]).apply(async ([, memberKubeconfig, hostKubeconfig]) => {
-            if (pulumi.runtime.isDryRun()) return undefined;
-            try {
-                const { cluster } = await waitForClusterJoin({
-                    member: name,
-                    configKey,
-                    read: async () => {
-                        const found = await access.readClusterObject(hostKubeconfig, name);
-                        if (found === undefined) return undefined;
-                        // The kubeconfig KubeSphere got stays with the diagnosis (a secret); the wait keeps the status.
-                        const { kubeconfig: _imported, ...state } = found;
-                        return state;
-                    },
-                    ksCoreConfigHash: configHash,
-                    diagnose: async () => diagnose(await readDiagnosisFacts(this.diagnosisInput(memberKubeconfig, hostKubeconfig), access)),
-                    timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
-                    log: (message) => pulumi.log.info(message, this),
-                });
-                return cluster;
-            } catch (err) {
-                throw asResourceError(err, this);
-            }
-        });
+        return pulumi
+            .all([this.cluster.id, kubeconfig, pulumi.output(args.host.kubeconfig!)])
+            .apply(async ([, memberKubeconfig, hostKubeconfig]) => {
+                if (pulumi.runtime.isDryRun()) return undefined;
+                try {
+                    const { cluster } = await waitForClusterJoin({
+                        member: name,
+                        configKey,
+                        read: async () => {
+                            const found = await access.readClusterObject(hostKubeconfig, name);
+                            if (found === undefined) return undefined;
+                            // The kubeconfig KubeSphere got stays with the diagnosis (a secret); the wait keeps the status.
+                            const { kubeconfig: _imported, ...state } = found;
+                            return state;
+                        },
+                        ksCoreConfigHash: configHash,
+                        diagnose: async () =>
+                            diagnose(
+                                await readDiagnosisFacts(this.diagnosisInput(memberKubeconfig, hostKubeconfig), access),
+                            ),
+                        timeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
+                        log: (message) => pulumi.log.info(message, this),
+                    });
+                    return cluster;
+                } catch (err) {
+                    throw asResourceError(err, this);
+                }
+            });
     }
 
     /** The ServiceAccount on the member and the static token kubeconfig built from it. */
-    private serviceAccountKubeconfig(name: string, kubeconfig: pulumi.Output<string>, preflight: pulumi.Output<MemberPreflight>, args: MemberClusterArgs) {
-        const account = createImportServiceAccount(name, args.credentialsRevision ?? 1, preflight, { parent: this, provider: this.provider });
-        return pulumi.all([kubeconfig, account.token, account.caData]).apply(([memberKubeconfig, token, secretCaData]) => {
-            const cluster = kubeconfigCluster(memberKubeconfig);
-            return serviceAccountKubeconfig({
-                member: name,
-                server: args.apiServerEndpoint ?? cluster.server,
-                token,
-                caData: cluster.caData ?? secretCaData,
-                insecure: cluster.insecure,
-            });
+    private serviceAccountKubeconfig(
+        name: string,
+        kubeconfig: pulumi.Output<string>,
+        preflight: pulumi.Output<MemberPreflight>,
+        args: MemberClusterArgs,
+    ) {
+        const account = createImportServiceAccount(name, args.credentialsRevision ?? 1, preflight, {
+            parent: this,
+            provider: this.provider,
         });
+        return pulumi
+            .all([kubeconfig, account.token, account.caData])
+            .apply(([memberKubeconfig, token, secretCaData]) => {
+                const cluster = kubeconfigCluster(memberKubeconfig);
+                return serviceAccountKubeconfig({
+                    member: name,
+                    server: args.apiServerEndpoint ?? cluster.server,
+                    token,
+                    caData: cluster.caData ?? secretCaData,
+                    insecure: cluster.insecure,
+                });
+            });
     }
 }

@@ -32,18 +32,25 @@ export function appliedSignalFor(release: KubesphereRelease | undefined): Applie
 
 /** Where the member's installer stands. */
 export type InstallerAssessment =
-    | { state: "applied" }
-    | { state: "pending"; detail: string }
-    | { state: "drifted"; detail: string };
+    { state: "applied" } | { state: "pending"; detail: string } | { state: "drifted"; detail: string };
 
 /** Compares what the member shows with what the federation needs. */
-export function assessMemberInstaller(member: MemberInstallerState, hostJwtSecret: string, signal: AppliedSignal = "clusterRole"): InstallerAssessment {
+export function assessMemberInstaller(
+    member: MemberInstallerState,
+    hostJwtSecret: string,
+    signal: AppliedSignal = "clusterRole",
+): InstallerAssessment {
     const installer = member.installer;
     if (installer === undefined) {
-        return { state: "drifted", detail: "ks-installer (ClusterConfiguration kubesphere-system/ks-installer) does not exist" };
+        return {
+            state: "drifted",
+            detail: "ks-installer (ClusterConfiguration kubesphere-system/ks-installer) does not exist",
+        };
     }
     const driftedFields = [
-        installer.clusterRole !== "member" ? `spec.multicluster.clusterRole is ${JSON.stringify(installer.clusterRole ?? null)}` : undefined,
+        installer.clusterRole !== "member"
+            ? `spec.multicluster.clusterRole is ${JSON.stringify(installer.clusterRole ?? null)}`
+            : undefined,
         installer.jwtSecret !== hostJwtSecret ? "spec.authentication.jwtSecret differs from the host's" : undefined,
     ].filter((field): field is string => field !== undefined);
     if (driftedFields.length > 0) {
@@ -54,13 +61,17 @@ export function assessMemberInstaller(member: MemberInstallerState, hostJwtSecre
         return { state: "pending", detail: "kubesphere-config has no kubesphere.yaml yet" };
     }
     const pendingFields = [
-        signal === "clusterRole" && config.clusterRole !== "member" ? `clusterRole is ${JSON.stringify(config.clusterRole ?? null)}` : undefined,
+        signal === "clusterRole" && config.clusterRole !== "member"
+            ? `clusterRole is ${JSON.stringify(config.clusterRole ?? null)}`
+            : undefined,
         signal === "accessTokenMaxAge" && !isZeroDuration(config.accessTokenMaxAge)
             ? `authentication.oauthOptions.accessTokenMaxAge is ${JSON.stringify(config.accessTokenMaxAge ?? null)}, not 0 (KubeSphere 3.1/3.2 member)`
             : undefined,
         config.jwtSecret !== hostJwtSecret ? "jwtSecret is not the host's yet" : undefined,
     ].filter((field): field is string => field !== undefined);
-    return pendingFields.length === 0 ? { state: "applied" } : { state: "pending", detail: `kubesphere-config: ${pendingFields.join(", ")}` };
+    return pendingFields.length === 0
+        ? { state: "applied" }
+        : { state: "pending", detail: `kubesphere-config: ${pendingFields.join(", ")}` };
 }
 
 export interface InstallerWaitOptions {
@@ -91,7 +102,10 @@ export interface InstallerWaitOptions {
  */
 export function waitForMemberInstaller(options: InstallerWaitOptions): Promise<{ waitedMs: number }> {
     const prefix = `member "${options.member}"`;
-    const settings = options.signal === "accessTokenMaxAge" ? "the host's jwtSecret and accessTokenMaxAge 0" : "the host's jwtSecret and clusterRole member";
+    const settings =
+        options.signal === "accessTokenMaxAge"
+            ? "the host's jwtSecret and accessTokenMaxAge 0"
+            : "the host's jwtSecret and clusterRole member";
     return pollUntilDone({
         check: async (): Promise<PollOutcome> => {
             const assessment = assessMemberInstaller(await options.read(), options.hostJwtSecret, options.signal);
@@ -106,7 +120,8 @@ export function waitForMemberInstaller(options: InstallerWaitOptions): Promise<{
         },
         timeoutMs: options.timeoutMs,
         log: options.log,
-        progress: (seconds, detail) => `${prefix}: waiting for ks-installer to apply ${settings} (${seconds}s; ${detail})`,
+        progress: (seconds, detail) =>
+            `${prefix}: waiting for ks-installer to apply ${settings} (${seconds}s; ${detail})`,
         done: (seconds) => `${prefix}: ks-installer applied ${settings} after ${seconds}s`,
         timeout: (seconds, detail) =>
             `${prefix}: ks-installer did not apply ${settings} within ${seconds}s ` +

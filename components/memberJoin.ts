@@ -37,14 +37,18 @@ export function assessClusterJoin(cluster: ClusterJoinState | undefined, ksCoreC
     const ready = find("Ready");
     if (ready?.status !== "True") missing.push(describeCondition(ready, "Ready"));
     const federated = find("Federated");
-    if (federated?.status === "False") missing.push(`Federated=False (${federated.reason || federated.message || "no reason"})`);
+    if (federated?.status === "False")
+        missing.push(`Federated=False (${federated.reason || federated.message || "no reason"})`);
     if (ksCoreConfigHash !== undefined) {
         const ksCore = find("KSCoreReady");
         if (ksCore?.status !== "True") missing.push(describeCondition(ksCore, "KSCoreReady"));
-        else if (cluster.configHash !== ksCoreConfigHash) missing.push("kubesphere.io/config-hash does not match spec.config yet (ks-core reinstalling)");
+        else if (cluster.configHash !== ksCoreConfigHash)
+            missing.push("kubesphere.io/config-hash does not match spec.config yet (ks-core reinstalling)");
     }
     if (missing.length === 0) return { state: "joined" };
-    const failing = ["Ready", "Federated", "KSCoreReady", "AgentAvailable"].some((type) => find(type)?.status === "False");
+    const failing = ["Ready", "Federated", "KSCoreReady", "AgentAvailable"].some(
+        (type) => find(type)?.status === "False",
+    );
     return { state: "pending", detail: missing.join(", "), failing };
 }
 
@@ -71,7 +75,9 @@ export interface JoinWaitOptions {
  * KSCoreReady=False), runs the diagnosis (bounded) and fails at once when a check proves the join cannot succeed;
  * at the timeout, fails with the diagnosis. Returns the Cluster as last read.
  */
-export async function waitForClusterJoin(options: JoinWaitOptions): Promise<{ cluster: ClusterJoinState; waitedMs: number }> {
+export async function waitForClusterJoin(
+    options: JoinWaitOptions,
+): Promise<{ cluster: ClusterJoinState; waitedMs: number }> {
     const prefix = `member "${options.member}"`;
     const now = options.now ?? Date.now;
     const every = options.diagnoseEveryMs ?? 15_000;
@@ -88,19 +94,27 @@ export async function waitForClusterJoin(options: JoinWaitOptions): Promise<{ cl
                 lastDiagnosis = now();
                 const diagnosis = await options.diagnose();
                 if (provesJoinFails(diagnosis, last)) {
-                    return { state: "failed", message: formatDiagnosis(diagnosis, `KubeSphere reports ${assessment.detail}; stopped waiting: the check above explains it`) };
+                    return {
+                        state: "failed",
+                        message: formatDiagnosis(
+                            diagnosis,
+                            `KubeSphere reports ${assessment.detail}; stopped waiting: the check above explains it`,
+                        ),
+                    };
                 }
             }
             return { state: "pending", detail: assessment.detail };
         },
         timeoutMs: options.timeoutMs,
         log: options.log,
-        progress: (seconds, detail) => `${prefix}: waiting for the Cluster on the host to be ${what} (${seconds}s; ${detail})`,
+        progress: (seconds, detail) =>
+            `${prefix}: waiting for the Cluster on the host to be ${what} (${seconds}s; ${detail})`,
         done: (seconds) => `${prefix}: the Cluster is ${what} after ${seconds}s`,
         timeout: (seconds, detail) =>
             `${prefix}: the Cluster on the host was not ${what} within ${seconds}s (${detail}). ` +
             `If KubeSphere is still working, raise ${options.configKey}.readyTimeoutSeconds`,
-        unreachable: (detail) => `${prefix}: the host ${detail} while waiting for the Cluster. Fix: check that the host's API server is up, then run \`pulumi up\` again`,
+        unreachable: (detail) =>
+            `${prefix}: the host ${detail} while waiting for the Cluster. Fix: check that the host's API server is up, then run \`pulumi up\` again`,
         explain,
         unreachableGraceMs: options.unreachableGraceMs,
         now: options.now,

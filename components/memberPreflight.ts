@@ -7,7 +7,15 @@
 import type { ImportCredentials } from "./configSchema";
 import { checkClientCertificate, clientCertificateDaysLeft, hasClientCertificate } from "./importCredentials";
 import type { KubesphereSettings } from "./kubesphereConfig";
-import { describeInstall, failsWithoutClientCertificate, FIXED_HOST_ENTRY_NAME, hasHostClusterNameOption, KubesphereInstall, oauthOptionsReplaceMemberDefault, parseKubesphereRelease } from "./kubesphereVersion";
+import {
+    describeInstall,
+    failsWithoutClientCertificate,
+    FIXED_HOST_ENTRY_NAME,
+    hasHostClusterNameOption,
+    KubesphereInstall,
+    oauthOptionsReplaceMemberDefault,
+    parseKubesphereRelease,
+} from "./kubesphereVersion";
 
 /** What a cluster says about itself (read by components/kubeClient.ts readClusterFacts). */
 export interface ClusterFacts {
@@ -77,7 +85,10 @@ export interface FleetChecked {
 export function installOf(facts: ClusterFacts, clusters: ImportedCluster[] = []): KubesphereInstall {
     if (facts.installer !== undefined) return { kind: "v3", release: parseKubesphereRelease(facts.installer.version) };
     if (facts.config?.layout === "v4") {
-        return { kind: "v4", release: parseKubesphereRelease(clusters.find((cluster) => cluster.isHostEntry)?.kubeSphereVersion) };
+        return {
+            kind: "v4",
+            release: parseKubesphereRelease(clusters.find((cluster) => cluster.isHostEntry)?.kubeSphereVersion),
+        };
     }
     // A 3.x kubesphere-config without ks-installer: KubeSphere 3.x always installs both.
     if (facts.config !== undefined) return { kind: "v3" };
@@ -190,7 +201,13 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
         );
     }
 
-    const hostEntryName = host === undefined ? undefined : (hostEntryOf(host.clusters)?.name ?? (hostInstall?.kind === "v3" && !hasHostClusterNameOption(hostInstall.release) ? FIXED_HOST_ENTRY_NAME : undefined));
+    const hostEntryName =
+        host === undefined
+            ? undefined
+            : (hostEntryOf(host.clusters)?.name ??
+              (hostInstall?.kind === "v3" && !hasHostClusterNameOption(hostInstall.release)
+                  ? FIXED_HOST_ENTRY_NAME
+                  : undefined));
     if (hostEntryName !== undefined && hostEntryName === input.member) {
         errors.push(
             `${prefix} has the name of KubeSphere's own host Cluster entry "${hostEntryName}" on ${hostLabel}: its Cluster would be that ` +
@@ -214,7 +231,9 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
         );
     }
 
-    for (const twin of (input.otherMembers ?? []).filter((other) => other.kubeSystemUid !== undefined && other.kubeSystemUid === facts.kubeSystemUid)) {
+    for (const twin of (input.otherMembers ?? []).filter(
+        (other) => other.kubeSystemUid !== undefined && other.kubeSystemUid === facts.kubeSystemUid,
+    )) {
         errors.push(
             `${prefix} (${input.configKey}) and member "${twin.name}" (${twin.configKey}) are the same cluster (same kube-system namespace UID; ` +
                 `KubeSphere: "MUST not import the same cluster twice"). Fix: remove one of the two entries`,
@@ -222,7 +241,9 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
     }
 
     if (host !== undefined && !isHostItself) {
-        const twin = host.clusters.find((cluster) => cluster.name !== input.member && cluster.uid === facts.kubeSystemUid);
+        const twin = host.clusters.find(
+            (cluster) => cluster.name !== input.member && cluster.uid === facts.kubeSystemUid,
+        );
         if (twin !== undefined) {
             errors.push(
                 `${prefix} is already imported on the host as Cluster "${twin.name}" (same kube-system namespace UID; KubeSphere: ` +

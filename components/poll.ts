@@ -5,7 +5,8 @@
  */
 
 /** What one check found: done, still pending (with what is missing), or failed for good (with the fix). */
-export type PollOutcome = { state: "done" } | { state: "pending"; detail: string } | { state: "failed"; message: string };
+export type PollOutcome =
+    { state: "done" } | { state: "pending"; detail: string } | { state: "failed"; message: string };
 
 export interface PollOptions {
     /** One check; rejects when the cluster does not answer. */
@@ -67,7 +68,8 @@ export async function pollUntilDone(options: PollOptions): Promise<{ waitedMs: n
         if (outcome?.state === "failed") throw new Error(outcome.message);
         if (outcome) lastDetail = outcome.detail;
         const elapsed = now() - started;
-        if (elapsed >= options.timeoutMs) throw new Error(await explain(options.timeout(Math.round(options.timeoutMs / 1000), lastDetail)));
+        if (elapsed >= options.timeoutMs)
+            throw new Error(await explain(options.timeout(Math.round(options.timeoutMs / 1000), lastDetail)));
         if (now() - lastProgress >= PROGRESS_EVERY_MS) {
             options.log(options.progress(Math.round(elapsed / 1000), lastDetail));
             lastProgress = now();

@@ -12,7 +12,14 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { IMPORT_CREDENTIALS, ImportCredentials, MEMBER_CONNECTIONS, MEMBER_PROVIDERS, MemberConnection, MemberProvider } from "../components/configSchema";
+import {
+    IMPORT_CREDENTIALS,
+    ImportCredentials,
+    MEMBER_CONNECTIONS,
+    MEMBER_PROVIDERS,
+    MemberConnection,
+    MemberProvider,
+} from "../components/configSchema";
 import { FederationHost, HostCluster } from "../components/hostCluster";
 import { MemberCluster } from "../components/memberCluster";
 
@@ -24,10 +31,18 @@ const KUBESPHERE_MAJORS = ["v3", "v4"] as const;
  * A string argument that must be one of `allowed`: returned typed, or a RunError naming the component, the argument,
  * what was found and what is allowed (schema inference has no union types, so the check happens here).
  */
-function oneOf<T extends string>(component: string, arg: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+    component: string,
+    arg: string,
+    value: string | undefined,
+    allowed: readonly T[],
+    fallback: T,
+): T {
     if (value === undefined || value === "") return fallback;
     if ((allowed as readonly string[]).includes(value)) return value as T;
-    throw new pulumi.RunError(`${component}: ${arg} is "${value}"; use one of ${allowed.map((item) => `"${item}"`).join(", ")} (default "${fallback}").`);
+    throw new pulumi.RunError(
+        `${component}: ${arg} is "${value}"; use one of ${allowed.map((item) => `"${item}"`).join(", ")} (default "${fallback}").`,
+    );
 }
 
 export interface HostArgs {
@@ -60,16 +75,22 @@ export class Host extends pulumi.ComponentResource {
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere-federation:index:Host", name, {}, opts);
         const hostClusterName = args.hostClusterName || DEFAULT_HOST_CLUSTER_NAME;
-        const host = new HostCluster(name, {
-            hostClusterName,
-            kubeconfig: args.kubeconfig,
-            kubesphereVersion: oneOf("Host", "kubesphereVersion", args.kubesphereVersion, KUBESPHERE_MAJORS, "v3"),
-            installerTimeoutSeconds: args.installerTimeoutSeconds,
-            agentProxyAddress: args.agentProxyAddress,
-        }, { parent: this });
+        const host = new HostCluster(
+            name,
+            {
+                hostClusterName,
+                kubeconfig: args.kubeconfig,
+                kubesphereVersion: oneOf("Host", "kubesphereVersion", args.kubesphereVersion, KUBESPHERE_MAJORS, "v3"),
+                installerTimeoutSeconds: args.installerTimeoutSeconds,
+                agentProxyAddress: args.agentProxyAddress,
+            },
+            { parent: this },
+        );
         this.hostClusterName = pulumi.output(hostClusterName);
         this.kubeconfig = host.kubeconfig;
-        this.jwtSecret = pulumi.secret(pulumi.all([host.jwtSecret, host.readyForMembers]).apply(([jwtSecret]) => jwtSecret));
+        this.jwtSecret = pulumi.secret(
+            pulumi.all([host.jwtSecret, host.readyForMembers]).apply(([jwtSecret]) => jwtSecret),
+        );
         this.kubesphereVersion = host.detectedKubesphereVersion;
         this.registerOutputs({
             hostClusterName: this.hostClusterName,
@@ -130,26 +151,48 @@ export class Member extends pulumi.ComponentResource {
         const hostKubeconfig = pulumi.secret(args.hostKubeconfig);
         const host: FederationHost = {
             // The same identity a HostCluster gives its provider, so host resources keep their provider if moved.
-            provider: new k8s.Provider(`${name}-host`, { kubeconfig: hostKubeconfig, clusterIdentifier: `kubesphere-federation/${hostClusterName}` }, { parent: this }),
+            provider: new k8s.Provider(
+                `${name}-host`,
+                { kubeconfig: hostKubeconfig, clusterIdentifier: `kubesphere-federation/${hostClusterName}` },
+                { parent: this },
+            ),
             jwtSecret: pulumi.secret(args.jwtSecret),
             kubeconfig: hostKubeconfig,
             hostClusterName,
             kubesphereVersion: oneOf("Member", "kubesphereVersion", args.kubesphereVersion, KUBESPHERE_MAJORS, "v3"),
             agentProxyAddress: args.agentProxyAddress,
         };
-        const member = new MemberCluster(name, {
-            host,
-            kubeconfig: args.kubeconfig,
-            provider: oneOf<MemberProvider>("Member", "provider", args.provider, MEMBER_PROVIDERS, "generic"),
-            connection: oneOf<MemberConnection>("Member", "connection", args.connection, MEMBER_CONNECTIONS, "direct"),
-            credentials: args.credentials ? oneOf<ImportCredentials>("Member", "credentials", args.credentials, IMPORT_CREDENTIALS, "kubeconfig") : undefined,
-            credentialsRevision: args.credentialsRevision,
-            apiServerEndpoint: args.apiServerEndpoint,
-            description: args.description,
-            group: args.group,
-            readyTimeoutSeconds: args.readyTimeoutSeconds,
-            installerTimeoutSeconds: args.installerTimeoutSeconds,
-        }, { parent: this });
+        const member = new MemberCluster(
+            name,
+            {
+                host,
+                kubeconfig: args.kubeconfig,
+                provider: oneOf<MemberProvider>("Member", "provider", args.provider, MEMBER_PROVIDERS, "generic"),
+                connection: oneOf<MemberConnection>(
+                    "Member",
+                    "connection",
+                    args.connection,
+                    MEMBER_CONNECTIONS,
+                    "direct",
+                ),
+                credentials: args.credentials
+                    ? oneOf<ImportCredentials>(
+                          "Member",
+                          "credentials",
+                          args.credentials,
+                          IMPORT_CREDENTIALS,
+                          "kubeconfig",
+                      )
+                    : undefined,
+                credentialsRevision: args.credentialsRevision,
+                apiServerEndpoint: args.apiServerEndpoint,
+                description: args.description,
+                group: args.group,
+                readyTimeoutSeconds: args.readyTimeoutSeconds,
+                installerTimeoutSeconds: args.installerTimeoutSeconds,
+            },
+            { parent: this },
+        );
         this.clusterName = member.clusterName;
         this.ready = member.readiness.ready;
         this.kubernetesVersion = member.versions.kubernetes;

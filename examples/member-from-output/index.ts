@@ -32,7 +32,12 @@ const host = new HostCluster("host", {
 const cluster = new ProvisionedCluster("prod-cluster", { kubeconfig: config.requireSecret("clusterKubeconfig") });
 
 // The host carries what the member needs (provider, jwtSecret, KubeSphere version, name).
-const member = new MemberCluster("prod", { host, kubeconfig: cluster.kubeconfig, provider: "generic", description: "Provisioned by this program" });
+const member = new MemberCluster("prod", {
+    host,
+    kubeconfig: cluster.kubeconfig,
+    provider: "generic",
+    description: "Provisioned by this program",
+});
 
 export const clusterName = member.clusterName;
 export const ready = member.readiness.ready;

@@ -13,7 +13,16 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { AdmissionregistrationV1Api } from "@kubernetes/client-node";
-import { clusterApi, conditionOf, configRoleOf, hostCluster, INSTALLER, installerSpecOf, jwtSecretOf, memberClusters } from "./harness/clusterQueries";
+import {
+    clusterApi,
+    conditionOf,
+    configRoleOf,
+    hostCluster,
+    INSTALLER,
+    installerSpecOf,
+    jwtSecretOf,
+    memberClusters,
+} from "./harness/clusterQueries";
 import { CliProject, CommandResult } from "./harness/cliProject";
 import { readmeCommands } from "./harness/readme";
 import { createFederationStack } from "./harness/federationStack";
@@ -32,7 +41,11 @@ function assertCleanError(result: CommandResult, expected: RegExp[]): void {
     for (const pattern of expected) assert.match(result.output, pattern);
     assert.doesNotMatch(result.output, /^\s+at .+[:(]\d+/m, `a stack trace in:\n${result.output}`);
     assert.doesNotMatch(result.output, /unhandled exception/i, result.output);
-    assert.doesNotMatch(result.output, /FederationConfigErrors? \{|\[Symbol\(|problems: \[/, `a dumped error object in:\n${result.output}`);
+    assert.doesNotMatch(
+        result.output,
+        /FederationConfigErrors? \{|\[Symbol\(|problems: \[/,
+        `a dumped error object in:\n${result.output}`,
+    );
     assert.doesNotMatch(result.output, /Program exited with non-zero exit code/, result.output);
 }
 
@@ -47,15 +60,22 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         const values: string[] = [];
         for (const cluster of sandbox.clusters) {
             values.push(await jwtSecretOf(sandbox, cluster.name));
-            values.push((yaml.load(sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token: string } }> }).users[0].user.token);
+            values.push(
+                (yaml.load(sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token: string } }> }).users[0]
+                    .user.token,
+            );
         }
         return values;
     };
     const assertNoSecrets = async (where: string, text: string) => {
-        for (const [index, secret] of (await secrets()).entries()) assert.ok(!text.includes(secret), `secret #${index} is in ${where}`);
+        for (const [index, secret] of (await secrets()).entries())
+            assert.ok(!text.includes(secret), `secret #${index} is in ${where}`);
     };
     const readyClusters = async () =>
-        (await memberClusters(sandbox)).filter((cluster) => conditionOf(cluster)?.status === "True").map((cluster) => cluster.metadata.name).sort();
+        (await memberClusters(sandbox))
+            .filter((cluster) => conditionOf(cluster)?.status === "True")
+            .map((cluster) => cluster.metadata.name)
+            .sort();
 
     before(async function () {
         this.timeout(5 * 60_000);
@@ -66,7 +86,11 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         // A fresh kube-apiserver builds its OpenAPI documents on the first request (seconds; over the provider's 32 s
         // timeout on a loaded machine); clusters that have run a while answer from a cache.
         for (const cluster of sandbox.clusters) {
-            await execFileAsync(path.join(toolsBinDir(), "kubectl"), ["--kubeconfig", cluster.kubeconfigPath, "get", "--raw", "/openapi/v2"], { maxBuffer: 256 * 1024 * 1024 });
+            await execFileAsync(
+                path.join(toolsBinDir(), "kubectl"),
+                ["--kubeconfig", cluster.kubeconfigPath, "get", "--raw", "/openapi/v2"],
+                { maxBuffer: 256 * 1024 * 1024 },
+            );
         }
     });
 
@@ -85,14 +109,23 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         const stackFile = fs.readFileSync(project.file("stacks/Pulumi.local.yaml"), "utf8");
         const config = (yaml.load(stackFile) as { config: Record<string, any> }).config;
         assert.ok(config["kubesphere-federation:member2Kubeconfig"].secure, "the kubeconfig is stored encrypted");
-        assert.deepStrictEqual(config["kubesphere-federation:members"][1].kubeconfig, { secretConfig: "member2Kubeconfig" });
-        assert.deepStrictEqual(config["kubesphere-federation:members"][0].kubeconfig, { path: ".sandbox/kubeconfigs/member1.yaml" });
+        assert.deepStrictEqual(config["kubesphere-federation:members"][1].kubeconfig, {
+            secretConfig: "member2Kubeconfig",
+        });
+        assert.deepStrictEqual(config["kubesphere-federation:members"][0].kubeconfig, {
+            path: ".sandbox/kubeconfigs/member1.yaml",
+        });
         await assertNoSecrets("the stack file", stackFile);
     });
 
     it("pulumi preview lists the creates, with no warning about the language host and no secret", async () => {
         const preview = await project.ok("pulumi preview");
-        for (const expected of ["kubesphere:federation:HostCluster", "kubesphere:federation:MemberCluster", "ClusterConfigurationPatch", "cluster.kubesphere.io/v1alpha1:Cluster"]) {
+        for (const expected of [
+            "kubesphere:federation:HostCluster",
+            "kubesphere:federation:MemberCluster",
+            "ClusterConfigurationPatch",
+            "cluster.kubesphere.io/v1alpha1:Cluster",
+        ]) {
             assert.ok(preview.output.includes(expected), `preview mentions ${expected}:\n${preview.output}`);
         }
         assert.match(preview.output, /\+ 12 to create/, preview.output);
@@ -103,7 +136,11 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
 
     it("Ctrl-C during pulumi up --yes stops it; pulumi up --yes again converges", async () => {
         const up = project.start("pulumi up --yes");
-        await waitFor(async () => /creating/.test(up.output()), { description: "pulumi up to start creating resources", timeoutMs: 120_000, intervalMs: 100 });
+        await waitFor(async () => /creating/.test(up.output()), {
+            description: "pulumi up to start creating resources",
+            timeoutMs: 120_000,
+            intervalMs: 100,
+        });
         // bash -c runs a lone command in place of itself, so this is the CLI's pid: Ctrl-C in a terminal signals it.
         assert.strictEqual(fs.readFileSync(`/proc/${up.process.pid}/comm`, "utf8").trim(), "pulumi");
         up.process.kill("SIGINT");
@@ -142,10 +179,15 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
     it("Removing a member: delete its entry from members and run pulumi up", async () => {
         const stackPath = project.file("stacks/Pulumi.local.yaml");
         const stackFile = yaml.load(fs.readFileSync(stackPath, "utf8")) as { config: Record<string, any> };
-        stackFile.config["kubesphere-federation:members"] = stackFile.config["kubesphere-federation:members"].filter((member: { name: string }) => member.name !== "member2");
+        stackFile.config["kubesphere-federation:members"] = stackFile.config["kubesphere-federation:members"].filter(
+            (member: { name: string }) => member.name !== "member2",
+        );
         fs.writeFileSync(stackPath, yaml.dump(stackFile));
         await project.ok("pulumi up", { env: ANSWER_YES });
-        assert.deepStrictEqual((await memberClusters(sandbox)).map((cluster) => cluster.metadata.name), ["member1"]);
+        assert.deepStrictEqual(
+            (await memberClusters(sandbox)).map((cluster) => cluster.metadata.name),
+            ["member1"],
+        );
         // Nothing changed on the member: its installer keeps the role and the host's jwtSecret.
         assert.strictEqual((await installerSpecOf(sandbox, "member2"))!.multicluster.clusterRole, "member");
         assert.strictEqual(await configRoleOf(sandbox, "member2"), "member");
@@ -166,18 +208,29 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
                 timeoutMs: 180_000,
                 intervalMs: 250,
             });
-            assert.ok((await hostCluster(sandbox, "member1"))?.metadata.finalizers?.length, "KubeSphere's finalizer holds the delete");
+            assert.ok(
+                (await hostCluster(sandbox, "member1"))?.metadata.finalizers?.length,
+                "KubeSphere's finalizer holds the delete",
+            );
             const onHost = { env: { KUBECONFIG: project.file(".sandbox/kubeconfigs/host.yaml") } };
-            for (const command of readmeCommands("A member that is gone for good").filter((line) => line.startsWith("kubectl "))) {
+            for (const command of readmeCommands("A member that is gone for good").filter((line) =>
+                line.startsWith("kubectl "),
+            )) {
                 const result = await project.run(command.replace("<member>", "member1"), onHost);
                 // As the README says: NotFound from the patch means KubeSphere dropped its finalizer once the webhook was gone.
-                const alreadyGone = command.startsWith("kubectl patch clusters") && /Error from server \(NotFound\)/.test(result.output);
-                if (result.code !== 0 && !alreadyGone) throw new Error(`\`${command}\` exited ${result.code}:\n${result.output}`);
+                const alreadyGone =
+                    command.startsWith("kubectl patch clusters") &&
+                    /Error from server \(NotFound\)/.test(result.output);
+                if (result.code !== 0 && !alreadyGone)
+                    throw new Error(`\`${command}\` exited ${result.code}:\n${result.output}`);
             }
             const removed = await removal.done;
             assert.strictEqual(removed.code, 0, removed.output);
             assert.strictEqual(await hostCluster(sandbox, "member1"), undefined);
-            assert.ok((await webhooks.readValidatingWebhookConfiguration({ name: "cluster.kubesphere.io" })).metadata?.uid, "the webhook configuration is back");
+            assert.ok(
+                (await webhooks.readValidatingWebhookConfiguration({ name: "cluster.kubesphere.io" })).metadata?.uid,
+                "the webhook configuration is back",
+            );
         } finally {
             await sandbox.startApiServer("member1");
         }
@@ -185,7 +238,11 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
 
     it("pulumi destroy --yes removes every Cluster", async () => {
         await project.ok("pulumi destroy --yes");
-        assert.deepStrictEqual(await memberClusters(sandbox), [], "no member Cluster is left (KubeSphere's own host entry stays)");
+        assert.deepStrictEqual(
+            await memberClusters(sandbox),
+            [],
+            "no member Cluster is left (KubeSphere's own host entry stays)",
+        );
     });
 
     it("Adding an environment: copy a stack file, edit names and kubeconfigs, stack init, preview", async () => {
@@ -205,7 +262,12 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         await project.ok("$EDITOR stacks/Pulumi.kubeadm-prod.yaml", { env: { EDITOR: `node ${editor}` } });
         await project.ok("pulumi stack init kubeadm-prod");
         const preview = await project.ok("pulumi preview");
-        for (const member of ["lab-dev", "lab-ci"]) assert.match(preview.output, new RegExp(`kubesphere:federation:MemberCluster\\s+${member}\\s+create`), preview.output);
+        for (const member of ["lab-dev", "lab-ci"])
+            assert.match(
+                preview.output,
+                new RegExp(`kubesphere:federation:MemberCluster\\s+${member}\\s+create`),
+                preview.output,
+            );
     });
 
     it("the committed kubeadm-lab stack on a machine without its kubeconfig files fails with the program's clean list of problems", async () => {
@@ -214,7 +276,9 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         const home = project.env.HOME;
         assertCleanError(preview, [
             /the stack config has 3 problem\(s\)/,
-            new RegExp(`kubesphere-federation:host\\.kubeconfig\\.path: file ${home}/lab/host-admin\\.conf does not exist`),
+            new RegExp(
+                `kubesphere-federation:host\\.kubeconfig\\.path: file ${home}/lab/host-admin\\.conf does not exist`,
+            ),
             /kubesphere-federation:members\[0\]\.kubeconfig\.path: file .*dev-admin\.conf does not exist/,
             /kubesphere-federation:members\[1\]\.kubeconfig\.path: file .*ci-admin\.conf does not exist/,
         ]);
@@ -236,22 +300,42 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
     it("a pre-flight refusal (a member without KubeSphere) is the program's message alone, attached to the member", async () => {
         // A bare Kubernetes cluster: neither ks-installer nor kubesphere-config (the pre-flight takes either as KubeSphere 3.x).
         await clusterApi(sandbox, "member2").custom.deleteNamespacedCustomObject(INSTALLER);
-        await clusterApi(sandbox, "member2").core.deleteNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system" });
+        await clusterApi(sandbox, "member2").core.deleteNamespacedConfigMap({
+            name: "kubesphere-config",
+            namespace: "kubesphere-system",
+        });
         fs.writeFileSync(
             project.file("stacks/Pulumi.refusal.yaml"),
             yaml.dump({
                 config: {
-                    "kubesphere-federation:host": { name: "host", kubeconfig: { path: ".sandbox/kubeconfigs/host.yaml" } },
-                    "kubesphere-federation:members": [{ name: "member2", provider: "generic", kubeconfig: { path: ".sandbox/kubeconfigs/member2.yaml" } }],
+                    "kubesphere-federation:host": {
+                        name: "host",
+                        kubeconfig: { path: ".sandbox/kubeconfigs/host.yaml" },
+                    },
+                    "kubesphere-federation:members": [
+                        {
+                            name: "member2",
+                            provider: "generic",
+                            kubeconfig: { path: ".sandbox/kubeconfigs/member2.yaml" },
+                        },
+                    ],
                 },
             }),
         );
         await project.ok("pulumi stack init refusal");
         const preview = await project.run("pulumi preview");
-        assertCleanError(preview, [/KubeSphere is not installed on member "member2": ClusterConfiguration kubesphere-system\/ks-installer was not found/]);
+        assertCleanError(preview, [
+            /KubeSphere is not installed on member "member2": ClusterConfiguration kubesphere-system\/ks-installer was not found/,
+        ]);
         // Pulumi groups diagnostics by resource: the refusal is in the member component's block (a ResourceError on it).
-        const memberBlock = preview.output.split("\n\n").find((block) => block.trimStart().startsWith("kubesphere:federation:MemberCluster (member2):"));
-        assert.match(memberBlock ?? "", /^\s+error: KubeSphere is not installed on member "member2"/m, `the error is attached to the member's component:\n${preview.output}`);
+        const memberBlock = preview.output
+            .split("\n\n")
+            .find((block) => block.trimStart().startsWith("kubesphere:federation:MemberCluster (member2):"));
+        assert.match(
+            memberBlock ?? "",
+            /^\s+error: KubeSphere is not installed on member "member2"/m,
+            `the error is attached to the member's component:\n${preview.output}`,
+        );
     });
 
     it("ran every command of the README's Quick start, Adding an environment and Removing a member as written", () => {
@@ -259,7 +343,9 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         const documented = ["Quick start", "Adding an environment", "Removing a member"]
             .flatMap((section) => readmeCommands(section))
             .map((command) => command.replace("<member>", "member1"));
-        const missing = documented.filter((command) => !["npm ci", "npm test"].includes(command) && !project.commands.includes(command));
+        const missing = documented.filter(
+            (command) => !["npm ci", "npm test"].includes(command) && !project.commands.includes(command),
+        );
         assert.deepStrictEqual(missing, [], `README commands the CLI e2e did not run: ${missing.join(" | ")}`);
     });
 });
@@ -282,8 +368,14 @@ describe("config errors through the Automation API (e2e, inline program)", funct
             );
             for (const text of [error.message, output]) {
                 assert.match(text, /error: the stack config has 2 problem\(s\):/);
-                assert.match(text, /- kubesphere-federation:host\.kubeconfig\.path: file \/nonexistent\/host\.yaml does not exist/);
-                assert.match(text, /- kubesphere-federation:members\[0\]\.kubeconfig\.path: file \/nonexistent\/m1\.yaml does not exist/);
+                assert.match(
+                    text,
+                    /- kubesphere-federation:host\.kubeconfig\.path: file \/nonexistent\/host\.yaml does not exist/,
+                );
+                assert.match(
+                    text,
+                    /- kubesphere-federation:members\[0\]\.kubeconfig\.path: file \/nonexistent\/m1\.yaml does not exist/,
+                );
                 assert.doesNotMatch(text, /^\s+at .+[:(]\d+/m, text);
                 assert.doesNotMatch(text, /unhandled exception|FederationConfigErrors? \{/i, text);
             }

@@ -42,7 +42,10 @@ async function sandboxUp(dir: string): Promise<Sandbox> {
 /** Which CLI and language host build.sh selected, for the first lines of the demo. */
 function toolsInUse(): string {
     const pulumi = path.join(toolsBinDir(), "pulumi");
-    const version = execFileSync(pulumi, ["version"], { encoding: "utf8", env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } }).trim();
+    const version = execFileSync(pulumi, ["version"], {
+        encoding: "utf8",
+        env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+    }).trim();
     const host = fs.realpathSync(path.join(toolsBinDir(), "pulumi-language-nodejs"));
     const standIn = fs.readFileSync(host, "utf8").includes("TEST TOOLING ONLY");
     return `Pulumi CLI ${version} (${fs.realpathSync(pulumi)}), language host: ${standIn ? "the test-only stand-in" : "Pulumi's own"} (${host})`;
@@ -62,9 +65,14 @@ async function main(): Promise<void> {
         process.exit(up.code ?? 1);
     }
 
-    const outputs = JSON.parse((await project.ok("pulumi stack output --json")).stdout) as { hostName: string; members: Record<string, MemberOutput> };
+    const outputs = JSON.parse((await project.ok("pulumi stack output --json")).stdout) as {
+        hostName: string;
+        members: Record<string, MemberOutput>;
+    };
     console.log(`\nFederation on host "${outputs.hostName}" (pulumi up: succeeded):\n`);
-    console.log(`  ${"CLUSTER".padEnd(10)} ${"PROVIDER".padEnd(12)} ${"KUBERNETES".padEnd(11)} ${"READY".padEnd(6)} MESSAGE`);
+    console.log(
+        `  ${"CLUSTER".padEnd(10)} ${"PROVIDER".padEnd(12)} ${"KUBERNETES".padEnd(11)} ${"READY".padEnd(6)} MESSAGE`,
+    );
     for (const member of Object.values(outputs.members)) {
         console.log(
             `  ${member.clusterName.padEnd(10)} ${member.provider.padEnd(12)} ${(member.kubernetesVersion || "?").padEnd(11)} ` +

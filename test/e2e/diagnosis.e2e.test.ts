@@ -61,7 +61,13 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         readyTimeoutSeconds: 120,
         ...extra,
     });
-    const member2 = (extra: Record<string, unknown>) => ({ name: "member2", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member2").kubeconfigPath }, readyTimeoutSeconds: 240, ...extra });
+    const member2 = (extra: Record<string, unknown>) => ({
+        name: "member2",
+        provider: "generic",
+        kubeconfig: { path: ctx.sandbox.cluster("member2").kubeconfigPath },
+        readyTimeoutSeconds: 240,
+        ...extra,
+    });
     const configure = (members: unknown[]) => ctx.stack.setFederationConfig({ host: host(), members });
     const memberPort = (name: string) => new URL(ctx.sandbox.cluster(name).server).port;
 
@@ -69,12 +75,16 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
     const secrets = async (...files: string[]) => {
         const values = [] as string[];
         for (const cluster of ctx.sandbox.clusters) {
-            const user = (yaml.load(ctx.sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token?: string } }> }).users[0].user;
+            const user = (
+                yaml.load(ctx.sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token?: string } }> }
+            ).users[0].user;
             if (user.token) values.push(user.token);
             values.push(await jwtSecretOf(ctx.sandbox, cluster.name));
         }
         for (const file of files) {
-            const user = (yaml.load(fs.readFileSync(file, "utf8")) as { users: Array<{ user: Record<string, string> }> }).users[0].user;
+            const user = (
+                yaml.load(fs.readFileSync(file, "utf8")) as { users: Array<{ user: Record<string, string> }> }
+            ).users[0].user;
             if (user["client-key-data"]) values.push(user["client-key-data"]);
         }
         return values.filter((value) => value.length >= 16);
@@ -92,10 +102,19 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         assert.strictEqual(first.summary.result, "succeeded");
         const members = first.outputs.members;
         assert.strictEqual(members.secret, false, "the members export is not a secret");
-        assert.deepStrictEqual([members.value.member1.ready, members.value.member1.message], [true, "Cluster is available now"]);
-        assert.strictEqual((await hostCluster(ctx.sandbox, "member1"))!.metadata.annotations?.["pulumi.com/skipAwait"], "true");
+        assert.deepStrictEqual(
+            [members.value.member1.ready, members.value.member1.message],
+            [true, "Cluster is available now"],
+        );
+        assert.strictEqual(
+            (await hostCluster(ctx.sandbox, "member1"))!.metadata.annotations?.["pulumi.com/skipAwait"],
+            "true",
+        );
         const second = await ctx.stack.up();
-        assert.deepStrictEqual(Object.keys(second.summary.resourceChanges ?? {}).filter((op) => op !== "same" && op !== "read"), []);
+        assert.deepStrictEqual(
+            Object.keys(second.summary.resourceChanges ?? {}).filter((op) => op !== "same" && op !== "read"),
+            [],
+        );
     });
 
     it("an unreachable server in the kubeconfig KubeSphere got: up stops as soon as KubeSphere reports the failure, naming the server", async () => {
@@ -106,14 +125,23 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         const seconds = (Date.now() - started) / 1000;
         assert.match(
             failure.first,
-            new RegExp(`^member "member2": kubeconfig KubeSphere got: server reachable: the Cluster's spec\\.connection\\.kubeconfig points at https://127\\.0\\.0\\.1:${closed}, which does not answer from the machine running Pulumi \\(connection refused\\)\\. Fix: .*members\\[1\\]\\.apiServerEndpoint`),
+            new RegExp(
+                `^member "member2": kubeconfig KubeSphere got: server reachable: the Cluster's spec\\.connection\\.kubeconfig points at https://127\\.0\\.0\\.1:${closed}, which does not answer from the machine running Pulumi \\(connection refused\\)\\. Fix: .*members\\[1\\]\\.apiServerEndpoint`,
+            ),
             failure.all.slice(0, 4000),
         );
         assert.match(failure.all, /KubeSphere reports .*Federated=False/);
         assert.ok(seconds < 200, `failed after ${seconds}s, before the 240s readyTimeoutSeconds`);
         // The pre-flight's check only warned (from here is not from the host's network): the Cluster was created.
-        assert.strictEqual(importedKubeconfig((await hostCluster(ctx.sandbox, "member2"))!).clusters[0].cluster.server, `https://127.0.0.1:${closed}`);
-        assert.strictEqual(conditionOf(await hostCluster(ctx.sandbox, "member1"))?.status, "True", "the healthy member joined");
+        assert.strictEqual(
+            importedKubeconfig((await hostCluster(ctx.sandbox, "member2"))!).clusters[0].cluster.server,
+            `https://127.0.0.1:${closed}`,
+        );
+        assert.strictEqual(
+            conditionOf(await hostCluster(ctx.sandbox, "member1"))?.status,
+            "True",
+            "the healthy member joined",
+        );
         await assertNoSecret(failure.all);
     });
 
@@ -123,16 +151,27 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         const failure = await failureOf(ctx.stack);
         assert.match(
             failure.first,
-            new RegExp(`^member "member2": kubeconfig KubeSphere got: server certificate: TLS to https://localhost:${memberPort("member2")} fails: the server certificate does not cover the server name.*Fix: use a server name that is in the API server certificate's SANs`),
+            new RegExp(
+                `^member "member2": kubeconfig KubeSphere got: server certificate: TLS to https://localhost:${memberPort("member2")} fails: the server certificate does not cover the server name.*Fix: use a server name that is in the API server certificate's SANs`,
+            ),
         );
-        assert.strictEqual(importedKubeconfig((await hostCluster(ctx.sandbox, "member2"))!).clusters[0].cluster.server, before, "the Cluster was not changed");
+        assert.strictEqual(
+            importedKubeconfig((await hostCluster(ctx.sandbox, "member2"))!).clusters[0].cluster.server,
+            before,
+            "the Cluster was not changed",
+        );
         await assertNoSecret(failure.all);
     });
 
     it("an identity that may only read is refused before any change: KubeSphere manages the whole member", async () => {
         // What a user does with a read-only kubeconfig: a ClusterRole that gets, lists and watches everything.
         const rbac = ctx.sandbox.loadKubeConfig("member2").makeApiClient(RbacAuthorizationV1Api);
-        await rbac.createClusterRole({ body: { metadata: { name: "read-everything" }, rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["get", "list", "watch"] }] } });
+        await rbac.createClusterRole({
+            body: {
+                metadata: { name: "read-everything" },
+                rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["get", "list", "watch"] }],
+            },
+        });
         await rbac.createClusterRoleBinding({
             body: {
                 metadata: { name: "reader-read-everything" },
@@ -143,27 +182,47 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         const readOnly = await ctx.sandbox.clientCertificateKubeconfig("member2", { user: "reader", days: 365 });
         await configure([member1(), member2({ kubeconfig: { path: readOnly } })]);
         const failure = await failureOf(ctx.stack);
-        assert.match(failure.first, /^member "member2": kubeconfig KubeSphere got: rights: the identity in the kubeconfig the program will import may not do everything \(cluster-admin\) \(SelfSubjectAccessReview\)\. Fix: .*cluster-admin/);
+        assert.match(
+            failure.first,
+            /^member "member2": kubeconfig KubeSphere got: rights: the identity in the kubeconfig the program will import may not do everything \(cluster-admin\) \(SelfSubjectAccessReview\)\. Fix: .*cluster-admin/,
+        );
         await assertNoSecret(failure.all, readOnly);
     });
 
     it("an expired client certificate is named as the reason the member rejects the kubeconfig", async () => {
-        const expired = await ctx.sandbox.clientCertificateKubeconfig("member2", { user: "expired-admin", groups: ["system:masters"], days: 0 });
+        const expired = await ctx.sandbox.clientCertificateKubeconfig("member2", {
+            user: "expired-admin",
+            groups: ["system:masters"],
+            days: 0,
+        });
         await new Promise((resolve) => setTimeout(resolve, 1500));
         await configure([member1(), member2({ kubeconfig: { path: expired } })]);
         const failure = await failureOf(ctx.stack);
-        assert.match(failure.first, /^cluster "member2": the API server https:\/\/127\.0\.0\.1:\d+ rejects the kubeconfig's credentials \(the kubeconfig's client certificate: expired on .*\) \(HTTP 401.*Fix: renew the credentials/);
+        assert.match(
+            failure.first,
+            /^cluster "member2": the API server https:\/\/127\.0\.0\.1:\d+ rejects the kubeconfig's credentials \(the kubeconfig's client certificate: expired on .*\) \(HTTP 401.*Fix: renew the credentials/,
+        );
         await assertNoSecret(failure.all, expired);
     });
 
     it("a jwtSecret edited on the member: the installer wait's timeout says the member's jwtSecret differs from the host's", async () => {
         // A user "fixes" the member by editing kubesphere-config by hand; KubeSphere 3.x keeps the Cluster Ready.
         const core = clusterApi(ctx.sandbox, "member1").core;
-        const configMap = await core.readNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system" });
+        const configMap = await core.readNamespacedConfigMap({
+            name: "kubesphere-config",
+            namespace: "kubesphere-system",
+        });
         const text = configMap.data!["kubesphere.yaml"];
         const edited = text.replace(await jwtSecretOf(ctx.sandbox, "member1"), "editedByHand0123456789abcdefghij");
         assert.notStrictEqual(edited, text);
-        await core.patchNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system", body: { data: { "kubesphere.yaml": edited } } }, MERGE_PATCH);
+        await core.patchNamespacedConfigMap(
+            {
+                name: "kubesphere-config",
+                namespace: "kubesphere-system",
+                body: { data: { "kubesphere.yaml": edited } },
+            },
+            MERGE_PATCH,
+        );
         await configure([member1({ installerTimeoutSeconds: 15 })]);
         const failure = await failureOf(ctx.stack);
         assert.match(
@@ -171,7 +230,10 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
             /^member "member1": member jwtSecret and role: the jwtSecret in its kubesphere-config differs from host "host"'s \(its ks-installer spec has the host's: the installer has not applied it\)\. Fix: .*rollout restart deploy\/ks-installer/,
         );
         assert.match(failure.all, /ks-installer did not apply the host's jwtSecret and clusterRole member within 15s/);
-        assert.ok(!failure.all.includes("editedByHand0123456789abcdefghij"), "the member's (wrong) jwtSecret is not printed either");
+        assert.ok(
+            !failure.all.includes("editedByHand0123456789abcdefghij"),
+            "the member's (wrong) jwtSecret is not printed either",
+        );
         await assertNoSecret(failure.all);
     });
 
@@ -185,9 +247,18 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
                 path.join(project.dir, "stacks", "Pulumi.stuck.yaml"),
                 yaml.dump({
                     config: {
-                        "kubesphere-federation:host": { name: "host", kubeconfig: { path: ".sandbox/kubeconfigs/host.yaml" } },
+                        "kubesphere-federation:host": {
+                            name: "host",
+                            kubeconfig: { path: ".sandbox/kubeconfigs/host.yaml" },
+                        },
                         "kubesphere-federation:members": [
-                            { name: "stuck", provider: "generic", kubeconfig: { path: ".sandbox/kubeconfigs/member2.yaml" }, apiServerEndpoint: `https://127.0.0.1:${closed}`, readyTimeoutSeconds: 240 },
+                            {
+                                name: "stuck",
+                                provider: "generic",
+                                kubeconfig: { path: ".sandbox/kubeconfigs/member2.yaml" },
+                                apiServerEndpoint: `https://127.0.0.1:${closed}`,
+                                readyTimeoutSeconds: 240,
+                            },
                         ],
                     },
                 }),
@@ -196,11 +267,23 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
             const up = await project.run("pulumi up --yes");
             assert.notStrictEqual(up.code, 0, up.output);
             // The update's Diagnostics (the preview before it has a block with the warnings only).
-            const block = up.output.split("\n\n").filter((part) => part.trimStart().startsWith("kubesphere:federation:MemberCluster (stuck):")).pop() ?? "";
-            assert.match(block, new RegExp(`^\\s+error: member "stuck": kubeconfig KubeSphere got: server reachable: the Cluster's spec\\.connection\\.kubeconfig points at https://127\\.0\\.0\\.1:${closed}, which does not answer`, "m"), up.output);
+            const block =
+                up.output
+                    .split("\n\n")
+                    .filter((part) => part.trimStart().startsWith("kubesphere:federation:MemberCluster (stuck):"))
+                    .pop() ?? "";
+            assert.match(
+                block,
+                new RegExp(
+                    `^\\s+error: member "stuck": kubeconfig KubeSphere got: server reachable: the Cluster's spec\\.connection\\.kubeconfig points at https://127\\.0\\.0\\.1:${closed}, which does not answer`,
+                    "m",
+                ),
+                up.output,
+            );
             assert.doesNotMatch(up.output, /^\s+at .+[:(]\d+/m, `a stack trace in:\n${up.output}`);
             assert.doesNotMatch(up.output, /unhandled exception|Program exited with non-zero exit code/i, up.output);
-            for (const secret of await secrets()) assert.ok(!up.output.includes(secret), "a secret appears in the CLI's output");
+            for (const secret of await secrets())
+                assert.ok(!up.output.includes(secret), "a secret appears in the CLI's output");
             await project.run("pulumi destroy --yes");
         } finally {
             project.dispose();
@@ -221,7 +304,9 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         let output = "";
         let code = 0;
         try {
-            const result = await execFileAsync("bash", ["-c", command.replace("<stack>", `diag --dir ${project}`)], { cwd: REPO_ROOT });
+            const result = await execFileAsync("bash", ["-c", command.replace("<stack>", `diag --dir ${project}`)], {
+                cwd: REPO_ROOT,
+            });
             output = result.stdout;
         } catch (err) {
             ({ stdout: output } = err as { stdout: string });
@@ -229,9 +314,13 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         }
         assert.strictEqual(code, 1, output);
         assert.match(output, /^MEMBER\s+CHECK\s+VERDICT\s+EVIDENCE/m);
-        assert.match(output, /^member1\s+member jwtSecret and role\s+FAIL\s+the jwtSecret in its kubesphere-config differs from host "host"'s/m);
+        assert.match(
+            output,
+            /^member1\s+member jwtSecret and role\s+FAIL\s+the jwtSecret in its kubesphere-config differs from host "host"'s/m,
+        );
         assert.match(output, /^member1\s+kubeconfig KubeSphere got: server reachable\s+OK/m);
         assert.match(output, /1 member\(s\) with a failing check: member1 \(member jwtSecret and role\)/);
-        for (const secret of await secrets()) assert.ok(!output.includes(secret), "a secret appears in the doctor's output");
+        for (const secret of await secrets())
+            assert.ok(!output.includes(secret), "a secret appears in the doctor's output");
     });
 });

@@ -50,13 +50,18 @@ describe("federation on a local sandbox (e2e)", function () {
         readyTimeoutSeconds: 120,
     });
     const configure = (members: string[]) =>
-        stack.setFederationConfig({ host: { name: "host", kubeconfig: { path: sandbox.host.kubeconfigPath } }, members: members.map(memberEntry) });
+        stack.setFederationConfig({
+            host: { name: "host", kubeconfig: { path: sandbox.host.kubeconfigPath } },
+            members: members.map(memberEntry),
+        });
     /** Every credential the sandbox holds; none may appear in state or engine output. */
     const secrets = async () => {
         const values: string[] = [];
         for (const cluster of sandbox.clusters) {
             values.push(await jwtSecretOf(cluster.name));
-            const kubeconfig = yaml.load(sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token: string } }> };
+            const kubeconfig = yaml.load(sandbox.kubeconfig(cluster.name)) as {
+                users: Array<{ user: { token: string } }>;
+            };
             values.push(kubeconfig.users[0].user.token);
         }
         return values;
@@ -65,7 +70,11 @@ describe("federation on a local sandbox (e2e)", function () {
     before(async function () {
         this.timeout(5 * 60_000);
         workDir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-e2e-"));
-        sandbox = await startSandbox({ dir: path.join(workDir, "sandbox"), members: 2, reconcileDelayMs: RECONCILE_DELAY_MS });
+        sandbox = await startSandbox({
+            dir: path.join(workDir, "sandbox"),
+            members: 2,
+            reconcileDelayMs: RECONCILE_DELAY_MS,
+        });
         stack = await createFederationStack("e2e", path.join(workDir, "stack"));
         await configure(["member1", "member2"]);
     });
@@ -81,7 +90,12 @@ describe("federation on a local sandbox (e2e)", function () {
         const creates = preview.changeSummary.create ?? 0;
         // stack + HostCluster(provider, patch) + 2 x MemberCluster(provider, patch, Cluster); the ConfigMap is a read.
         assert.strictEqual(creates, 1 + 3 + 2 * 4, `creates: ${JSON.stringify(preview.changeSummary)}`);
-        for (const expected of ["kubesphere:federation:HostCluster", "kubesphere:federation:MemberCluster", "ClusterConfigurationPatch", "cluster.kubesphere.io/v1alpha1:Cluster"]) {
+        for (const expected of [
+            "kubesphere:federation:HostCluster",
+            "kubesphere:federation:MemberCluster",
+            "ClusterConfigurationPatch",
+            "cluster.kubesphere.io/v1alpha1:Cluster",
+        ]) {
             assert.ok(preview.stdout.includes(expected), `preview mentions ${expected}`);
         }
     });
@@ -94,21 +108,32 @@ describe("federation on a local sandbox (e2e)", function () {
         for (const name of ["member1", "member2"]) {
             assert.strictEqual(exported[name].ready, true, `${name}: ${exported[name].message}`);
             assert.strictEqual((await installerSpec(name)).multicluster.clusterRole, "member");
-            assert.strictEqual(await jwtSecretOf(name), await jwtSecretOf("host"), `${name} shares the host's jwtSecret`);
+            assert.strictEqual(
+                await jwtSecretOf(name),
+                await jwtSecretOf("host"),
+                `${name} shares the host's jwtSecret`,
+            );
         }
         assert.strictEqual((await installerSpec("host")).multicluster.clusterRole, "host");
         const clusters = await memberClusters();
         assert.deepStrictEqual(clusters.map((cluster) => cluster.metadata.name).sort(), ["member1", "member2"]);
         for (const cluster of clusters) assert.strictEqual(readyOf(cluster)?.status, "True");
         // KubeSphere's own entry for the host, named after host.name (hostClusterName).
-        const hostEntries = (await hostClusters()).filter((cluster) => cluster.metadata.labels?.[HOST_ENTRY_LABEL] !== undefined);
-        assert.deepStrictEqual(hostEntries.map((cluster) => cluster.metadata.name), ["host"]);
+        const hostEntries = (await hostClusters()).filter(
+            (cluster) => cluster.metadata.labels?.[HOST_ENTRY_LABEL] !== undefined,
+        );
+        assert.deepStrictEqual(
+            hostEntries.map((cluster) => cluster.metadata.name),
+            ["host"],
+        );
     });
 
     it("reports no changes on a second up", async () => {
         const result = await stack.up();
         // Reads (the host's kubesphere-config) happen on every run by design; anything else is a change.
-        const changes = Object.entries(result.summary.resourceChanges ?? {}).filter(([op]) => op !== "same" && op !== "read");
+        const changes = Object.entries(result.summary.resourceChanges ?? {}).filter(
+            ([op]) => op !== "same" && op !== "read",
+        );
         assert.deepStrictEqual(changes, [], `second up changed: ${JSON.stringify(result.summary.resourceChanges)}`);
     });
 
@@ -120,8 +145,15 @@ describe("federation on a local sandbox (e2e)", function () {
         assert.ok(checkpoints.length > 0, "the file backend holds a checkpoint");
         for (const [index, secret] of (await secrets()).entries()) {
             const base64 = Buffer.from(secret).toString("base64").slice(0, 24);
-            for (const [where, text] of [["pulumi stack export", exported], ["the checkpoint file", checkpoints], ["engine output", output]]) {
-                assert.ok(!text.includes(secret), `secret #${index} of secrets() is in ${where} in plain text, after: ${contextBefore(text, secret)}`);
+            for (const [where, text] of [
+                ["pulumi stack export", exported],
+                ["the checkpoint file", checkpoints],
+                ["engine output", output],
+            ]) {
+                assert.ok(
+                    !text.includes(secret),
+                    `secret #${index} of secrets() is in ${where} in plain text, after: ${contextBefore(text, secret)}`,
+                );
                 assert.ok(!text.includes(base64), `secret #${index} of secrets() is in ${where} as base64`);
             }
         }
@@ -135,14 +167,20 @@ describe("federation on a local sandbox (e2e)", function () {
             { ...INSTALLER, body: { spec: { authentication: { jwtSecret: "changed-by-hand-0123456789abcdef" } } } },
             MERGE_PATCH,
         );
-        await waitUntil(async () => (await jwtSecretOf("member1")) === "changed-by-hand-0123456789abcdef", "the emulated installer applies the hand edit");
+        await waitUntil(
+            async () => (await jwtSecretOf("member1")) === "changed-by-hand-0123456789abcdef",
+            "the emulated installer applies the hand edit",
+        );
         // KubeSphere's controller never compares jwtSecrets (docs/kubesphere.md §4): the Cluster stays Ready while logins
         // across clusters fail, so only the program's drift repair notices.
         const result = await stack.up({ refresh: true });
         assert.strictEqual(result.summary.result, "succeeded");
         // `up` returns once the member's installer applied the host's secret again (the installer wait).
         assert.strictEqual(await jwtSecretOf("member1"), await jwtSecretOf("host"));
-        await waitUntil(async () => readyOf((await hostClusters()).find((c) => c.metadata.name === "member1")!)?.status === "True", "member1 Ready again");
+        await waitUntil(
+            async () => readyOf((await hostClusters()).find((c) => c.metadata.name === "member1")!)?.status === "True",
+            "member1 Ready again",
+        );
     });
 
     it("fails clearly while a member's API server is down, and converges after it is back", async () => {
@@ -172,10 +210,16 @@ describe("federation on a local sandbox (e2e)", function () {
             },
         });
         assert.strictEqual(result.summary.result, "succeeded");
-        assert.deepStrictEqual((await memberClusters()).map((cluster) => cluster.metadata.name), ["member1"]);
+        assert.deepStrictEqual(
+            (await memberClusters()).map((cluster) => cluster.metadata.name),
+            ["member1"],
+        );
         const clusterIndex = deletions.findIndex((type) => type.endsWith(":Cluster"));
         const patchIndex = deletions.findIndex((type) => type.endsWith(":ClusterConfigurationPatch"));
-        assert.ok(clusterIndex >= 0 && (patchIndex === -1 || clusterIndex < patchIndex), `delete order: ${deletions.join(", ")}`);
+        assert.ok(
+            clusterIndex >= 0 && (patchIndex === -1 || clusterIndex < patchIndex),
+            `delete order: ${deletions.join(", ")}`,
+        );
         // README "Removing a member": the member keeps clusterRole member and the host's jwtSecret.
         const spec = await installerSpec("member2");
         assert.strictEqual(spec.multicluster.clusterRole, "member");

@@ -26,7 +26,11 @@ import { REPO_ROOT, toolsBinDir } from "./sandbox/paths";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
 
 const PLUGIN_DIR = path.join(REPO_ROOT, "plugin");
-const KUBERNETES_PROVIDER_VERSION = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8")) as { version: string }).version;
+const KUBERNETES_PROVIDER_VERSION = (
+    JSON.parse(
+        fs.readFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8"),
+    ) as { version: string }
+).version;
 
 interface Result {
     code: number | null;
@@ -35,12 +39,20 @@ interface Result {
 }
 
 /** The ```yaml block of the README's "Other Pulumi languages": the resources a YAML user writes. */
-function readmeYamlProgram(): { packages: Record<string, string>; resources: Record<string, unknown>; outputs: Record<string, string> } {
+function readmeYamlProgram(): {
+    packages: Record<string, string>;
+    resources: Record<string, unknown>;
+    outputs: Record<string, string>;
+} {
     const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("## Other Pulumi languages\n"));
     const block = /```yaml\n([\s\S]*?)```/.exec(section);
     if (!block) throw new Error('README "Other Pulumi languages" has no ```yaml block');
-    return yaml.load(block[1].split("<checkout>").join(REPO_ROOT)) as { packages: Record<string, string>; resources: Record<string, unknown>; outputs: Record<string, string> };
+    return yaml.load(block[1].split("<checkout>").join(REPO_ROOT)) as {
+        packages: Record<string, string>;
+        resources: Record<string, unknown>;
+        outputs: Record<string, string>;
+    };
 }
 
 /**
@@ -78,7 +90,11 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
 
     const pulumi = (args: string[], stdin = ""): Promise<Result> =>
         new Promise((resolve, reject) => {
-            const child = spawn(path.join(cliDir, "pulumi"), args, { cwd: programDir, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+            const child = spawn(path.join(cliDir, "pulumi"), args, {
+                cwd: programDir,
+                env: { ...process.env, ...env },
+                stdio: ["pipe", "pipe", "pipe"],
+            });
             let output = "";
             let stdout = "";
             child.stdout.on("data", (chunk: Buffer) => ((stdout += chunk), (output += chunk)));
@@ -89,7 +105,11 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
         });
     const shell = (command: string): Promise<Result> =>
         new Promise((resolve, reject) => {
-            const child = spawn("bash", ["-c", command], { cwd: programDir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+            const child = spawn("bash", ["-c", command], {
+                cwd: programDir,
+                env: { ...process.env, ...env },
+                stdio: ["ignore", "pipe", "pipe"],
+            });
             let output = "";
             let stdout = "";
             child.stdout.on("data", (chunk: Buffer) => ((stdout += chunk), (output += chunk)));
@@ -107,12 +127,16 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
         const values: string[] = [];
         for (const cluster of sandbox.clusters) {
             values.push(await jwtSecretOf(sandbox, cluster.name));
-            values.push((yaml.load(sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token: string } }> }).users[0].user.token);
+            values.push(
+                (yaml.load(sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token: string } }> }).users[0]
+                    .user.token,
+            );
         }
         return values;
     };
     const assertNoSecrets = async (where: string, text: string) => {
-        for (const [index, secret] of (await secrets()).entries()) assert.ok(!text.includes(secret), `secret #${index} is in ${where} after ${contextBefore(text, secret)}`);
+        for (const [index, secret] of (await secrets()).entries())
+            assert.ok(!text.includes(secret), `secret #${index} is in ${where} after ${contextBefore(text, secret)}`);
     };
 
     before(async function () {
@@ -144,15 +168,31 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
         const backendDir = path.join(workDir, "backend");
         fs.mkdirSync(backendDir, { recursive: true });
         const engine = engineEnv(backendDir);
-        env = { ...engine, PATH: `${cliDir}${path.delimiter}${engine.PATH}`, HOME: path.join(workDir, "home"), PULUMI_IGNORE_AMBIENT_PLUGINS: "true" };
+        env = {
+            ...engine,
+            PATH: `${cliDir}${path.delimiter}${engine.PATH}`,
+            HOME: path.join(workDir, "home"),
+            PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+        };
         fs.mkdirSync(env.HOME, { recursive: true });
         // The Kubernetes provider the package's @pulumi/kubernetes asks for, in the plugin cache (as harness/cliProject.ts).
-        const providerDir = path.join(env.PULUMI_HOME, "plugins", `resource-kubernetes-v${KUBERNETES_PROVIDER_VERSION}`);
+        const providerDir = path.join(
+            env.PULUMI_HOME,
+            "plugins",
+            `resource-kubernetes-v${KUBERNETES_PROVIDER_VERSION}`,
+        );
         fs.mkdirSync(providerDir, { recursive: true });
-        fs.symlinkSync(fs.realpathSync(path.join(toolsBinDir(), "pulumi-resource-kubernetes")), path.join(providerDir, "pulumi-resource-kubernetes"));
+        fs.symlinkSync(
+            fs.realpathSync(path.join(toolsBinDir(), "pulumi-resource-kubernetes")),
+            path.join(providerDir, "pulumi-resource-kubernetes"),
+        );
         // A fresh kube-apiserver builds its OpenAPI documents on the first request (see cli.e2e.test.ts).
         for (const cluster of sandbox.clusters) {
-            execFileSync(path.join(toolsBinDir(), "kubectl"), ["--kubeconfig", cluster.kubeconfigPath, "get", "--raw", "/openapi/v2"], { maxBuffer: 256 * 1024 * 1024 });
+            execFileSync(
+                path.join(toolsBinDir(), "kubectl"),
+                ["--kubeconfig", cluster.kubeconfigPath, "get", "--raw", "/openapi/v2"],
+                { maxBuffer: 256 * 1024 * 1024 },
+            );
         }
     });
 
@@ -170,10 +210,21 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
         if (result.code !== 0) throw new Error(`README command failed: ${commands[0]}\n${result.output}`);
         const schemaText = result.stdout;
         assert.strictEqual(readmeYamlProgram().packages["kubesphere-federation"], PLUGIN_DIR);
-        const schema = JSON.parse(schemaText.slice(schemaText.indexOf("{"))) as { name: string; resources: Record<string, { requiredInputs: string[] }> };
+        const schema = JSON.parse(schemaText.slice(schemaText.indexOf("{"))) as {
+            name: string;
+            resources: Record<string, { requiredInputs: string[] }>;
+        };
         assert.strictEqual(schema.name, "kubesphere-federation");
-        assert.deepStrictEqual(Object.keys(schema.resources).sort(), ["kubesphere-federation:index:Host", "kubesphere-federation:index:Member"]);
-        assert.deepStrictEqual(schema.resources["kubesphere-federation:index:Member"].requiredInputs.sort(), ["hostKubeconfig", "jwtSecret", "kubeconfig", "provider"]);
+        assert.deepStrictEqual(Object.keys(schema.resources).sort(), [
+            "kubesphere-federation:index:Host",
+            "kubesphere-federation:index:Member",
+        ]);
+        assert.deepStrictEqual(schema.resources["kubesphere-federation:index:Member"].requiredInputs.sort(), [
+            "hostKubeconfig",
+            "jwtSecret",
+            "kubeconfig",
+            "provider",
+        ]);
     });
 
     it("pulumi package add <checkout>/plugin fails at the end as the README says: pulumi-yaml v1.25.0 has no Link", async () => {
@@ -183,7 +234,11 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
         assert.match(added.output, /Successfully generated an SDK for the kubesphere-federation package/, added.output);
         assert.notStrictEqual(added.code, 0, added.output);
         assert.match(added.output, /linking package: method Link not implemented/, added.output);
-        assert.strictEqual(fs.readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8"), before, "Pulumi.yaml unchanged");
+        assert.strictEqual(
+            fs.readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8"),
+            before,
+            "Pulumi.yaml unchanged",
+        );
         fs.rmSync(path.join(programDir, "sdks"), { recursive: true, force: true });
     });
 
@@ -213,19 +268,32 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
     });
 
     it("a bad argument is refused with the component, the argument, what was found and the fix", async () => {
-        fs.writeFileSync(path.join(programDir, "Pulumi.yaml"), fs.readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8").replace("provider: kubeadm", "provider: kind"));
+        fs.writeFileSync(
+            path.join(programDir, "Pulumi.yaml"),
+            fs
+                .readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8")
+                .replace("provider: kubeadm", "provider: kind"),
+        );
         try {
             const preview = await pulumi(["preview"]);
             assert.notStrictEqual(preview.code, 0, preview.output);
             assert.match(preview.output, /Member: provider is "kind"; use one of "ack", "eks", "kubeadm", "generic"/);
             assert.doesNotMatch(preview.output, /^\s+at .+[:(]\d+/m, `a stack trace in:\n${preview.output}`);
         } finally {
-            fs.writeFileSync(path.join(programDir, "Pulumi.yaml"), fs.readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8").replace("provider: kind", "provider: kubeadm"));
+            fs.writeFileSync(
+                path.join(programDir, "Pulumi.yaml"),
+                fs
+                    .readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8")
+                    .replace("provider: kind", "provider: kubeadm"),
+            );
         }
     });
 
     it("pulumi destroy removes the member's Cluster from the host", async () => {
         await ok(["destroy", "--yes"]);
-        await waitUntil(async () => (await memberClusters(sandbox)).every((cluster) => cluster.metadata.name !== "member1"), "member1's Cluster is gone");
+        await waitUntil(
+            async () => (await memberClusters(sandbox)).every((cluster) => cluster.metadata.name !== "member1"),
+            "member1's Cluster is gone",
+        );
     });
 });

@@ -33,7 +33,10 @@ describe("real-world members (e2e)", function () {
     const ctx = useSandbox("real", { members: 3 });
     const memberPort = (name: string) => new URL(ctx.sandbox.cluster(name).server).port;
     const configure = (members: Array<Record<string, unknown>>) =>
-        ctx.stack.setFederationConfig({ host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } }, members });
+        ctx.stack.setFederationConfig({
+            host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
+            members,
+        });
     const eksLike = (extra: Record<string, unknown> = {}) => ({
         name: "member1",
         provider: "eks",
@@ -48,8 +51,13 @@ describe("real-world members (e2e)", function () {
      */
     const withEndpoint = () => {
         const localhostKubeconfig = path.join(ctx.dir, "member2-localhost.yaml");
-        const original = yaml.load(ctx.sandbox.kubeconfig("member2")) as { clusters: Array<{ cluster: Record<string, unknown> }> };
-        original.clusters[0].cluster = { server: `https://localhost:${memberPort("member2")}`, "insecure-skip-tls-verify": true };
+        const original = yaml.load(ctx.sandbox.kubeconfig("member2")) as {
+            clusters: Array<{ cluster: Record<string, unknown> }>;
+        };
+        original.clusters[0].cluster = {
+            server: `https://localhost:${memberPort("member2")}`,
+            "insecure-skip-tls-verify": true,
+        };
         fs.writeFileSync(localhostKubeconfig, yaml.dump(original), { mode: 0o600 });
         return {
             name: "member2",
@@ -60,7 +68,9 @@ describe("real-world members (e2e)", function () {
         };
     };
     const secretNames = async () =>
-        (await clusterApi(ctx.sandbox, "member1").core.listNamespacedSecret({ namespace: SERVICE_ACCOUNT.namespace })).items
+        (
+            await clusterApi(ctx.sandbox, "member1").core.listNamespacedSecret({ namespace: SERVICE_ACCOUNT.namespace })
+        ).items
             .map((secret) => secret.metadata!.name!)
             .filter((name) => name.startsWith(SERVICE_ACCOUNT.name))
             .sort();
@@ -80,10 +90,16 @@ describe("real-world members (e2e)", function () {
         firstClusterUid = eks.metadata.uid;
         firstToken = String(imported.users[0].user.token);
         const state = await ctx.stack.exportState();
-        assert.ok(!state.includes(firstToken) && !ctx.stack.output().includes(firstToken), "the ServiceAccount token stays secret");
+        assert.ok(
+            !state.includes(firstToken) && !ctx.stack.output().includes(firstToken),
+            "the ServiceAccount token stays secret",
+        );
 
         const overridden = (await hostCluster(ctx.sandbox, "member2"))!;
-        assert.strictEqual(importedKubeconfig(overridden).clusters[0].cluster.server, `https://127.0.0.1:${memberPort("member2")}`);
+        assert.strictEqual(
+            importedKubeconfig(overridden).clusters[0].cluster.server,
+            `https://127.0.0.1:${memberPort("member2")}`,
+        );
         assert.strictEqual(conditionOf(overridden)?.status, "True", conditionOf(overridden)?.message);
     });
 
@@ -94,18 +110,32 @@ describe("real-world members (e2e)", function () {
         const eks = (await hostCluster(ctx.sandbox, "member1"))!;
         assert.strictEqual(eks.metadata.uid, firstClusterUid, "the Cluster was updated, not deleted and re-created");
         assert.notStrictEqual(importedKubeconfig(eks).users[0].user.token, firstToken, "a new token");
-        assert.deepStrictEqual(await secretNames(), ["kubesphere-multicluster-token-r2"], "the old token Secret is gone");
-        await waitUntil(async () => conditionOf(await hostCluster(ctx.sandbox, "member1"))?.status === "True", "member1 Ready with the new token");
+        assert.deepStrictEqual(
+            await secretNames(),
+            ["kubesphere-multicluster-token-r2"],
+            "the old token Secret is gone",
+        );
+        await waitUntil(
+            async () => conditionOf(await hostCluster(ctx.sandbox, "member1"))?.status === "True",
+            "member1 Ready with the new token",
+        );
     });
 
     it("refuses to import the same cluster twice", async () => {
-        const twin = { name: "member2-again", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member2").kubeconfigPath } };
+        const twin = {
+            name: "member2-again",
+            provider: "generic",
+            kubeconfig: { path: ctx.sandbox.cluster("member2").kubeconfigPath },
+        };
         await configure([eksLike({ credentialsRevision: 2 }), withEndpoint(), twin]);
         // Both entries are refused, each naming the other (the program checks the config's members against each
         // other too); member2-again's refusal also says member2 is already imported. Either refusal may come first.
         await assert.rejects(ctx.stack.up(), (err: Error) => {
             // Both entries are in the config: the program names the pair (issue 8 item 3) rather than the Cluster.
-            assert.match(err.message, /member "member2(-again)?" \(members\[[12]\]\) and member "member2(-again)?" \(members\[[12]\]\) are the same cluster/);
+            assert.match(
+                err.message,
+                /member "member2(-again)?" \(members\[[12]\]\) and member "member2(-again)?" \(members\[[12]\]\) are the same cluster/,
+            );
             assert.match(err.message, /"member2-again"/);
             assert.match(err.message, /MUST not import the same cluster twice/);
             return true;
@@ -115,10 +145,21 @@ describe("real-world members (e2e)", function () {
 
     it("refuses a member without KubeSphere, and creates nothing on it", async () => {
         await clusterApi(ctx.sandbox, "member3").custom.deleteNamespacedCustomObject(INSTALLER);
-        const bare = { name: "member3", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member3").kubeconfigPath } };
+        const bare = {
+            name: "member3",
+            provider: "generic",
+            kubeconfig: { path: ctx.sandbox.cluster("member3").kubeconfigPath },
+        };
         await configure([eksLike({ credentialsRevision: 2 }), withEndpoint(), bare]);
-        await assert.rejects(ctx.stack.up(), /KubeSphere is not installed on member "member3": ClusterConfiguration kubesphere-system\/ks-installer was not found/);
-        assert.strictEqual(await installerSpecOf(ctx.sandbox, "member3"), undefined, "no bare ks-installer was created");
+        await assert.rejects(
+            ctx.stack.up(),
+            /KubeSphere is not installed on member "member3": ClusterConfiguration kubesphere-system\/ks-installer was not found/,
+        );
+        assert.strictEqual(
+            await installerSpecOf(ctx.sandbox, "member3"),
+            undefined,
+            "no bare ks-installer was created",
+        );
         assert.strictEqual(await hostCluster(ctx.sandbox, "member3"), undefined);
     });
 
@@ -131,11 +172,23 @@ describe("real-world members (e2e)", function () {
         ctx.stack.setEngineEnv("PULUMI_K8S_DELETE_UNREACHABLE", "true");
         const host = clusterApi(ctx.sandbox, "host").custom;
         const removal = ctx.stack.up();
-        await waitUntil(async () => Boolean((await hostCluster(ctx.sandbox, "member1"))?.metadata.deletionTimestamp), "the Cluster delete is pending");
+        await waitUntil(
+            async () => Boolean((await hostCluster(ctx.sandbox, "member1"))?.metadata.deletionTimestamp),
+            "the Cluster delete is pending",
+        );
         await new Promise((resolve) => setTimeout(resolve, 3000));
-        assert.ok((await hostCluster(ctx.sandbox, "member1"))?.metadata.finalizers?.length, "KubeSphere's finalizer holds the delete");
+        assert.ok(
+            (await hostCluster(ctx.sandbox, "member1"))?.metadata.finalizers?.length,
+            "KubeSphere's finalizer holds the delete",
+        );
         // Without the README's procedure the finalizer cannot be dropped: 3.4's webhook refuses the update.
-        await assert.rejects(host.patchClusterCustomObject({ ...CLUSTER, name: "member1", body: { metadata: { finalizers: null } } }, MERGE_PATCH), /denied the request/);
+        await assert.rejects(
+            host.patchClusterCustomObject(
+                { ...CLUSTER, name: "member1", body: { metadata: { finalizers: null } } },
+                MERGE_PATCH,
+            ),
+            /denied the request/,
+        );
         await runCommands(readmeCommands("A member that is gone for good"), {
             cwd: ctx.dir,
             env: { KUBECONFIG: ctx.sandbox.host.kubeconfigPath },
@@ -150,8 +203,15 @@ describe("real-world members (e2e)", function () {
         assert.strictEqual(await hostCluster(ctx.sandbox, "member1"), undefined);
         const state = await ctx.stack.exportState();
         assert.ok(!state.includes("member1-import"), "the unreachable member's resources left the state");
-        const webhooks = await ctx.sandbox.loadKubeConfig("host").makeApiClient(AdmissionregistrationV1Api).listValidatingWebhookConfiguration();
-        assert.deepStrictEqual(webhooks.items.map((item) => item.metadata?.name), ["cluster.kubesphere.io"], "the README re-applies the webhook");
+        const webhooks = await ctx.sandbox
+            .loadKubeConfig("host")
+            .makeApiClient(AdmissionregistrationV1Api)
+            .listValidatingWebhookConfiguration();
+        assert.deepStrictEqual(
+            webhooks.items.map((item) => item.metadata?.name),
+            ["cluster.kubesphere.io"],
+            "the README re-applies the webhook",
+        );
     });
 });
 
@@ -164,7 +224,14 @@ describe("KubeSphere 4.x host (e2e)", function () {
     it("joins a member with the Cluster alone, without any ClusterConfiguration patch", async () => {
         await ctx.stack.setFederationConfig({
             host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
-            members: [{ name: "member1", provider: "generic", kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath }, ksCoreValues: { cloud: { enabled: false } } }],
+            members: [
+                {
+                    name: "member1",
+                    provider: "generic",
+                    kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath },
+                    ksCoreValues: { cloud: { enabled: false } },
+                },
+            ],
         });
         const result = await ctx.stack.up();
         assert.strictEqual(result.summary.result, "succeeded");
@@ -176,6 +243,9 @@ describe("KubeSphere 4.x host (e2e)", function () {
         assert.strictEqual(await configRoleOf(ctx.sandbox, "member1"), "member");
         assert.strictEqual(await jwtSecretOf(ctx.sandbox, "member1"), await jwtSecretOf(ctx.sandbox, "host"));
         const second = await ctx.stack.up();
-        assert.deepStrictEqual(Object.keys(second.summary.resourceChanges ?? {}).filter((op) => op !== "same" && op !== "read"), []);
+        assert.deepStrictEqual(
+            Object.keys(second.summary.resourceChanges ?? {}).filter((op) => op !== "same" && op !== "read"),
+            [],
+        );
     });
 });

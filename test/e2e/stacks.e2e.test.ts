@@ -10,7 +10,15 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { conditionOf, contextBefore, HOST_ENTRY_LABEL, hostClusters, installerSpecOf, jwtSecretOf, memberClusters } from "./harness/clusterQueries";
+import {
+    conditionOf,
+    contextBefore,
+    HOST_ENTRY_LABEL,
+    hostClusters,
+    installerSpecOf,
+    jwtSecretOf,
+    memberClusters,
+} from "./harness/clusterQueries";
 import { createFederationStack, FederationStack } from "./harness/federationStack";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
 
@@ -25,7 +33,12 @@ describe("host stack + member stacks on a local sandbox (e2e)", function () {
     let host: FederationStack;
     const members: Record<string, FederationStack> = {};
 
-    const memberEntry = (name: string) => ({ name, provider: "generic", kubeconfig: { path: sandbox.cluster(name).kubeconfigPath }, readyTimeoutSeconds: 120 });
+    const memberEntry = (name: string) => ({
+        name,
+        provider: "generic",
+        kubeconfig: { path: sandbox.cluster(name).kubeconfigPath },
+        readyTimeoutSeconds: 120,
+    });
     /** Changes of an `up` other than reads and unchanged resources. */
     const changesOf = (summary: { resourceChanges?: Record<string, number> }) =>
         Object.entries(summary.resourceChanges ?? {}).filter(([op]) => op !== "same" && op !== "read");
@@ -37,10 +50,19 @@ describe("host stack + member stacks on a local sandbox (e2e)", function () {
         // One directory: one file backend (StackReference reads the host stack's state there) and one workspace.
         const stackDir = path.join(workDir, "stacks");
         host = await createFederationStack("fleet-host", stackDir);
-        await host.setFederationConfig({ host: { name: "host", kubeconfig: { path: sandbox.host.kubeconfigPath } }, members: [] });
-        for (const [stack, member] of [["fleet-members-a", "member1"], ["fleet-members-b", "member2"]] as const) {
+        await host.setFederationConfig({
+            host: { name: "host", kubeconfig: { path: sandbox.host.kubeconfigPath } },
+            members: [],
+        });
+        for (const [stack, member] of [
+            ["fleet-members-a", "member1"],
+            ["fleet-members-b", "member2"],
+        ] as const) {
             members[member] = await createFederationStack(stack, stackDir);
-            await members[member].setFederationConfig({ host: { stackReference: HOST_STACK }, members: [memberEntry(member)] });
+            await members[member].setFederationConfig({
+                host: { stackReference: HOST_STACK },
+                members: [memberEntry(member)],
+            });
         }
     });
 
@@ -56,14 +78,25 @@ describe("host stack + member stacks on a local sandbox (e2e)", function () {
         assert.strictEqual((await installerSpecOf(sandbox, "host"))!.multicluster.clusterRole, "host");
         assert.strictEqual(result.outputs.hostName.value, "host");
         assert.strictEqual(result.outputs.federationHost.secret, true, "federationHost is a secret output");
-        const exported = result.outputs.federationHost.value as { name: string; jwtSecret: string; kubeconfig: string; kubesphereVersion: string; detectedKubesphereVersion: string };
+        const exported = result.outputs.federationHost.value as {
+            name: string;
+            jwtSecret: string;
+            kubeconfig: string;
+            kubesphereVersion: string;
+            detectedKubesphereVersion: string;
+        };
         assert.strictEqual(exported.name, "host");
         assert.strictEqual(exported.jwtSecret, await jwtSecretOf(sandbox, "host"));
         assert.strictEqual(exported.kubesphereVersion, "v3");
         assert.match(exported.detectedKubesphereVersion, /^v3\./);
         assert.ok(exported.kubeconfig.includes("server: https://127."), "the host's kubeconfig, on loopback");
-        const hostEntries = (await hostClusters(sandbox)).filter((cluster) => cluster.metadata.labels?.[HOST_ENTRY_LABEL] !== undefined);
-        assert.deepStrictEqual(hostEntries.map((cluster) => cluster.metadata.name), ["host"]);
+        const hostEntries = (await hostClusters(sandbox)).filter(
+            (cluster) => cluster.metadata.labels?.[HOST_ENTRY_LABEL] !== undefined,
+        );
+        assert.deepStrictEqual(
+            hostEntries.map((cluster) => cluster.metadata.name),
+            ["host"],
+        );
         assert.deepStrictEqual(await memberClusters(sandbox), []);
     });
 
@@ -71,7 +104,10 @@ describe("host stack + member stacks on a local sandbox (e2e)", function () {
         const hostInstallerBefore = JSON.stringify(await installerSpecOf(sandbox, "host"));
         for (const name of ["member1", "member2"]) {
             const preview = await members[name].preview();
-            assert.ok(!preview.stdout.includes("kubesphere:federation:HostCluster"), `${name}'s stack registers no HostCluster`);
+            assert.ok(
+                !preview.stdout.includes("kubesphere:federation:HostCluster"),
+                `${name}'s stack registers no HostCluster`,
+            );
             const result = await members[name].up();
             assert.strictEqual(result.summary.result, "succeeded");
             const exported = result.outputs.members.value as Record<string, { ready: boolean; message: string }>;
@@ -79,9 +115,17 @@ describe("host stack + member stacks on a local sandbox (e2e)", function () {
             assert.strictEqual(exported[name].ready, true, `${name}: ${exported[name].message}`);
             assert.strictEqual(result.outputs.hostName.value, "host");
             assert.strictEqual(result.outputs.federationHost, undefined, "a member stack exports no host");
-            assert.strictEqual(await jwtSecretOf(sandbox, name), await jwtSecretOf(sandbox, "host"), `${name} shares the host's jwtSecret`);
+            assert.strictEqual(
+                await jwtSecretOf(sandbox, name),
+                await jwtSecretOf(sandbox, "host"),
+                `${name} shares the host's jwtSecret`,
+            );
         }
-        assert.strictEqual(JSON.stringify(await installerSpecOf(sandbox, "host")), hostInstallerBefore, "no member stack changed the host's ks-installer");
+        assert.strictEqual(
+            JSON.stringify(await installerSpecOf(sandbox, "host")),
+            hostInstallerBefore,
+            "no member stack changed the host's ks-installer",
+        );
         const clusters = await memberClusters(sandbox);
         assert.deepStrictEqual(clusters.map((cluster) => cluster.metadata.name).sort(), ["member1", "member2"]);
         for (const cluster of clusters) assert.strictEqual(conditionOf(cluster)?.status, "True");
@@ -90,25 +134,41 @@ describe("host stack + member stacks on a local sandbox (e2e)", function () {
     it("a second up of each stack changes nothing", async () => {
         for (const stack of [host, members.member1, members.member2]) {
             const result = await stack.up();
-            assert.deepStrictEqual(changesOf(result.summary), [], `${stack.stack.name}: second up changed ${JSON.stringify(result.summary.resourceChanges)}`);
+            assert.deepStrictEqual(
+                changesOf(result.summary),
+                [],
+                `${stack.stack.name}: second up changed ${JSON.stringify(result.summary.resourceChanges)}`,
+            );
         }
     });
 
     it("keeps the jwtSecret, tokens and the host's kubeconfig out of every stack's state and output", async () => {
         const secrets: string[] = [await jwtSecretOf(sandbox, "host")];
         for (const cluster of sandbox.clusters) {
-            const kubeconfig = yaml.load(sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token: string } }> };
+            const kubeconfig = yaml.load(sandbox.kubeconfig(cluster.name)) as {
+                users: Array<{ user: { token: string } }>;
+            };
             secrets.push(kubeconfig.users[0].user.token);
         }
         // The checkpoint files of all three stacks (one backend).
         const checkpoints = host.checkpointFiles();
-        assert.ok(checkpoints.includes("fleet-members-a") && checkpoints.includes("fleet-members-b"), "the backend holds all three stacks");
+        assert.ok(
+            checkpoints.includes("fleet-members-a") && checkpoints.includes("fleet-members-b"),
+            "the backend holds all three stacks",
+        );
         for (const stack of [host, members.member1, members.member2]) {
             const exported = await stack.exportState();
             for (const [index, secret] of secrets.entries()) {
                 const base64 = Buffer.from(secret).toString("base64").slice(0, 24);
-                for (const [where, text] of [[`${stack.stack.name}: pulumi stack export`, exported], ["the checkpoint files", checkpoints], [`${stack.stack.name}: engine output`, stack.output()]]) {
-                    assert.ok(!text.includes(secret), `secret #${index} is in ${where} in plain text, after: ${contextBefore(text, secret)}`);
+                for (const [where, text] of [
+                    [`${stack.stack.name}: pulumi stack export`, exported],
+                    ["the checkpoint files", checkpoints],
+                    [`${stack.stack.name}: engine output`, stack.output()],
+                ]) {
+                    assert.ok(
+                        !text.includes(secret),
+                        `secret #${index} is in ${where} in plain text, after: ${contextBefore(text, secret)}`,
+                    );
                     assert.ok(!text.includes(base64), `secret #${index} is in ${where} as base64`);
                 }
             }
@@ -117,24 +177,45 @@ describe("host stack + member stacks on a local sandbox (e2e)", function () {
     });
 
     it("refuses a bad host.stackReference before any change: an unknown stack, and a stack without federationHost", async () => {
-        const clustersBefore = JSON.stringify((await memberClusters(sandbox)).map((cluster) => cluster.metadata.name).sort());
+        const clustersBefore = JSON.stringify(
+            (await memberClusters(sandbox)).map((cluster) => cluster.metadata.name).sort(),
+        );
         const stray = await createFederationStack("fleet-members-stray", path.join(workDir, "stacks"));
         // An unknown stack: the engine's own StackReference read fails, naming the stack.
-        await stray.setFederationConfig({ host: { stackReference: `organization/${PROJECT}/no-such-stack` }, members: [memberEntry("member1")] });
-        await assert.rejects(() => stray.preview(), (err: Error) => {
-            assert.match(`${err.message}\n${stray.output()}`, /unknown stack "organization\/kubesphere-federation\/no-such-stack"/);
-            return true;
+        await stray.setFederationConfig({
+            host: { stackReference: `organization/${PROJECT}/no-such-stack` },
+            members: [memberEntry("member1")],
         });
+        await assert.rejects(
+            () => stray.preview(),
+            (err: Error) => {
+                assert.match(
+                    `${err.message}\n${stray.output()}`,
+                    /unknown stack "organization\/kubesphere-federation\/no-such-stack"/,
+                );
+                return true;
+            },
+        );
         // A stack that is not a host-only stack (a member stack has no federationHost): the program's config error.
-        await stray.setFederationConfig({ host: { stackReference: `organization/${PROJECT}/fleet-members-b` }, members: [memberEntry("member1")] });
-        await assert.rejects(() => stray.up(), (err: Error) => {
-            assert.match(
-                `${err.message}\n${stray.output()}`,
-                /kubesphere-federation:host\.stackReference: stack organization\/kubesphere-federation\/fleet-members-b has no output "federationHost" \(found nothing\)\. Fix: point host\.stackReference at a host-only stack/,
-            );
-            return true;
+        await stray.setFederationConfig({
+            host: { stackReference: `organization/${PROJECT}/fleet-members-b` },
+            members: [memberEntry("member1")],
         });
-        assert.strictEqual(JSON.stringify((await memberClusters(sandbox)).map((cluster) => cluster.metadata.name).sort()), clustersBefore, "nothing changed on the host");
+        await assert.rejects(
+            () => stray.up(),
+            (err: Error) => {
+                assert.match(
+                    `${err.message}\n${stray.output()}`,
+                    /kubesphere-federation:host\.stackReference: stack organization\/kubesphere-federation\/fleet-members-b has no output "federationHost" \(found nothing\)\. Fix: point host\.stackReference at a host-only stack/,
+                );
+                return true;
+            },
+        );
+        assert.strictEqual(
+            JSON.stringify((await memberClusters(sandbox)).map((cluster) => cluster.metadata.name).sort()),
+            clustersBefore,
+            "nothing changed on the host",
+        );
         // It never registered a resource but the stack itself, so there is nothing to destroy.
         await stray.stack.workspace.removeStack(stray.stack.name, { force: true });
     });
@@ -143,11 +224,24 @@ describe("host stack + member stacks on a local sandbox (e2e)", function () {
         const result = await members.member1.destroy();
         assert.strictEqual(result.summary.result, "succeeded");
         const clusters = await memberClusters(sandbox);
-        assert.deepStrictEqual(clusters.map((cluster) => cluster.metadata.name), ["member2"]);
+        assert.deepStrictEqual(
+            clusters.map((cluster) => cluster.metadata.name),
+            ["member2"],
+        );
         assert.strictEqual(conditionOf(clusters[0])?.status, "True", "the other member stays joined");
-        assert.strictEqual((await installerSpecOf(sandbox, "host"))!.multicluster.clusterRole, "host", "the host stays a host");
-        const hostEntries = (await hostClusters(sandbox)).filter((cluster) => cluster.metadata.labels?.[HOST_ENTRY_LABEL] !== undefined);
-        assert.deepStrictEqual(hostEntries.map((cluster) => cluster.metadata.name), ["host"], "KubeSphere's own host entry stays");
+        assert.strictEqual(
+            (await installerSpecOf(sandbox, "host"))!.multicluster.clusterRole,
+            "host",
+            "the host stays a host",
+        );
+        const hostEntries = (await hostClusters(sandbox)).filter(
+            (cluster) => cluster.metadata.labels?.[HOST_ENTRY_LABEL] !== undefined,
+        );
+        assert.deepStrictEqual(
+            hostEntries.map((cluster) => cluster.metadata.name),
+            ["host"],
+            "KubeSphere's own host entry stays",
+        );
         // The member's ks-installer keeps its settings (the patch is retained on delete, README "Removing a member").
         assert.strictEqual((await installerSpecOf(sandbox, "member1"))!.multicluster.clusterRole, "member");
         // The other member stack still has nothing to change.

@@ -45,7 +45,11 @@ describe("compile.js (bin/ for the Pulumi CLI)", function () {
         const packageJson = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
         assert.strictEqual(packageJson.scripts.build, "node compile.js");
         assert.strictEqual(packageJson.main, "bin/index.js");
-        const runtime = (yaml.load(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8")) as { runtime: { options: Record<string, unknown> } }).runtime;
+        const runtime = (
+            yaml.load(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8")) as {
+                runtime: { options: Record<string, unknown> };
+            }
+        ).runtime;
         assert.deepStrictEqual(runtime.options, { typescript: false, nodeargs: "--require ./compile.js" });
     });
 
@@ -53,29 +57,42 @@ describe("compile.js (bin/ for the Pulumi CLI)", function () {
         // No build before: the first run compiles.
         const main = path.join(dir, JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).main as string);
         const probe = `console.log(require("fs").existsSync(${JSON.stringify(main)}))`;
-        const output = execFileSync(process.execPath, ["--require", "./compile.js", "-e", probe], { cwd: dir, encoding: "utf8" });
+        const output = execFileSync(process.execPath, ["--require", "./compile.js", "-e", probe], {
+            cwd: dir,
+            encoding: "utf8",
+        });
         assert.strictEqual(output.trim(), "true");
     });
 
     it("a stack trace from the compiled program names the TypeScript source", () => {
         const probe = `try { require("./bin/components/configSchema").parseFederationConfig(undefined) } catch (err) { console.log(err.stack) }`;
-        const output = execFileSync(process.execPath, ["-r", "source-map-support/register", "-e", probe], { cwd: dir, encoding: "utf8" });
+        const output = execFileSync(process.execPath, ["-r", "source-map-support/register", "-e", probe], {
+            cwd: dir,
+            encoding: "utf8",
+        });
         assert.match(output, /components\/configSchema\.ts:\d+/);
     });
 
     it("a syntax error stops the run before the program starts, naming the file, without a stack trace", () => {
         fs.appendFileSync(path.join(dir, "components", "kubeconfig.ts"), "\nexport const broken = ;\n");
-        const run = spawnSync(process.execPath, ["--require", "./compile.js", "-e", "console.log('program started')"], { cwd: dir, encoding: "utf8" });
+        const run = spawnSync(process.execPath, ["--require", "./compile.js", "-e", "console.log('program started')"], {
+            cwd: dir,
+            encoding: "utf8",
+        });
         assert.strictEqual(run.status, 1);
         assert.doesNotMatch(run.stdout, /program started/);
-        assert.match(run.stderr, /^error: cannot compile the program:\ncomponents\/kubeconfig\.ts: Expression expected\.\n$/);
+        assert.match(
+            run.stderr,
+            /^error: cannot compile the program:\ncomponents\/kubeconfig\.ts: Expression expected\.\n$/,
+        );
     });
 });
 
 function compilesWhatChanged(dir: string): void {
     const sources = ["index.ts", ...fs.readdirSync(path.join(dir, "components")).map((file) => `components/${file}`)];
     assert.match(build(dir), new RegExp(`^compiled ${sources.length} file\\(s\\) to bin/$`));
-    for (const source of sources) assert.ok(fs.existsSync(path.join(dir, "bin", source.replace(/\.ts$/, ".js"))), source);
+    for (const source of sources)
+        assert.ok(fs.existsSync(path.join(dir, "bin", source.replace(/\.ts$/, ".js"))), source);
     assert.strictEqual(build(dir), "bin/ is up to date");
 
     // Same content, new mtime (a checkout): nothing to do. New content: that file only.

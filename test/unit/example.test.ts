@@ -25,25 +25,43 @@ describe("examples/member-from-output (the packed package in a program of its ow
         assert.ok(fs.existsSync(path.join(path.dirname(entry), "index.d.ts")));
         assert.ok(fs.existsSync(path.join(path.dirname(entry), "memberCluster.d.ts")));
         // Internal helpers are stripped from the declarations (stripInternal); the test seam is not public API.
-        assert.doesNotMatch(fs.readFileSync(path.join(path.dirname(entry), "kubeClient.d.ts"), "utf8"), /useClusterAccess/);
-        assert.doesNotMatch(fs.readFileSync(path.join(path.dirname(entry), "memberCluster.d.ts"), "utf8"), /fleetChecked|clusterAccess/);
+        assert.doesNotMatch(
+            fs.readFileSync(path.join(path.dirname(entry), "kubeClient.d.ts"), "utf8"),
+            /useClusterAccess/,
+        );
+        assert.doesNotMatch(
+            fs.readFileSync(path.join(path.dirname(entry), "memberCluster.d.ts"), "utf8"),
+            /fleetChecked|clusterAccess/,
+        );
     });
 
     it("type-checks against the packed declarations (skipLibCheck off), as the README's commands do", () => {
         assert.deepStrictEqual(commands.slice(-1), ["npx tsc -p ."]);
-        assert.strictEqual(JSON.parse(fs.readFileSync(path.join(EXAMPLE, "tsconfig.json"), "utf8")).compilerOptions.skipLibCheck, false);
+        assert.strictEqual(
+            JSON.parse(fs.readFileSync(path.join(EXAMPLE, "tsconfig.json"), "utf8")).compilerOptions.skipLibCheck,
+            false,
+        );
         // The before hook ran it (and would have failed on a type error); the example's own TypeScript did.
         assert.ok(fs.existsSync(path.join(EXAMPLE, "node_modules", "typescript", "package.json")));
     });
 
     it("runs under mocks: the member's Cluster imports the provisioned cluster's kubeconfig output, through the host's provider", () => {
         // In a process of its own: the example's @pulumi/pulumi copy must not share a runtime with this suite's.
-        const stdout = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "exampleUnderMocks.ts"), JWT_SECRET], {
-            cwd: ROOT,
-            stdio: ["ignore", "pipe", "pipe"],
-            encoding: "utf8",
-        });
-        const found = JSON.parse(stdout.split("\n").find((line) => line.startsWith("RESULT "))!.slice("RESULT ".length));
+        const stdout = execFileSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", path.join(__dirname, "exampleUnderMocks.ts"), JWT_SECRET],
+            {
+                cwd: ROOT,
+                stdio: ["ignore", "pipe", "pipe"],
+                encoding: "utf8",
+            },
+        );
+        const found = JSON.parse(
+            stdout
+                .split("\n")
+                .find((line) => line.startsWith("RESULT "))!
+                .slice("RESULT ".length),
+        );
         assert.deepStrictEqual(found.outputs, { clusterName: "prod", ready: true });
         assert.ok(found.cluster, found.events.join("\n"));
         assert.strictEqual(found.cluster.name, "prod");
@@ -52,6 +70,9 @@ describe("examples/member-from-output (the packed package in a program of its ow
         assert.strictEqual(found.cluster.importedKubeconfig, found.clusterKubeconfig);
         assert.match(found.cluster.provider ?? "", /::host::/, "created on the host, through the host's provider");
         assert.strictEqual(found.memberJwtSecret, JWT_SECRET, "the member takes the host's jwtSecret");
-        assert.ok(found.events.indexOf("register:ProvisionedCluster:prod-cluster") < found.events.indexOf("register:Cluster:prod"));
+        assert.ok(
+            found.events.indexOf("register:ProvisionedCluster:prod-cluster") <
+                found.events.indexOf("register:Cluster:prod"),
+        );
     });
 });

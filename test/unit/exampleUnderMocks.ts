@@ -15,11 +15,16 @@ async function main(jwtSecret: string): Promise<void> {
     const exampleRequire = createRequire(path.join(EXAMPLE, "index.ts"));
     const sdk = exampleRequire("@pulumi/pulumi") as typeof pulumi;
     // The packed library's cluster-read seam (an internal module: required by path, as no program would).
-    const packedKubeClient = require(path.join(path.dirname(exampleRequire.resolve("kubesphere-federation")), "kubeClient.js"));
+    const packedKubeClient = require(
+        path.join(path.dirname(exampleRequire.resolve("kubesphere-federation")), "kubeClient.js"),
+    );
     const world = await installMocks(kubesphereYamlV3(jwtSecret), {}, true, sdk, "member-from-output");
     const clusterKubeconfig = tokenKubeconfig("prod");
     sdk.runtime.setAllConfig(
-        { "member-from-output:hostKubeconfig": tokenKubeconfig("host"), "member-from-output:clusterKubeconfig": clusterKubeconfig },
+        {
+            "member-from-output:hostKubeconfig": tokenKubeconfig("host"),
+            "member-from-output:clusterKubeconfig": clusterKubeconfig,
+        },
         ["member-from-output:hostKubeconfig", "member-from-output:clusterKubeconfig"],
     );
     const restore = packedKubeClient.useClusterAccess(fakeClusterAccess());
@@ -32,24 +37,26 @@ async function main(jwtSecret: string): Promise<void> {
     const outputs = { clusterName: await valueOf(program.clusterName), ready: await valueOf(program.ready) };
     await settle();
     const cluster = world.resources.find((r) => r.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster");
-    const memberPatch = world.resources.find((r) => r.type.endsWith("ClusterConfigurationPatch") && r.name === "prod-ks-installer");
+    const memberPatch = world.resources.find(
+        (r) => r.type.endsWith("ClusterConfigurationPatch") && r.name === "prod-ks-installer",
+    );
     const connection = cluster && plain(cluster.inputs.spec).connection;
     // One marked line: Pulumi's mock logs share stdout.
     process.stdout.write(
         "\nRESULT " +
-        JSON.stringify({
-            outputs,
-            events: world.events,
-            clusterKubeconfig,
-            cluster: cluster && {
-                name: cluster.name,
-                provider: cluster.provider,
-                specIsSecret: isSecretInput(cluster.inputs.spec),
-                connectionType: connection.type,
-                importedKubeconfig: Buffer.from(connection.kubeconfig, "base64").toString("utf8"),
-            },
-            memberJwtSecret: memberPatch && plain(memberPatch.inputs.spec).authentication.jwtSecret,
-        }),
+            JSON.stringify({
+                outputs,
+                events: world.events,
+                clusterKubeconfig,
+                cluster: cluster && {
+                    name: cluster.name,
+                    provider: cluster.provider,
+                    specIsSecret: isSecretInput(cluster.inputs.spec),
+                    connectionType: connection.type,
+                    importedKubeconfig: Buffer.from(connection.kubeconfig, "base64").toString("utf8"),
+                },
+                memberJwtSecret: memberPatch && plain(memberPatch.inputs.spec).authentication.jwtSecret,
+            }),
     );
 }
 

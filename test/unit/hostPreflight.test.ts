@@ -11,7 +11,12 @@ function v3Host(overrides: Partial<HostFacts["facts"]> = {}, clusters = [hostEnt
     const facts = freshV3Facts("host");
     return {
         name: "host",
-        facts: { ...facts, installer: { clusterRole: "host", version: "v3.4.1" }, config: { jwtSecret: SECRET, layout: "v3", clusterRole: "host", multiclusterEnable: true }, ...overrides },
+        facts: {
+            ...facts,
+            installer: { clusterRole: "host", version: "v3.4.1" },
+            config: { jwtSecret: SECRET, layout: "v3", clusterRole: "host", multiclusterEnable: true },
+            ...overrides,
+        },
         clusters,
     };
 }
@@ -36,56 +41,118 @@ describe("hostPreflightVerdict", () => {
     it("a fresh 3.x install is not a host yet; neither is one whose host Cluster entry does not exist", () => {
         assert.strictEqual(verdict({ ...v3Host(), facts: freshV3Facts("host") }).isHost, false);
         assert.strictEqual(verdict(v3Host({}, [])).isHost, false);
-        assert.strictEqual(verdict(v3Host({ config: { jwtSecret: SECRET, layout: "v3", multiclusterEnable: true } })).isHost, true, "3.1/3.2: enable without a role");
+        assert.strictEqual(
+            verdict(v3Host({ config: { jwtSecret: SECRET, layout: "v3", multiclusterEnable: true } })).isHost,
+            true,
+            "3.1/3.2: enable without a role",
+        );
     });
 
     it("refuses a 3.x host without ks-installer, and one that is a member of another federation", () => {
-        assert.match(verdict({ ...v3Host(), facts: { kubeSystemUid: "u" } }).errors.join(), /^KubeSphere 3\.x is not installed on host "host": ClusterConfiguration kubesphere-system\/ks-installer was not found \(KubeSphere found: none\)/);
-        assert.match(verdict(v3Host({ installer: { clusterRole: "member", version: "v3.4.1" } })).errors.join(), /^host "host" is a member of another federation/);
+        assert.match(
+            verdict({ ...v3Host(), facts: { kubeSystemUid: "u" } }).errors.join(),
+            /^KubeSphere 3\.x is not installed on host "host": ClusterConfiguration kubesphere-system\/ks-installer was not found \(KubeSphere found: none\)/,
+        );
+        assert.match(
+            verdict(v3Host({ installer: { clusterRole: "member", version: "v3.4.1" } })).errors.join(),
+            /^host "host" is a member of another federation/,
+        );
     });
 
     it("warns when ks-installer reports no version yet", () => {
-        assert.match(verdict(v3Host({ installer: { clusterRole: "host" } })).warnings.join(), /^host "host": its ks-installer reports no status\.core\.version/);
+        assert.match(
+            verdict(v3Host({ installer: { clusterRole: "host" } })).warnings.join(),
+            /^host "host": its ks-installer reports no status\.core\.version/,
+        );
     });
 
     it("warns when host.name is not the name of KubeSphere's own host Cluster entry", () => {
         const result = verdict(v3Host({}, [{ ...hostEntry, name: "main" }]));
-        assert.match(result.warnings.join(), /^host "host": KubeSphere's own host Cluster entry is named "main", not "host" \(host\.name\).*Fix: set host\.name: main/);
+        assert.match(
+            result.warnings.join(),
+            /^host "host": KubeSphere's own host Cluster entry is named "main", not "host" \(host\.name\).*Fix: set host\.name: main/,
+        );
     });
 
-    it("3.1 (no hostClusterName option): warns before the entry exists that it will be named \"host\", and after, naming 3.1", () => {
+    it('3.1 (no hostClusterName option): warns before the entry exists that it will be named "host", and after, naming 3.1', () => {
         const fresh31: HostFacts = { name: "prod", facts: freshV3Facts("prod", "v3.1.1"), clusters: [] };
         const before = hostPreflightVerdict({ hostMajor: "v3", host: fresh31 });
         assert.deepStrictEqual(before.errors, []);
-        assert.match(before.warnings.join(), /^host "prod": KubeSphere v3\.1\.1 has no hostClusterName option, so KubeSphere will name its own host Cluster entry "host", not "prod" \(host\.name\)\. Fix: set host\.name: host$/);
-        assert.deepStrictEqual(hostPreflightVerdict({ hostMajor: "v3", host: { ...fresh31, name: "host" } }).warnings, [], "host.name: host is what 3.1 does");
-        assert.deepStrictEqual(hostPreflightVerdict({ hostMajor: "v3", host: { ...fresh31, facts: freshV3Facts("prod", "v3.2.1") } }).warnings, [], "3.2 has the option");
-        const after = hostPreflightVerdict({ hostMajor: "v3", host: { ...fresh31, clusters: [{ ...hostEntry, kubeSphereVersion: "v3.1.1" }] } });
-        assert.match(after.warnings.join(), /^host "prod": KubeSphere's own host Cluster entry is named "host", not "prod" \(host\.name\)\. KubeSphere v3\.1\.1 has no hostClusterName option and always names it "host"\. Fix: set host\.name: host$/);
+        assert.match(
+            before.warnings.join(),
+            /^host "prod": KubeSphere v3\.1\.1 has no hostClusterName option, so KubeSphere will name its own host Cluster entry "host", not "prod" \(host\.name\)\. Fix: set host\.name: host$/,
+        );
+        assert.deepStrictEqual(
+            hostPreflightVerdict({ hostMajor: "v3", host: { ...fresh31, name: "host" } }).warnings,
+            [],
+            "host.name: host is what 3.1 does",
+        );
+        assert.deepStrictEqual(
+            hostPreflightVerdict({ hostMajor: "v3", host: { ...fresh31, facts: freshV3Facts("prod", "v3.2.1") } })
+                .warnings,
+            [],
+            "3.2 has the option",
+        );
+        const after = hostPreflightVerdict({
+            hostMajor: "v3",
+            host: { ...fresh31, clusters: [{ ...hostEntry, kubeSphereVersion: "v3.1.1" }] },
+        });
+        assert.match(
+            after.warnings.join(),
+            /^host "prod": KubeSphere's own host Cluster entry is named "host", not "prod" \(host\.name\)\. KubeSphere v3\.1\.1 has no hostClusterName option and always names it "host"\. Fix: set host\.name: host$/,
+        );
     });
 
     it("4.x: passes a host with role host, reporting the version of its own Cluster entry; refuses any other role", () => {
-        const v4: HostFacts = { name: "host", facts: { kubeSystemUid: "u", config: { jwtSecret: SECRET, layout: "v4", clusterRole: "host" } }, clusters: [{ ...hostEntry, kubeSphereVersion: "v4.1.3" }] };
+        const v4: HostFacts = {
+            name: "host",
+            facts: { kubeSystemUid: "u", config: { jwtSecret: SECRET, layout: "v4", clusterRole: "host" } },
+            clusters: [{ ...hostEntry, kubeSphereVersion: "v4.1.3" }],
+        };
         const ok = verdict(v4, "v4");
-        assert.deepStrictEqual([ok.errors, ok.isHost, ok.install.kind === "v4" && ok.install.release?.text], [[], true, "v4.1.3"]);
-        assert.match(verdict({ ...v4, facts: { ...v4.facts, config: { ...v4.facts.config!, clusterRole: "member" } } }, "v4").errors.join(), /^host "host" does not run KubeSphere 4\.x as a host: its kubesphere-config has multicluster\.clusterRole "member"/);
-        assert.match(verdict({ ...v4, facts: { kubeSystemUid: "u", configProblem: "bad yaml" } }, "v4").errors.join(), /no readable kubesphere\.yaml \(bad yaml\)/);
+        assert.deepStrictEqual(
+            [ok.errors, ok.isHost, ok.install.kind === "v4" && ok.install.release?.text],
+            [[], true, "v4.1.3"],
+        );
+        assert.match(
+            verdict(
+                { ...v4, facts: { ...v4.facts, config: { ...v4.facts.config!, clusterRole: "member" } } },
+                "v4",
+            ).errors.join(),
+            /^host "host" does not run KubeSphere 4\.x as a host: its kubesphere-config has multicluster\.clusterRole "member"/,
+        );
+        assert.match(
+            verdict({ ...v4, facts: { kubeSystemUid: "u", configProblem: "bad yaml" } }, "v4").errors.join(),
+            /no readable kubesphere\.yaml \(bad yaml\)/,
+        );
     });
 
     it("says in previews what `up` will wait for", () => {
-        assert.match(hostWaitPreviewMessage("host", 1800), /^host "host": not a host yet; `pulumi up` will patch its ks-installer and wait \(up to 1800s, host\.installerTimeoutSeconds\) until .*cluster-role\.kubesphere\.io\/host.*before any member's Cluster is created$/);
+        assert.match(
+            hostWaitPreviewMessage("host", 1800),
+            /^host "host": not a host yet; `pulumi up` will patch its ks-installer and wait \(up to 1800s, host\.installerTimeoutSeconds\) until .*cluster-role\.kubesphere\.io\/host.*before any member's Cluster is created$/,
+        );
     });
 });
 
 describe("assessHostRole", () => {
     it("is done only with the role rendered and the host entry present", () => {
-        assert.deepStrictEqual(assessHostRole({ config: { clusterRole: "host", multiclusterEnable: true }, hostEntry }), { state: "done" });
+        assert.deepStrictEqual(
+            assessHostRole({ config: { clusterRole: "host", multiclusterEnable: true }, hostEntry }),
+            { state: "done" },
+        );
         assert.deepStrictEqual(assessHostRole({ config: { multiclusterEnable: true }, hostEntry }), { state: "done" });
-        assert.deepStrictEqual(assessHostRole({ config: { clusterRole: "none", multiclusterEnable: false }, hostEntry: undefined }), {
+        assert.deepStrictEqual(
+            assessHostRole({ config: { clusterRole: "none", multiclusterEnable: false }, hostEntry: undefined }),
+            {
+                state: "pending",
+                detail: 'kubesphere-config shows clusterRole "none", multicluster.enable false; no Cluster labelled cluster-role.kubesphere.io/host yet',
+            },
+        );
+        assert.deepStrictEqual(assessHostRole({ hostEntry }), {
             state: "pending",
-            detail: "kubesphere-config shows clusterRole \"none\", multicluster.enable false; no Cluster labelled cluster-role.kubesphere.io/host yet",
+            detail: "kubesphere-config has no kubesphere.yaml yet",
         });
-        assert.deepStrictEqual(assessHostRole({ hostEntry }), { state: "pending", detail: "kubesphere-config has no kubesphere.yaml yet" });
     });
 });
 
@@ -120,18 +187,31 @@ describe("waitForHostRole", () => {
         const result = await slow.done;
         assert.ok(result.waitedMs > 10_000);
         assert.strictEqual(slow.reads(), 27);
-        assert.ok(slow.logs.some((line) => /^host "host": waiting for KubeSphere to make it a host before members join \(\d+s; kubesphere-config shows clusterRole "none"/.test(line)), slow.logs.join("\n"));
+        assert.ok(
+            slow.logs.some((line) =>
+                /^host "host": waiting for KubeSphere to make it a host before members join \(\d+s; kubesphere-config shows clusterRole "none"/.test(
+                    line,
+                ),
+            ),
+            slow.logs.join("\n"),
+        );
         assert.ok(slow.logs.some((line) => /^host "host": KubeSphere is running as a host after \d+s$/.test(line)));
     });
 
     it("times out with what to inspect and the config key to raise", async () => {
         const slow = run([pending], 30_000);
-        await assert.rejects(slow.done, /^Error: host "host": KubeSphere did not become a host within 30s \(kubesphere-config shows clusterRole "none".*\)\. Fix: inspect the installer on the host: .*raise host\.installerTimeoutSeconds/);
+        await assert.rejects(
+            slow.done,
+            /^Error: host "host": KubeSphere did not become a host within 30s \(kubesphere-config shows clusterRole "none".*\)\. Fix: inspect the installer on the host: .*raise host\.installerTimeoutSeconds/,
+        );
         assert.ok(slow.time() <= 32_000);
     });
 
     it("fails naming host.kubeconfig when the host stays unreachable", async () => {
         const down = run([new Error("connect ECONNREFUSED 127.0.0.1:6443")]);
-        await assert.rejects(down.done, /^Error: host "host": the API server does not answer \(connect ECONNREFUSED 127\.0\.0\.1:6443\)\. Fix: .*host\.kubeconfig/);
+        await assert.rejects(
+            down.done,
+            /^Error: host "host": the API server does not answer \(connect ECONNREFUSED 127\.0\.0\.1:6443\)\. Fix: .*host\.kubeconfig/,
+        );
     });
 });

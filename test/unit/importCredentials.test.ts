@@ -17,7 +17,11 @@ import {
     unreachableFromHostReason,
 } from "../../components/importCredentials";
 import { resolveKubeconfig } from "../../components/kubeconfig";
-import { certificateKubeconfig as fixtureCertificateKubeconfig, laterCertificateKubeconfig, tokenKubeconfig } from "../fixtures/kubeconfigs";
+import {
+    certificateKubeconfig as fixtureCertificateKubeconfig,
+    laterCertificateKubeconfig,
+    tokenKubeconfig,
+} from "../fixtures/kubeconfigs";
 
 /** A self-signed client certificate (no key: only its dates matter here). */
 const certificatePem = fs.readFileSync(path.join(__dirname, "..", "fixtures", "client-certificate.pem"));
@@ -27,7 +31,12 @@ const certificateKubeconfig = yaml.dump({
     "current-context": "c",
     clusters: [{ name: "c", cluster: { server: "https://c:6443" } }],
     contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
-    users: [{ name: "u", user: { "client-certificate-data": certificatePem.toString("base64"), "client-key-data": "a2V5" } }],
+    users: [
+        {
+            name: "u",
+            user: { "client-certificate-data": certificatePem.toString("base64"), "client-key-data": "a2V5" },
+        },
+    ],
 });
 const days = (n: number) => n * 86_400_000;
 
@@ -35,12 +44,15 @@ describe("import credentials", () => {
     it("defaults to a ServiceAccount for exec plugins and auth-providers on 3.x", () => {
         assert.strictEqual(defaultImportCredentials("exec"), "serviceAccount");
         assert.strictEqual(defaultImportCredentials("authProvider", "v3"), "serviceAccount");
-        for (const method of ["token", "clientCertificate", "basic", "none"] as const) assert.strictEqual(defaultImportCredentials(method, "v3"), "kubeconfig");
+        for (const method of ["token", "clientCertificate", "basic", "none"] as const)
+            assert.strictEqual(defaultImportCredentials(method, "v3"), "kubeconfig");
     });
 
     it("on 4.x also for client certificates, which 4.x would renew inside the Cluster", () => {
         assert.deepStrictEqual(
-            (["exec", "authProvider", "clientCertificate", "token", "basic", "none"] as const).map((method) => defaultImportCredentials(method, "v4")),
+            (["exec", "authProvider", "clientCertificate", "token", "basic", "none"] as const).map((method) =>
+                defaultImportCredentials(method, "v4"),
+            ),
             ["serviceAccount", "serviceAccount", "serviceAccount", "kubeconfig", "kubeconfig", "kubeconfig"],
         );
     });
@@ -52,7 +64,10 @@ describe("import credentials", () => {
     it("tells a client-certificate user from a token user, and counts the certificate's days", () => {
         assert.strictEqual(hasClientCertificate(certificateKubeconfig), true);
         assert.strictEqual(hasClientCertificate(tokenKubeconfig("m1")), false);
-        assert.strictEqual(clientCertificateDaysLeft(certificateKubeconfig, new Date(validTo.getTime() - days(10) - 1000)), 10);
+        assert.strictEqual(
+            clientCertificateDaysLeft(certificateKubeconfig, new Date(validTo.getTime() - days(10) - 1000)),
+            10,
+        );
         assert.strictEqual(clientCertificateDaysLeft(tokenKubeconfig("m1")), undefined);
     });
 
@@ -62,8 +77,15 @@ describe("import credentials", () => {
     });
 
     it("builds a static token kubeconfig that the kubeconfig validator accepts", () => {
-        const text = serviceAccountKubeconfig({ member: "eks1", server: "https://eks1:443", token: "sa-token", caData: "Q0E=" });
-        const resolved = resolveKubeconfig(text, undefined, { key: "k", description: "d", baseDir: "/" }, () => Buffer.from(""));
+        const text = serviceAccountKubeconfig({
+            member: "eks1",
+            server: "https://eks1:443",
+            token: "sa-token",
+            caData: "Q0E=",
+        });
+        const resolved = resolveKubeconfig(text, undefined, { key: "k", description: "d", baseDir: "/" }, () =>
+            Buffer.from(""),
+        );
         assert.strictEqual(resolved.server, "https://eks1:443");
         assert.strictEqual(resolved.authMethod, "token");
         const doc = yaml.load(text) as any;
@@ -91,13 +113,27 @@ describe("import credentials", () => {
     it("refuses credential plugins unless a ServiceAccount is used, and warns about unreachable-looking servers", () => {
         const args = { member: "eks1", configKey: "members[3]", server: "https://eks1.example.com" };
         const refused = checkImport({ ...args, credentials: "kubeconfig", authMethod: "exec" });
-        assert.match(refused.error!, /member "eks1": its kubeconfig authenticates with an exec plugin.*Fix: set members\[3\]\.credentials: serviceAccount/);
-        assert.match(checkImport({ ...args, credentials: "kubeconfig", authMethod: "authProvider" }).error!, /auth-provider/);
+        assert.match(
+            refused.error!,
+            /member "eks1": its kubeconfig authenticates with an exec plugin.*Fix: set members\[3\]\.credentials: serviceAccount/,
+        );
+        assert.match(
+            checkImport({ ...args, credentials: "kubeconfig", authMethod: "authProvider" }).error!,
+            /auth-provider/,
+        );
         assert.deepStrictEqual(checkImport({ ...args, credentials: "serviceAccount", authMethod: "exec" }), {});
         assert.deepStrictEqual(checkImport({ ...args, credentials: "kubeconfig", authMethod: "token" }), {});
-        const local = checkImport({ ...args, server: "https://lb.kubesphere.local:6443", credentials: "kubeconfig", authMethod: "clientCertificate" });
+        const local = checkImport({
+            ...args,
+            server: "https://lb.kubesphere.local:6443",
+            credentials: "kubeconfig",
+            authMethod: "clientCertificate",
+        });
         assert.strictEqual(local.error, undefined);
-        assert.match(local.warning!, /KubeSphere will connect to https:\/\/lb\.kubesphere\.local:6443.*Fix: set members\[3\]\.apiServerEndpoint/);
+        assert.match(
+            local.warning!,
+            /KubeSphere will connect to https:\/\/lb\.kubesphere\.local:6443.*Fix: set members\[3\]\.apiServerEndpoint/,
+        );
     });
 
     it("errors on an expired client certificate, warns under 30 days, accepts otherwise", () => {
@@ -107,12 +143,21 @@ describe("import credentials", () => {
         const soon = checkClientCertificate(certificateKubeconfig, new Date(validTo.getTime() - days(10)));
         assert.strictEqual(soon.level, "warn");
         assert.match((soon as { message: string }).message, /expires in 9 day\(s\)|expires in 10 day\(s\)/);
-        assert.deepStrictEqual(checkClientCertificate(certificateKubeconfig, new Date(validTo.getTime() - days(31))), { level: "ok" });
-        assert.deepStrictEqual(checkClientCertificate(tokenKubeconfig("m1")), { level: "ok" }, "tokens have nothing to check");
+        assert.deepStrictEqual(checkClientCertificate(certificateKubeconfig, new Date(validTo.getTime() - days(31))), {
+            level: "ok",
+        });
+        assert.deepStrictEqual(
+            checkClientCertificate(tokenKubeconfig("m1")),
+            { level: "ok" },
+            "tokens have nothing to check",
+        );
     });
 
     it("errors on client-certificate-data that is not a certificate", () => {
-        const broken = certificateKubeconfig.replace(certificatePem.toString("base64"), Buffer.from("nope").toString("base64"));
+        const broken = certificateKubeconfig.replace(
+            certificatePem.toString("base64"),
+            Buffer.from("nope").toString("base64"),
+        );
         assert.strictEqual(checkClientCertificate(broken).level, "error");
     });
 
@@ -122,16 +167,36 @@ describe("import credentials", () => {
         const renewedCertificate = laterCertificateKubeconfig("m1");
 
         it("keeps a token or a later-expiring certificate that KubeSphere put in the Cluster for the same server", () => {
-            assert.strictEqual(isKubeSphereRenewal(ours, swappedToToken), true, "system:masters: the kubesphere ServiceAccount's token");
-            assert.strictEqual(isKubeSphereRenewal(ours, renewedCertificate), true, "any other user: a new certificate");
+            assert.strictEqual(
+                isKubeSphereRenewal(ours, swappedToToken),
+                true,
+                "system:masters: the kubesphere ServiceAccount's token",
+            );
+            assert.strictEqual(
+                isKubeSphereRenewal(ours, renewedCertificate),
+                true,
+                "any other user: a new certificate",
+            );
         });
 
         it("does not keep anything else", () => {
             assert.strictEqual(isKubeSphereRenewal(ours, undefined), false, "no Cluster yet");
             assert.strictEqual(isKubeSphereRenewal(ours, ours), false, "unchanged");
-            assert.strictEqual(isKubeSphereRenewal(renewedCertificate, ours), false, "the user renewed theirs: it expires later than the kept one");
-            assert.strictEqual(isKubeSphereRenewal(ours, tokenKubeconfig("m1", "https://elsewhere.example.com:6443")), false, "another server");
-            assert.strictEqual(isKubeSphereRenewal(tokenKubeconfig("m1"), renewedCertificate), false, "ours has no certificate: nothing to renew");
+            assert.strictEqual(
+                isKubeSphereRenewal(renewedCertificate, ours),
+                false,
+                "the user renewed theirs: it expires later than the kept one",
+            );
+            assert.strictEqual(
+                isKubeSphereRenewal(ours, tokenKubeconfig("m1", "https://elsewhere.example.com:6443")),
+                false,
+                "another server",
+            );
+            assert.strictEqual(
+                isKubeSphereRenewal(tokenKubeconfig("m1"), renewedCertificate),
+                false,
+                "ours has no certificate: nothing to renew",
+            );
             assert.strictEqual(isKubeSphereRenewal(ours, "not: [a kubeconfig"), false, "unreadable");
         });
     });

@@ -2,7 +2,18 @@ import * as assert from "assert";
 import * as http from "http";
 import * as yaml from "js-yaml";
 import { AddressInfo } from "net";
-import { classifyRequestError, hostRoleReader, listImportedClusters, probeImportKubeconfig, probeKsApiserver, readClock, readClusterFacts, readClusterObject, readImportedKubeconfig, readKubesphereLayout } from "../../components/kubeClient";
+import {
+    classifyRequestError,
+    hostRoleReader,
+    listImportedClusters,
+    probeImportKubeconfig,
+    probeKsApiserver,
+    readClock,
+    readClusterFacts,
+    readClusterObject,
+    readImportedKubeconfig,
+    readKubesphereLayout,
+} from "../../components/kubeClient";
 import { tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
 
 // Port 1 on loopback: nothing listens there, so the connection is refused at once.
@@ -15,7 +26,10 @@ describe("direct cluster reads", () => {
     ] as const) {
         it(`${what}: an unreachable cluster fails naming it, its server and the fix, without credentials`, async () => {
             await assert.rejects(read(), (err: Error) => {
-                assert.match(err.message, /^cluster "m9": the API server https:\/\/127\.0\.0\.1:1 does not answer \(.+\)\. Fix: check that it is up and reachable/);
+                assert.match(
+                    err.message,
+                    /^cluster "m9": the API server https:\/\/127\.0\.0\.1:1 does not answer \(.+\)\. Fix: check that it is up and reachable/,
+                );
                 assert.ok(!err.message.includes(tokenFor("m9")));
                 return true;
             });
@@ -38,37 +52,51 @@ function fakeApiServer(objects: Record<string, unknown>, proxyStatus = 200, thro
         requests.push({ path: request.url ?? "", authorization: request.headers.authorization });
         if (throttled < throttledAnswers) {
             throttled++;
-            response.writeHead(429, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 429, message: "storage is (re)initializing" }));
+            response
+                .writeHead(429, { "content-type": "application/json" })
+                .end(JSON.stringify({ kind: "Status", code: 429, message: "storage is (re)initializing" }));
             return;
         }
         const url = new URL(request.url ?? "/", "http://x");
-        const key = url.pathname + (url.searchParams.get("labelSelector") ? `?labelSelector=${url.searchParams.get("labelSelector")}` : "");
+        const key =
+            url.pathname +
+            (url.searchParams.get("labelSelector") ? `?labelSelector=${url.searchParams.get("labelSelector")}` : "");
         if (url.pathname === "/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version") {
             response.writeHead(proxyStatus, { "content-type": "application/json" }).end("{}");
             return;
         }
         const body = objects[key];
         if (body === undefined) {
-            response.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 404, message: "not found" }));
+            response
+                .writeHead(404, { "content-type": "application/json" })
+                .end(JSON.stringify({ kind: "Status", code: 404, message: "not found" }));
             return;
         }
         response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
     });
     return {
         requests,
-        start: () => new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
+        start: () =>
+            new Promise<string>((resolve) =>
+                server.listen(0, "127.0.0.1", () =>
+                    resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+                ),
+            ),
         stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
     };
 }
 
 /** A token kubeconfig for the plain-HTTP loopback server (client-node allows http only without TLS verification). */
 function loopbackKubeconfig(cluster: string, server: string): string {
-    const doc = yaml.load(tokenKubeconfig(cluster, server)) as { clusters: Array<{ cluster: Record<string, unknown> }> };
+    const doc = yaml.load(tokenKubeconfig(cluster, server)) as {
+        clusters: Array<{ cluster: Record<string, unknown> }>;
+    };
     doc.clusters[0].cluster = { server, "insecure-skip-tls-verify": true };
     return yaml.dump(doc);
 }
 
-const KUBESPHERE_YAML_33_MEMBER = "authentication:\n  jwtSecret: secret-of-host\n  oauthOptions:\n    accessTokenMaxAge: 0\nmulticluster:\n  clusterRole: member\n  enable: false\n";
+const KUBESPHERE_YAML_33_MEMBER =
+    "authentication:\n  jwtSecret: secret-of-host\n  oauthOptions:\n    accessTokenMaxAge: 0\nmulticluster:\n  clusterRole: member\n  enable: false\n";
 const CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters";
 
 describe("direct cluster reads against a loopback API server", () => {
@@ -76,19 +104,38 @@ describe("direct cluster reads against a loopback API server", () => {
         const api = fakeApiServer({
             "/api/v1/namespaces/kube-system": { metadata: { name: "kube-system", uid: "uid-m1" } },
             "/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer": {
-                spec: { multicluster: { clusterRole: "member" }, authentication: { jwtSecret: "secret-of-host", oauthOptions: { accessTokenMaxAge: "1h" } } },
+                spec: {
+                    multicluster: { clusterRole: "member" },
+                    authentication: { jwtSecret: "secret-of-host", oauthOptions: { accessTokenMaxAge: "1h" } },
+                },
                 status: { core: { status: "enabled", version: "v3.3.2" } },
             },
-            "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config": { data: { "kubesphere.yaml": KUBESPHERE_YAML_33_MEMBER } },
-            "/api/v1/namespaces/kubesphere-system": { metadata: { name: "kubesphere-system", annotations: { "cluster.kubesphere.io/host-cluster": "host" } } },
+            "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config": {
+                data: { "kubesphere.yaml": KUBESPHERE_YAML_33_MEMBER },
+            },
+            "/api/v1/namespaces/kubesphere-system": {
+                metadata: { name: "kubesphere-system", annotations: { "cluster.kubesphere.io/host-cluster": "host" } },
+            },
         });
         const server = await api.start();
         try {
             const facts = await readClusterFacts("m1", loopbackKubeconfig("m1", server));
             assert.deepStrictEqual(facts, {
                 kubeSystemUid: "uid-m1",
-                installer: { clusterRole: "member", jwtSecret: "secret-of-host", version: "v3.3.2", oauthOptionsAccessTokenMaxAge: "1h" },
-                config: { jwtSecret: "secret-of-host", layout: "v3", clusterRole: "member", multiclusterEnable: false, accessTokenMaxAge: 0, hostClusterName: undefined },
+                installer: {
+                    clusterRole: "member",
+                    jwtSecret: "secret-of-host",
+                    version: "v3.3.2",
+                    oauthOptionsAccessTokenMaxAge: "1h",
+                },
+                config: {
+                    jwtSecret: "secret-of-host",
+                    layout: "v3",
+                    clusterRole: "member",
+                    multiclusterEnable: false,
+                    accessTokenMaxAge: 0,
+                    hostClusterName: undefined,
+                },
                 configProblem: undefined,
                 kubesphereNamespace: { hostCluster: "host" },
             });
@@ -117,7 +164,9 @@ describe("direct cluster reads against a loopback API server", () => {
     it("reports an unreadable kubesphere-config as a problem without its content", async () => {
         const api = fakeApiServer({
             "/api/v1/namespaces/kube-system": { metadata: { uid: "u" } },
-            "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config": { data: { "kubesphere.yaml": "multicluster:\n  clusterRole: host\n" } },
+            "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config": {
+                data: { "kubesphere.yaml": "multicluster:\n  clusterRole: host\n" },
+            },
         });
         const server = await api.start();
         try {
@@ -130,11 +179,19 @@ describe("direct cluster reads against a loopback API server", () => {
     });
 
     it("lists the host's Clusters with their UID, host label and version, and reads whether the host is a host", async () => {
-        const hostEntry = { metadata: { name: "host", labels: { "cluster-role.kubesphere.io/host": "" } }, status: { uid: "uid-host", kubeSphereVersion: "v3.4.1" } };
+        const hostEntry = {
+            metadata: { name: "host", labels: { "cluster-role.kubesphere.io/host": "" } },
+            status: { uid: "uid-host", kubeSphereVersion: "v3.4.1" },
+        };
         const api = fakeApiServer({
             [CLUSTERS]: { items: [hostEntry, { metadata: { name: "m1" }, status: {} }] },
             [`${CLUSTERS}?labelSelector=cluster-role.kubesphere.io/host`]: { items: [hostEntry] },
-            "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config": { data: { "kubesphere.yaml": "authentication:\n  jwtSecret: s\nmulticluster:\n  clusterRole: host\n  enable: true\n" } },
+            "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config": {
+                data: {
+                    "kubesphere.yaml":
+                        "authentication:\n  jwtSecret: s\nmulticluster:\n  clusterRole: host\n  enable: true\n",
+                },
+            },
         });
         const server = await api.start();
         try {
@@ -154,7 +211,12 @@ describe("direct cluster reads against a loopback API server", () => {
 
     it("reads the kubeconfig a Cluster on the host holds now (decoded), undefined for a Cluster that does not exist", async () => {
         const kept = tokenKubeconfig("m1");
-        const api = fakeApiServer({ [`${CLUSTERS}/m1`]: { metadata: { name: "m1" }, spec: { connection: { type: "direct", kubeconfig: Buffer.from(kept).toString("base64") } } } });
+        const api = fakeApiServer({
+            [`${CLUSTERS}/m1`]: {
+                metadata: { name: "m1" },
+                spec: { connection: { type: "direct", kubeconfig: Buffer.from(kept).toString("base64") } },
+            },
+        });
         const server = await api.start();
         try {
             const kubeconfig = loopbackKubeconfig("host", server);
@@ -164,19 +226,30 @@ describe("direct cluster reads against a loopback API server", () => {
             await api.stop();
         }
         await assert.rejects(readImportedKubeconfig(unreachable, "m1"), (err: Error) => {
-            assert.match(err.message, /^reading Cluster "m1" on the host \(https:\/\/127\.0\.0\.1:1\) failed: .+\. Fix: /);
+            assert.match(
+                err.message,
+                /^reading Cluster "m1" on the host \(https:\/\/127\.0\.0\.1:1\) failed: .+\. Fix: /,
+            );
             assert.ok(!err.message.includes(tokenFor("m9")));
             return true;
         });
     });
 
     it("probes ks-apiserver through the service proxy path of docs/kubesphere.md §4.3, with the kubeconfig's credentials", async () => {
-        for (const [status, expected] of [[200, undefined], [503, "the service proxy answered HTTP 503"]] as const) {
+        for (const [status, expected] of [
+            [200, undefined],
+            [503, "the service proxy answered HTTP 503"],
+        ] as const) {
             const api = fakeApiServer({}, status);
             const server = await api.start();
             try {
                 assert.strictEqual(await probeKsApiserver(loopbackKubeconfig("m1", server)), expected);
-                assert.deepStrictEqual(api.requests, [{ path: "/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version", authorization: `Bearer ${tokenFor("m1")}` }]);
+                assert.deepStrictEqual(api.requests, [
+                    {
+                        path: "/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version",
+                        authorization: `Bearer ${tokenFor("m1")}`,
+                    },
+                ]);
             } finally {
                 await api.stop();
             }
@@ -202,11 +275,15 @@ describe("diagnosis reads (components/kubeClient.ts)", () => {
         const server = http.createServer((request, response) => {
             const url = new URL(request.url ?? "/", "http://x");
             if (options.unauthorized) {
-                response.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 401, message: "Unauthorized" }));
+                response
+                    .writeHead(401, { "content-type": "application/json" })
+                    .end(JSON.stringify({ kind: "Status", code: 401, message: "Unauthorized" }));
                 return;
             }
             if (url.pathname === "/version") {
-                response.writeHead(200, { "content-type": "application/json", date: "Tue, 01 Dec 2026 10:00:00 GMT" }).end(JSON.stringify({ gitVersion: "v1.33.13" }));
+                response
+                    .writeHead(200, { "content-type": "application/json", date: "Tue, 01 Dec 2026 10:00:00 GMT" })
+                    .end(JSON.stringify({ gitVersion: "v1.33.13" }));
                 return;
             }
             if (url.pathname === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
@@ -214,7 +291,14 @@ describe("diagnosis reads (components/kubeClient.ts)", () => {
                 request.on("data", (chunk) => (body += chunk));
                 request.on("end", () => {
                     const review = JSON.parse(body) as { spec: { resourceAttributes: { verb: string } } };
-                    response.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ ...review, status: { allowed: review.spec.resourceAttributes.verb !== "*" } }));
+                    response
+                        .writeHead(201, { "content-type": "application/json" })
+                        .end(
+                            JSON.stringify({
+                                ...review,
+                                status: { allowed: review.spec.resourceAttributes.verb !== "*" },
+                            }),
+                        );
                 });
                 return;
             }
@@ -222,16 +306,30 @@ describe("diagnosis reads (components/kubeClient.ts)", () => {
                 response.writeHead(200, { "content-type": "application/json" }).end(
                     JSON.stringify({
                         metadata: { name: "m1", annotations: { "kubesphere.io/config-hash": "abc" } },
-                        spec: { connection: { type: "proxy", kubeconfig: Buffer.from("imported: yes\n").toString("base64") } },
-                        status: { conditions: [{ type: "Ready", status: "False", message: "Cluster is Not Ready now" }] },
+                        spec: {
+                            connection: {
+                                type: "proxy",
+                                kubeconfig: Buffer.from("imported: yes\n").toString("base64"),
+                            },
+                        },
+                        status: {
+                            conditions: [{ type: "Ready", status: "False", message: "Cluster is Not Ready now" }],
+                        },
                     }),
                 );
                 return;
             }
-            response.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 404 }));
+            response
+                .writeHead(404, { "content-type": "application/json" })
+                .end(JSON.stringify({ kind: "Status", code: 404 }));
         });
         return {
-            start: () => new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
+            start: () =>
+                new Promise<string>((resolve) =>
+                    server.listen(0, "127.0.0.1", () =>
+                        resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+                    ),
+                ),
             stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
         };
     }
@@ -240,11 +338,19 @@ describe("diagnosis reads (components/kubeClient.ts)", () => {
         const api = diagnosisServer();
         const server = await api.start();
         try {
-            const probe = await probeImportKubeconfig(loopbackKubeconfig("m1", server), "the kubeconfig the program will import");
+            const probe = await probeImportKubeconfig(
+                loopbackKubeconfig("m1", server),
+                "the kubeconfig the program will import",
+            );
             assert.deepStrictEqual(probe.reach, { ok: true });
             assert.deepStrictEqual(
                 probe.access?.map((check) => `${check.what}: ${check.allowed}`),
-                ["get namespaces: true", "list nodes: true", "get services/proxy in kubesphere-system: true", "do everything (cluster-admin): false"],
+                [
+                    "get namespaces: true",
+                    "list nodes: true",
+                    "get services/proxy in kubesphere-system: true",
+                    "do everything (cluster-admin): false",
+                ],
             );
             assert.strictEqual(probe.insecure, true);
         } finally {
@@ -253,12 +359,19 @@ describe("diagnosis reads (components/kubeClient.ts)", () => {
     });
 
     it("probes an imported kubeconfig: a closed port is refused, a 401 is unauthorized", async () => {
-        assert.deepStrictEqual((await probeImportKubeconfig(unreachable, "x")).reach, { ok: false, kind: "refused", detail: "connection refused" });
+        assert.deepStrictEqual((await probeImportKubeconfig(unreachable, "x")).reach, {
+            ok: false,
+            kind: "refused",
+            detail: "connection refused",
+        });
         const api = diagnosisServer({ unauthorized: true });
         const server = await api.start();
         try {
             assert.strictEqual((await probeImportKubeconfig(loopbackKubeconfig("m1", server), "x")).reach.ok, false);
-            assert.match(JSON.stringify((await probeImportKubeconfig(loopbackKubeconfig("m1", server), "x")).reach), /"kind":"unauthorized"/);
+            assert.match(
+                JSON.stringify((await probeImportKubeconfig(loopbackKubeconfig("m1", server), "x")).reach),
+                /"kind":"unauthorized"/,
+            );
         } finally {
             await api.stop();
         }
@@ -289,7 +402,15 @@ describe("diagnosis reads (components/kubeClient.ts)", () => {
     it("sorts request errors into the diagnosis' causes", () => {
         const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
         assert.deepStrictEqual(
-            ["ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "ERR_TLS_CERT_ALTNAME_INVALID", "SELF_SIGNED_CERT_IN_CHAIN", "CERT_HAS_EXPIRED", "EWHATEVER"].map((code) => {
+            [
+                "ECONNREFUSED",
+                "ETIMEDOUT",
+                "ENOTFOUND",
+                "ERR_TLS_CERT_ALTNAME_INVALID",
+                "SELF_SIGNED_CERT_IN_CHAIN",
+                "CERT_HAS_EXPIRED",
+                "EWHATEVER",
+            ].map((code) => {
                 const probe = classifyRequestError(coded(code));
                 return probe.ok ? "ok" : probe.kind;
             }),
@@ -301,7 +422,10 @@ describe("diagnosis reads (components/kubeClient.ts)", () => {
         const api = diagnosisServer({ unauthorized: true });
         const server = await api.start();
         try {
-            await assert.rejects(readClusterFacts("m1", loopbackKubeconfig("m1", server)), /^Error: cluster "m1": the API server http:\/\/127\.0\.0\.1:\d+ rejects the kubeconfig's credentials \(HTTP 401/);
+            await assert.rejects(
+                readClusterFacts("m1", loopbackKubeconfig("m1", server)),
+                /^Error: cluster "m1": the API server http:\/\/127\.0\.0\.1:\d+ rejects the kubeconfig's credentials \(HTTP 401/,
+            );
         } finally {
             await api.stop();
         }

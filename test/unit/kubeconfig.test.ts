@@ -66,7 +66,10 @@ describe("resolveKubeconfig", () => {
         assert.strictEqual(resolved.server, "https://a:6443");
         assert.strictEqual(resolved.authMethod, "token");
         assert.strictEqual(doc["current-context"], "a");
-        assert.deepStrictEqual(doc.clusters.map((c: any) => c.name), ["a"]);
+        assert.deepStrictEqual(
+            doc.clusters.map((c: any) => c.name),
+            ["a"],
+        );
         assert.deepStrictEqual(doc.users, [{ name: "ua", user: { token: "secret-token-a" } }]);
         assert.ok(!resolved.yaml.includes("https://b:6443"), "other contexts' clusters are dropped");
     });
@@ -92,7 +95,8 @@ describe("resolveKubeconfig", () => {
 
     it("rejects text that is not YAML without quoting it", () => {
         const err = expectConfigError(
-            () => resolveKubeconfig(`users:\n  - name: u\n    user: {token: "leaky-token"\n`, undefined, origin, noFiles),
+            () =>
+                resolveKubeconfig(`users:\n  - name: u\n    user: {token: "leaky-token"\n`, undefined, origin, noFiles),
             "members[2].kubeconfig",
             /file \/k\/member.yaml is not valid YAML .*line \d+/,
         );
@@ -100,36 +104,77 @@ describe("resolveKubeconfig", () => {
     });
 
     it("rejects YAML that is not a kubeconfig", () => {
-        expectConfigError(() => resolveKubeconfig("just a string", undefined, origin, noFiles), "members[2].kubeconfig", /is not a kubeconfig/);
-        expectConfigError(() => resolveKubeconfig("", undefined, origin, noFiles), "members[2].kubeconfig", /empty document/);
+        expectConfigError(
+            () => resolveKubeconfig("just a string", undefined, origin, noFiles),
+            "members[2].kubeconfig",
+            /is not a kubeconfig/,
+        );
+        expectConfigError(
+            () => resolveKubeconfig("", undefined, origin, noFiles),
+            "members[2].kubeconfig",
+            /empty document/,
+        );
     });
 
     it("rejects a kubeconfig without current-context and lists the contexts", () => {
         const text = twoContexts.replace(/current-context: a\n/, "");
-        expectConfigError(() => resolveKubeconfig(text, undefined, origin, noFiles), "members[2].kubeconfig", /has no current-context.*"a", "b"/);
+        expectConfigError(
+            () => resolveKubeconfig(text, undefined, origin, noFiles),
+            "members[2].kubeconfig",
+            /has no current-context.*"a", "b"/,
+        );
     });
 
     it("rejects a context that does not exist", () => {
-        expectConfigError(() => resolveKubeconfig(twoContexts, "c", origin, noFiles), "members[2].kubeconfig.context", /has no context "c"/);
+        expectConfigError(
+            () => resolveKubeconfig(twoContexts, "c", origin, noFiles),
+            "members[2].kubeconfig.context",
+            /has no context "c"/,
+        );
     });
 
     it("rejects a context whose cluster or user is missing", () => {
-        expectConfigError(() => resolveKubeconfig(twoContexts, "broken-cluster", origin, noFiles), "members[2].kubeconfig.context", /names cluster "nope", which is not in its clusters \("a", "b"\)/);
-        expectConfigError(() => resolveKubeconfig(twoContexts, "broken-user", origin, noFiles), "members[2].kubeconfig.context", /names user "nobody", which is not in its users/);
+        expectConfigError(
+            () => resolveKubeconfig(twoContexts, "broken-cluster", origin, noFiles),
+            "members[2].kubeconfig.context",
+            /names cluster "nope", which is not in its clusters \("a", "b"\)/,
+        );
+        expectConfigError(
+            () => resolveKubeconfig(twoContexts, "broken-user", origin, noFiles),
+            "members[2].kubeconfig.context",
+            /names user "nobody", which is not in its users/,
+        );
     });
 
     it("rejects a current-context whose cluster is missing, naming the kubeconfig key", () => {
         const text = twoContexts.replace("current-context: a", "current-context: broken-cluster");
-        expectConfigError(() => resolveKubeconfig(text, undefined, origin, noFiles), "members[2].kubeconfig", /names cluster "nope"/);
+        expectConfigError(
+            () => resolveKubeconfig(text, undefined, origin, noFiles),
+            "members[2].kubeconfig",
+            /names cluster "nope"/,
+        );
     });
 
     it("rejects a cluster without a server URL", () => {
-        const text = yaml.dump({ "current-context": "x", clusters: [{ name: "x", cluster: {} }], contexts: [{ name: "x", context: { cluster: "x", user: "u" } }], users: [{ name: "u", user: {} }] });
-        expectConfigError(() => resolveKubeconfig(text, undefined, origin, noFiles), "members[2].kubeconfig", /has no https:\/\/ server URL/);
+        const text = yaml.dump({
+            "current-context": "x",
+            clusters: [{ name: "x", cluster: {} }],
+            contexts: [{ name: "x", context: { cluster: "x", user: "u" } }],
+            users: [{ name: "u", user: {} }],
+        });
+        expectConfigError(
+            () => resolveKubeconfig(text, undefined, origin, noFiles),
+            "members[2].kubeconfig",
+            /has no https:\/\/ server URL/,
+        );
     });
 
     it("rejects a referenced file that cannot be read", () => {
-        expectConfigError(() => resolveKubeconfig(twoContexts, "b", origin, noFiles), "members[2].kubeconfig", /refers to certificate-authority \/k\/ca.crt, which cannot be read \(ENOENT\)/);
+        expectConfigError(
+            () => resolveKubeconfig(twoContexts, "b", origin, noFiles),
+            "members[2].kubeconfig",
+            /refers to certificate-authority \/k\/ca.crt, which cannot be read \(ENOENT\)/,
+        );
     });
 });
 

@@ -34,7 +34,9 @@ describe("parseKubesphereConfig", () => {
     });
 
     it("accepts a 3.x member before 3.3 (no clusterRole)", () => {
-        const settings = parseKubesphereConfig("h1", { "kubesphere.yaml": `authentication:\n  jwtSecret: ${SECRET}\n` });
+        const settings = parseKubesphereConfig("h1", {
+            "kubesphere.yaml": `authentication:\n  jwtSecret: ${SECRET}\n`,
+        });
         assert.strictEqual(settings.clusterRole, undefined);
     });
 
@@ -44,26 +46,49 @@ describe("parseKubesphereConfig", () => {
     });
 
     it("rejects kubesphere.yaml without a jwtSecret", () => {
-        expectError(() => parseKubesphereConfig("h1", { "kubesphere.yaml": "multicluster:\n  clusterRole: host\n" }), /has no jwtSecret/);
+        expectError(
+            () => parseKubesphereConfig("h1", { "kubesphere.yaml": "multicluster:\n  clusterRole: host\n" }),
+            /has no jwtSecret/,
+        );
     });
 
     it("rejects invalid YAML without quoting it", () => {
-        expectError(() => parseKubesphereConfig("h1", { "kubesphere.yaml": `authentication:\n  jwtSecret: "${SECRET}\n  x: [` }), /is not valid YAML/);
+        expectError(
+            () =>
+                parseKubesphereConfig("h1", { "kubesphere.yaml": `authentication:\n  jwtSecret: "${SECRET}\n  x: [` }),
+            /is not valid YAML/,
+        );
     });
 
     it("rejects an unexpected shape without quoting values", () => {
-        expectError(() => parseKubesphereConfig("h1", { "kubesphere.yaml": `authentication: "${SECRET}"\n` }), /unexpected shape at authentication/);
+        expectError(
+            () => parseKubesphereConfig("h1", { "kubesphere.yaml": `authentication: "${SECRET}"\n` }),
+            /unexpected shape at authentication/,
+        );
     });
 
     it("reads 3.1/3.2 settings: multicluster.enable and accessTokenMaxAge", () => {
-        const settings = parseKubesphereConfig("h1", { "kubesphere.yaml": "authentication:\n  jwtSecret: s\n  oauthOptions:\n    accessTokenMaxAge: 0\nmulticluster:\n  enable: true\n" });
-        assert.deepStrictEqual([settings.clusterRole, settings.multiclusterEnable, settings.accessTokenMaxAge], [undefined, true, 0]);
+        const settings = parseKubesphereConfig("h1", {
+            "kubesphere.yaml":
+                "authentication:\n  jwtSecret: s\n  oauthOptions:\n    accessTokenMaxAge: 0\nmulticluster:\n  enable: true\n",
+        });
+        assert.deepStrictEqual(
+            [settings.clusterRole, settings.multiclusterEnable, settings.accessTokenMaxAge],
+            [undefined, true, 0],
+        );
     });
 });
 
 describe("isZeroDuration", () => {
     it("accepts the zero durations KubeSphere writes, nothing else", () => {
         assert.deepStrictEqual([0, "0", "0s", "0h0m0s", "0.0s"].map(isZeroDuration), [true, true, true, true, true]);
-        assert.deepStrictEqual([undefined, 7200, "2h", "2h0m0s", "", "0x"].map(isZeroDuration), [false, false, false, false, false, false]);
+        assert.deepStrictEqual([undefined, 7200, "2h", "2h0m0s", "", "0x"].map(isZeroDuration), [
+            false,
+            false,
+            false,
+            false,
+            false,
+            false,
+        ]);
     });
 });

@@ -29,7 +29,12 @@ interface ResourceSchema {
 describe("component package (plugin/): inferred schema", function () {
     // The analyzer type-checks plugin/index.ts and everything it imports (about 10 s; more on a loaded machine).
     this.timeout(180_000);
-    let schema: { name: string; version: string; resources: Record<string, ResourceSchema>; types?: Record<string, unknown> };
+    let schema: {
+        name: string;
+        version: string;
+        resources: Record<string, ResourceSchema>;
+        types?: Record<string, unknown>;
+    };
 
     before(async () => {
         const manifest = JSON.parse(fs.readFileSync(path.join(PLUGIN_DIR, "package.json"), "utf8")) as { name: string };
@@ -41,9 +46,16 @@ describe("component package (plugin/): inferred schema", function () {
 
     it("exports Host and Member as components of package kubesphere-federation, and nothing else", () => {
         assert.strictEqual(schema.name, "kubesphere-federation");
-        assert.deepStrictEqual(Object.keys(schema.resources).sort(), ["kubesphere-federation:index:Host", "kubesphere-federation:index:Member"]);
+        assert.deepStrictEqual(Object.keys(schema.resources).sort(), [
+            "kubesphere-federation:index:Host",
+            "kubesphere-federation:index:Member",
+        ]);
         for (const resource of Object.values(schema.resources)) assert.strictEqual(resource.isComponent, true);
-        assert.deepStrictEqual(schema.types ?? {}, {}, "no object or enum types: every input is a string, number or boolean");
+        assert.deepStrictEqual(
+            schema.types ?? {},
+            {},
+            "no object or enum types: every input is a string, number or boolean",
+        );
     });
 
     it("Host: a kubeconfig string (an input, so a secret Output passes as it is) and plain settings; exports what members need", () => {
@@ -51,9 +63,20 @@ describe("component package (plugin/): inferred schema", function () {
         assert.deepStrictEqual(host.requiredInputs, ["kubeconfig"]);
         assert.deepStrictEqual(host.inputProperties.kubeconfig.type, "string");
         assert.ok(!host.inputProperties.kubeconfig.plain, "kubeconfig takes Outputs");
-        assert.deepStrictEqual(Object.keys(host.inputProperties).sort(), ["agentProxyAddress", "hostClusterName", "installerTimeoutSeconds", "kubeconfig", "kubesphereVersion"]);
+        assert.deepStrictEqual(Object.keys(host.inputProperties).sort(), [
+            "agentProxyAddress",
+            "hostClusterName",
+            "installerTimeoutSeconds",
+            "kubeconfig",
+            "kubesphereVersion",
+        ]);
         assert.strictEqual(host.inputProperties.installerTimeoutSeconds.type, "number");
-        assert.deepStrictEqual(host.required.sort(), ["hostClusterName", "jwtSecret", "kubeconfig", "kubesphereVersion"]);
+        assert.deepStrictEqual(host.required.sort(), [
+            "hostClusterName",
+            "jwtSecret",
+            "kubeconfig",
+            "kubesphereVersion",
+        ]);
         for (const output of Object.values(host.properties)) assert.strictEqual(output.type, "string");
     });
 

@@ -18,7 +18,11 @@ export interface RecordedResource {
 export interface RecordedOptions {
     type: string;
     name: string;
-    opts: pulumi.ResourceOptions & { retainOnDelete?: boolean; additionalSecretOutputs?: string[]; provider?: pulumi.ProviderResource };
+    opts: pulumi.ResourceOptions & {
+        retainOnDelete?: boolean;
+        additionalSecretOutputs?: string[];
+        provider?: pulumi.ProviderResource;
+    };
 }
 
 export interface MockWorld {
@@ -53,22 +57,39 @@ export async function installMocks(
     await sdk.runtime.setMocks(
         {
             newResource(args) {
-                world.resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id: args.id });
+                world.resources.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs: args.inputs,
+                    provider: args.provider,
+                    id: args.id,
+                });
                 world.events.push(`register:${args.type.split(":").pop()}:${args.name}`);
                 if (args.type === "kubernetes:core/v1:ConfigMap" && args.id !== undefined) {
-                    return { id: args.id, state: { metadata: { name: "kubesphere-config" }, data: { "kubesphere.yaml": kubesphereYaml } } };
+                    return {
+                        id: args.id,
+                        state: { metadata: { name: "kubesphere-config" }, data: { "kubesphere.yaml": kubesphereYaml } },
+                    };
                 }
                 if (args.type === "pulumi:pulumi:StackReference") {
                     return { id: args.inputs.name, state: { outputs: stackOutputs, secretOutputNames: [] } };
                 }
-                if (args.type === "kubernetes:core/v1:Secret" && (args.inputs as any).type === "kubernetes.io/service-account-token") {
+                if (
+                    args.type === "kubernetes:core/v1:Secret" &&
+                    (args.inputs as any).type === "kubernetes.io/service-account-token"
+                ) {
                     // What the token controller fills in.
-                    const data = { token: Buffer.from(`sa-token-of-${args.name}`).toString("base64"), "ca.crt": Buffer.from("sa-ca").toString("base64") };
+                    const data = {
+                        token: Buffer.from(`sa-token-of-${args.name}`).toString("base64"),
+                        "ca.crt": Buffer.from("sa-ca").toString("base64"),
+                    };
                     return { id: `${args.name}-id`, state: { ...args.inputs, data } };
                 }
                 if (args.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster") {
                     const status = {
-                        conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "Cluster is available now" }],
+                        conditions: [
+                            { type: "Ready", status: "True", reason: "Ready", message: "Cluster is available now" },
+                        ],
                         kubernetesVersion: "v1.33.2",
                         kubeSphereVersion: "v3.4.1",
                     };
@@ -103,7 +124,9 @@ export function freshV3Facts(cluster: string, version = "v3.4.1"): ClusterFacts 
 export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): ClusterAccess {
     return {
         readClusterFacts: async (cluster) => freshV3Facts(cluster),
-        listImportedClusters: async () => [{ name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" }],
+        listImportedClusters: async () => [
+            { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
+        ],
         probeKsApiserver: async () => undefined,
         memberInstallerReader: () => async () => {
             throw new Error("the installer wait does not run in previews");
@@ -118,7 +141,10 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
             throw new Error("the agent join wait does not run in previews");
         },
         writeClusterAgentToken: async () => ({ written: false }),
-        readClusterObject: async () => ({ connectionType: "direct", conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "Cluster is available now" }] }),
+        readClusterObject: async () => ({
+            connectionType: "direct",
+            conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "Cluster is available now" }],
+        }),
         probeImportKubeconfig: async (_kubeconfig, source) => ({
             server: "https://203.0.113.10:6443",
             source,
@@ -136,9 +162,15 @@ export function fakeV4ClusterAccess(overrides: Partial<ClusterAccess> = {}): Clu
         readKubesphereLayout: async () => "v4",
         readClusterFacts: async (cluster) =>
             cluster === "host"
-                ? { kubeSystemUid: "uid-host", config: { jwtSecret: "x", layout: "v4", clusterRole: "host", hostClusterName: "host" }, kubesphereNamespace: {} }
+                ? {
+                      kubeSystemUid: "uid-host",
+                      config: { jwtSecret: "x", layout: "v4", clusterRole: "host", hostClusterName: "host" },
+                      kubesphereNamespace: {},
+                  }
                 : { kubeSystemUid: `uid-${cluster}` },
-        listImportedClusters: async () => [{ name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v4.1.3" }],
+        listImportedClusters: async () => [
+            { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v4.1.3" },
+        ],
         ...overrides,
     });
 }
@@ -150,7 +182,11 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
 
 /** True when a recorded input value is a secret as the engine receives it. */
 export function isSecretInput(value: unknown): boolean {
-    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[specialSigKey] === specialSecretSig;
+    return (
+        typeof value === "object" &&
+        value !== null &&
+        (value as Record<string, unknown>)[specialSigKey] === specialSecretSig
+    );
 }
 
 /** The plain value of a recorded input, secret or not. */

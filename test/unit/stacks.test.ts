@@ -15,7 +15,16 @@ import { fakeClusterAccess, fakeV4ClusterAccess, freshV3Facts, installMocks, set
 
 const STACKS_DIR = path.join(__dirname, "..", "..", "stacks");
 /** The three documented examples, and the sandbox's stack the demo runs. */
-const EXAMPLE_STACKS = ["ack-prod", "eks-staging", "kubeadm-lab", "edge-agent", "local", "fleet-host", "fleet-members-a", "fleet-members-b"];
+const EXAMPLE_STACKS = [
+    "ack-prod",
+    "eks-staging",
+    "kubeadm-lab",
+    "edge-agent",
+    "local",
+    "fleet-host",
+    "fleet-members-a",
+    "fleet-members-b",
+];
 /** The host-only stack of the split example (README "One host stack, member stacks"): no members, by design. */
 const HOST_ONLY_STACKS = ["fleet-host"];
 
@@ -23,26 +32,41 @@ const HOST_ONLY_STACKS = ["fleet-host"];
 function engineConfig(stackFile: string): Record<string, string> {
     const doc = yaml.load(fs.readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> };
     return Object.fromEntries(
-        Object.entries(doc.config ?? {}).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+        Object.entries(doc.config ?? {}).map(([key, value]) => [
+            key,
+            typeof value === "string" ? value : JSON.stringify(value),
+        ]),
     );
 }
 
 /** A kubeconfig whose context names match what a stack file asks for; `server` tells clusters apart. */
 function standInKubeconfig(context?: string, server?: string): string {
     const text = tokenKubeconfig("stand-in", server);
-    return context === undefined ? text : text.split("stand-in").join(context).replace(/token-[^\n]*/, "token-stand-in");
+    return context === undefined
+        ? text
+        : text
+              .split("stand-in")
+              .join(context)
+              .replace(/token-[^\n]*/, "token-stand-in");
 }
 
 /** A distinct stand-in server per kubeconfig source: the program treats identical kubeconfigs as one cluster. */
 function serverFor(source: string): string {
-    return `https://${source.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "").toLowerCase()}.example.com:6443`;
+    return `https://${source
+        .replace(/[^a-z0-9]+/gi, "-")
+        .replace(/^-|-$/g, "")
+        .toLowerCase()}.example.com:6443`;
 }
 
 /** A 3.4 host that already is a host (what a member stack finds after the host stack's `up`), fresh 3.4 members. */
 function v3HostFacts(hostName: string): ClusterAccess["readClusterFacts"] {
     return async (cluster) =>
         cluster === hostName
-            ? { ...freshV3Facts(cluster), installer: { clusterRole: "host", version: "v3.4.1" }, config: { jwtSecret: "x".repeat(32), layout: "v3", clusterRole: "host", multiclusterEnable: true } }
+            ? {
+                  ...freshV3Facts(cluster),
+                  installer: { clusterRole: "host", version: "v3.4.1" },
+                  config: { jwtSecret: "x".repeat(32), layout: "v3", clusterRole: "host", multiclusterEnable: true },
+              }
             : freshV3Facts(cluster);
 }
 
@@ -50,13 +74,18 @@ function v3HostFacts(hostName: string): ClusterAccess["readClusterFacts"] {
 function v4Facts(hostName: string): ClusterAccess["readClusterFacts"] {
     return async (cluster) =>
         cluster === hostName
-            ? { kubeSystemUid: "uid-host", config: { jwtSecret: "x", layout: "v4", clusterRole: "host", hostClusterName: hostName }, kubesphereNamespace: {} }
+            ? {
+                  kubeSystemUid: "uid-host",
+                  config: { jwtSecret: "x", layout: "v4", clusterRole: "host", hostClusterName: hostName },
+                  kubesphereNamespace: {},
+              }
             : { kubeSystemUid: `uid-${cluster}` };
 }
 
 describe("stack files", () => {
     it("ships the documented examples and the local sandbox stack", () => {
-        for (const stack of EXAMPLE_STACKS) assert.ok(fs.existsSync(path.join(STACKS_DIR, `Pulumi.${stack}.yaml`)), stack);
+        for (const stack of EXAMPLE_STACKS)
+            assert.ok(fs.existsSync(path.join(STACKS_DIR, `Pulumi.${stack}.yaml`)), stack);
     });
 
     for (const stack of EXAMPLE_STACKS) {
@@ -70,29 +99,49 @@ describe("stack files", () => {
             const kubeconfigs = [...("stackReference" in host ? [] : [host]), ...federation.members];
             for (const cluster of kubeconfigs) {
                 if ("secretConfig" in cluster.kubeconfig) {
-                    pulumi.runtime.setConfig(`kubesphere-federation:${cluster.kubeconfig.secretConfig}`, standInKubeconfig(undefined, serverFor(cluster.kubeconfig.secretConfig)));
+                    pulumi.runtime.setConfig(
+                        `kubesphere-federation:${cluster.kubeconfig.secretConfig}`,
+                        standInKubeconfig(undefined, serverFor(cluster.kubeconfig.secretConfig)),
+                    );
                 }
             }
             const contexts = new Map<string, string | undefined>();
             for (const cluster of kubeconfigs) {
-                if ("path" in cluster.kubeconfig) contexts.set(expandPath(cluster.kubeconfig.path, "/"), cluster.kubeconfig.context);
+                if ("path" in cluster.kubeconfig)
+                    contexts.set(expandPath(cluster.kubeconfig.path, "/"), cluster.kubeconfig.context);
             }
             // A member stack's host: what a v3 host stack exports (components/federation.ts, HostStackOutput).
             const hostName = "stackReference" in host ? "fleet-host" : host.name;
-            const summary = await federate(federation, {
-                config: pulumiConfig,
-                cwd: "/",
-                readFile: (filePath) => {
-                    assert.ok(contexts.has(filePath), `unexpected read of ${filePath}`);
-                    return Buffer.from(standInKubeconfig(contexts.get(filePath), serverFor(filePath)));
+            const summary = await federate(
+                federation,
+                {
+                    config: pulumiConfig,
+                    cwd: "/",
+                    readFile: (filePath) => {
+                        assert.ok(contexts.has(filePath), `unexpected read of ${filePath}`);
+                        return Buffer.from(standInKubeconfig(contexts.get(filePath), serverFor(filePath)));
+                    },
+                    stackOutput: (_stack, output) => pulumi.output(standInKubeconfig(undefined, serverFor(output))),
+                    stackOutputDetails: async () => ({
+                        secretValue: {
+                            name: hostName,
+                            kubeconfig: standInKubeconfig(undefined, serverFor("host-stack")),
+                            jwtSecret: "x".repeat(32),
+                            kubesphereVersion: "v3",
+                            detectedKubesphereVersion: "v3.4.1",
+                        },
+                    }),
                 },
-                stackOutput: (_stack, output) => pulumi.output(standInKubeconfig(undefined, serverFor(output))),
-                stackOutputDetails: async () => ({
-                    secretValue: { name: hostName, kubeconfig: standInKubeconfig(undefined, serverFor("host-stack")), jwtSecret: "x".repeat(32), kubesphereVersion: "v3", detectedKubesphereVersion: "v3.4.1" },
-                }),
-            }, undefined, "kubesphereVersion" in host && host.kubesphereVersion === "v4" ? fakeV4ClusterAccess({ readClusterFacts: v4Facts(hostName) }) : fakeClusterAccess({ readClusterFacts: v3HostFacts(hostName) }));
+                undefined,
+                "kubesphereVersion" in host && host.kubesphereVersion === "v4"
+                    ? fakeV4ClusterAccess({ readClusterFacts: v4Facts(hostName) })
+                    : fakeClusterAccess({ readClusterFacts: v3HostFacts(hostName) }),
+            );
             await settle();
-            assert.deepStrictEqual(Object.keys(summary.members), federation.members.map((m) => m.name));
+            assert.deepStrictEqual(
+                Object.keys(summary.members),
+                federation.members.map((m) => m.name),
+            );
             const hostClusters = world.resources.filter((r) => r.type === "kubesphere:federation:HostCluster");
             if (HOST_ONLY_STACKS.includes(stack)) {
                 assert.strictEqual(federation.members.length, 0, "a host-only stack");
@@ -100,9 +149,15 @@ describe("stack files", () => {
                 assert.strictEqual(hostClusters.length, 1);
             } else {
                 assert.ok(federation.members.length >= 2, "an example shows more than one member");
-                assert.strictEqual(hostClusters.length, "stackReference" in host ? 0 : 1, "a member stack registers no HostCluster");
+                assert.strictEqual(
+                    hostClusters.length,
+                    "stackReference" in host ? 0 : 1,
+                    "a member stack registers no HostCluster",
+                );
             }
-            const clusters = world.resources.filter((r) => r.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster");
+            const clusters = world.resources.filter(
+                (r) => r.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster",
+            );
             assert.strictEqual(clusters.length, federation.members.length);
             pulumi.runtime.setAllConfig({});
         });

@@ -34,13 +34,20 @@ interface AgentFlags {
 
 /** The flags of `/agent …`, or why the container would exit. */
 export function parseAgentCommand(command: string[] | undefined): AgentFlags | { error: string } {
-    if (!command || command[0] !== "/agent") return { error: `the container does not run /agent (command: ${JSON.stringify(command?.[0] ?? null)})` };
+    if (!command || command[0] !== "/agent")
+        return { error: `the container does not run /agent (command: ${JSON.stringify(command?.[0] ?? null)})` };
     const flag = (name: string) => command.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
     const name = flag("name");
     const token = flag("token");
     const proxyServer = flag("proxy-server");
     if (!name || !token || !proxyServer) return { error: "--name, --token and --proxy-server are required" };
-    return { name, token, proxyServer, kubernetesService: flag("kubernetes-service") ?? "kubernetes.default.svc:443", kubesphereService: flag("kubesphere-service") ?? "ks-apiserver.kubesphere-system.svc:80" };
+    return {
+        name,
+        token,
+        proxyServer,
+        kubernetesService: flag("kubernetes-service") ?? "kubernetes.default.svc:443",
+        kubesphereService: flag("kubesphere-service") ?? "ks-apiserver.kubesphere-system.svc:80",
+    };
 }
 
 /** options.go: http→ws, https→wss, a missing port is 80/443. Returns host and port, or why not. */
@@ -51,10 +58,14 @@ export function proxyServerAddress(value: string): { host: string; port: number 
     } catch {
         return { error: `--proxy-server ${JSON.stringify(value)} is not a URL` };
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") return { error: `--proxy-server must be http(s)://, found ${url.protocol}` };
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+        return { error: `--proxy-server must be http(s)://, found ${url.protocol}` };
     if (url.protocol === "https:") return { error: "tower serves plain HTTP; the sandbox has no TLS in front of it" };
     // The sandbox dials loopback only.
-    if (!/^127\.\d+\.\d+\.\d+$/.test(url.hostname)) return { error: `--proxy-server host ${url.hostname} is not a loopback address (the sandbox dials 127.0.0.0/8 only)` };
+    if (!/^127\.\d+\.\d+\.\d+$/.test(url.hostname))
+        return {
+            error: `--proxy-server host ${url.hostname} is not a loopback address (the sandbox dials 127.0.0.0/8 only)`,
+        };
     return { host: url.hostname, port: Number(url.port || 80) };
 }
 
@@ -98,7 +109,9 @@ class RunningAgent {
         try {
             bearerToken = await this.serviceAccountToken();
         } catch (err) {
-            this.retry(`the pod cannot start: ServiceAccount ${KUBESPHERE_NAMESPACE}/${this.serviceAccount}: ${describeError(err)}`);
+            this.retry(
+                `the pod cannot start: ServiceAccount ${KUBESPHERE_NAMESPACE}/${this.serviceAccount}: ${describeError(err)}`,
+            );
             return;
         }
         const cluster = this.kubeConfig.getCurrentCluster();
@@ -114,7 +127,10 @@ class RunningAgent {
         };
         let reply: string;
         try {
-            reply = await this.handshake(address, config, { host: apiServer.hostname, port: Number(apiServer.port || 443) });
+            reply = await this.handshake(address, config, {
+                host: apiServer.hostname,
+                port: Number(apiServer.port || 443),
+            });
         } catch (err) {
             this.retry(describeError(err));
             return;
@@ -134,7 +150,11 @@ class RunningAgent {
     }
 
     /** The HTTP Upgrade, the config request and tower's answer; channels are served from then on. */
-    private handshake(address: { host: string; port: number }, config: AgentConfig, apiServer: { host: string; port: number }): Promise<string> {
+    private handshake(
+        address: { host: string; port: number },
+        config: AgentConfig,
+        apiServer: { host: string; port: number },
+    ): Promise<string> {
         return new Promise((resolve, reject) => {
             const socket = net.connect(address.port, address.host);
             let settled = false;
@@ -148,7 +168,9 @@ class RunningAgent {
             socket.once("error", fail);
             socket.once("close", () => fail(new Error("the proxy closed the connection")));
             socket.once("connect", () => {
-                socket.write(`GET /connect HTTP/1.1\r\nHost: ${address.host}:${address.port}\r\nConnection: Upgrade\r\nUpgrade: ${TUNNEL_PROTOCOL}\r\n\r\n`);
+                socket.write(
+                    `GET /connect HTTP/1.1\r\nHost: ${address.host}:${address.port}\r\nConnection: Upgrade\r\nUpgrade: ${TUNNEL_PROTOCOL}\r\n\r\n`,
+                );
             });
             let head = Buffer.alloc(0);
             const onData = (data: Buffer) => {
@@ -201,7 +223,11 @@ class RunningAgent {
     private async serviceAccountToken(): Promise<string> {
         const core = this.kubeConfig.makeApiClient(CoreV1Api);
         const answer = await withTimeout(
-            core.createNamespacedServiceAccountToken({ name: this.serviceAccount, namespace: KUBESPHERE_NAMESPACE, body: { spec: { audiences: [], expirationSeconds: 3600 } } }),
+            core.createNamespacedServiceAccountToken({
+                name: this.serviceAccount,
+                namespace: KUBESPHERE_NAMESPACE,
+                body: { spec: { audiences: [], expirationSeconds: 3600 } },
+            }),
             REQUEST_TIMEOUT_MS,
             "TokenRequest",
         );
@@ -231,7 +257,11 @@ export class AgentEmulator {
     async reconcile(): Promise<void> {
         let deployment;
         try {
-            deployment = await withTimeout(this.apps.readNamespacedDeployment({ name: AGENT_DEPLOYMENT, namespace: KUBESPHERE_NAMESPACE }), REQUEST_TIMEOUT_MS, "reading cluster-agent");
+            deployment = await withTimeout(
+                this.apps.readNamespacedDeployment({ name: AGENT_DEPLOYMENT, namespace: KUBESPHERE_NAMESPACE }),
+                REQUEST_TIMEOUT_MS,
+                "reading cluster-agent",
+            );
         } catch (err) {
             if (httpStatus(err) !== 404) throw err;
             if (this.running) this.say(`Deployment ${KUBESPHERE_NAMESPACE}/${AGENT_DEPLOYMENT} deleted; agent stopped`);
@@ -239,7 +269,8 @@ export class AgentEmulator {
             return;
         }
         const podSpec = deployment.spec?.template?.spec;
-        const container = podSpec?.containers?.find((candidate) => candidate.name === "agent") ?? podSpec?.containers?.[0];
+        const container =
+            podSpec?.containers?.find((candidate) => candidate.name === "agent") ?? podSpec?.containers?.[0];
         const flags = parseAgentCommand(container?.command);
         const serviceAccount = podSpec?.serviceAccountName || "default";
         const key = stableJson({ uid: deployment.metadata?.uid, command: container?.command, serviceAccount });
@@ -249,8 +280,13 @@ export class AgentEmulator {
             this.say(`the agent exits: ${flags.error}`);
             return;
         }
-        this.say(`Deployment ${KUBESPHERE_NAMESPACE}/${AGENT_DEPLOYMENT} (ServiceAccount ${serviceAccount}): starting the agent for "${flags.name}", proxy ${flags.proxyServer}`);
-        this.running = { key, agent: new RunningAgent(flags, serviceAccount, this.kubeConfig, (message) => this.say(message)) };
+        this.say(
+            `Deployment ${KUBESPHERE_NAMESPACE}/${AGENT_DEPLOYMENT} (ServiceAccount ${serviceAccount}): starting the agent for "${flags.name}", proxy ${flags.proxyServer}`,
+        );
+        this.running = {
+            key,
+            agent: new RunningAgent(flags, serviceAccount, this.kubeConfig, (message) => this.say(message)),
+        };
     }
 
     private stop(): void {

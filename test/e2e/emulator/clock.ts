@@ -24,7 +24,8 @@ export function certificateClockMs(): number {
     if (clockFile === undefined) return Date.now();
     let offsetSeconds = 0;
     try {
-        offsetSeconds = Number((JSON.parse(fs.readFileSync(clockFile, "utf8")) as { offsetSeconds?: unknown }).offsetSeconds) || 0;
+        offsetSeconds =
+            Number((JSON.parse(fs.readFileSync(clockFile, "utf8")) as { offsetSeconds?: unknown }).offsetSeconds) || 0;
     } catch {
         // No file (the usual case), or one being rewritten: the wall clock.
     }

@@ -16,7 +16,15 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node
 import * as fs from "fs";
 import { EmulatedCluster } from "./config";
 import { describeError, httpStatus, MERGE_PATCH, withTimeout } from "./kubeApi";
-import { CLUSTER, CLUSTER_LABELS, ClusterObject, FIELD_MANAGER, KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE } from "./kubesphereObjects";
+import {
+    CLUSTER,
+    CLUSTER_LABELS,
+    ClusterObject,
+    FIELD_MANAGER,
+    KUBESPHERE_CONFIG_KEY,
+    KUBESPHERE_CONFIG_NAME,
+    KUBESPHERE_NAMESPACE,
+} from "./kubesphereObjects";
 import { KubesphereSettings, readKubesphereYaml } from "./kubesphereYaml";
 import { ChangeLog } from "./log";
 import { MemberClientCache } from "./memberClient";
@@ -61,10 +69,17 @@ export abstract class ClusterController {
     async reconcileAll(): Promise<void> {
         const settings = await this.readHostSettings();
         if (!settings || !this.isHost(settings)) {
-            this.changes.report("controller", `host "${this.host.name}" (${this.traits.release}): cluster controller not running yet (kubesphere-config does not make it a host)`);
+            this.changes.report(
+                "controller",
+                `host "${this.host.name}" (${this.traits.release}): cluster controller not running yet (kubesphere-config does not make it a host)`,
+            );
             return;
         }
-        const kubeSystem = await withTimeout(this.core.readNamespace({ name: "kube-system" }), REQUEST_TIMEOUT_MS, "reading the host's kube-system");
+        const kubeSystem = await withTimeout(
+            this.core.readNamespace({ name: "kube-system" }),
+            REQUEST_TIMEOUT_MS,
+            "reading the host's kube-system",
+        );
         const host: HostView = {
             settings,
             // 3.1: always "host" (no hostClusterName option, VersionTraits.hostClusterNameOption).
@@ -75,7 +90,10 @@ export abstract class ClusterController {
         if (await this.ensureHostEntry(clusters, host)) {
             clusters = await this.listClusters();
         }
-        this.changes.report("controller", `host "${this.host.name}" (${this.traits.release}): cluster controller running, host entry "${host.hostClusterName}"`);
+        this.changes.report(
+            "controller",
+            `host "${this.host.name}" (${this.traits.release}): cluster controller running, host entry "${host.hostClusterName}"`,
+        );
         const names = new Set(clusters.map((cluster) => cluster.metadata.name));
         for (const gone of [...this.knownClusters].filter((name) => !names.has(name))) {
             this.changes.report(this.subject(gone), `Cluster "${gone}": deleted`);
@@ -84,7 +102,9 @@ export abstract class ClusterController {
         this.knownClusters = names;
         await Promise.all(
             clusters.map((cluster) =>
-                this.reconcile(cluster, host).catch((err) => this.say(cluster.metadata.name, `reconcile failed, will retry: ${describeError(err)}`)),
+                this.reconcile(cluster, host).catch((err) =>
+                    this.say(cluster.metadata.name, `reconcile failed, will retry: ${describeError(err)}`),
+                ),
             ),
         );
     }
@@ -103,7 +123,11 @@ export abstract class ClusterController {
 
     private async listClusters(): Promise<ClusterObject[]> {
         const list = (await withTimeout(
-            this.customObjects.listClusterCustomObject({ group: CLUSTER.group, version: CLUSTER.version, plural: CLUSTER.plural }),
+            this.customObjects.listClusterCustomObject({
+                group: CLUSTER.group,
+                version: CLUSTER.version,
+                plural: CLUSTER.plural,
+            }),
             REQUEST_TIMEOUT_MS,
             `listing Clusters on host "${this.host.name}"`,
         )) as { items: ClusterObject[] };
@@ -137,7 +161,10 @@ export abstract class ClusterController {
         if (existing) {
             if (this.traits.generation === 3) {
                 // 3.x creates a new entry and fails on the name clash; it never takes over an existing Cluster.
-                this.changes.report("controller", `host entry: a Cluster "${host.hostClusterName}" without the host label exists; KubeSphere 3.x cannot create its own entry`);
+                this.changes.report(
+                    "controller",
+                    `host entry: a Cluster "${host.hostClusterName}" without the host label exists; KubeSphere 3.x cannot create its own entry`,
+                );
                 return false;
             }
             await this.patchCluster(host.hostClusterName, { metadata: { labels: { [CLUSTER_LABELS.host]: "" } } });
@@ -162,7 +189,14 @@ export abstract class ClusterController {
     protected async patchCluster(name: string, body: Record<string, unknown>): Promise<ClusterObject> {
         return (await withTimeout(
             this.customObjects.patchClusterCustomObject(
-                { group: CLUSTER.group, version: CLUSTER.version, plural: CLUSTER.plural, name, fieldManager: FIELD_MANAGER.controllerManager, body },
+                {
+                    group: CLUSTER.group,
+                    version: CLUSTER.version,
+                    plural: CLUSTER.plural,
+                    name,
+                    fieldManager: FIELD_MANAGER.controllerManager,
+                    body,
+                },
                 MERGE_PATCH,
             ),
             // Longer than a request: the API server may be waiting on 3.4's webhook, which reads the member.
@@ -177,7 +211,10 @@ export abstract class ClusterController {
         if (finalizers.includes(CLUSTER.finalizer)) return cluster;
         // resourceVersion makes this a compare-and-swap: a concurrent finalizer change is never overwritten.
         const updated = await this.patchCluster(cluster.metadata.name, {
-            metadata: { resourceVersion: cluster.metadata.resourceVersion, finalizers: [...finalizers, CLUSTER.finalizer] },
+            metadata: {
+                resourceVersion: cluster.metadata.resourceVersion,
+                finalizers: [...finalizers, CLUSTER.finalizer],
+            },
         });
         this.say(cluster.metadata.name, "finalizer added");
         return updated;
@@ -187,16 +224,26 @@ export abstract class ClusterController {
         const finalizers = cluster.metadata.finalizers ?? [];
         try {
             await this.patchCluster(cluster.metadata.name, {
-                metadata: { resourceVersion: cluster.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== CLUSTER.finalizer) },
+                metadata: {
+                    resourceVersion: cluster.metadata.resourceVersion,
+                    finalizers: finalizers.filter((f) => f !== CLUSTER.finalizer),
+                },
             });
             this.say(cluster.metadata.name, `being deleted: ${what}, finalizer removed`);
         } catch (err) {
-            this.say(cluster.metadata.name, `being deleted: removing the finalizer was refused, will retry: ${describeError(err)}`);
+            this.say(
+                cluster.metadata.name,
+                `being deleted: removing the finalizer was refused, will retry: ${describeError(err)}`,
+            );
         }
     }
 
     /** Writes `status` (and optionally spec fields) when different from what the object has; logs a refusal. */
-    protected async writeIfChanged(cluster: ClusterObject, status: ClusterObject["status"], extra: Record<string, unknown> = {}): Promise<ClusterObject | undefined> {
+    protected async writeIfChanged(
+        cluster: ClusterObject,
+        status: ClusterObject["status"],
+        extra: Record<string, unknown> = {},
+    ): Promise<ClusterObject | undefined> {
         const patch: Record<string, unknown> = { ...extra };
         if (stableJson(status ?? {}) !== stableJson(cluster.status ?? {})) patch.status = status;
         if (Object.keys(patch).length === 0) return cluster;

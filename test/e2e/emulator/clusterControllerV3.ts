@@ -14,7 +14,16 @@ import { certificateClockMs } from "./clock";
 import { ClusterController, HostView, nowSeconds, REQUEST_TIMEOUT_MS } from "./clusterController";
 import { mergeConditions, WantedCondition } from "./conditions";
 import { describeError, httpStatus, MERGE_PATCH, withTimeout } from "./kubeApi";
-import { CLUSTER, CLUSTER_LABELS, ClusterObject, FIELD_MANAGER, KS_APISERVER, KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE } from "./kubesphereObjects";
+import {
+    CLUSTER,
+    CLUSTER_LABELS,
+    ClusterObject,
+    FIELD_MANAGER,
+    KS_APISERVER,
+    KUBESPHERE_CONFIG_KEY,
+    KUBESPHERE_CONFIG_NAME,
+    KUBESPHERE_NAMESPACE,
+} from "./kubesphereObjects";
 import { KubesphereSettings, readKubesphereYaml, withClusterName } from "./kubesphereYaml";
 import { goTimeString, MemberClients } from "./memberClient";
 
@@ -37,7 +46,12 @@ export class ClusterControllerV3 extends ClusterController {
                 },
                 labels: { [CLUSTER_LABELS.host]: "", [CLUSTER_LABELS.managed]: "true" },
             },
-            spec: { joinFederation: true, enable: true, provider: "kubesphere", connection: { type: "direct", kubeconfig: kubeconfigBase64 } },
+            spec: {
+                joinFederation: true,
+                enable: true,
+                provider: "kubesphere",
+                connection: { type: "direct", kubeconfig: kubeconfigBase64 },
+            },
         };
     }
 
@@ -52,7 +66,7 @@ export class ClusterControllerV3 extends ClusterController {
         }
         cluster = await this.ensureFinalizer(cluster);
         if (cluster.spec?.joinFederation !== true) {
-            this.say(name, "skipped: spec.joinFederation is not true (\"it is not expected to join\")");
+            this.say(name, 'skipped: spec.joinFederation is not true ("it is not expected to join")');
             return;
         }
         const kubeconfig = cluster.spec?.connection?.kubeconfig;
@@ -72,24 +86,55 @@ export class ClusterControllerV3 extends ClusterController {
         let kubeSystem: V1Namespace;
         try {
             if (clients.pluginError) throw new Error(clients.pluginError);
-            kubeSystem = await withTimeout(clients.core.readNamespace({ name: "kube-system" }), REQUEST_TIMEOUT_MS, "request to the member");
+            kubeSystem = await withTimeout(
+                clients.core.readNamespace({ name: "kube-system" }),
+                REQUEST_TIMEOUT_MS,
+                "request to the member",
+            );
         } catch (err) {
             const reason = describeError(err);
-            const wanted: WantedCondition[] = [{ type: "Federated", status: "False", reason, message: "Cluster can not join federation control plane" }];
+            const wanted: WantedCondition[] = [
+                {
+                    type: "Federated",
+                    status: "False",
+                    reason,
+                    message: "Cluster can not join federation control plane",
+                },
+            ];
             if (this.traits.writesReadyOnJoinFailure) {
-                wanted.push({ type: "Ready", status: "False", reason: "Cluster join federation control plane failed", message: "Cluster is Not Ready now" });
+                wanted.push({
+                    type: "Ready",
+                    status: "False",
+                    reason: "Cluster join federation control plane failed",
+                    message: "Cluster is Not Ready now",
+                });
             }
-            if (await this.writeIfChanged(cluster, { ...cluster.status, conditions: mergeConditions(cluster.status?.conditions, wanted, nowSeconds()) })) {
+            if (
+                await this.writeIfChanged(cluster, {
+                    ...cluster.status,
+                    conditions: mergeConditions(cluster.status?.conditions, wanted, nowSeconds()),
+                })
+            ) {
                 this.say(name, `Federated=False (${reason})`);
             }
             return;
         }
-        const wanted: WantedCondition[] = [{ type: "Federated", status: "True", reason: "", message: "Cluster has joined federation control plane successfully" }];
+        const wanted: WantedCondition[] = [
+            {
+                type: "Federated",
+                status: "True",
+                reason: "",
+                message: "Cluster has joined federation control plane successfully",
+            },
+        ];
         let kubernetesVersion: string;
         let nodeCount: number;
         try {
-            kubernetesVersion = (await withTimeout(clients.version.getCode(), REQUEST_TIMEOUT_MS, "reading the member's version")).gitVersion;
-            nodeCount = (await withTimeout(clients.core.listNode(), REQUEST_TIMEOUT_MS, "listing the member's nodes")).items.length;
+            kubernetesVersion = (
+                await withTimeout(clients.version.getCode(), REQUEST_TIMEOUT_MS, "reading the member's version")
+            ).gitVersion;
+            nodeCount = (await withTimeout(clients.core.listNode(), REQUEST_TIMEOUT_MS, "listing the member's nodes"))
+                .items.length;
         } catch (err) {
             this.say(name, `failed to read the member, nothing written: ${describeError(err)}`);
             return;
@@ -102,14 +147,27 @@ export class ClusterControllerV3 extends ClusterController {
             if (!certificate) {
                 if (this.traits.certificateExpiryCheck === "strict") {
                     // v3.3.2 parseKubeConfigExpirationDate: the error returns from syncCluster before the update.
-                    this.say(name, "sync KubeConfig expiration date failed: empty CertData; status not written (KubeSphere 3.3, issues 5395/5664)");
+                    this.say(
+                        name,
+                        "sync KubeConfig expiration date failed: empty CertData; status not written (KubeSphere 3.3, issues 5395/5664)",
+                    );
                     return;
                 }
-                wanted.push({ type: "KubeConfigCertExpiresInSevenDays", status: "False", reason: "KubeConfigCertExpiresInSevenDays", message: "" });
+                wanted.push({
+                    type: "KubeConfigCertExpiresInSevenDays",
+                    status: "False",
+                    reason: "KubeConfigCertExpiresInSevenDays",
+                    message: "",
+                });
             } else {
                 const notAfter = new Date(certificate.validTo);
                 const soon = certificateClockMs() + SEVEN_DAYS_MS > notAfter.getTime();
-                wanted.push({ type: "KubeConfigCertExpiresInSevenDays", status: soon ? "True" : "False", reason: "KubeConfigCertExpiresInSevenDays", message: goTimeString(notAfter) });
+                wanted.push({
+                    type: "KubeConfigCertExpiresInSevenDays",
+                    status: soon ? "True" : "False",
+                    reason: "KubeConfigCertExpiresInSevenDays",
+                    message: goTimeString(notAfter),
+                });
             }
         }
 
@@ -121,7 +179,9 @@ export class ClusterControllerV3 extends ClusterController {
             ...(kubeSphereVersion ? { kubeSphereVersion } : {}),
             ...(this.traits.writesStatusUid ? { uid: kubeSystem.metadata?.uid ?? "" } : {}),
         };
-        const extra = cluster.spec?.connection?.kubernetesAPIEndpoint ? {} : { spec: { connection: { kubernetesAPIEndpoint: clients.endpoint } } };
+        const extra = cluster.spec?.connection?.kubernetesAPIEndpoint
+            ? {}
+            : { spec: { connection: { kubernetesAPIEndpoint: clients.endpoint } } };
         const written = await this.writeIfChanged(cluster, status, extra);
         if (!written) return;
         this.say(name, "Ready=True (Cluster is available now)");
@@ -137,7 +197,11 @@ export class ClusterControllerV3 extends ClusterController {
      */
     private async memberKubeSphereVersion(clients: MemberClients): Promise<string | undefined> {
         try {
-            const service = await withTimeout(clients.core.readNamespacedService({ name: KS_APISERVER.name, namespace: KUBESPHERE_NAMESPACE }), REQUEST_TIMEOUT_MS, "ks-apiserver");
+            const service = await withTimeout(
+                clients.core.readNamespacedService({ name: KS_APISERVER.name, namespace: KUBESPHERE_NAMESPACE }),
+                REQUEST_TIMEOUT_MS,
+                "ks-apiserver",
+            );
             return service.metadata?.labels?.[KS_APISERVER.versionLabel];
         } catch {
             return undefined;
@@ -160,7 +224,10 @@ export class ClusterControllerV3 extends ClusterController {
                         name: KUBESPHERE_CONFIG_NAME,
                         namespace: KUBESPHERE_NAMESPACE,
                         fieldManager: FIELD_MANAGER.controllerManager,
-                        body: { metadata: { resourceVersion: configMap.metadata?.resourceVersion }, data: { [KUBESPHERE_CONFIG_KEY]: withClusterName(text, name) } },
+                        body: {
+                            metadata: { resourceVersion: configMap.metadata?.resourceVersion },
+                            data: { [KUBESPHERE_CONFIG_KEY]: withClusterName(text, name) },
+                        },
                     },
                     MERGE_PATCH,
                 ),
@@ -169,7 +236,11 @@ export class ClusterControllerV3 extends ClusterController {
             );
             this.say(name, "multicluster.clusterName written into the member's kubesphere-config");
         } catch (err) {
-            if (httpStatus(err) !== 409) this.say(name, `setting clusterName in the member's kubesphere-config failed, will retry: ${describeError(err)}`);
+            if (httpStatus(err) !== 409)
+                this.say(
+                    name,
+                    `setting clusterName in the member's kubesphere-config failed, will retry: ${describeError(err)}`,
+                );
         }
     }
 }

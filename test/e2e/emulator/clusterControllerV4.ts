@@ -15,7 +15,16 @@ import { ClusterController, HostView, nowSeconds, REQUEST_TIMEOUT_MS } from "./c
 import { mergeConditions, WantedCondition } from "./conditions";
 import { fnv1a64Hex } from "./fnv";
 import { describeError, MERGE_PATCH, withTimeout } from "./kubeApi";
-import { CLUSTER, CLUSTER_ANNOTATIONS, CLUSTER_LABELS, ClusterCondition, ClusterObject, FIELD_MANAGER, KS_APISERVER, KUBESPHERE_NAMESPACE } from "./kubesphereObjects";
+import {
+    CLUSTER,
+    CLUSTER_ANNOTATIONS,
+    CLUSTER_LABELS,
+    ClusterCondition,
+    ClusterObject,
+    FIELD_MANAGER,
+    KS_APISERVER,
+    KUBESPHERE_NAMESPACE,
+} from "./kubesphereObjects";
 import { KubesphereSettings } from "./kubesphereYaml";
 import { installKsCore, renewClientCertificate } from "./ksCoreInstall";
 import { goTimeString, MemberClients } from "./memberClient";
@@ -75,14 +84,21 @@ export class ClusterControllerV4 extends ClusterController {
         let uid: string;
         try {
             if (clients.pluginError) throw new Error(clients.pluginError);
-            const kubeSystem = await withTimeout(clients.core.readNamespace({ name: "kube-system" }), REQUEST_TIMEOUT_MS, "request to the member");
+            const kubeSystem = await withTimeout(
+                clients.core.readNamespace({ name: "kube-system" }),
+                REQUEST_TIMEOUT_MS,
+                "request to the member",
+            );
             uid = kubeSystem.metadata?.uid ?? "";
         } catch (err) {
             await this.writeReady(cluster, `failed to get kube-system namespace for ${name}: ${describeError(err)}`);
             return;
         }
         if (!cluster.spec?.connection?.kubernetesAPIEndpoint || cluster.status?.uid !== uid) {
-            cluster = await this.patchCluster(name, { spec: { connection: { kubernetesAPIEndpoint: clients.endpoint } }, status: { uid } });
+            cluster = await this.patchCluster(name, {
+                spec: { connection: { kubernetesAPIEndpoint: clients.endpoint } },
+                status: { uid },
+            });
             this.say(name, "kubernetesAPIEndpoint and status.uid written");
         }
 
@@ -91,7 +107,9 @@ export class ClusterControllerV4 extends ClusterController {
         if (uid !== host.kubeSystemUid) {
             const configBytes = Buffer.from(cluster.spec?.config ?? "", "base64");
             const configHash = fnv1a64Hex(configBytes);
-            const ksCoreReady = conditions.some((condition) => condition.type === "KSCoreReady" && condition.status === "True");
+            const ksCoreReady = conditions.some(
+                (condition) => condition.type === "KSCoreReady" && condition.status === "True",
+            );
             if (!ksCoreReady || cluster.metadata.annotations?.[CLUSTER_ANNOTATIONS.configHash] !== configHash) {
                 this.startKsCoreInstall(cluster, clients, host, configBytes, configHash);
                 // Helm's install blocks this reconcile in KubeSphere; nothing else is written meanwhile.
@@ -110,8 +128,11 @@ export class ClusterControllerV4 extends ClusterController {
         let nodeCount = cluster.status?.nodeCount ?? 0;
         let kubernetesVersion = cluster.status?.kubernetesVersion;
         try {
-            kubernetesVersion = (await withTimeout(clients.version.getCode(), REQUEST_TIMEOUT_MS, "reading the member's version")).gitVersion;
-            nodeCount = (await withTimeout(clients.core.listNode(), REQUEST_TIMEOUT_MS, "listing the member's nodes")).items.length;
+            kubernetesVersion = (
+                await withTimeout(clients.version.getCode(), REQUEST_TIMEOUT_MS, "reading the member's version")
+            ).gitVersion;
+            nodeCount = (await withTimeout(clients.core.listNode(), REQUEST_TIMEOUT_MS, "listing the member's nodes"))
+                .items.length;
         } catch (err) {
             this.say(name, `failed to read the member's versions: ${describeError(err)}`);
         }
@@ -122,26 +143,47 @@ export class ClusterControllerV4 extends ClusterController {
             ...(kubernetesVersion ? { kubernetesVersion } : {}),
             nodeCount,
         };
-        const written = await this.writeIfChanged(cluster, status, renewedKubeconfig ? { spec: { connection: { kubeconfig: renewedKubeconfig } } } : {});
+        const written = await this.writeIfChanged(
+            cluster,
+            status,
+            renewedKubeconfig ? { spec: { connection: { kubeconfig: renewedKubeconfig } } } : {},
+        );
         if (!written) return;
-        if (renewedKubeconfig) this.say(name, "kubeconfig renewed in spec.connection.kubeconfig (client certificate had 7 days or less left)");
+        if (renewedKubeconfig)
+            this.say(
+                name,
+                "kubeconfig renewed in spec.connection.kubeconfig (client certificate had 7 days or less left)",
+            );
         this.say(name, `Ready=${ready.status} (${ready.message})`);
         if (ready.status === "True") await this.syncClusterName(name, clients, host);
     }
 
     private async writeReady(cluster: ClusterObject, message: string): Promise<void> {
-        const conditions = mergeConditions(cluster.status?.conditions, [{ type: "Ready", status: "False", reason: "Ready", message }], nowSeconds());
+        const conditions = mergeConditions(
+            cluster.status?.conditions,
+            [{ type: "Ready", status: "False", reason: "Ready", message }],
+            nowSeconds(),
+        );
         if (await this.writeIfChanged(cluster, { ...cluster.status, conditions })) {
             this.say(cluster.metadata.name, `Ready=False (${message})`);
         }
     }
 
-    private startKsCoreInstall(cluster: ClusterObject, clients: MemberClients, host: HostView, configBytes: Buffer, configHash: string): void {
+    private startKsCoreInstall(
+        cluster: ClusterObject,
+        clients: MemberClients,
+        host: HostView,
+        configBytes: Buffer,
+        configHash: string,
+    ): void {
         const name = cluster.metadata.name;
         if (this.installing.has(name)) return;
         const jwtSecret = host.settings.jwtSecret;
         if (!jwtSecret) {
-            this.say(name, "failed to install KS Core: the host's kubesphere-config has no authentication.issuer.jwtSecret");
+            this.say(
+                name,
+                "failed to install KS Core: the host's kubesphere-config has no authentication.issuer.jwtSecret",
+            );
             return;
         }
         this.installing.add(name);
@@ -149,10 +191,32 @@ export class ClusterControllerV4 extends ClusterController {
         setTimeout(() => {
             installKsCore(clients, { jwtSecret, release: this.traits.release, values: configBytes })
                 .then(async () => {
-                    const fresh = (await this.customObjects.getClusterCustomObject({ group: CLUSTER.group, version: CLUSTER.version, plural: CLUSTER.plural, name })) as ClusterObject;
-                    const conditions = mergeConditions(fresh.status?.conditions, [{ type: "KSCoreReady", status: "True", reason: "KSCoreReady", message: "KS Core is available now" }], nowSeconds());
-                    await this.patchCluster(name, { metadata: { annotations: { [CLUSTER_ANNOTATIONS.configHash]: configHash } }, status: { ...fresh.status, conditions } });
-                    this.say(name, `KS Core installed; KSCoreReady=True, ${CLUSTER_ANNOTATIONS.configHash} ${configHash}`);
+                    const fresh = (await this.customObjects.getClusterCustomObject({
+                        group: CLUSTER.group,
+                        version: CLUSTER.version,
+                        plural: CLUSTER.plural,
+                        name,
+                    })) as ClusterObject;
+                    const conditions = mergeConditions(
+                        fresh.status?.conditions,
+                        [
+                            {
+                                type: "KSCoreReady",
+                                status: "True",
+                                reason: "KSCoreReady",
+                                message: "KS Core is available now",
+                            },
+                        ],
+                        nowSeconds(),
+                    );
+                    await this.patchCluster(name, {
+                        metadata: { annotations: { [CLUSTER_ANNOTATIONS.configHash]: configHash } },
+                        status: { ...fresh.status, conditions },
+                    });
+                    this.say(
+                        name,
+                        `KS Core installed; KSCoreReady=True, ${CLUSTER_ANNOTATIONS.configHash} ${configHash}`,
+                    );
                 })
                 .catch((err) => this.say(name, `failed to install KS Core, will retry: ${describeError(err)}`))
                 .finally(() => this.installing.delete(name));
@@ -163,8 +227,13 @@ export class ClusterControllerV4 extends ClusterController {
      * updateKubeConfigExpirationDateCondition: no client certificate → the condition is dropped; otherwise it is
      * written (v4.1.3 sets no status on it), after renewing a certificate with ≤ 7 days left (renewClientCertificate).
      */
-    private async certificateExpiry(cluster: ClusterObject, clients: MemberClients): Promise<{ conditions: ClusterCondition[]; renewedKubeconfig?: string }> {
-        const conditions = (cluster.status?.conditions ?? []).filter((condition) => condition.type !== "KubeConfigCertExpiresInSevenDays");
+    private async certificateExpiry(
+        cluster: ClusterObject,
+        clients: MemberClients,
+    ): Promise<{ conditions: ClusterCondition[]; renewedKubeconfig?: string }> {
+        const conditions = (cluster.status?.conditions ?? []).filter(
+            (condition) => condition.type !== "KubeConfigCertExpiresInSevenDays",
+        );
         const certificate = clients.certificate;
         if (!certificate) return { conditions };
         const notAfter = new Date(certificate.validTo);
@@ -177,19 +246,32 @@ export class ClusterControllerV4 extends ClusterController {
                 this.say(cluster.metadata.name, `renewing the kubeconfig failed: ${describeError(err)}`);
             }
         }
-        const previous = (cluster.status?.conditions ?? []).find((condition) => condition.type === "KubeConfigCertExpiresInSevenDays");
+        const previous = (cluster.status?.conditions ?? []).find(
+            (condition) => condition.type === "KubeConfigCertExpiresInSevenDays",
+        );
         const message = goTimeString(notAfter);
         const condition: ClusterCondition =
             previous && previous.message === message
                 ? previous
-                : { type: "KubeConfigCertExpiresInSevenDays", status: "", lastUpdateTime: nowSeconds(), lastTransitionTime: nowSeconds(), reason: "KubeConfigCertExpiresInSevenDays", message };
+                : {
+                      type: "KubeConfigCertExpiresInSevenDays",
+                      status: "",
+                      lastUpdateTime: nowSeconds(),
+                      lastTransitionTime: nowSeconds(),
+                      reason: "KubeConfigCertExpiresInSevenDays",
+                      message,
+                  };
         return { conditions: [...conditions, condition], renewedKubeconfig };
     }
 
     /** tryFetchKubeSphereVersion: ks-apiserver's /version through the member's service proxy (see KS_APISERVER). */
     private async fetchKubeSphereVersion(clients: MemberClients): Promise<{ version: string } | { error: string }> {
         try {
-            const service = await withTimeout(clients.core.readNamespacedService({ name: KS_APISERVER.name, namespace: KUBESPHERE_NAMESPACE }), REQUEST_TIMEOUT_MS, "ks-apiserver");
+            const service = await withTimeout(
+                clients.core.readNamespacedService({ name: KS_APISERVER.name, namespace: KUBESPHERE_NAMESPACE }),
+                REQUEST_TIMEOUT_MS,
+                "ks-apiserver",
+            );
             return { version: service.metadata?.labels?.[KS_APISERVER.versionLabel] ?? "unknown" };
         } catch (err) {
             return { error: describeError(err) };
@@ -198,22 +280,40 @@ export class ClusterControllerV4 extends ClusterController {
 
     private async syncClusterName(name: string, clients: MemberClients, host: HostView): Promise<void> {
         try {
-            const namespace = await withTimeout(clients.core.readNamespace({ name: KUBESPHERE_NAMESPACE }), REQUEST_TIMEOUT_MS, "reading kubesphere-system");
+            const namespace = await withTimeout(
+                clients.core.readNamespace({ name: KUBESPHERE_NAMESPACE }),
+                REQUEST_TIMEOUT_MS,
+                "reading kubesphere-system",
+            );
             const annotations = namespace.metadata?.annotations ?? {};
-            if (annotations[CLUSTER_ANNOTATIONS.clusterName] === name && annotations[CLUSTER_ANNOTATIONS.hostClusterName] === host.hostClusterName) return;
+            if (
+                annotations[CLUSTER_ANNOTATIONS.clusterName] === name &&
+                annotations[CLUSTER_ANNOTATIONS.hostClusterName] === host.hostClusterName
+            )
+                return;
             await withTimeout(
                 clients.core.patchNamespace(
                     {
                         name: KUBESPHERE_NAMESPACE,
                         fieldManager: FIELD_MANAGER.controllerManager,
-                        body: { metadata: { annotations: { [CLUSTER_ANNOTATIONS.clusterName]: name, [CLUSTER_ANNOTATIONS.hostClusterName]: host.hostClusterName } } },
+                        body: {
+                            metadata: {
+                                annotations: {
+                                    [CLUSTER_ANNOTATIONS.clusterName]: name,
+                                    [CLUSTER_ANNOTATIONS.hostClusterName]: host.hostClusterName,
+                                },
+                            },
+                        },
                     },
                     MERGE_PATCH,
                 ),
                 REQUEST_TIMEOUT_MS,
                 "annotating kubesphere-system",
             );
-            this.say(name, `annotated the member's kubesphere-system: ${CLUSTER_ANNOTATIONS.hostClusterName}=${host.hostClusterName}`);
+            this.say(
+                name,
+                `annotated the member's kubesphere-system: ${CLUSTER_ANNOTATIONS.hostClusterName}=${host.hostClusterName}`,
+            );
         } catch (err) {
             this.say(name, `failed to sync cluster name, will retry: ${describeError(err)}`);
         }
@@ -221,23 +321,42 @@ export class ClusterControllerV4 extends ClusterController {
 
     /** cleanup(): only for a Ready Cluster whose member answers; a failure to reach it skips the cleanup. */
     private async cleanup(cluster: ClusterObject): Promise<void> {
-        const ready = cluster.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True");
+        const ready = cluster.status?.conditions?.some(
+            (condition) => condition.type === "Ready" && condition.status === "True",
+        );
         const kubeconfig = cluster.spec?.connection?.kubeconfig;
         if (!ready || !kubeconfig) return;
         try {
             const clients = this.members.clientsFor(kubeconfig);
             if (clients.pluginError) throw new Error(clients.pluginError);
-            await withTimeout(clients.core.readNamespace({ name: KUBESPHERE_NAMESPACE }), REQUEST_TIMEOUT_MS, "reading kubesphere-system");
+            await withTimeout(
+                clients.core.readNamespace({ name: KUBESPHERE_NAMESPACE }),
+                REQUEST_TIMEOUT_MS,
+                "reading kubesphere-system",
+            );
             await withTimeout(
                 clients.core.patchNamespace(
-                    { name: KUBESPHERE_NAMESPACE, body: { metadata: { annotations: { [CLUSTER_ANNOTATIONS.clusterName]: null, [CLUSTER_ANNOTATIONS.hostClusterName]: null } } } },
+                    {
+                        name: KUBESPHERE_NAMESPACE,
+                        body: {
+                            metadata: {
+                                annotations: {
+                                    [CLUSTER_ANNOTATIONS.clusterName]: null,
+                                    [CLUSTER_ANNOTATIONS.hostClusterName]: null,
+                                },
+                            },
+                        },
+                    },
                     MERGE_PATCH,
                 ),
                 REQUEST_TIMEOUT_MS,
                 "removing the annotations",
             );
         } catch (err) {
-            this.say(cluster.metadata.name, `it seems the cluster is not ready, skipping cleanup: ${describeError(err)}`);
+            this.say(
+                cluster.metadata.name,
+                `it seems the cluster is not ready, skipping cleanup: ${describeError(err)}`,
+            );
         }
     }
 }

@@ -22,7 +22,12 @@ interface AdmissionReview {
 }
 
 /** The webhook's verdict: undefined to allow, else the denial message (controller-runtime admission.Denied). */
-export async function reviewClusterUpdate(operation: string, newCluster: ClusterObject | undefined, oldCluster: ClusterObject | undefined, members: MemberClientCache): Promise<string | undefined> {
+export async function reviewClusterUpdate(
+    operation: string,
+    newCluster: ClusterObject | undefined,
+    oldCluster: ClusterObject | undefined,
+    members: MemberClientCache,
+): Promise<string | undefined> {
     if (operation !== "UPDATE") return undefined;
     // The cluster created for the first time has no status information.
     if (!oldCluster?.status?.uid) return undefined;
@@ -35,7 +40,11 @@ export async function reviewClusterUpdate(operation: string, newCluster: Cluster
     }
     try {
         if (clients.pluginError) throw new Error(clients.pluginError);
-        const kubeSystem = await withTimeout(clients.core.readNamespace({ name: "kube-system" }), REQUEST_TIMEOUT_MS, "reading kube-system");
+        const kubeSystem = await withTimeout(
+            clients.core.readNamespace({ name: "kube-system" }),
+            REQUEST_TIMEOUT_MS,
+            "reading kube-system",
+        );
         if (kubeSystem.metadata?.uid !== oldCluster.status.uid) {
             return "this kubeconfig corresponds to a different cluster than the previous one, you need to make sure that kubeconfig is not from another cluster";
         }
@@ -46,38 +55,50 @@ export async function reviewClusterUpdate(operation: string, newCluster: Cluster
 }
 
 /** Starts the HTTPS server; `report` gets one line per denial (never a credential). */
-export function serveClusterWebhook(serving: WebhookServing, members: MemberClientCache, report: (line: string) => void): Promise<https.Server> {
-    const server = https.createServer({ cert: fs.readFileSync(serving.certFile), key: fs.readFileSync(serving.keyFile) }, (request, response) => {
-        const chunks: Buffer[] = [];
-        request.on("data", (chunk: Buffer) => chunks.push(chunk));
-        request.on("end", () => {
-            void (async () => {
-                if (request.method !== "POST" || !request.url?.startsWith(CLUSTER_WEBHOOK.path)) {
-                    response.writeHead(404).end();
-                    return;
-                }
-                const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as AdmissionReview;
-                const req = review.request;
-                const denial = req ? await reviewClusterUpdate(req.operation, req.object, req.oldObject, members) : "no request in the AdmissionReview";
-                if (denial) report(`webhook denied ${req?.operation ?? "?"} of Cluster "${req?.object?.metadata.name ?? "?"}": ${denial}`);
-                response.writeHead(200, { "Content-Type": "application/json" });
-                response.end(
-                    JSON.stringify({
-                        apiVersion: review.apiVersion,
-                        kind: review.kind,
-                        response: {
-                            uid: req?.uid ?? "",
-                            allowed: !denial,
-                            ...(denial ? { status: { code: 403, reason: "Forbidden", message: denial } } : {}),
-                        },
-                    }),
-                );
-            })().catch((err) => {
-                report(`webhook error: ${describeError(err)}`);
-                if (!response.headersSent) response.writeHead(500).end();
+export function serveClusterWebhook(
+    serving: WebhookServing,
+    members: MemberClientCache,
+    report: (line: string) => void,
+): Promise<https.Server> {
+    const server = https.createServer(
+        { cert: fs.readFileSync(serving.certFile), key: fs.readFileSync(serving.keyFile) },
+        (request, response) => {
+            const chunks: Buffer[] = [];
+            request.on("data", (chunk: Buffer) => chunks.push(chunk));
+            request.on("end", () => {
+                void (async () => {
+                    if (request.method !== "POST" || !request.url?.startsWith(CLUSTER_WEBHOOK.path)) {
+                        response.writeHead(404).end();
+                        return;
+                    }
+                    const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as AdmissionReview;
+                    const req = review.request;
+                    const denial = req
+                        ? await reviewClusterUpdate(req.operation, req.object, req.oldObject, members)
+                        : "no request in the AdmissionReview";
+                    if (denial)
+                        report(
+                            `webhook denied ${req?.operation ?? "?"} of Cluster "${req?.object?.metadata.name ?? "?"}": ${denial}`,
+                        );
+                    response.writeHead(200, { "Content-Type": "application/json" });
+                    response.end(
+                        JSON.stringify({
+                            apiVersion: review.apiVersion,
+                            kind: review.kind,
+                            response: {
+                                uid: req?.uid ?? "",
+                                allowed: !denial,
+                                ...(denial ? { status: { code: 403, reason: "Forbidden", message: denial } } : {}),
+                            },
+                        }),
+                    );
+                })().catch((err) => {
+                    report(`webhook error: ${describeError(err)}`);
+                    if (!response.headersSent) response.writeHead(500).end();
+                });
             });
-        });
-    });
+        },
+    );
     return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(serving.port, "127.0.0.1", () => resolve(server));
@@ -100,7 +121,15 @@ export function clusterWebhookConfiguration(serving: WebhookServing): V1Validati
                 },
                 failurePolicy: "Fail",
                 matchPolicy: "Exact",
-                rules: [{ apiGroups: [CLUSTER.group], apiVersions: [CLUSTER.version], operations: ["UPDATE"], resources: [CLUSTER.plural], scope: "*" }],
+                rules: [
+                    {
+                        apiGroups: [CLUSTER.group],
+                        apiVersions: [CLUSTER.version],
+                        operations: ["UPDATE"],
+                        resources: [CLUSTER.plural],
+                        scope: "*",
+                    },
+                ],
                 sideEffects: "None",
                 timeoutSeconds: 10,
             },

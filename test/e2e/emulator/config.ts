@@ -82,13 +82,18 @@ export function loadEmulatorConfig(argv: string[], env: NodeJS.ProcessEnv): Emul
     };
     const configFile = flag("--config");
     if (!configFile) {
-        throw new Error("usage: main.ts --config <emulator.json> [--reconcile-delay-ms N] [--host-installer-delay-ms N]");
+        throw new Error(
+            "usage: main.ts --config <emulator.json> [--reconcile-delay-ms N] [--host-installer-delay-ms N]",
+        );
     }
     const file = JSON.parse(fs.readFileSync(configFile, "utf8")) as Partial<EmulatorConfig>;
     if (!Array.isArray(file.clusters) || file.clusters.length === 0) {
         throw new Error(`${configFile}: "clusters" must list at least one cluster`);
     }
-    const clusters = file.clusters.map((cluster, i) => ({ ...cluster, version: parseKubesphereVersion(String(cluster.version), `${configFile}: clusters[${i}].version`) }));
+    const clusters = file.clusters.map((cluster, i) => ({
+        ...cluster,
+        version: parseKubesphereVersion(String(cluster.version), `${configFile}: clusters[${i}].version`),
+    }));
     const pick = (flagName: string, fromFile: number | undefined, envName: string): number | undefined => {
         const fromFlag = flag(flagName);
         if (fromFlag !== undefined) return parseMs(fromFlag, flagName);
@@ -96,10 +101,16 @@ export function loadEmulatorConfig(argv: string[], env: NodeJS.ProcessEnv): Emul
         const fromEnv = env[envName];
         return fromEnv !== undefined ? parseMs(fromEnv, envName) : undefined;
     };
-    const reconcileDelayMs = pick("--reconcile-delay-ms", file.reconcileDelayMs, "KSF_EMULATOR_RECONCILE_DELAY_MS") ?? DEFAULT_RECONCILE_DELAY_MS;
-    const hostInstallerDelayMs = pick("--host-installer-delay-ms", file.hostInstallerDelayMs, "KSF_EMULATOR_HOST_INSTALLER_DELAY_MS") ?? reconcileDelayMs;
+    const reconcileDelayMs =
+        pick("--reconcile-delay-ms", file.reconcileDelayMs, "KSF_EMULATOR_RECONCILE_DELAY_MS") ??
+        DEFAULT_RECONCILE_DELAY_MS;
+    const hostInstallerDelayMs =
+        pick("--host-installer-delay-ms", file.hostInstallerDelayMs, "KSF_EMULATOR_HOST_INSTALLER_DELAY_MS") ??
+        reconcileDelayMs;
     if (clusters.some((cluster) => cluster.version === "3.4") && !file.webhook) {
-        throw new Error(`${configFile}: a KubeSphere 3.4 cluster is listed, so "webhook" (port, certFile, keyFile, caFile) is required`);
+        throw new Error(
+            `${configFile}: a KubeSphere 3.4 cluster is listed, so "webhook" (port, certFile, keyFile, caFile) is required`,
+        );
     }
     return {
         clusters,

@@ -19,42 +19,95 @@ describe("kubesphere-emulator (pure parts)", () => {
     });
 
     it("renders kubesphere-config per version: 3.2 members get no multicluster block, 3.2 hosts no clusterRole", () => {
-        const current = yaml.dump({ authentication: { jwtSecret: "own-secret", oauthOptions: { accessTokenMaxAge: "2h0m0s" } }, monitoring: { endpoint: "x" } });
+        const current = yaml.dump({
+            authentication: { jwtSecret: "own-secret", oauthOptions: { accessTokenMaxAge: "2h0m0s" } },
+            monitoring: { endpoint: "x" },
+        });
         const member = { multicluster: { clusterRole: "member" }, authentication: { jwtSecret: "host-secret" } };
         const host = { multicluster: { clusterRole: "host", hostClusterName: "prod" } };
-        const member32 = yaml.load(renderKubesphereYamlV3(current, member, VERSION_TRAITS["3.2"])) as Record<string, any>;
+        const member32 = yaml.load(renderKubesphereYamlV3(current, member, VERSION_TRAITS["3.2"])) as Record<
+            string,
+            any
+        >;
         assert.strictEqual(member32.multicluster, undefined);
         assert.strictEqual(member32.authentication.jwtSecret, "host-secret");
         assert.strictEqual(member32.authentication.oauthOptions.accessTokenMaxAge, 0);
         assert.strictEqual(member32.monitoring.endpoint, "x", "unrelated settings survive");
-        assert.deepStrictEqual((yaml.load(renderKubesphereYamlV3(current, host, VERSION_TRAITS["3.2"])) as Record<string, any>).multicluster, { enable: true, hostClusterName: "prod" });
-        assert.deepStrictEqual((yaml.load(renderKubesphereYamlV3(current, member, VERSION_TRAITS["3.3"])) as Record<string, any>).multicluster, { clusterRole: "member", enable: false });
-        assert.deepStrictEqual((yaml.load(renderKubesphereYamlV3(current, host, VERSION_TRAITS["3.4"])) as Record<string, any>).multicluster, { clusterRole: "host", enable: true, hostClusterName: "prod" });
+        assert.deepStrictEqual(
+            (yaml.load(renderKubesphereYamlV3(current, host, VERSION_TRAITS["3.2"])) as Record<string, any>)
+                .multicluster,
+            { enable: true, hostClusterName: "prod" },
+        );
+        assert.deepStrictEqual(
+            (yaml.load(renderKubesphereYamlV3(current, member, VERSION_TRAITS["3.3"])) as Record<string, any>)
+                .multicluster,
+            { clusterRole: "member", enable: false },
+        );
+        assert.deepStrictEqual(
+            (yaml.load(renderKubesphereYamlV3(current, host, VERSION_TRAITS["3.4"])) as Record<string, any>)
+                .multicluster,
+            { clusterRole: "host", enable: true, hostClusterName: "prod" },
+        );
     });
 
     it("renders 3.1's kubesphere-config: no hostClusterName on a host, a spec's oauthOptions win over a member's accessTokenMaxAge: 0", () => {
-        const current = yaml.dump({ authentication: { jwtSecret: "own-secret", oauthOptions: { accessTokenMaxAge: "2h0m0s" } } });
-        const host = yaml.load(renderKubesphereYamlV3(current, { multicluster: { clusterRole: "host", hostClusterName: "prod" } }, VERSION_TRAITS["3.1"])) as Record<string, any>;
+        const current = yaml.dump({
+            authentication: { jwtSecret: "own-secret", oauthOptions: { accessTokenMaxAge: "2h0m0s" } },
+        });
+        const host = yaml.load(
+            renderKubesphereYamlV3(
+                current,
+                { multicluster: { clusterRole: "host", hostClusterName: "prod" } },
+                VERSION_TRAITS["3.1"],
+            ),
+        ) as Record<string, any>;
         assert.deepStrictEqual(host.multicluster, { enable: true });
         const member = { multicluster: { clusterRole: "member" }, authentication: { jwtSecret: "host-secret" } };
-        const member31 = yaml.load(renderKubesphereYamlV3(current, member, VERSION_TRAITS["3.1"])) as Record<string, any>;
+        const member31 = yaml.load(renderKubesphereYamlV3(current, member, VERSION_TRAITS["3.1"])) as Record<
+            string,
+            any
+        >;
         assert.strictEqual(member31.multicluster, undefined);
         assert.strictEqual(member31.authentication.oauthOptions.accessTokenMaxAge, 0);
-        const withOptions = { ...member, authentication: { jwtSecret: "host-secret", oauthOptions: { accessTokenMaxAge: "1h" } } };
-        assert.deepStrictEqual((yaml.load(renderKubesphereYamlV3(current, withOptions, VERSION_TRAITS["3.1"])) as Record<string, any>).authentication.oauthOptions, { accessTokenMaxAge: "1h" });
-        assert.strictEqual((yaml.load(renderKubesphereYamlV3(current, withOptions, VERSION_TRAITS["3.2"])) as Record<string, any>).authentication.oauthOptions.accessTokenMaxAge, 0);
+        const withOptions = {
+            ...member,
+            authentication: { jwtSecret: "host-secret", oauthOptions: { accessTokenMaxAge: "1h" } },
+        };
+        assert.deepStrictEqual(
+            (yaml.load(renderKubesphereYamlV3(current, withOptions, VERSION_TRAITS["3.1"])) as Record<string, any>)
+                .authentication.oauthOptions,
+            { accessTokenMaxAge: "1h" },
+        );
+        assert.strictEqual(
+            (yaml.load(renderKubesphereYamlV3(current, withOptions, VERSION_TRAITS["3.2"])) as Record<string, any>)
+                .authentication.oauthOptions.accessTokenMaxAge,
+            0,
+        );
     });
 
     it("drops the controller's multicluster.clusterName on a re-render (it is not in ks-installer's template)", () => {
-        const named = withClusterName(yaml.dump({ authentication: { jwtSecret: "s" }, multicluster: { clusterRole: "member", enable: false } }), "member1");
+        const named = withClusterName(
+            yaml.dump({ authentication: { jwtSecret: "s" }, multicluster: { clusterRole: "member", enable: false } }),
+            "member1",
+        );
         assert.strictEqual(readKubesphereYaml(named).clusterName, "member1");
-        const rendered = renderKubesphereYamlV3(named, { multicluster: { clusterRole: "member" } }, VERSION_TRAITS["3.4"]);
+        const rendered = renderKubesphereYamlV3(
+            named,
+            { multicluster: { clusterRole: "member" } },
+            VERSION_TRAITS["3.4"],
+        );
         assert.strictEqual(readKubesphereYaml(rendered).clusterName, undefined);
     });
 
     it("says what client-go inside KubeSphere says for credential plugins", () => {
-        assert.strictEqual(credentialPluginError({ exec: { command: "/usr/local/bin/aws" } }), "getting credentials: exec: executable aws not found");
-        assert.strictEqual(credentialPluginError({ authProvider: { name: "gcp" } }), 'no Auth Provider found for name "gcp"');
+        assert.strictEqual(
+            credentialPluginError({ exec: { command: "/usr/local/bin/aws" } }),
+            "getting credentials: exec: executable aws not found",
+        );
+        assert.strictEqual(
+            credentialPluginError({ authProvider: { name: "gcp" } }),
+            'no Auth Provider found for name "gcp"',
+        );
         assert.strictEqual(credentialPluginError({}), undefined);
     });
 
@@ -66,7 +119,11 @@ describe("kubesphere-emulator (pure parts)", () => {
         const members = new MemberClientCache();
         const cluster = { metadata: { name: "m" }, spec: { connection: { kubeconfig: "" } } };
         assert.strictEqual(await reviewClusterUpdate("CREATE", cluster, undefined, members), undefined);
-        assert.strictEqual(await reviewClusterUpdate("UPDATE", cluster, { ...cluster, status: {} }, members), undefined, "first status write");
+        assert.strictEqual(
+            await reviewClusterUpdate("UPDATE", cluster, { ...cluster, status: {} }, members),
+            undefined,
+            "first status write",
+        );
         const denial = await reviewClusterUpdate("UPDATE", cluster, { ...cluster, status: { uid: "u" } }, members);
         assert.match(denial ?? "", /^failed to load cluster config for m: /);
     });

@@ -28,7 +28,11 @@ const REQUEST_TIMEOUT_MS = 3000;
 
 interface InstallerObject {
     spec?: InstallerSpec;
-    status?: { core?: { status?: string; version?: string }; multicluster?: { status?: string }; [key: string]: unknown };
+    status?: {
+        core?: { status?: string; version?: string };
+        multicluster?: { status?: string };
+        [key: string]: unknown;
+    };
 }
 
 function clusterRoleOf(spec: InstallerSpec): string {
@@ -106,7 +110,9 @@ export class InstallerEmulator {
                 const becomesHost = clusterRoleOf(spec) === "host" && this.rendered?.clusterRole !== "host";
                 const delayMs = becomesHost ? this.delays.hostInstallerDelayMs : this.delays.reconcileDelayMs;
                 this.pending = { specDigest, dueAt: now + delayMs };
-                this.say(`ks-installer spec changed (clusterRole ${clusterRoleOf(spec)}); re-rendering kubesphere-config in ${delayMs} ms${becomesHost ? " (host: kubefed install first)" : ""}`);
+                this.say(
+                    `ks-installer spec changed (clusterRole ${clusterRoleOf(spec)}); re-rendering kubesphere-config in ${delayMs} ms${becomesHost ? " (host: kubefed install first)" : ""}`,
+                );
             }
             if (now < this.pending.dueAt) {
                 return;
@@ -115,7 +121,9 @@ export class InstallerEmulator {
             this.rendered = { specDigest, clusterRole: clusterRoleOf(spec) };
             this.pending = undefined;
             const jwtSource = spec.authentication?.jwtSecret ? "from the spec" : "kept";
-            this.say(`re-rendered kubesphere-config (${this.traits.release}): clusterRole ${clusterRoleOf(spec)}, jwtSecret ${jwtSource}`);
+            this.say(
+                `re-rendered kubesphere-config (${this.traits.release}): clusterRole ${clusterRoleOf(spec)}, jwtSecret ${jwtSource}`,
+            );
             if (clusterRoleOf(spec) === "host") {
                 await this.onHostRendered();
             }

@@ -11,7 +11,14 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { httpStatus, MERGE_PATCH, withTimeout } from "./kubeApi";
-import { FIELD_MANAGER, KS_APISERVER, KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE, KUBESPHERE_SA_TOKEN_LABEL } from "./kubesphereObjects";
+import {
+    FIELD_MANAGER,
+    KS_APISERVER,
+    KUBESPHERE_CONFIG_KEY,
+    KUBESPHERE_CONFIG_NAME,
+    KUBESPHERE_NAMESPACE,
+    KUBESPHERE_SA_TOKEN_LABEL,
+} from "./kubesphereObjects";
 import { kubesphereYamlV4Member } from "./kubesphereYaml";
 import { MemberClients } from "./memberClient";
 
@@ -34,23 +41,55 @@ async function ignoreConflict(create: () => Promise<unknown>): Promise<void> {
  * (cluster-admin) with its labelled token Secret, and the ks-apiserver Service carrying the host's release.
  * `values` (spec.config) must parse as YAML, as Helm requires; it does not change what this emulation renders.
  */
-export async function installKsCore(clients: MemberClients, options: { jwtSecret: string; release: string; values: Buffer }): Promise<void> {
+export async function installKsCore(
+    clients: MemberClients,
+    options: { jwtSecret: string; release: string; values: Buffer },
+): Promise<void> {
     if (options.values.length > 0) {
         // sigs.k8s.io/yaml.Unmarshal of spec.config: a parse error fails the install.
         yaml.load(options.values.toString("utf8"));
     }
     const { core } = clients;
     const timed = <T>(promise: Promise<T>, what: string) => withTimeout(promise, REQUEST_TIMEOUT_MS, what);
-    await ignoreConflict(() => timed(core.createNamespace({ body: { metadata: { name: KUBESPHERE_NAMESPACE } } }), "creating kubesphere-system"));
-    const configMap = { metadata: { name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }, data: { [KUBESPHERE_CONFIG_KEY]: kubesphereYamlV4Member(options.jwtSecret) } };
+    await ignoreConflict(() =>
+        timed(
+            core.createNamespace({ body: { metadata: { name: KUBESPHERE_NAMESPACE } } }),
+            "creating kubesphere-system",
+        ),
+    );
+    const configMap = {
+        metadata: { name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE },
+        data: { [KUBESPHERE_CONFIG_KEY]: kubesphereYamlV4Member(options.jwtSecret) },
+    };
     try {
-        await timed(core.replaceNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE, fieldManager: FIELD_MANAGER.ksCoreInstaller, body: configMap }), "writing kubesphere-config");
+        await timed(
+            core.replaceNamespacedConfigMap({
+                name: KUBESPHERE_CONFIG_NAME,
+                namespace: KUBESPHERE_NAMESPACE,
+                fieldManager: FIELD_MANAGER.ksCoreInstaller,
+                body: configMap,
+            }),
+            "writing kubesphere-config",
+        );
     } catch (err) {
         if (httpStatus(err) !== 404) throw err;
-        await timed(core.createNamespacedConfigMap({ namespace: KUBESPHERE_NAMESPACE, fieldManager: FIELD_MANAGER.ksCoreInstaller, body: configMap }), "creating kubesphere-config");
+        await timed(
+            core.createNamespacedConfigMap({
+                namespace: KUBESPHERE_NAMESPACE,
+                fieldManager: FIELD_MANAGER.ksCoreInstaller,
+                body: configMap,
+            }),
+            "creating kubesphere-config",
+        );
     }
     await ignoreConflict(() =>
-        timed(core.createNamespacedServiceAccount({ namespace: KUBESPHERE_NAMESPACE, body: { metadata: { name: KUBESPHERE_SERVICE_ACCOUNT } } }), "creating the kubesphere ServiceAccount"),
+        timed(
+            core.createNamespacedServiceAccount({
+                namespace: KUBESPHERE_NAMESPACE,
+                body: { metadata: { name: KUBESPHERE_SERVICE_ACCOUNT } },
+            }),
+            "creating the kubesphere ServiceAccount",
+        ),
     );
     await ignoreConflict(() =>
         timed(
@@ -74,19 +113,38 @@ export async function installKsCore(clients: MemberClients, options: { jwtSecret
                 body: {
                     metadata: { name: KUBESPHERE_SERVICE_ACCOUNT },
                     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-                    subjects: [{ kind: "ServiceAccount", name: KUBESPHERE_SERVICE_ACCOUNT, namespace: KUBESPHERE_NAMESPACE }],
+                    subjects: [
+                        { kind: "ServiceAccount", name: KUBESPHERE_SERVICE_ACCOUNT, namespace: KUBESPHERE_NAMESPACE },
+                    ],
                 },
             }),
             "binding the kubesphere ServiceAccount",
         ),
     );
-    const service = { metadata: { name: KS_APISERVER.name, namespace: KUBESPHERE_NAMESPACE, labels: { [KS_APISERVER.versionLabel]: options.release } }, spec: { ports: [{ port: 80, targetPort: 9090 }] } };
+    const service = {
+        metadata: {
+            name: KS_APISERVER.name,
+            namespace: KUBESPHERE_NAMESPACE,
+            labels: { [KS_APISERVER.versionLabel]: options.release },
+        },
+        spec: { ports: [{ port: 80, targetPort: 9090 }] },
+    };
     try {
-        await timed(core.createNamespacedService({ namespace: KUBESPHERE_NAMESPACE, body: service }), "creating the ks-apiserver Service");
+        await timed(
+            core.createNamespacedService({ namespace: KUBESPHERE_NAMESPACE, body: service }),
+            "creating the ks-apiserver Service",
+        );
     } catch (err) {
         if (httpStatus(err) !== 409) throw err;
         await timed(
-            core.patchNamespacedService({ name: KS_APISERVER.name, namespace: KUBESPHERE_NAMESPACE, body: { metadata: { labels: service.metadata.labels } } }, MERGE_PATCH),
+            core.patchNamespacedService(
+                {
+                    name: KS_APISERVER.name,
+                    namespace: KUBESPHERE_NAMESPACE,
+                    body: { metadata: { labels: service.metadata.labels } },
+                },
+                MERGE_PATCH,
+            ),
             "labelling the ks-apiserver Service",
         );
     }
@@ -107,7 +165,10 @@ interface KubeconfigDocument {
  * the member's kube-controller-manager), in a new kubeconfig shaped like KubeSphere's (cluster `local`, context
  * `<user>@local`). Returns the new kubeconfig, base64.
  */
-export async function renewClientCertificate(kubeconfigBase64: string, clients: MemberClients): Promise<string | undefined> {
+export async function renewClientCertificate(
+    kubeconfigBase64: string,
+    clients: MemberClients,
+): Promise<string | undefined> {
     if (clients.hasToken || !clients.certificate) return undefined;
     const document = yaml.load(Buffer.from(kubeconfigBase64, "base64").toString("utf8")) as KubeconfigDocument;
     const userName = clients.userName;
@@ -117,11 +178,16 @@ export async function renewClientCertificate(kubeconfigBase64: string, clients: 
         .map((line) => line.slice(2));
     if (organizations.includes("system:masters")) {
         const secrets = await withTimeout(
-            clients.core.listNamespacedSecret({ namespace: KUBESPHERE_NAMESPACE, labelSelector: KUBESPHERE_SA_TOKEN_LABEL }),
+            clients.core.listNamespacedSecret({
+                namespace: KUBESPHERE_NAMESPACE,
+                labelSelector: KUBESPHERE_SA_TOKEN_LABEL,
+            }),
             REQUEST_TIMEOUT_MS,
             "listing the kubesphere ServiceAccount Secrets",
         );
-        const secret = secrets.items.find((item) => item.type === "kubernetes.io/service-account-token" && item.data?.token);
+        const secret = secrets.items.find(
+            (item) => item.type === "kubernetes.io/service-account-token" && item.data?.token,
+        );
         if (!secret) throw new Error("no kubesphere ServiceAccount secret found");
         const token = Buffer.from(secret.data!.token, "base64").toString("utf8");
         return Buffer.from(yaml.dump({ ...document, users: [{ name: userName, user: { token } }] })).toString("base64");
@@ -139,13 +205,26 @@ export async function renewClientCertificate(kubeconfigBase64: string, clients: 
             groups: ["system:authenticated"],
         },
     };
-    const created = await withTimeout(clients.certificates.createCertificateSigningRequest({ body: csr }), REQUEST_TIMEOUT_MS, "creating the CSR");
+    const created = await withTimeout(
+        clients.certificates.createCertificateSigningRequest({ body: csr }),
+        REQUEST_TIMEOUT_MS,
+        "creating the CSR",
+    );
     await withTimeout(
         clients.certificates.replaceCertificateSigningRequestApproval({
             name: csrName,
             body: {
                 ...created,
-                status: { conditions: [{ type: "Approved", status: "True", reason: "KubeSphereApprove", message: "This CSR was approved by KubeSphere" }] },
+                status: {
+                    conditions: [
+                        {
+                            type: "Approved",
+                            status: "True",
+                            reason: "KubeSphereApprove",
+                            message: "This CSR was approved by KubeSphere",
+                        },
+                    ],
+                },
             },
         }),
         REQUEST_TIMEOUT_MS,
@@ -154,7 +233,13 @@ export async function renewClientCertificate(kubeconfigBase64: string, clients: 
     let certificate: string | undefined;
     for (let attempt = 0; attempt < 40 && !certificate; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 500));
-        certificate = (await withTimeout(clients.certificates.readCertificateSigningRequest({ name: csrName }), REQUEST_TIMEOUT_MS, "reading the CSR")).status?.certificate;
+        certificate = (
+            await withTimeout(
+                clients.certificates.readCertificateSigningRequest({ name: csrName }),
+                REQUEST_TIMEOUT_MS,
+                "reading the CSR",
+            )
+        ).status?.certificate;
     }
     if (!certificate) throw new Error(`CSR ${csrName} was not signed within 20 s`);
     const context = (document.contexts ?? []).find((candidate) => candidate.name === document["current-context"]);
@@ -163,9 +248,25 @@ export async function renewClientCertificate(kubeconfigBase64: string, clients: 
         kind: "Config",
         apiVersion: "v1",
         preferences: {},
-        clusters: [{ name: "local", cluster: { server: clients.endpoint, "certificate-authority-data": current?.cluster["certificate-authority-data"] } }],
+        clusters: [
+            {
+                name: "local",
+                cluster: {
+                    server: clients.endpoint,
+                    "certificate-authority-data": current?.cluster["certificate-authority-data"],
+                },
+            },
+        ],
         contexts: [{ name: `${userName}@local`, context: { cluster: "local", user: userName, namespace: "default" } }],
-        users: [{ name: userName, user: { "client-certificate-data": certificate, "client-key-data": Buffer.from(keyPem).toString("base64") } }],
+        users: [
+            {
+                name: userName,
+                user: {
+                    "client-certificate-data": certificate,
+                    "client-key-data": Buffer.from(keyPem).toString("base64"),
+                },
+            },
+        ],
         "current-context": `${userName}@local`,
     };
     return Buffer.from(yaml.dump(renewed)).toString("base64");
@@ -176,7 +277,17 @@ async function newCsrAndKey(commonName: string): Promise<{ csrPem: string; keyPe
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-emulator-csr-"));
     try {
         const keyFile = path.join(dir, "key.pem");
-        const { stdout } = await execFileAsync("openssl", ["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-subj", `/CN=${commonName}`]);
+        const { stdout } = await execFileAsync("openssl", [
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            keyFile,
+            "-subj",
+            `/CN=${commonName}`,
+        ]);
         return { csrPem: stdout, keyPem: fs.readFileSync(keyFile, "utf8") };
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -35,7 +35,11 @@ export function readKubesphereYaml(text: string | undefined): KubesphereSettings
     const authentication = asObject(document.authentication);
     const multicluster = asObject(document.multicluster);
     return {
-        layout: asString(authentication.jwtSecret) === undefined && asString(asObject(authentication.issuer).jwtSecret) !== undefined ? "v4" : "v3",
+        layout:
+            asString(authentication.jwtSecret) === undefined &&
+            asString(asObject(authentication.issuer).jwtSecret) !== undefined
+                ? "v4"
+                : "v3",
         jwtSecret: asString(authentication.jwtSecret) ?? asString(asObject(authentication.issuer).jwtSecret),
         clusterRole: asString(multicluster.clusterRole),
         enable: multicluster.enable === true,
@@ -84,7 +88,9 @@ export function freshKubesphereYamlV4Host(jwtSecret: string, hostClusterName = "
  */
 export function kubesphereYamlV4Member(jwtSecret: string): string {
     return yaml.dump({
-        authentication: { issuer: { url: "http://ks-console.kubesphere-system.svc:30880", jwtSecret, accessTokenMaxAge: "2h0m0s" } },
+        authentication: {
+            issuer: { url: "http://ks-console.kubesphere-system.svc:30880", jwtSecret, accessTokenMaxAge: "2h0m0s" },
+        },
         multicluster: { clusterRole: "member" },
     });
 }
@@ -99,7 +105,11 @@ export function kubesphereYamlV4Member(jwtSecret: string): string {
  * - 3.1: a spec `authentication.oauthOptions` is rendered as it is, even on a member (no `accessTokenMaxAge: 0` then).
  * A `multicluster.clusterName` the cluster controller wrote (3.3+) is not part of the template and is dropped.
  */
-export function renderKubesphereYamlV3(currentText: string | undefined, spec: InstallerSpec, traits: VersionTraits): string {
+export function renderKubesphereYamlV3(
+    currentText: string | undefined,
+    spec: InstallerSpec,
+    traits: VersionTraits,
+): string {
     const { multicluster: _previous, ...document } = asObject(currentText ? yaml.load(currentText) : undefined);
     const authentication = asObject(document.authentication);
     const clusterRole = asString(spec.multicluster?.clusterRole) ?? "none";
@@ -121,7 +131,10 @@ export function renderKubesphereYamlV3(currentText: string | undefined, spec: In
             oauthOptions:
                 traits.specOauthOptionsWinOnMembers && specOauthOptions !== undefined
                     ? specOauthOptions
-                    : { ...asObject(authentication.oauthOptions), accessTokenMaxAge: clusterRole === "member" ? 0 : "2h0m0s" },
+                    : {
+                          ...asObject(authentication.oauthOptions),
+                          accessTokenMaxAge: clusterRole === "member" ? 0 : "2h0m0s",
+                      },
         },
         ...(multicluster ? { multicluster } : {}),
     });

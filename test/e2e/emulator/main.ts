@@ -89,25 +89,56 @@ async function main(config: EmulatorConfig): Promise<void> {
             installers.map((installer, i) =>
                 installer.reconcile().catch((err) => {
                     const name = config.clusters[i].name;
-                    changes.report(`installer/${name}`, `cluster "${name}": ks-installer unreachable, will retry: ${describeError(err)}`);
+                    changes.report(
+                        `installer/${name}`,
+                        `cluster "${name}": ks-installer unreachable, will retry: ${describeError(err)}`,
+                    );
                 }),
             ),
         );
     });
-    const tower = host && config.tower ? new TowerEmulator(host, loadKubeConfig(host.kubeconfigPath), config.tower, changes) : undefined;
+    const tower =
+        host && config.tower
+            ? new TowerEmulator(host, loadKubeConfig(host.kubeconfigPath), config.tower, changes)
+            : undefined;
     const running = controller;
     // tower and the cluster controller take turns: both write the Cluster's conditions.
     const controllerReady = running
         ? repeat(config.clusterResyncMs, async () => {
-              await tower?.reconcileAll().catch((err) => changes.report("tower", `host "${host?.name}": tower pass failed, will retry: ${describeError(err)}`));
-              await running.reconcileAll().catch((err) => changes.report("controller", `host "${host?.name}": cannot list Clusters, will retry: ${describeError(err)}`));
+              await tower
+                  ?.reconcileAll()
+                  .catch((err) =>
+                      changes.report(
+                          "tower",
+                          `host "${host?.name}": tower pass failed, will retry: ${describeError(err)}`,
+                      ),
+                  );
+              await running
+                  .reconcileAll()
+                  .catch((err) =>
+                      changes.report(
+                          "controller",
+                          `host "${host?.name}": cannot list Clusters, will retry: ${describeError(err)}`,
+                      ),
+                  );
           })
         : Promise.resolve();
     const agents = config.clusters
         .filter((cluster) => cluster.role === "member")
         .map((cluster) => new AgentEmulator(cluster, loadKubeConfig(cluster.kubeconfigPath), changes));
     const agentsReady = repeat(config.installerPollMs, async () => {
-        await Promise.all(agents.map((agent, i) => agent.reconcile().catch((err) => changes.report(`agent/${i}`, `agent: cannot read its Deployment, will retry: ${describeError(err)}`))));
+        await Promise.all(
+            agents.map((agent, i) =>
+                agent
+                    .reconcile()
+                    .catch((err) =>
+                        changes.report(
+                            `agent/${i}`,
+                            `agent: cannot read its Deployment, will retry: ${describeError(err)}`,
+                        ),
+                    ),
+            ),
+        );
     });
     await Promise.all([installersReady, controllerReady, agentsReady]);
     if (config.readyFile) {

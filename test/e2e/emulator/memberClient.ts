@@ -3,7 +3,14 @@
  * `spec.connection.kubeconfig`, exactly as given (no credential plugin can run inside KubeSphere's pods, API
  * notes docs/kubesphere.md §5). TEST ONLY. Clients are cached per kubeconfig; nothing here logs a credential.
  */
-import { CertificatesV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api, VersionApi } from "@kubernetes/client-node";
+import {
+    CertificatesV1Api,
+    CoreV1Api,
+    CustomObjectsApi,
+    KubeConfig,
+    RbacAuthorizationV1Api,
+    VersionApi,
+} from "@kubernetes/client-node";
 import { createHash, X509Certificate } from "crypto";
 import * as path from "path";
 
@@ -31,9 +38,15 @@ export interface MemberClients {
  * pod's PATH ("exec: executable aws not found", the EKS case of docs/kubesphere.md §5); `auth-provider` plugins are no
  * longer built in (or need their own cmd-path executable). Undefined for token, certificate and basic users.
  */
-export function credentialPluginError(user: { exec?: { command?: unknown }; authProvider?: { name?: unknown; config?: Record<string, unknown> } } | null | undefined): string | undefined {
+export function credentialPluginError(
+    user:
+        | { exec?: { command?: unknown }; authProvider?: { name?: unknown; config?: Record<string, unknown> } }
+        | null
+        | undefined,
+): string | undefined {
     if (user?.exec) {
-        const command = typeof user.exec.command === "string" && user.exec.command ? path.basename(user.exec.command) : "";
+        const command =
+            typeof user.exec.command === "string" && user.exec.command ? path.basename(user.exec.command) : "";
         return `getting credentials: exec: executable ${command} not found`;
     }
     if (user?.authProvider) {

@@ -74,7 +74,14 @@ export async function applyTowerObjects(kubeConfig: KubeConfig, image: string): 
                         metadata: { labels: TOWER_LABELS },
                         spec: {
                             serviceAccountName: "kubesphere",
-                            containers: [{ name: "tower", image, command: ["/proxy", "--ca-cert=/ca.crt", "--ca-key=/ca.key", "--v=4"], ports: [{ containerPort: 8080 }] }],
+                            containers: [
+                                {
+                                    name: "tower",
+                                    image,
+                                    command: ["/proxy", "--ca-cert=/ca.crt", "--ca-key=/ca.key", "--v=4"],
+                                    ports: [{ containerPort: 8080 }],
+                                },
+                            ],
                         },
                     },
                 },
@@ -87,7 +94,12 @@ export async function applyTowerObjects(kubeConfig: KubeConfig, image: string): 
             body: {
                 metadata: { name: TOWER_NAME, namespace: KUBESPHERE_NAMESPACE, labels: TOWER_LABELS },
                 // No load balancer in the sandbox: EXTERNAL-IP stays pending, as on a cluster without one.
-                spec: { type: "LoadBalancer", externalTrafficPolicy: "Cluster", selector: { app: "tower" }, ports: [{ name: "http", port: 8080, targetPort: 8080, protocol: "TCP" }] },
+                spec: {
+                    type: "LoadBalancer",
+                    externalTrafficPolicy: "Cluster",
+                    selector: { app: "tower" },
+                    ports: [{ name: "http", port: 8080, targetPort: 8080, protocol: "TCP" }],
+                },
             },
         }),
     );
@@ -132,7 +144,11 @@ export class TowerEmulator {
         }
         await this.startAgentServer();
         const list = (await withTimeout(
-            this.customObjects.listClusterCustomObject({ group: CLUSTER.group, version: CLUSTER.version, plural: CLUSTER.plural }),
+            this.customObjects.listClusterCustomObject({
+                group: CLUSTER.group,
+                version: CLUSTER.version,
+                plural: CLUSTER.plural,
+            }),
             REQUEST_TIMEOUT_MS,
             "listing Clusters",
         )) as { items: ClusterObject[] };
@@ -147,7 +163,10 @@ export class TowerEmulator {
             try {
                 await this.addCluster(cluster);
             } catch (err) {
-                this.say(cluster.metadata.name, `Cluster "${cluster.metadata.name}": failed, will retry: ${describeError(err)}`);
+                this.say(
+                    cluster.metadata.name,
+                    `Cluster "${cluster.metadata.name}": failed, will retry: ${describeError(err)}`,
+                );
             }
         }
     }
@@ -164,16 +183,25 @@ export class TowerEmulator {
             return;
         }
         this.known.add(name);
-        const initialized = cluster.status?.conditions?.some((condition) => condition.type === "Initialized" && condition.status === "True");
+        const initialized = cluster.status?.conditions?.some(
+            (condition) => condition.type === "Initialized" && condition.status === "True",
+        );
         if (initialized) {
-            this.cache.set(name, { token: String(connection.token ?? ""), port: Number(connection.kubernetesAPIServerPort) });
+            this.cache.set(name, {
+                token: String(connection.token ?? ""),
+                port: Number(connection.kubernetesAPIServerPort),
+            });
             await this.syncConnection(cluster);
             return;
         }
         const port = await freePortInRange(6000, 7000);
         const token = connection.token ? String(connection.token) : randomBytes(32).toString("hex");
         const clusterIp = await this.ensureMcService(name, port);
-        const conditions = mergeConditions(cluster.status?.conditions, [{ type: "Initialized", status: "True", reason: "Initialized", message: "Cluster has been initialized" }], nowSeconds());
+        const conditions = mergeConditions(
+            cluster.status?.conditions,
+            [{ type: "Initialized", status: "True", reason: "Initialized", message: "Cluster has been initialized" }],
+            nowSeconds(),
+        );
         await this.patchCluster(name, {
             spec: {
                 connection: {
@@ -187,7 +215,10 @@ export class TowerEmulator {
             status: { conditions },
         });
         this.cache.set(name, { token, port });
-        this.say(name, `Cluster "${name}": initialized (port ${port}, Service ${KUBESPHERE_NAMESPACE}/mc-${name}${connection.token ? ", token set in advance kept" : ", token generated"})`);
+        this.say(
+            name,
+            `Cluster "${name}": initialized (port ${port}, Service ${KUBESPHERE_NAMESPACE}/mc-${name}${connection.token ? ", token set in advance kept" : ", token generated"})`,
+        );
     }
 
     /** Update(connected): the kubeconfig and AgentAvailable, as the sessions are. */
@@ -197,26 +228,47 @@ export class TowerEmulator {
         const available = cluster.status?.conditions?.find((condition) => condition.type === "AgentAvailable");
         const generation = this.connects.get(name) ?? 0;
         if (connected && (this.written.get(name) !== generation || available?.status !== "True")) {
-            const wanted: WantedCondition = { type: "AgentAvailable", status: "True", reason: "", message: "Agent has connected to proxy successfully." };
-            const kubeconfig = this.written.get(name) === generation && cluster.spec?.connection?.kubeconfig ? undefined : this.kubeconfigFor(Number(cluster.spec?.connection?.kubernetesAPIServerPort));
+            const wanted: WantedCondition = {
+                type: "AgentAvailable",
+                status: "True",
+                reason: "",
+                message: "Agent has connected to proxy successfully.",
+            };
+            const kubeconfig =
+                this.written.get(name) === generation && cluster.spec?.connection?.kubeconfig
+                    ? undefined
+                    : this.kubeconfigFor(Number(cluster.spec?.connection?.kubernetesAPIServerPort));
             try {
                 await this.patchCluster(name, {
                     ...(kubeconfig ? { spec: { connection: { kubeconfig } } } : {}),
                     status: { conditions: mergeConditions(cluster.status?.conditions, [wanted], nowSeconds()) },
                 });
                 this.written.set(name, generation);
-                this.say(name, `Cluster "${name}": agent connected; kubeconfig written (server: tower's listener), AgentAvailable=True`);
+                this.say(
+                    name,
+                    `Cluster "${name}": agent connected; kubeconfig written (server: tower's listener), AgentAvailable=True`,
+                );
             } catch (err) {
                 this.say(name, `Cluster "${name}": update refused, will retry: ${describeError(err)}`);
             }
         } else if (!connected && available?.status === "True") {
-            const wanted: WantedCondition = { type: "AgentAvailable", status: "False", reason: "", message: "Agent has not connected to proxy." };
+            const wanted: WantedCondition = {
+                type: "AgentAvailable",
+                status: "False",
+                reason: "",
+                message: "Agent has not connected to proxy.",
+            };
             try {
-                await this.patchCluster(name, { status: { conditions: mergeConditions(cluster.status?.conditions, [wanted], nowSeconds()) } });
+                await this.patchCluster(name, {
+                    status: { conditions: mergeConditions(cluster.status?.conditions, [wanted], nowSeconds()) },
+                });
                 this.say(name, `Cluster "${name}": no agent connected, AgentAvailable=False`);
             } catch (err) {
                 // 3.4: the webhook reads kube-system through the kubeconfig, which needs the tunnel that is gone.
-                this.say(name, `Cluster "${name}": disconnect update refused (AgentAvailable stays True): ${describeError(err)}`);
+                this.say(
+                    name,
+                    `Cluster "${name}": disconnect update refused (AgentAvailable stays True): ${describeError(err)}`,
+                );
             }
         }
     }
@@ -224,14 +276,34 @@ export class TowerEmulator {
     /** A kubeconfig for tower's listener: user kubernetes-admin (O=system:masters), a new certificate from the tower CA. */
     private kubeconfigFor(port: number): string {
         const ca = { certFile: this.towerServing.caCertFile, keyFile: this.towerServing.caKeyFile };
-        const client = issueCertificate(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], days: 365, usage: { kind: "client" } });
+        const client = issueCertificate(ca, {
+            commonName: "kubernetes-admin",
+            organizations: ["system:masters"],
+            days: 365,
+            usage: { kind: "client" },
+        });
         const b64 = (text: string) => Buffer.from(text).toString("base64");
         const document = {
             apiVersion: "v1",
             kind: "Config",
-            clusters: [{ name: "kubernetes", cluster: { server: `https://127.0.0.1:${port}`, "certificate-authority-data": b64(fs.readFileSync(ca.certFile, "utf8")) } }],
-            users: [{ name: "kubernetes-admin", user: { "client-certificate-data": b64(client.certPem), "client-key-data": b64(client.keyPem) } }],
-            contexts: [{ name: "kubernetes-admin@kubernetes", context: { cluster: "kubernetes", user: "kubernetes-admin" } }],
+            clusters: [
+                {
+                    name: "kubernetes",
+                    cluster: {
+                        server: `https://127.0.0.1:${port}`,
+                        "certificate-authority-data": b64(fs.readFileSync(ca.certFile, "utf8")),
+                    },
+                },
+            ],
+            users: [
+                {
+                    name: "kubernetes-admin",
+                    user: { "client-certificate-data": b64(client.certPem), "client-key-data": b64(client.keyPem) },
+                },
+            ],
+            contexts: [
+                { name: "kubernetes-admin@kubernetes", context: { cluster: "kubernetes", user: "kubernetes-admin" } },
+            ],
             "current-context": "kubernetes-admin@kubernetes",
         };
         return b64(yaml.dump(document));
@@ -239,8 +311,12 @@ export class TowerEmulator {
 
     private async startAgentServer(): Promise<void> {
         if (this.agentServer) return;
-        const server = http.createServer((_request, response) => response.writeHead(400).end("expected an agent tunnel\n"));
-        server.on("upgrade", (request: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.acceptAgent(request, socket, head));
+        const server = http.createServer((_request, response) =>
+            response.writeHead(400).end("expected an agent tunnel\n"),
+        );
+        server.on("upgrade", (request: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
+            this.acceptAgent(request, socket, head),
+        );
         await new Promise<void>((resolve, reject) => {
             server.once("error", reject);
             server.listen(this.towerServing.port, "127.0.0.1", () => resolve());
@@ -293,10 +369,16 @@ export class TowerEmulator {
                         this.say(`agent/${config.Name}`, `agent "${config.Name}" disconnected (${sessions.size} left)`);
                     };
                     tunnel.send(FrameType.ConfigReply, 0, Buffer.from("ok"));
-                    this.say(`agent/${config.Name}`, `agent "${config.Name}" connected (${sessions.size} session(s)); proxying https://127.0.0.1:${entry.port}`);
+                    this.say(
+                        `agent/${config.Name}`,
+                        `agent "${config.Name}" connected (${sessions.size} session(s)); proxying https://127.0.0.1:${entry.port}`,
+                    );
                 })
                 .catch((err) => {
-                    this.say(`agent/${config.Name}`, `agent "${config.Name}": cannot listen on port ${entry.port}: ${describeError(err)}`);
+                    this.say(
+                        `agent/${config.Name}`,
+                        `agent "${config.Name}": cannot listen on port ${entry.port}: ${describeError(err)}`,
+                    );
                     tunnel.close();
                 });
         };
@@ -310,7 +392,10 @@ export class TowerEmulator {
             { certFile: this.towerServing.caCertFile, keyFile: this.towerServing.caKeyFile },
             { commonName: "tower", days: 365, usage: { kind: "server", ipAddresses: ["127.0.0.1"] } },
         );
-        const server = https.createServer({ cert: this.serving.certPem, key: this.serving.keyPem }, (request, response) => this.proxy(name, request, response));
+        const server = https.createServer(
+            { cert: this.serving.certPem, key: this.serving.keyPem },
+            (request, response) => this.proxy(name, request, response),
+        );
         await new Promise<void>((resolve, reject) => {
             server.once("error", reject);
             server.listen(port, "127.0.0.1", () => resolve());
@@ -322,7 +407,9 @@ export class TowerEmulator {
         const sessions = [...(this.sessions.get(name) ?? [])].filter((session) => !session.tunnel.isClosed);
         const session = sessions[Math.floor(Math.random() * sessions.length)];
         if (!session) {
-            response.writeHead(503, { "Content-Type": "text/plain" }).end(`agent of cluster ${name} is not connected\n`);
+            response
+                .writeHead(503, { "Content-Type": "text/plain" })
+                .end(`agent of cluster ${name} is not connected\n`);
             return;
         }
         const headers = { ...request.headers, authorization: `Bearer ${session.config.BearerToken}` };
@@ -353,7 +440,11 @@ export class TowerEmulator {
 
     private async deploymentExists(): Promise<boolean> {
         try {
-            await withTimeout(this.apps.readNamespacedDeployment({ name: TOWER_NAME, namespace: KUBESPHERE_NAMESPACE }), REQUEST_TIMEOUT_MS, "reading tower");
+            await withTimeout(
+                this.apps.readNamespacedDeployment({ name: TOWER_NAME, namespace: KUBESPHERE_NAMESPACE }),
+                REQUEST_TIMEOUT_MS,
+                "reading tower",
+            );
             return true;
         } catch (err) {
             if (httpStatus(err) === 404) return false;
@@ -375,12 +466,19 @@ export class TowerEmulator {
             },
         };
         try {
-            const created = await withTimeout(this.core.createNamespacedService({ namespace: KUBESPHERE_NAMESPACE, body }), REQUEST_TIMEOUT_MS, "creating mc Service");
+            const created = await withTimeout(
+                this.core.createNamespacedService({ namespace: KUBESPHERE_NAMESPACE, body }),
+                REQUEST_TIMEOUT_MS,
+                "creating mc Service",
+            );
             return created.spec?.clusterIP ?? "";
         } catch (err) {
             if (httpStatus(err) !== 409) throw err;
             const updated = await withTimeout(
-                this.core.patchNamespacedService({ name: `mc-${name}`, namespace: KUBESPHERE_NAMESPACE, body: { spec: { ports: body.spec.ports } } }, MERGE_PATCH),
+                this.core.patchNamespacedService(
+                    { name: `mc-${name}`, namespace: KUBESPHERE_NAMESPACE, body: { spec: { ports: body.spec.ports } } },
+                    MERGE_PATCH,
+                ),
                 REQUEST_TIMEOUT_MS,
                 "updating mc Service",
             );
@@ -390,7 +488,11 @@ export class TowerEmulator {
 
     private async deleteMcService(name: string): Promise<void> {
         try {
-            await withTimeout(this.core.deleteNamespacedService({ name: `mc-${name}`, namespace: KUBESPHERE_NAMESPACE }), REQUEST_TIMEOUT_MS, "deleting mc Service");
+            await withTimeout(
+                this.core.deleteNamespacedService({ name: `mc-${name}`, namespace: KUBESPHERE_NAMESPACE }),
+                REQUEST_TIMEOUT_MS,
+                "deleting mc Service",
+            );
             this.say(name, `Cluster "${name}": Service ${KUBESPHERE_NAMESPACE}/mc-${name} deleted`);
         } catch (err) {
             if (httpStatus(err) !== 404) throw err;
@@ -400,7 +502,14 @@ export class TowerEmulator {
     private async patchCluster(name: string, body: Record<string, unknown>): Promise<void> {
         await withTimeout(
             this.customObjects.patchClusterCustomObject(
-                { group: CLUSTER.group, version: CLUSTER.version, plural: CLUSTER.plural, name, fieldManager: FIELD_MANAGER.tower, body },
+                {
+                    group: CLUSTER.group,
+                    version: CLUSTER.version,
+                    plural: CLUSTER.plural,
+                    name,
+                    fieldManager: FIELD_MANAGER.tower,
+                    body,
+                },
                 MERGE_PATCH,
             ),
             // The API server may be waiting on 3.4's webhook, which reads the member through the tunnel.

@@ -8,16 +8,35 @@ import { FrameType, Tunnel } from "./tunnel";
 
 describe("emulator: agent command line and tunnel", () => {
     it("reads the flags of KubeSphere's agent manifest, and says why a container would exit", () => {
-        const flags = parseAgentCommand(["/agent", "--name=edge1", "--token=abc", "--proxy-server=http://127.0.0.1:8080", "--keepalive=10s", "--kubernetes-service=kubernetes.default.svc:443"]);
-        assert.deepStrictEqual(flags, { name: "edge1", token: "abc", proxyServer: "http://127.0.0.1:8080", kubernetesService: "kubernetes.default.svc:443", kubesphereService: "ks-apiserver.kubesphere-system.svc:80" });
-        assert.match((parseAgentCommand(["/agent", "--name=edge1"]) as { error: string }).error, /--name, --token and --proxy-server are required/);
+        const flags = parseAgentCommand([
+            "/agent",
+            "--name=edge1",
+            "--token=abc",
+            "--proxy-server=http://127.0.0.1:8080",
+            "--keepalive=10s",
+            "--kubernetes-service=kubernetes.default.svc:443",
+        ]);
+        assert.deepStrictEqual(flags, {
+            name: "edge1",
+            token: "abc",
+            proxyServer: "http://127.0.0.1:8080",
+            kubernetesService: "kubernetes.default.svc:443",
+            kubesphereService: "ks-apiserver.kubesphere-system.svc:80",
+        });
+        assert.match(
+            (parseAgentCommand(["/agent", "--name=edge1"]) as { error: string }).error,
+            /--name, --token and --proxy-server are required/,
+        );
         assert.match((parseAgentCommand(["/proxy"]) as { error: string }).error, /does not run \/agent/);
     });
 
     it("dials loopback http:// addresses only, with tower's default port", () => {
         assert.deepStrictEqual(proxyServerAddress("http://127.0.0.1"), { host: "127.0.0.1", port: 80 });
         assert.deepStrictEqual(proxyServerAddress("http://127.0.0.2:30880"), { host: "127.0.0.2", port: 30880 });
-        assert.match((proxyServerAddress("http://203.0.113.10:30880") as { error: string }).error, /not a loopback address/);
+        assert.match(
+            (proxyServerAddress("http://203.0.113.10:30880") as { error: string }).error,
+            /not a loopback address/,
+        );
         assert.match((proxyServerAddress("wss://127.0.0.1") as { error: string }).error, /must be http\(s\)/);
     });
 

@@ -13,7 +13,11 @@ import { REPO_ROOT, toolsBinDir } from "../sandbox/paths";
 import { engineEnv } from "./federationStack";
 
 /** The provider release the program's @pulumi/kubernetes asks for (package.json pins it; build.sh builds it). */
-const KUBERNETES_PROVIDER_VERSION = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8")) as { version: string }).version;
+const KUBERNETES_PROVIDER_VERSION = (
+    JSON.parse(
+        fs.readFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8"),
+    ) as { version: string }
+).version;
 
 /** What one command did. */
 export interface CommandResult {
@@ -70,7 +74,9 @@ export class CliProject {
         const dir = path.join(root, "project");
         const salts = keepIn === undefined ? new Map<string, string>() : encryptionSalts(dir);
         fs.rmSync(dir, { recursive: true, force: true });
-        const files = execFileSync("git", ["ls-files", "-z"], { cwd: REPO_ROOT, encoding: "utf8" }).split("\0").filter(Boolean);
+        const files = execFileSync("git", ["ls-files", "-z"], { cwd: REPO_ROOT, encoding: "utf8" })
+            .split("\0")
+            .filter(Boolean);
         for (const file of files) {
             const source = path.join(REPO_ROOT, file);
             if (!fs.existsSync(source)) continue; // deleted in the working tree
@@ -88,11 +94,20 @@ export class CliProject {
         // The Kubernetes provider goes where a user's Pulumi keeps it, the plugin cache (found on PATH, the CLI would
         // warn "using pulumi-resource-kubernetes from $PATH" on every run); ambient plugins are ignored so that one
         // is used. The language host is still found beside the CLI (build.sh puts it there).
-        const env: Record<string, string> = { ...engineEnv(backendDir), HOME: home, PULUMI_IGNORE_AMBIENT_PLUGINS: "true" };
-        const providerDir = path.join(env.PULUMI_HOME, "plugins", `resource-kubernetes-v${KUBERNETES_PROVIDER_VERSION}`);
+        const env: Record<string, string> = {
+            ...engineEnv(backendDir),
+            HOME: home,
+            PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+        };
+        const providerDir = path.join(
+            env.PULUMI_HOME,
+            "plugins",
+            `resource-kubernetes-v${KUBERNETES_PROVIDER_VERSION}`,
+        );
         fs.mkdirSync(providerDir, { recursive: true });
         const provider = path.join(providerDir, "pulumi-resource-kubernetes");
-        if (!fs.existsSync(provider)) fs.symlinkSync(fs.realpathSync(path.join(toolsBinDir(), "pulumi-resource-kubernetes")), provider);
+        if (!fs.existsSync(provider))
+            fs.symlinkSync(fs.realpathSync(path.join(toolsBinDir(), "pulumi-resource-kubernetes")), provider);
         return new CliProject(dir, root, env);
     }
 

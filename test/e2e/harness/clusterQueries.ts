@@ -9,15 +9,32 @@ import { Sandbox } from "../sandbox/sandbox";
 import { waitFor } from "../sandbox/waitFor";
 
 export const CLUSTER = { group: "cluster.kubesphere.io", version: "v1alpha1", plural: "clusters" };
-export const INSTALLER = { group: "installer.kubesphere.io", version: "v1alpha1", plural: "clusterconfigurations", namespace: "kubesphere-system", name: "ks-installer" };
+export const INSTALLER = {
+    group: "installer.kubesphere.io",
+    version: "v1alpha1",
+    plural: "clusterconfigurations",
+    namespace: "kubesphere-system",
+    name: "ks-installer",
+};
 
 /** The label KubeSphere puts on the host's own Cluster entry (which it creates itself). */
 export const HOST_ENTRY_LABEL = "cluster-role.kubesphere.io/host";
 
 export interface ClusterObject {
-    metadata: { name: string; uid: string; finalizers?: string[]; deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    metadata: {
+        name: string;
+        uid: string;
+        finalizers?: string[];
+        deletionTimestamp?: string;
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+    };
     spec: { connection: { kubeconfig: string }; config?: string };
-    status?: { conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>; uid?: string; kubeSphereVersion?: string };
+    status?: {
+        conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+        uid?: string;
+        kubeSphereVersion?: string;
+    };
 }
 
 export function clusterApi(sandbox: Sandbox, cluster: string) {
@@ -27,21 +44,34 @@ export function clusterApi(sandbox: Sandbox, cluster: string) {
 
 /** The jwtSecret in a cluster's kubesphere-config (either layout). */
 export async function jwtSecretOf(sandbox: Sandbox, cluster: string): Promise<string> {
-    const configMap = await clusterApi(sandbox, cluster).core.readNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system" });
-    const settings = yaml.load(configMap.data!["kubesphere.yaml"]) as { authentication: { jwtSecret?: string; issuer?: { jwtSecret?: string } } };
+    const configMap = await clusterApi(sandbox, cluster).core.readNamespacedConfigMap({
+        name: "kubesphere-config",
+        namespace: "kubesphere-system",
+    });
+    const settings = yaml.load(configMap.data!["kubesphere.yaml"]) as {
+        authentication: { jwtSecret?: string; issuer?: { jwtSecret?: string } };
+    };
     return settings.authentication.jwtSecret ?? settings.authentication.issuer!.jwtSecret!;
 }
 
 /** The clusterRole in a cluster's kubesphere-config. */
 export async function configRoleOf(sandbox: Sandbox, cluster: string): Promise<string | undefined> {
-    const configMap = await clusterApi(sandbox, cluster).core.readNamespacedConfigMap({ name: "kubesphere-config", namespace: "kubesphere-system" });
-    return (yaml.load(configMap.data!["kubesphere.yaml"]) as { multicluster?: { clusterRole?: string } }).multicluster?.clusterRole;
+    const configMap = await clusterApi(sandbox, cluster).core.readNamespacedConfigMap({
+        name: "kubesphere-config",
+        namespace: "kubesphere-system",
+    });
+    return (yaml.load(configMap.data!["kubesphere.yaml"]) as { multicluster?: { clusterRole?: string } }).multicluster
+        ?.clusterRole;
 }
 
 /** The ks-installer spec of a cluster, or undefined when there is none. */
 export async function installerSpecOf(sandbox: Sandbox, cluster: string): Promise<Record<string, any> | undefined> {
     try {
-        return ((await clusterApi(sandbox, cluster).custom.getNamespacedCustomObject(INSTALLER)) as { spec: Record<string, any> }).spec;
+        return (
+            (await clusterApi(sandbox, cluster).custom.getNamespacedCustomObject(INSTALLER)) as {
+                spec: Record<string, any>;
+            }
+        ).spec;
     } catch (err) {
         if (httpStatus(err) === 404) return undefined;
         throw err;
@@ -49,7 +79,8 @@ export async function installerSpecOf(sandbox: Sandbox, cluster: string): Promis
 }
 
 export async function hostClusters(sandbox: Sandbox): Promise<ClusterObject[]> {
-    return ((await clusterApi(sandbox, "host").custom.listClusterCustomObject(CLUSTER)) as { items: ClusterObject[] }).items;
+    return ((await clusterApi(sandbox, "host").custom.listClusterCustomObject(CLUSTER)) as { items: ClusterObject[] })
+        .items;
 }
 
 /** The Clusters on the host except KubeSphere's own host entry: the members a program imported. */
@@ -66,7 +97,10 @@ export function conditionOf(cluster: ClusterObject | undefined, type = "Ready") 
 }
 
 /** The kubeconfig KubeSphere got for a member (decoded from spec.connection.kubeconfig). */
-export function importedKubeconfig(cluster: ClusterObject): { clusters: Array<{ cluster: { server: string } }>; users: Array<{ user: Record<string, unknown> }> } {
+export function importedKubeconfig(cluster: ClusterObject): {
+    clusters: Array<{ cluster: { server: string } }>;
+    users: Array<{ user: Record<string, unknown> }>;
+} {
     return yaml.load(Buffer.from(cluster.spec.connection.kubeconfig, "base64").toString("utf8")) as never;
 }
 

@@ -52,19 +52,27 @@ export class FederationStack {
     }
 
     preview(opts: PreviewOptions = {}) {
-        return abortOnProgramError((signal) => this.stack.preview({ color: "never", diff: true, ...opts, signal, onOutput: this.capture }));
+        return abortOnProgramError((signal) =>
+            this.stack.preview({ color: "never", diff: true, ...opts, signal, onOutput: this.capture }),
+        );
     }
 
     up(opts: UpOptions = {}) {
-        return abortOnProgramError((signal) => this.stack.up({ color: "never", diff: true, ...opts, signal, onOutput: this.capture }));
+        return abortOnProgramError((signal) =>
+            this.stack.up({ color: "never", diff: true, ...opts, signal, onOutput: this.capture }),
+        );
     }
 
     refresh(opts: RefreshOptions = {}) {
-        return abortOnProgramError((signal) => this.stack.refresh({ color: "never", ...opts, signal, onOutput: this.capture }));
+        return abortOnProgramError((signal) =>
+            this.stack.refresh({ color: "never", ...opts, signal, onOutput: this.capture }),
+        );
     }
 
     destroy(opts: DestroyOptions = {}) {
-        return abortOnProgramError((signal) => this.stack.destroy({ color: "never", ...opts, signal, onOutput: this.capture }));
+        return abortOnProgramError((signal) =>
+            this.stack.destroy({ color: "never", ...opts, signal, onOutput: this.capture }),
+        );
     }
 
     /**
@@ -72,11 +80,15 @@ export class FederationStack {
      * `--show-secrets`, which decrypts them, so it cannot show what the state file holds.)
      */
     async exportState(): Promise<string> {
-        const { stdout } = await execFileAsync(path.join(toolsBinDir(), "pulumi"), ["stack", "export", "--stack", this.stack.name], {
-            cwd: this.workspace.workDir,
-            env: { ...process.env, ...this.envVars },
-            maxBuffer: 64 * 1024 * 1024,
-        });
+        const { stdout } = await execFileAsync(
+            path.join(toolsBinDir(), "pulumi"),
+            ["stack", "export", "--stack", this.stack.name],
+            {
+                cwd: this.workspace.workDir,
+                env: { ...process.env, ...this.envVars },
+                maxBuffer: 64 * 1024 * 1024,
+            },
+        );
         return stdout;
     }
 

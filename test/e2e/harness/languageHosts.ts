@@ -12,10 +12,28 @@ const STAND_IN_SOURCE = path.join(REPO_ROOT, "test", "e2e", "languageHost", "pul
 
 /** Compiles the stand-in into `outDir` as an executable `pulumi-language-nodejs` (build.sh's flags); returns its path. */
 export function compileNodejsStandIn(outDir: string): string {
-    execFileSync(path.join(REPO_ROOT, "node_modules", ".bin", "tsc"), [
-        "--outDir", outDir, "--rootDir", path.dirname(STAND_IN_SOURCE), "--target", "ES2022", "--module", "commonjs",
-        "--moduleResolution", "node", "--strict", "--esModuleInterop", "--skipLibCheck", "--types", "node", STAND_IN_SOURCE,
-    ], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync(
+        path.join(REPO_ROOT, "node_modules", ".bin", "tsc"),
+        [
+            "--outDir",
+            outDir,
+            "--rootDir",
+            path.dirname(STAND_IN_SOURCE),
+            "--target",
+            "ES2022",
+            "--module",
+            "commonjs",
+            "--moduleResolution",
+            "node",
+            "--strict",
+            "--esModuleInterop",
+            "--skipLibCheck",
+            "--types",
+            "node",
+            STAND_IN_SOURCE,
+        ],
+        { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
     const binary = path.join(outDir, "pulumi-language-nodejs");
     fs.renameSync(path.join(outDir, "pulumi-language-nodejs.js"), binary);
     fs.chmodSync(binary, 0o755);

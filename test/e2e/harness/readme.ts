@@ -15,7 +15,10 @@ const execFileAsync = promisify(execFile);
  * test ran every documented command as written.
  * @param heading the section's heading text, e.g. "Quick start" (its `##`/`###` subsections included)
  */
-export function readmeCommands(heading: string, readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8")): string[] {
+export function readmeCommands(
+    heading: string,
+    readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8"),
+): string[] {
     const lines = readme.split("\n");
     const start = lines.findIndex((line) => /^#{2,3} /.test(line) && line.replace(/^#+ /, "").trim() === heading);
     if (start < 0) throw new Error(`README has no section "${heading}"`);
@@ -56,11 +59,18 @@ export async function runCommands(
     }
     const outputs: string[] = [];
     for (const template of commands) {
-        const command = Object.entries(options.substitute).reduce((text, [placeholder, value]) => text.split(placeholder).join(value), template);
+        const command = Object.entries(options.substitute).reduce(
+            (text, [placeholder, value]) => text.split(placeholder).join(value),
+            template,
+        );
         try {
             const { stdout, stderr } = await execFileAsync("bash", ["-c", command], {
                 cwd: options.cwd,
-                env: { ...process.env, ...options.env, PATH: `${toolsBinDir()}${path.delimiter}${process.env.PATH ?? ""}` },
+                env: {
+                    ...process.env,
+                    ...options.env,
+                    PATH: `${toolsBinDir()}${path.delimiter}${process.env.PATH ?? ""}`,
+                },
             });
             outputs.push(stdout + stderr);
         } catch (err) {
@@ -69,7 +79,9 @@ export async function runCommands(
                 outputs.push(stderr ?? "");
                 continue;
             }
-            throw new Error(`README command failed: ${command}\n${(stderr || stdout || (err as Error).message).trim()}`);
+            throw new Error(
+                `README command failed: ${command}\n${(stderr || stdout || (err as Error).message).trim()}`,
+            );
         }
     }
     return outputs;

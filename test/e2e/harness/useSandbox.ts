@@ -20,7 +20,11 @@ export function useSandbox(stackName: string, options: Omit<StartSandboxOptions,
     before(async function () {
         this.timeout(5 * 60_000);
         context.dir = fs.mkdtempSync(path.join(os.tmpdir(), `ksf-e2e-${stackName}-`));
-        context.sandbox = await startSandbox({ dir: path.join(context.dir, "sandbox"), reconcileDelayMs: 1000, ...options });
+        context.sandbox = await startSandbox({
+            dir: path.join(context.dir, "sandbox"),
+            reconcileDelayMs: 1000,
+            ...options,
+        });
         context.stack = await createFederationStack(stackName, path.join(context.dir, "stack"));
     });
     after(async function () {

@@ -18,7 +18,13 @@ import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT, toolsBinDir } from "../sandbox/paths";
 import { compileNodejsStandIn } from "../harness/languageHosts";
-import { parseRuntimeOptions, pluginArguments, pluginEnvironment, pluginRunModule, splitShellWords } from "./pulumi-language-nodejs";
+import {
+    parseRuntimeOptions,
+    pluginArguments,
+    pluginEnvironment,
+    pluginRunModule,
+    splitShellWords,
+} from "./pulumi-language-nodejs";
 
 const ENGINE_ADDRESS = "127.0.0.1:1"; // handed on to the program only; nothing listens there
 
@@ -54,7 +60,10 @@ const last = process.argv[process.argv.length - 1];
 if (last === "wait") setInterval(() => {}, 1000); else process.exitCode = Number(last);
 `;
 
-async function startHost(env: Record<string, string> = {}, binary = path.join(toolsBinDir(), "pulumi-language-nodejs")): Promise<Host> {
+async function startHost(
+    env: Record<string, string> = {},
+    binary = path.join(toolsBinDir(), "pulumi-language-nodejs"),
+): Promise<Host> {
     const child = spawn(binary, [ENGINE_ADDRESS], {
         cwd: REPO_ROOT,
         env: { ...process.env, ...env },
@@ -147,20 +156,34 @@ describe("language host stand-in (test-only pulumi-language-nodejs)", function (
 
     it("GetPluginInfo reports the version of the project's @pulumi/pulumi", async () => {
         const info = await rpc<PluginInfo>((callback) => host.client.getPluginInfo(new Empty(), callback));
-        const sdkVersion = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8")).version;
+        const sdkVersion = JSON.parse(
+            fs.readFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8"),
+        ).version;
         assert.strictEqual(info.getVersion(), sdkVersion);
     });
 
     it("About names node on PATH and its version", async () => {
-        const about = await rpc<language.AboutResponse>((callback) => host.client.about(new language.AboutRequest().setInfo(programInfo(REPO_ROOT)), callback));
-        assert.ok(path.isAbsolute(about.getExecutable()) && path.basename(about.getExecutable()) === "node", about.getExecutable());
+        const about = await rpc<language.AboutResponse>((callback) =>
+            host.client.about(new language.AboutRequest().setInfo(programInfo(REPO_ROOT)), callback),
+        );
+        assert.ok(
+            path.isAbsolute(about.getExecutable()) && path.basename(about.getExecutable()) === "node",
+            about.getExecutable(),
+        );
         assert.match(about.getVersion(), /^v\d+\.\d+\.\d+$/);
         assert.strictEqual(about.getMetadataMap().get("packagemanager"), "npm");
     });
 
     it("GetRequiredPackages lists the resource packages under node_modules: kubernetes for this project", async () => {
-        const response = await rpc<language.GetRequiredPackagesResponse>((callback) => host.client.getRequiredPackages(new language.GetRequiredPackagesRequest().setInfo(programInfo(REPO_ROOT)), callback));
-        const packages = response.getPackagesList().map((dependency) => `${dependency.getKind()} ${dependency.getName()} ${dependency.getVersion()}`);
+        const response = await rpc<language.GetRequiredPackagesResponse>((callback) =>
+            host.client.getRequiredPackages(
+                new language.GetRequiredPackagesRequest().setInfo(programInfo(REPO_ROOT)),
+                callback,
+            ),
+        );
+        const packages = response
+            .getPackagesList()
+            .map((dependency) => `${dependency.getKind()} ${dependency.getName()} ${dependency.getVersion()}`);
         assert.deepStrictEqual(packages, ["resource kubernetes v4.25.0"]);
     });
 
@@ -170,42 +193,93 @@ describe("language host stand-in (test-only pulumi-language-nodejs)", function (
             fs.mkdirSync(path.join(project, path.dirname(relative)), { recursive: true });
             fs.writeFileSync(path.join(project, relative), JSON.stringify(content));
         };
-        write("node_modules/@acme/widgets/package.json", { name: "@acme/widgets", version: "9.9.9", pulumi: { resource: true, name: "widgets", version: "1.2.3", server: "https://example.invalid/plugins" } });
-        write("node_modules/@pulumi/random/package.json", { name: "@pulumi/random", version: "4.1.0", pulumi: { resource: true } });
-        write("node_modules/@pulumi/random/node_modules/@pulumi/nested/package.json", { name: "@pulumi/nested", version: "v0.1.0", pulumi: { resource: true } });
+        write("node_modules/@acme/widgets/package.json", {
+            name: "@acme/widgets",
+            version: "9.9.9",
+            pulumi: { resource: true, name: "widgets", version: "1.2.3", server: "https://example.invalid/plugins" },
+        });
+        write("node_modules/@pulumi/random/package.json", {
+            name: "@pulumi/random",
+            version: "4.1.0",
+            pulumi: { resource: true },
+        });
+        write("node_modules/@pulumi/random/node_modules/@pulumi/nested/package.json", {
+            name: "@pulumi/nested",
+            version: "v0.1.0",
+            pulumi: { resource: true },
+        });
         write("node_modules/left-pad/package.json", { name: "left-pad", version: "1.0.0" });
-        write("vendor/@pulumi/outside/package.json", { name: "@pulumi/outside", version: "1.0.0", pulumi: { resource: true } });
+        write("vendor/@pulumi/outside/package.json", {
+            name: "@pulumi/outside",
+            version: "1.0.0",
+            pulumi: { resource: true },
+        });
         fs.symlinkSync(project, path.join(project, "node_modules", "loop")); // a cycle must not hang the walk
-        const response = await rpc<language.GetRequiredPackagesResponse>((callback) => host.client.getRequiredPackages(new language.GetRequiredPackagesRequest().setInfo(programInfo(project)), callback));
-        const packages = response.getPackagesList().map((d) => `${d.getName()} ${d.getVersion()} ${d.getServer()}`).sort();
-        assert.deepStrictEqual(packages, ["nested v0.1.0 ", "random v4.1.0 ", "widgets v1.2.3 https://example.invalid/plugins"]);
+        const response = await rpc<language.GetRequiredPackagesResponse>((callback) =>
+            host.client.getRequiredPackages(
+                new language.GetRequiredPackagesRequest().setInfo(programInfo(project)),
+                callback,
+            ),
+        );
+        const packages = response
+            .getPackagesList()
+            .map((d) => `${d.getName()} ${d.getVersion()} ${d.getServer()}`)
+            .sort();
+        assert.deepStrictEqual(packages, [
+            "nested v0.1.0 ",
+            "random v4.1.0 ",
+            "widgets v1.2.3 https://example.invalid/plugins",
+        ]);
     });
 
     it("GetRequiredPlugins answers UNIMPLEMENTED, as the real host does", async () => {
         await assert.rejects(
-            rpc<language.GetRequiredPluginsResponse>((callback) => host.client.getRequiredPlugins(new language.GetRequiredPluginsRequest().setInfo(programInfo(REPO_ROOT)), callback)),
+            rpc<language.GetRequiredPluginsResponse>((callback) =>
+                host.client.getRequiredPlugins(
+                    new language.GetRequiredPluginsRequest().setInfo(programInfo(REPO_ROOT)),
+                    callback,
+                ),
+            ),
             (err: grpc.ServiceError) => err.code === grpc.status.UNIMPLEMENTED,
         );
     });
 
     it("Run starts the runner with the documented flags, entry point, program args and environment; exit 0 is success", async () => {
-        const response = await rpc<language.RunResponse>((callback) => host.client.run(runRequest("0", { typescript: true, tsconfig: "tsconfig.build.json", nodeargs: "--max-old-space-size=512 --title='ksf program'" }), callback));
+        const response = await rpc<language.RunResponse>((callback) =>
+            host.client.run(
+                runRequest("0", {
+                    typescript: true,
+                    tsconfig: "tsconfig.build.json",
+                    nodeargs: "--max-old-space-size=512 --title='ksf program'",
+                }),
+                callback,
+            ),
+        );
         assert.strictEqual(response.getError(), "");
         assert.strictEqual(response.getBail(), false);
         const got = record();
         assert.deepStrictEqual(got.argv, [
             runnerFile,
-            "--monitor", "127.0.0.1:2",
-            "--engine", ENGINE_ADDRESS,
-            "--organization", "organization",
-            "--project", "kubesphere-federation",
-            "--root-directory", dir,
-            "--stack", "local",
-            "--pwd", dir,
+            "--monitor",
+            "127.0.0.1:2",
+            "--engine",
+            ENGINE_ADDRESS,
+            "--organization",
+            "organization",
+            "--project",
+            "kubesphere-federation",
+            "--root-directory",
+            dir,
+            "--stack",
+            "local",
+            "--pwd",
+            dir,
             "--dry-run",
-            "--parallel", "16",
+            "--parallel",
+            "16",
             ".",
-            "first arg", "0",
+            "first arg",
+            "0",
         ]);
         assert.deepStrictEqual(got.execArgv, ["--max-old-space-size=512", "--title=ksf program"]);
         assert.strictEqual(fs.realpathSync(got.cwd), fs.realpathSync(dir));
@@ -240,7 +314,9 @@ describe("language host stand-in (test-only pulumi-language-nodejs)", function (
     });
 
     it("Run: a wrong runtime option type is reported as the error", async () => {
-        const response = await rpc<language.RunResponse>((callback) => host.client.run(runRequest("0", { typescript: "yes" }), callback));
+        const response = await rpc<language.RunResponse>((callback) =>
+            host.client.run(runRequest("0", { typescript: "yes" }), callback),
+        );
         assert.strictEqual(response.getError(), "typescript option must be a boolean");
     });
 
@@ -263,7 +339,10 @@ describe("language host stand-in (test-only pulumi-language-nodejs)", function (
             const empty = fs.mkdtempSync(path.join(dir, "bare-"));
             const request = runRequest("0").setInfo(programInfo(empty));
             const response = await rpc<language.RunResponse>((callback) => bare.client.run(request, callback));
-            assert.strictEqual(response.getError(), "It looks like the Pulumi SDK has not been installed. Have you run pulumi install?");
+            assert.strictEqual(
+                response.getError(),
+                "It looks like the Pulumi SDK has not been installed. Have you run pulumi install?",
+            );
         } finally {
             await stopHost(bare);
         }
@@ -272,7 +351,9 @@ describe("language host stand-in (test-only pulumi-language-nodejs)", function (
     it("SIGINT to its process group (how the CLI stops plugins) ends the host and its program", async () => {
         const stopping = await startHost({ PULUMI_LANGUAGE_NODEJS_RUN_PATH: runnerFile, FAKE_RUN_RECORD: recordFile });
         fs.rmSync(recordFile, { force: true });
-        const running = rpc<language.RunResponse>((callback) => stopping.client.run(runRequest("wait"), callback)).catch((err: Error) => err);
+        const running = rpc<language.RunResponse>((callback) =>
+            stopping.client.run(runRequest("wait"), callback),
+        ).catch((err: Error) => err);
         while (!fs.existsSync(recordFile)) await new Promise((resolve) => setTimeout(resolve, 50));
         const exited = new Promise<number | null>((resolve) => stopping.process.once("exit", resolve));
         process.kill(-stopping.process.pid!, "SIGINT");
@@ -311,7 +392,11 @@ function isAlive(pid: number): boolean {
     }
 }
 
-function runPlugin(client: LanguageRuntimeClient, request: language.RunPluginRequest, onStdout?: (text: string) => void): { call: grpc.ClientReadableStream<language.RunPluginResponse>; done: Promise<PluginRun> } {
+function runPlugin(
+    client: LanguageRuntimeClient,
+    request: language.RunPluginRequest,
+    onStdout?: (text: string) => void,
+): { call: grpc.ClientReadableStream<language.RunPluginResponse>; done: Promise<PluginRun> } {
     const call = client.runPlugin(request);
     const result: PluginRun = { stdout: "", stderr: "" };
     const done = new Promise<PluginRun>((resolve) => {
@@ -364,7 +449,11 @@ describe("language host stand-in: RunPlugin (component packages), from this chec
         assert.strictEqual(run.stdout, "4242\n");
         assert.strictEqual(run.stderr, "plugin says hi\n");
         assert.strictEqual(run.exitcode, 0);
-        const got = JSON.parse(fs.readFileSync(recordFile, "utf8")) as { argv: string[]; cwd: string; env: Record<string, string | undefined> };
+        const got = JSON.parse(fs.readFileSync(recordFile, "utf8")) as {
+            argv: string[];
+            cwd: string;
+            env: Record<string, string | undefined>;
+        };
         assert.deepStrictEqual(got.argv.slice(1), [REPO_ROOT, "0"]);
         assert.strictEqual(fs.realpathSync(got.cwd), fs.realpathSync(dir), "the engine's working directory");
         assert.deepStrictEqual(got.env, { FROM_ENGINE: "yes", PULUMI_NODEJS_TYPESCRIPT: "true" });
@@ -394,18 +483,38 @@ describe("language host stand-in: RunPlugin (component packages), from this chec
 
     it("builds the command line and environment as the real host: policy packs get their own runner, folder last", () => {
         const options = parseRuntimeOptions({ nodeargs: "--x 'y z'" });
-        assert.deepStrictEqual(pluginArguments({ pluginDirectory: "/p", kind: "resource", args: ["a"], options }, "/run-plugin"), ["/run-plugin", "--x", "y z", "/p", "a"]);
-        assert.deepStrictEqual(pluginArguments({ pluginDirectory: "/p", kind: "analyzer", args: ["a"], options }, "/run-policy-pack"), ["/run-policy-pack", "--x", "y z", "a", "/p"]);
+        assert.deepStrictEqual(
+            pluginArguments({ pluginDirectory: "/p", kind: "resource", args: ["a"], options }, "/run-plugin"),
+            ["/run-plugin", "--x", "y z", "/p", "a"],
+        );
+        assert.deepStrictEqual(
+            pluginArguments({ pluginDirectory: "/p", kind: "analyzer", args: ["a"], options }, "/run-policy-pack"),
+            ["/run-policy-pack", "--x", "y z", "a", "/p"],
+        );
         assert.strictEqual(pluginRunModule("analyzer", {}), "@pulumi/pulumi/cmd/run-policy-pack");
         assert.strictEqual(pluginRunModule("resource", {}), "@pulumi/pulumi/cmd/run-plugin");
-        assert.deepStrictEqual(pluginEnvironment(["A=1", "B=x=y"], parseRuntimeOptions({ typescript: false }), { HOST: "h" }), { A: "1", B: "x=y" });
-        assert.deepStrictEqual(pluginEnvironment([], parseRuntimeOptions({ tsconfig: "t.json" }), { HOST: "h" }), { HOST: "h", PULUMI_NODEJS_TYPESCRIPT: "true", PULUMI_NODEJS_TSCONFIG_PATH: "t.json" });
+        assert.deepStrictEqual(
+            pluginEnvironment(["A=1", "B=x=y"], parseRuntimeOptions({ typescript: false }), { HOST: "h" }),
+            { A: "1", B: "x=y" },
+        );
+        assert.deepStrictEqual(pluginEnvironment([], parseRuntimeOptions({ tsconfig: "t.json" }), { HOST: "h" }), {
+            HOST: "h",
+            PULUMI_NODEJS_TYPESCRIPT: "true",
+            PULUMI_NODEJS_TSCONFIG_PATH: "t.json",
+        });
     });
 });
 
 describe("language host stand-in: option parsing", () => {
     it("splits nodeargs like a shell: quotes, escapes, no expansion", () => {
-        assert.deepStrictEqual(splitShellWords(` --a  "b c" 'd "e"' f\\ g "h\\"i" $HOME `), ["--a", "b c", 'd "e"', "f g", 'h"i', "$HOME"]);
+        assert.deepStrictEqual(splitShellWords(` --a  "b c" 'd "e"' f\\ g "h\\"i" $HOME `), [
+            "--a",
+            "b c",
+            'd "e"',
+            "f g",
+            'h"i',
+            "$HOME",
+        ]);
         assert.deepStrictEqual(splitShellWords(""), []);
         assert.deepStrictEqual(splitShellWords(`""`), [""]);
         assert.throws(() => splitShellWords(`--a 'b`), /unterminated ' quote/);

@@ -179,7 +179,11 @@ export function pluginRunModule(kind: string, env: NodeJS.ProcessEnv = process.e
  * The plugin's environment: exactly the engine's list (`KEY=value`, the engine sends its whole environment; an
  * empty list means the host's own, as Go's exec does with a nil Env), plus the TypeScript variables of the options.
  */
-export function pluginEnvironment(envList: string[], options: NodeRuntimeOptions, hostEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function pluginEnvironment(
+    envList: string[],
+    options: NodeRuntimeOptions,
+    hostEnv: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
     const env: Record<string, string> = {};
     if (envList.length === 0) {
         for (const [key, value] of Object.entries(hostEnv)) if (value !== undefined) env[key] = value;
@@ -247,14 +251,25 @@ export function requiredPackages(programDirectory: string): RequiredPackage[] {
 }
 
 function packageDependency(packageJsonPath: string): RequiredPackage | undefined {
-    let info: { name?: string; version?: string; pulumi?: { resource?: boolean; name?: string; version?: string; server?: string; parameterization?: RequiredPackage["parameterization"] } };
+    let info: {
+        name?: string;
+        version?: string;
+        pulumi?: {
+            resource?: boolean;
+            name?: string;
+            version?: string;
+            server?: string;
+            parameterization?: RequiredPackage["parameterization"];
+        };
+    };
     try {
         info = JSON.parse(fs.readFileSync(packageJsonPath, "utf8"));
     } catch {
         return undefined;
     }
     if (info.pulumi?.resource !== true) return undefined;
-    const name = info.pulumi.name || (info.name?.startsWith("@pulumi/") ? info.name.slice("@pulumi/".length) : undefined);
+    const name =
+        info.pulumi.name || (info.name?.startsWith("@pulumi/") ? info.name.slice("@pulumi/".length) : undefined);
     const version = info.pulumi.version || info.version;
     if (!name || !version) return undefined;
     return {
@@ -275,7 +290,8 @@ export function parseHostArguments(argv: string[]): { engineAddress?: string; tr
         if (arg === "--tracing" || arg === "-tracing") tracing = argv[++i];
         else if (arg.startsWith("--tracing=") || arg.startsWith("-tracing=")) tracing = arg.slice(arg.indexOf("=") + 1);
         else if (arg === "--version" || arg === "-version") version = true;
-        else if (arg.startsWith("-")) continue; // --logtostderr, -v=N: logging of the real host
+        else if (arg.startsWith("-"))
+            continue; // --logtostderr, -v=N: logging of the real host
         else engineAddress ??= arg;
     }
     return { engineAddress, tracing: tracing || undefined, version };
@@ -321,7 +337,11 @@ function lookPath(name: string): string | undefined {
     return undefined;
 }
 
-function runSpec(request: languageTypes.RunRequest, engineAddress: string | undefined, tracing: string | undefined): RunSpec {
+function runSpec(
+    request: languageTypes.RunRequest,
+    engineAddress: string | undefined,
+    tracing: string | undefined,
+): RunSpec {
     const info = request.getInfo();
     const config: Record<string, string> = {};
     request.getConfigMap().forEach((value, key) => {
@@ -359,7 +379,9 @@ function main(): void {
         try {
             sdk = loadSdk(path.dirname(fs.realpathSync(__filename)));
         } catch {
-            console.error(`It looks like the Pulumi SDK has not been installed in ${process.cwd()}. Have you run npm install? (${(err as Error).message})`);
+            console.error(
+                `It looks like the Pulumi SDK has not been installed in ${process.cwd()}. Have you run npm install? (${(err as Error).message})`,
+            );
             process.exit(1);
         }
     }
@@ -377,24 +399,42 @@ function main(): void {
         setTimeout(() => child.kill("SIGKILL"), CANCEL_GRACE_MS).unref();
     };
 
-    const unary = <Req, Res>(handler: (request: Req) => Res | Promise<Res>): grpcTypes.handleUnaryCall<Req, Res> =>
+    const unary =
+        <Req, Res>(handler: (request: Req) => Res | Promise<Res>): grpcTypes.handleUnaryCall<Req, Res> =>
         (call, callback) => {
             Promise.resolve()
                 .then(() => handler(call.request))
                 .then((response) => callback(null, response))
-                .catch((err: Error) => callback({ code: grpc.status.UNKNOWN, details: err.message, name: err.name, message: err.message }, null));
+                .catch((err: Error) =>
+                    callback(
+                        { code: grpc.status.UNKNOWN, details: err.message, name: err.name, message: err.message },
+                        null,
+                    ),
+                );
         };
 
     const implementation: Partial<languageGrpcTypes.ILanguageRuntimeServer> = {
         getPluginInfo: unary(() => new plugin.PluginInfo().setVersion(sdk.version)),
 
         getRequiredPlugins: (_call, callback) =>
-            callback({ code: grpc.status.UNIMPLEMENTED, details: "method GetRequiredPlugins not implemented", name: "Error", message: "unimplemented" }, null),
+            callback(
+                {
+                    code: grpc.status.UNIMPLEMENTED,
+                    details: "method GetRequiredPlugins not implemented",
+                    name: "Error",
+                    message: "unimplemented",
+                },
+                null,
+            ),
 
         getRequiredPackages: unary((request: languageTypes.GetRequiredPackagesRequest) => {
             const response = new language.GetRequiredPackagesResponse();
             for (const found of requiredPackages(request.getInfo()?.getProgramDirectory() || process.cwd())) {
-                const dependency = new plugin.PackageDependency().setName(found.name).setKind("resource").setVersion(found.version).setServer(found.server);
+                const dependency = new plugin.PackageDependency()
+                    .setName(found.name)
+                    .setKind("resource")
+                    .setVersion(found.version)
+                    .setServer(found.server);
                 if (found.parameterization) {
                     dependency.setParameterization(
                         new plugin.PackageParameterization()
@@ -436,7 +476,11 @@ function main(): void {
                     runPath = require.resolve(runModule, { paths: [spec.programDirectory] });
                 } catch (err) {
                     const missing = (err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND";
-                    throw new Error(missing ? "It looks like the Pulumi SDK has not been installed. Have you run pulumi install?" : (err as Error).message);
+                    throw new Error(
+                        missing
+                            ? "It looks like the Pulumi SDK has not been installed. Have you run pulumi install?"
+                            : (err as Error).message,
+                    );
                 }
             } catch (err) {
                 return respond({ error: (err as Error).message, bail: false });
@@ -453,7 +497,10 @@ function main(): void {
             call.on("cancelled", () => stopProgram(child));
             child.on("error", (err) => {
                 programs.delete(child);
-                respond({ error: `Problem executing program (could not run language executor): ${err.message}`, bail: false });
+                respond({
+                    error: `Problem executing program (could not run language executor): ${err.message}`,
+                    bail: false,
+                });
             });
             child.on("exit", (code) => {
                 programs.delete(child);
@@ -468,17 +515,39 @@ function main(): void {
             // applies to this repository.)
             const request = call.request;
             const directory = request.getInfo()?.getProgramDirectory() || request.getDirectory();
-            const out = (text: string | Buffer) => call.write(new language.InstallDependenciesResponse().setStdout(typeof text === "string" ? Buffer.from(text) : text));
+            const out = (text: string | Buffer) =>
+                call.write(
+                    new language.InstallDependenciesResponse().setStdout(
+                        typeof text === "string" ? Buffer.from(text) : text,
+                    ),
+                );
             out("Installing dependencies...\n\n");
             const npm = lookPath("npm");
             if (npm === undefined) {
-                call.emit("error", { code: grpc.status.UNKNOWN, details: 'exec: "npm": executable file not found in $PATH', name: "Error", message: "npm not found" });
+                call.emit("error", {
+                    code: grpc.status.UNKNOWN,
+                    details: 'exec: "npm": executable file not found in $PATH',
+                    name: "Error",
+                    message: "npm not found",
+                });
                 return;
             }
-            const child = spawn(npm, ["install", "--loglevel=error"], { cwd: directory, stdio: ["ignore", "pipe", "pipe"] });
+            const child = spawn(npm, ["install", "--loglevel=error"], {
+                cwd: directory,
+                stdio: ["ignore", "pipe", "pipe"],
+            });
             child.stdout!.on("data", (chunk: Buffer) => out(chunk));
-            child.stderr!.on("data", (chunk: Buffer) => call.write(new language.InstallDependenciesResponse().setStderr(chunk)));
-            child.on("error", (err) => call.emit("error", { code: grpc.status.UNKNOWN, details: err.message, name: "Error", message: err.message }));
+            child.stderr!.on("data", (chunk: Buffer) =>
+                call.write(new language.InstallDependenciesResponse().setStderr(chunk)),
+            );
+            child.on("error", (err) =>
+                call.emit("error", {
+                    code: grpc.status.UNKNOWN,
+                    details: err.message,
+                    name: "Error",
+                    message: err.message,
+                }),
+            );
             child.on("close", (code) => {
                 if (code !== 0) {
                     const message = `npm install failed: exit status ${code ?? -1}`;
@@ -562,7 +631,10 @@ function main(): void {
     };
 
     const server = new grpc.Server();
-    server.addService(sdk.languageGrpc.LanguageRuntimeService, implementation as languageGrpcTypes.ILanguageRuntimeServer);
+    server.addService(
+        sdk.languageGrpc.LanguageRuntimeService,
+        implementation as languageGrpcTypes.ILanguageRuntimeServer,
+    );
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => {
         if (err) {
             console.error(`could not start language host RPC server: ${err.message}`);

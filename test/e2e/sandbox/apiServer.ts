@@ -47,7 +47,9 @@ export function prepareClusterFiles(dir: string, name: string): void {
     fs.mkdirSync(files.certDir, { recursive: true });
     if (!fs.existsSync(files.tokenFile)) {
         // Format: token,user,uid,"group1,group2". system:masters bypasses RBAC, like a kubeadm admin.conf.
-        fs.writeFileSync(files.tokenFile, `${randomAlphanumeric(40)},sandbox-admin,sandbox-admin,"system:masters"\n`, { mode: 0o600 });
+        fs.writeFileSync(files.tokenFile, `${randomAlphanumeric(40)},sandbox-admin,sandbox-admin,"system:masters"\n`, {
+            mode: 0o600,
+        });
     }
     if (!fs.existsSync(files.serviceAccountKey)) {
         const { privateKey } = generateKeyPairSync("rsa", {
@@ -89,14 +91,33 @@ export function auditLogArgs(dir: string, name: string): string[] {
     const policy = auditPolicyFile(dir);
     if (!fs.existsSync(policy)) {
         // Write-then-rename: an apiserver starting meanwhile must never read a half-written policy.
-        fs.writeFileSync(`${policy}.tmp`, ["apiVersion: audit.k8s.io/v1", "kind: Policy", "omitStages: [RequestReceived, ResponseStarted]", "rules:", "  - level: Metadata", ""].join("\n"));
+        fs.writeFileSync(
+            `${policy}.tmp`,
+            [
+                "apiVersion: audit.k8s.io/v1",
+                "kind: Policy",
+                "omitStages: [RequestReceived, ResponseStarted]",
+                "rules:",
+                "  - level: Metadata",
+                "",
+            ].join("\n"),
+        );
         fs.renameSync(`${policy}.tmp`, policy);
     }
     // The default blocking mode writes each event before the response is sent: the log is complete when a client returns.
-    return [`--audit-policy-file=${auditPolicyFile(dir)}`, `--audit-log-path=${auditLogFile(dir, name)}`, "--audit-log-maxsize=0"];
+    return [
+        `--audit-policy-file=${auditPolicyFile(dir)}`,
+        `--audit-log-path=${auditLogFile(dir, name)}`,
+        "--audit-log-maxsize=0",
+    ];
 }
 
-export function apiServerArgs(dir: string, etcdPort: number, cluster: ClusterState, options: { auditLog?: boolean } = {}): string[] {
+export function apiServerArgs(
+    dir: string,
+    etcdPort: number,
+    cluster: ClusterState,
+    options: { auditLog?: boolean } = {},
+): string[] {
     const files = clusterFiles(dir, cluster.name);
     return [
         ...(options.auditLog ? auditLogArgs(dir, cluster.name) : []),
@@ -154,15 +175,24 @@ function readyzOk(port: number, ca: Buffer, token: string): Promise<boolean> {
 }
 
 /** Polls /readyz (verifying TLS against the apiserver's own CA) until it answers 200. */
-export async function waitForApiServer(dir: string, cluster: ClusterState, isAlive: () => boolean, timeoutMs = 60_000): Promise<void> {
+export async function waitForApiServer(
+    dir: string,
+    cluster: ClusterState,
+    isAlive: () => boolean,
+    timeoutMs = 60_000,
+): Promise<void> {
     const files = clusterFiles(dir, cluster.name);
     const token = adminToken(dir, cluster.name);
-    await waitFor(async () => fs.existsSync(files.servingCert) && readyzOk(cluster.port, fs.readFileSync(files.servingCert), token), {
-        description: `kube-apiserver "${cluster.name}" (${apiServerUrl(cluster.port)}) /readyz`,
-        timeoutMs,
-        intervalMs: 200,
-        giveUpIf: () => (isAlive() ? undefined : `kube-apiserver "${cluster.name}" exited`),
-    });
+    await waitFor(
+        async () =>
+            fs.existsSync(files.servingCert) && readyzOk(cluster.port, fs.readFileSync(files.servingCert), token),
+        {
+            description: `kube-apiserver "${cluster.name}" (${apiServerUrl(cluster.port)}) /readyz`,
+            timeoutMs,
+            intervalMs: 200,
+            giveUpIf: () => (isAlive() ? undefined : `kube-apiserver "${cluster.name}" exited`),
+        },
+    );
 }
 
 /** One /readyz probe of a running sandbox cluster (for `status`). */

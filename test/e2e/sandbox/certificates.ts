@@ -14,7 +14,9 @@ function openssl(args: string[], input?: string): string {
         return execFileSync("openssl", args, { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
     } catch (err) {
         const stderr = (err as { stderr?: string }).stderr ?? "";
-        throw new Error(`openssl ${args[0]} failed: ${stderr.trim() || (err as Error).message}. Fix: install openssl (the sandbox needs it to mint certificates)`);
+        throw new Error(
+            `openssl ${args[0]} failed: ${stderr.trim() || (err as Error).message}. Fix: install openssl (the sandbox needs it to mint certificates)`,
+        );
     }
 }
 
@@ -28,7 +30,21 @@ export function ensureCa(dir: string, commonName: string): CaFiles {
     const files = { certFile: path.join(dir, "ca.crt"), keyFile: path.join(dir, "ca.key") };
     if (!fs.existsSync(files.certFile) || !fs.existsSync(files.keyFile)) {
         fs.mkdirSync(dir, { recursive: true });
-        openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", files.keyFile, "-out", files.certFile, "-days", "3650", "-subj", `/CN=${commonName}`]);
+        openssl([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            files.keyFile,
+            "-out",
+            files.certFile,
+            "-days",
+            "3650",
+            "-subj",
+            `/CN=${commonName}`,
+        ]);
         fs.chmodSync(files.keyFile, 0o600);
     }
     return files;
@@ -52,13 +68,49 @@ export function issueCertificate(ca: CaFiles, options: IssueOptions): { certPem:
         const csrFile = path.join(work, "req.csr");
         const extFile = path.join(work, "ext.cnf");
         const subject = [`/CN=${options.commonName}`, ...(options.organizations ?? []).map((o) => `/O=${o}`)].join("");
-        openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", csrFile, "-subj", subject]);
+        openssl([
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            keyFile,
+            "-out",
+            csrFile,
+            "-subj",
+            subject,
+        ]);
         const extensions =
             options.usage.kind === "client"
-                ? ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=clientAuth"]
-                : ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=serverAuth", `subjectAltName=${options.usage.ipAddresses.map((ip) => `IP:${ip}`).join(",")}`];
+                ? [
+                      "basicConstraints=CA:FALSE",
+                      "keyUsage=critical,digitalSignature,keyEncipherment",
+                      "extendedKeyUsage=clientAuth",
+                  ]
+                : [
+                      "basicConstraints=CA:FALSE",
+                      "keyUsage=critical,digitalSignature,keyEncipherment",
+                      "extendedKeyUsage=serverAuth",
+                      `subjectAltName=${options.usage.ipAddresses.map((ip) => `IP:${ip}`).join(",")}`,
+                  ];
         fs.writeFileSync(extFile, extensions.join("\n") + "\n");
-        const certPem = openssl(["x509", "-req", "-in", csrFile, "-CA", ca.certFile, "-CAkey", ca.keyFile, "-CAcreateserial", "-days", String(options.days), "-extfile", extFile, "-sha256"]);
+        const certPem = openssl([
+            "x509",
+            "-req",
+            "-in",
+            csrFile,
+            "-CA",
+            ca.certFile,
+            "-CAkey",
+            ca.keyFile,
+            "-CAcreateserial",
+            "-days",
+            String(options.days),
+            "-extfile",
+            extFile,
+            "-sha256",
+        ]);
         return { certPem, keyPem: fs.readFileSync(keyFile, "utf8") };
     } finally {
         fs.rmSync(work, { recursive: true, force: true });

@@ -44,8 +44,12 @@ function wholeNumber(args: string[], name: string): number | undefined {
 
 function printClusters(sandbox: Sandbox): void {
     for (const cluster of sandbox.clusters) {
-        console.log(`  ${cluster.name.padEnd(10)} ${cluster.role.padEnd(7)} KubeSphere ${cluster.kubesphereVersion}  ${cluster.server}  kubeconfig: ${cluster.kubeconfigPath}`);
-        console.log(`  ${"".padEnd(10)} ${"".padEnd(7)} ${"".padEnd(15)}  ${"".padEnd(cluster.server.length)}  exec kubeconfig: ${cluster.execKubeconfigPath}`);
+        console.log(
+            `  ${cluster.name.padEnd(10)} ${cluster.role.padEnd(7)} KubeSphere ${cluster.kubesphereVersion}  ${cluster.server}  kubeconfig: ${cluster.kubeconfigPath}`,
+        );
+        console.log(
+            `  ${"".padEnd(10)} ${"".padEnd(7)} ${"".padEnd(15)}  ${"".padEnd(cluster.server.length)}  exec kubeconfig: ${cluster.execKubeconfigPath}`,
+        );
     }
     console.log(`  logs: ${path.join(sandbox.dir, "logs")}`);
 }
@@ -66,7 +70,8 @@ async function up(dir: string, args: string[]): Promise<number> {
         printClusters(existing);
         return 0;
     }
-    const version = (flag: string, value: string | undefined) => (value === undefined ? undefined : parseKubesphereVersion(value, flag));
+    const version = (flag: string, value: string | undefined) =>
+        value === undefined ? undefined : parseKubesphereVersion(value, flag);
     const memberVersions = option(args, "--member-versions")
         ?.split(",")
         .map((value, i) => parseKubesphereVersion(value.trim(), `--member-versions entry ${i + 1}`));
@@ -98,7 +103,9 @@ async function status(dir: string): Promise<number> {
         console.log(`  ${p.name.padEnd(33)} pid ${String(p.pid).padEnd(8)} ${p.running ? "alive" : "DEAD"}`);
     }
     for (const cluster of report.clusters) {
-        console.log(`  cluster ${cluster.name.padEnd(25)} ${cluster.server.padEnd(24)} ${cluster.ready ? "ready" : "NOT READY"}`);
+        console.log(
+            `  cluster ${cluster.name.padEnd(25)} ${cluster.server.padEnd(24)} ${cluster.ready ? "ready" : "NOT READY"}`,
+        );
     }
     const healthy = report.processes.every((p) => p.running) && report.clusters.every((c) => c.ready);
     console.log(healthy ? "sandbox healthy" : "sandbox degraded");

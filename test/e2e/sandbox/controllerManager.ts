@@ -41,9 +41,18 @@ export function writeControllerManagerKubeconfig(dir: string, cluster: ClusterSt
         throw new Error(`kube-apiserver "${cluster.name}" has not written its serving certificate yet`);
     }
     const file = controllerManagerKubeconfigPath(dir, cluster.name);
-    fs.writeFileSync(file, kubeconfigYaml({ name: cluster.name, server: apiServerUrl(cluster.port), caData, token: adminToken(dir, cluster.name) }), {
-        mode: 0o600,
-    });
+    fs.writeFileSync(
+        file,
+        kubeconfigYaml({
+            name: cluster.name,
+            server: apiServerUrl(cluster.port),
+            caData,
+            token: adminToken(dir, cluster.name),
+        }),
+        {
+            mode: 0o600,
+        },
+    );
     return file;
 }
 
@@ -77,7 +86,12 @@ export function controllerManagerEnv(): NodeJS.ProcessEnv {
  * Waits until the controller-manager works: its ServiceAccount controller has created `default/default`.
  * The token controller starts with it, so token Secrets created from then on are filled in promptly.
  */
-export async function waitForControllerManager(kubeConfig: KubeConfig, name: string, isAlive: () => boolean, timeoutMs = 60_000): Promise<void> {
+export async function waitForControllerManager(
+    kubeConfig: KubeConfig,
+    name: string,
+    isAlive: () => boolean,
+    timeoutMs = 60_000,
+): Promise<void> {
     const core = kubeConfig.makeApiClient(CoreV1Api);
     await waitFor(
         async () => {

@@ -3,7 +3,13 @@
  * 3.x: ClusterConfiguration and that version's Cluster CRD; 4.x host: the 4.1 Cluster CRD (no ClusterConfiguration);
  * a 4.x member is bare (no KubeSphere at all until the host installs ks-core, docs/kubesphere.md §9), so it gets none.
  */
-import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadYaml, V1CustomResourceDefinition } from "@kubernetes/client-node";
+import {
+    ApiextensionsV1Api,
+    CustomObjectsApi,
+    KubeConfig,
+    loadYaml,
+    V1CustomResourceDefinition,
+} from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as path from "path";
 import { httpStatus } from "../emulator/kubeApi";
@@ -37,7 +43,12 @@ function readCrd(file: string): V1CustomResourceDefinition {
  * listed: right after Established the API server can still answer 429 "storage is (re)initializing" for a while,
  * which a client reading right after start-up (the program's pre-flight) would otherwise meet.
  */
-export async function installCrds(clusterName: string, kubeConfig: KubeConfig, files: string[], timeoutMs = 30_000): Promise<void> {
+export async function installCrds(
+    clusterName: string,
+    kubeConfig: KubeConfig,
+    files: string[],
+    timeoutMs = 30_000,
+): Promise<void> {
     const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
     const objects = kubeConfig.makeApiClient(CustomObjectsApi);
     for (const crd of files.map(readCrd)) {
@@ -52,7 +63,9 @@ export async function installCrds(clusterName: string, kubeConfig: KubeConfig, f
         await waitFor(
             async () => {
                 const current = await api.readCustomResourceDefinition({ name });
-                return current.status?.conditions?.some((condition) => condition.type === "Established" && condition.status === "True");
+                return current.status?.conditions?.some(
+                    (condition) => condition.type === "Established" && condition.status === "True",
+                );
             },
             { description: `CRD ${name} to be Established on cluster "${clusterName}"`, timeoutMs, intervalMs: 100 },
         );
@@ -60,14 +73,23 @@ export async function installCrds(clusterName: string, kubeConfig: KubeConfig, f
         await waitFor(
             async () => {
                 try {
-                    await objects.listClusterCustomObject({ group: crd.spec.group, version, plural: crd.spec.names.plural, limit: 1 });
+                    await objects.listClusterCustomObject({
+                        group: crd.spec.group,
+                        version,
+                        plural: crd.spec.names.plural,
+                        limit: 1,
+                    });
                     return true;
                 } catch (err) {
                     if (httpStatus(err) === 429 || httpStatus(err) === 404 || httpStatus(err) === 503) return false;
                     throw err;
                 }
             },
-            { description: `${crd.spec.names.plural}.${crd.spec.group} to be listable on cluster "${clusterName}"`, timeoutMs, intervalMs: 100 },
+            {
+                description: `${crd.spec.names.plural}.${crd.spec.group} to be listable on cluster "${clusterName}"`,
+                timeoutMs,
+                intervalMs: 100,
+            },
         );
     }
 }

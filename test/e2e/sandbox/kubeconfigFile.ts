@@ -106,7 +106,10 @@ export function certificateKubeconfigYaml(parts: CertificateKubeconfigParts): st
         users: [
             {
                 name: parts.userName,
-                user: { "client-certificate-data": Buffer.from(parts.certPem).toString("base64"), "client-key-data": Buffer.from(parts.keyPem).toString("base64") },
+                user: {
+                    "client-certificate-data": Buffer.from(parts.certPem).toString("base64"),
+                    "client-key-data": Buffer.from(parts.keyPem).toString("base64"),
+                },
             },
         ],
     });

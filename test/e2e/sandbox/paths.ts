@@ -22,7 +22,10 @@ export function toolsBinDir(): string {
 }
 
 /** Absolute path of a tool binary; throws with the fix when it has not been built. */
-export function toolBinary(name: "etcd" | "kube-apiserver" | "kube-controller-manager", binDir = toolsBinDir()): string {
+export function toolBinary(
+    name: "etcd" | "kube-apiserver" | "kube-controller-manager",
+    binDir = toolsBinDir(),
+): string {
     const binary = path.join(binDir, name);
     if (!fs.existsSync(binary)) {
         throw new Error(

@@ -91,7 +91,11 @@ export async function terminate(processes: OwnedProcess[], graceMs = 10_000): Pr
     processes.forEach((owned) => signal(owned, "SIGTERM"));
     const allExited = async () => processes.every((owned) => !isRunning(owned));
     try {
-        await waitFor(allExited, { description: "processes to exit after SIGTERM", timeoutMs: graceMs, intervalMs: 100 });
+        await waitFor(allExited, {
+            description: "processes to exit after SIGTERM",
+            timeoutMs: graceMs,
+            intervalMs: 100,
+        });
         return;
     } catch {
         processes.forEach((owned) => signal(owned, "SIGKILL"));
@@ -100,6 +104,8 @@ export async function terminate(processes: OwnedProcess[], graceMs = 10_000): Pr
         await waitFor(allExited, { description: "processes to exit after SIGKILL", timeoutMs: 5_000, intervalMs: 100 });
     } catch {
         const survivors = processes.filter(isRunning).map((owned) => `${owned.name} (pid ${owned.pid})`);
-        throw new Error(`these sandbox processes did not exit even after SIGKILL: ${survivors.join(", ")}. Fix: kill them by pid`);
+        throw new Error(
+            `these sandbox processes did not exit even after SIGKILL: ${survivors.join(", ")}. Fix: kill them by pid`,
+        );
     }
 }

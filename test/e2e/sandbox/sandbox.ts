@@ -21,14 +21,38 @@ import { EmulatorConfig } from "../emulator/config";
 import { httpStatus } from "../emulator/kubeApi";
 import { DEFAULT_KUBESPHERE_VERSION, KubesphereVersion, parseKubesphereVersion } from "../emulator/versions";
 import { ensureCa, issueCertificate } from "./certificates";
-import { adminToken, apiServerArgs, clientCa, apiServerEnv, auditLogFile, apiServerReady, apiServerUrl, clusterFiles, prepareClusterFiles, servingCaData, waitForApiServer } from "./apiServer";
-import { controllerManagerArgs, controllerManagerEnv, controllerManagerKubeconfigPath, waitForControllerManager, writeControllerManagerKubeconfig } from "./controllerManager";
+import {
+    adminToken,
+    apiServerArgs,
+    clientCa,
+    apiServerEnv,
+    auditLogFile,
+    apiServerReady,
+    apiServerUrl,
+    clusterFiles,
+    prepareClusterFiles,
+    servingCaData,
+    waitForApiServer,
+} from "./apiServer";
+import {
+    controllerManagerArgs,
+    controllerManagerEnv,
+    controllerManagerKubeconfigPath,
+    waitForControllerManager,
+    writeControllerManagerKubeconfig,
+} from "./controllerManager";
 import { crdFiles, installCrds } from "./crds";
 import { etcdArgs, etcdDataDir, waitForEtcd } from "./etcd";
 import { execPluginArgs, writeExecPlugin } from "./execCredential";
 import { forgetOnExit, killOnExit } from "./exitCleanup";
 import { freePort } from "./freePort";
-import { certificateKubeconfigYaml, execKubeconfigPath, kubeconfigPath, writeExecKubeconfig, writeKubeconfig } from "./kubeconfigFile";
+import {
+    certificateKubeconfigYaml,
+    execKubeconfigPath,
+    kubeconfigPath,
+    writeExecKubeconfig,
+    writeKubeconfig,
+} from "./kubeconfigFile";
 import { EMULATOR_MAIN, REPO_ROOT, toolBinary, toolsBinDir } from "./paths";
 import { isRunning, OwnedProcess, spawnLogged, terminate } from "./processes";
 import { seedKubesphere } from "./seed";
@@ -128,7 +152,8 @@ export class Sandbox {
 
     /** Where agents reach the emulated tower on loopback (what `host.agentProxyAddress` is set to), e.g. `http://127.0.0.1:41235`. */
     get towerAddress(): string {
-        if (!this.state.tower) throw new Error(`the sandbox in ${this.dir} has no tower (state.json from an older sandbox)`);
+        if (!this.state.tower)
+            throw new Error(`the sandbox in ${this.dir} has no tower (state.json from an older sandbox)`);
         return `http://127.0.0.1:${this.state.tower.port}`;
     }
 
@@ -143,7 +168,9 @@ export class Sandbox {
     cluster(name: string): SandboxCluster {
         const cluster = this.clusters.find((candidate) => candidate.name === name);
         if (!cluster) {
-            throw new Error(`the sandbox in ${this.dir} has no cluster "${name}"; it has ${this.clusters.map((c) => c.name).join(", ")}`);
+            throw new Error(
+                `the sandbox in ${this.dir} has no cluster "${name}"; it has ${this.clusters.map((c) => c.name).join(", ")}`,
+            );
         }
         return cluster;
     }
@@ -176,7 +203,10 @@ export class Sandbox {
      * Without system:masters, `clusterAdmin: true` binds the user to cluster-admin. Returns the file (mode 0600,
      * `<dir>/kubeconfigs/<name>-cert-<user>.yaml`); it holds a private key: treat it as a secret.
      */
-    async clientCertificateKubeconfig(name: string, options: { user: string; groups?: string[]; days: number; clusterAdmin?: boolean }): Promise<string> {
+    async clientCertificateKubeconfig(
+        name: string,
+        options: { user: string; groups?: string[]; days: number; clusterAdmin?: boolean },
+    ): Promise<string> {
         const cluster = this.cluster(name);
         const { certPem, keyPem } = issueCertificate(clientCa(this.dir, name), {
             commonName: options.user,
@@ -201,7 +231,18 @@ export class Sandbox {
         }
         const file = path.join(this.dir, "kubeconfigs", `${name}-cert-${options.user}.yaml`);
         const caData = servingCaData(this.dir, name) as string;
-        fs.writeFileSync(file, certificateKubeconfigYaml({ name, userName: options.user, server: cluster.server, caData, certPem, keyPem }), { mode: 0o600 });
+        fs.writeFileSync(
+            file,
+            certificateKubeconfigYaml({
+                name,
+                userName: options.user,
+                server: cluster.server,
+                caData,
+                certPem,
+                keyPem,
+            }),
+            { mode: 0o600 },
+        );
         return file;
     }
 
@@ -306,11 +347,17 @@ export class Sandbox {
     }
 
     /** Per process: running or not; per cluster: /readyz answers. */
-    async status(): Promise<{ processes: Array<OwnedProcess & { running: boolean }>; clusters: Array<SandboxCluster & { ready: boolean }> }> {
+    async status(): Promise<{
+        processes: Array<OwnedProcess & { running: boolean }>;
+        clusters: Array<SandboxCluster & { ready: boolean }>;
+    }> {
         return {
             processes: this.processes().map((p) => ({ ...p, running: isRunning(p) })),
             clusters: await Promise.all(
-                this.clusters.map(async (cluster) => ({ ...cluster, ready: await apiServerReady(this.dir, this.clusterState(cluster.name)) })),
+                this.clusters.map(async (cluster) => ({
+                    ...cluster,
+                    ready: await apiServerReady(this.dir, this.clusterState(cluster.name)),
+                })),
             ),
         };
     }
@@ -321,12 +368,22 @@ export class Sandbox {
     }
 
     private apiServerProcess(cluster: ClusterState): OwnedProcess | undefined {
-        return cluster.pid ? { name: `kube-apiserver ${cluster.name}`, pid: cluster.pid, marker: clusterFiles(this.dir, cluster.name).certDir } : undefined;
+        return cluster.pid
+            ? {
+                  name: `kube-apiserver ${cluster.name}`,
+                  pid: cluster.pid,
+                  marker: clusterFiles(this.dir, cluster.name).certDir,
+              }
+            : undefined;
     }
 
     private controllerManagerProcess(cluster: ClusterState): OwnedProcess | undefined {
         return cluster.controllerManagerPid
-            ? { name: `kube-controller-manager ${cluster.name}`, pid: cluster.controllerManagerPid, marker: controllerManagerKubeconfigPath(this.dir, cluster.name) }
+            ? {
+                  name: `kube-controller-manager ${cluster.name}`,
+                  pid: cluster.controllerManagerPid,
+                  marker: controllerManagerKubeconfigPath(this.dir, cluster.name),
+              }
             : undefined;
     }
 
@@ -356,22 +413,30 @@ export class Sandbox {
     /** @internal */
     async spawnApiServer(cluster: ClusterState): Promise<void> {
         prepareClusterFiles(this.dir, cluster.name);
-        cluster.pid = await spawnLogged(toolBinary("kube-apiserver", this.state.binDir), apiServerArgs(this.dir, this.state.etcd.clientPort, cluster, { auditLog: this.state.auditLog }), {
-            logFile: logFile(this.dir, cluster.name),
-            detached: this.state.detached,
-            env: apiServerEnv(),
-        });
+        cluster.pid = await spawnLogged(
+            toolBinary("kube-apiserver", this.state.binDir),
+            apiServerArgs(this.dir, this.state.etcd.clientPort, cluster, { auditLog: this.state.auditLog }),
+            {
+                logFile: logFile(this.dir, cluster.name),
+                detached: this.state.detached,
+                env: apiServerEnv(),
+            },
+        );
         await this.track(this.apiServerProcess(cluster) as OwnedProcess);
     }
 
     /** @internal Starts the cluster's kube-controller-manager; its apiserver must be ready. */
     async spawnControllerManager(cluster: ClusterState): Promise<void> {
         writeControllerManagerKubeconfig(this.dir, cluster);
-        cluster.controllerManagerPid = await spawnLogged(toolBinary("kube-controller-manager", this.state.binDir), controllerManagerArgs(this.dir, cluster), {
-            logFile: logFile(this.dir, `${cluster.name}-controller-manager`),
-            detached: this.state.detached,
-            env: controllerManagerEnv(),
-        });
+        cluster.controllerManagerPid = await spawnLogged(
+            toolBinary("kube-controller-manager", this.state.binDir),
+            controllerManagerArgs(this.dir, cluster),
+            {
+                logFile: logFile(this.dir, `${cluster.name}-controller-manager`),
+                detached: this.state.detached,
+                env: controllerManagerEnv(),
+            },
+        );
         await this.track(this.controllerManagerProcess(cluster) as OwnedProcess);
     }
 
@@ -380,9 +445,13 @@ export class Sandbox {
         await Promise.all(
             this.state.clusters.map(async (cluster) => {
                 try {
-                    await waitForControllerManager(this.loadKubeConfig(cluster.name), cluster.name, () => this.isControllerManagerRunning(cluster.name));
+                    await waitForControllerManager(this.loadKubeConfig(cluster.name), cluster.name, () =>
+                        this.isControllerManagerRunning(cluster.name),
+                    );
                 } catch (err) {
-                    throw new Error(`${(err as Error).message}${logTail(logFile(this.dir, `${cluster.name}-controller-manager`))}`);
+                    throw new Error(
+                        `${(err as Error).message}${logTail(logFile(this.dir, `${cluster.name}-controller-manager`))}`,
+                    );
                 }
             }),
         );
@@ -400,7 +469,11 @@ export class Sandbox {
                         return;
                     } catch (err) {
                         const tail = logTail(logFile(this.dir, cluster.name));
-                        if (attempt < 3 && !this.isApiServerRunning(cluster.name) && /address already in use/.test(tail)) {
+                        if (
+                            attempt < 3 &&
+                            !this.isApiServerRunning(cluster.name) &&
+                            /address already in use/.test(tail)
+                        ) {
                             cluster.port = await freePort();
                             await this.spawnApiServer(cluster);
                             continue;
@@ -419,20 +492,40 @@ export class Sandbox {
             this.state.clusters.map(async (cluster) => {
                 const server = apiServerUrl(cluster.port);
                 const caData = servingCaData(this.dir, cluster.name) as string;
-                writeKubeconfig(this.dir, { name: cluster.name, server, caData, token: adminToken(this.dir, cluster.name) });
-                writeExecKubeconfig(this.dir, { name: cluster.name, server, caData, command: execPlugin, args: execPluginArgs(cluster.name) });
+                writeKubeconfig(this.dir, {
+                    name: cluster.name,
+                    server,
+                    caData,
+                    token: adminToken(this.dir, cluster.name),
+                });
+                writeExecKubeconfig(this.dir, {
+                    name: cluster.name,
+                    server,
+                    caData,
+                    command: execPlugin,
+                    args: execPluginArgs(cluster.name),
+                });
                 const kubeConfig = this.loadKubeConfig(cluster.name);
                 await installCrds(cluster.name, kubeConfig, crdFiles(cluster.version, cluster.role));
-                await seedKubesphere(kubeConfig, cluster.version, cluster.role, { towerExtension: this.state.towerExtension });
+                await seedKubesphere(kubeConfig, cluster.version, cluster.role, {
+                    towerExtension: this.state.towerExtension,
+                });
             }),
         );
     }
 
     /** @internal */
-    async spawnEmulator(options: Pick<StartSandboxOptions, "reconcileDelayMs" | "hostInstallerDelayMs">): Promise<void> {
+    async spawnEmulator(
+        options: Pick<StartSandboxOptions, "reconcileDelayMs" | "hostInstallerDelayMs">,
+    ): Promise<void> {
         const { configFile, readyFile, logFile: emulatorLog } = this.state.emulator;
         const config: Partial<EmulatorConfig> = {
-            clusters: this.clusters.map(({ name, role, kubeconfigPath, kubesphereVersion }) => ({ name, role, kubeconfigPath, version: kubesphereVersion })),
+            clusters: this.clusters.map(({ name, role, kubeconfigPath, kubesphereVersion }) => ({
+                name,
+                role,
+                kubeconfigPath,
+                version: kubesphereVersion,
+            })),
             reconcileDelayMs: options.reconcileDelayMs,
             hostInstallerDelayMs: options.hostInstallerDelayMs,
             webhook: this.state.webhook,
@@ -467,7 +560,9 @@ export class Sandbox {
 export function loadSandbox(dir: string): Sandbox {
     const state = readState(path.resolve(dir));
     if (!state) {
-        throw new Error(`no sandbox in ${path.resolve(dir)} (no state.json). Fix: start one with "npm run sandbox -- up --dir ${dir}"`);
+        throw new Error(
+            `no sandbox in ${path.resolve(dir)} (no state.json). Fix: start one with "npm run sandbox -- up --dir ${dir}"`,
+        );
     }
     return new Sandbox(state);
 }
@@ -488,7 +583,9 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     if (previous) {
         const running = new Sandbox(previous).processes().filter(isRunning);
         if (running.length > 0) {
-            throw new Error(`a sandbox is already running in ${dir} (pids ${running.map((p) => p.pid).join(", ")}). Fix: loadSandbox(dir), or stop it first`);
+            throw new Error(
+                `a sandbox is already running in ${dir} (pids ${running.map((p) => p.pid).join(", ")}). Fix: loadSandbox(dir), or stop it first`,
+            );
         }
         // Leftovers of a sandbox that is no longer running: start from scratch.
         fs.rmSync(dir, { recursive: true, force: true });
@@ -498,9 +595,16 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     toolBinary("kube-controller-manager");
     fs.mkdirSync(path.join(dir, LOGS), { recursive: true });
 
-    const defaultVersion = parseKubesphereVersion(options.kubesphereVersion ?? DEFAULT_KUBESPHERE_VERSION, "kubesphereVersion");
+    const defaultVersion = parseKubesphereVersion(
+        options.kubesphereVersion ?? DEFAULT_KUBESPHERE_VERSION,
+        "kubesphereVersion",
+    );
     const clusterSpecs: Array<{ name: string; role: ClusterRole; version: KubesphereVersion }> = [
-        { name: HOST_NAME, role: "host", version: parseKubesphereVersion(options.hostVersion ?? defaultVersion, "hostVersion") },
+        {
+            name: HOST_NAME,
+            role: "host",
+            version: parseKubesphereVersion(options.hostVersion ?? defaultVersion, "hostVersion"),
+        },
         ...Array.from({ length: memberCount }, (_, i) => ({
             name: `member${i + 1}`,
             role: "member" as const,
@@ -525,7 +629,12 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
             readyFile: path.join(dir, "emulator.ready"),
             logFile: logFile(dir, "emulator"),
         },
-        webhook: { port: await freePort(), certFile: path.join(webhookDir, "tls.crt"), keyFile: path.join(webhookDir, "tls.key"), caFile: path.join(webhookDir, "ca.crt") },
+        webhook: {
+            port: await freePort(),
+            certFile: path.join(webhookDir, "tls.crt"),
+            keyFile: path.join(webhookDir, "tls.key"),
+            caFile: path.join(webhookDir, "ca.crt"),
+        },
         ...(options.towerExtension ? { towerExtension: true } : {}),
     };
     // tower's CA (the real image bakes one in): it signs tower's serving certificates and the kubeconfigs it writes.
@@ -533,7 +642,11 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     state.tower = { port: await freePort(), caCertFile: towerCa.certFile, caKeyFile: towerCa.keyFile };
     // The emulator serves 3.4's admission webhook over HTTPS on loopback; kube-apiserver verifies it with this CA.
     const webhookCa = ensureCa(webhookDir, "kubesphere-emulator-webhook-ca");
-    const serving = issueCertificate(webhookCa, { commonName: "kubesphere-emulator-webhook", days: 365, usage: { kind: "server", ipAddresses: ["127.0.0.1"] } });
+    const serving = issueCertificate(webhookCa, {
+        commonName: "kubesphere-emulator-webhook",
+        days: 365,
+        usage: { kind: "server", ipAddresses: ["127.0.0.1"] },
+    });
     fs.writeFileSync(state.webhook.certFile, serving.certPem);
     fs.writeFileSync(state.webhook.keyFile, serving.keyPem, { mode: 0o600 });
     for (const spec of clusterSpecs) {

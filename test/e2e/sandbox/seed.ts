@@ -8,7 +8,13 @@
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { httpStatus } from "../emulator/kubeApi";
-import { INSTALLER, KS_APISERVER, KUBESPHERE_CONFIG_KEY, KUBESPHERE_CONFIG_NAME, KUBESPHERE_NAMESPACE } from "../emulator/kubesphereObjects";
+import {
+    INSTALLER,
+    KS_APISERVER,
+    KUBESPHERE_CONFIG_KEY,
+    KUBESPHERE_CONFIG_NAME,
+    KUBESPHERE_NAMESPACE,
+} from "../emulator/kubesphereObjects";
 import { freshKubesphereYamlV3, freshKubesphereYamlV4Host } from "../emulator/kubesphereYaml";
 import { KubesphereVersion, VERSION_TRAITS } from "../emulator/versions";
 import { applyTowerObjects } from "../emulator/tower";
@@ -32,7 +38,12 @@ async function createUnlessExists(create: () => Promise<unknown>): Promise<void>
  * @param options.towerExtension 4.x host: the `tower` extension (agent connection) is installed: its Deployment and
  *   Service kubesphere-system/tower exist. (3.x hosts get them from ks-installer with the host role.)
  */
-export async function seedKubesphere(kubeConfig: KubeConfig, version: KubesphereVersion, role: ClusterRole, options: { towerExtension?: boolean } = {}): Promise<void> {
+export async function seedKubesphere(
+    kubeConfig: KubeConfig,
+    version: KubesphereVersion,
+    role: ClusterRole,
+    options: { towerExtension?: boolean } = {},
+): Promise<void> {
     const traits = VERSION_TRAITS[version];
     if (traits.generation === 4 && role === "member") {
         return;
@@ -43,7 +54,12 @@ export async function seedKubesphere(kubeConfig: KubeConfig, version: Kubesphere
 
     if (traits.generation === 3) {
         // ks-core's serviceaccount.yaml: SA kubesphere bound to cluster-admin (3.x's agent runs as it, docs/kubesphere.md §10.3).
-        await createUnlessExists(() => core.createNamespacedServiceAccount({ namespace: KUBESPHERE_NAMESPACE, body: { metadata: { name: "kubesphere", namespace: KUBESPHERE_NAMESPACE } } }));
+        await createUnlessExists(() =>
+            core.createNamespacedServiceAccount({
+                namespace: KUBESPHERE_NAMESPACE,
+                body: { metadata: { name: "kubesphere", namespace: KUBESPHERE_NAMESPACE } },
+            }),
+        );
         await createUnlessExists(() =>
             kubeConfig.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
                 body: {
@@ -69,7 +85,10 @@ export async function seedKubesphere(kubeConfig: KubeConfig, version: Kubesphere
                 fieldManager: KUBECTL_APPLY_MANAGER,
                 body: {
                     ...installer,
-                    metadata: { ...installer.metadata, annotations: { "kubectl.kubernetes.io/last-applied-configuration": lastApplied } },
+                    metadata: {
+                        ...installer.metadata,
+                        annotations: { "kubectl.kubernetes.io/last-applied-configuration": lastApplied },
+                    },
                     // The installer finished its first run (no status subresource: status is part of the object).
                     status: { core: { status: "enabled", version: traits.release } },
                 },
@@ -78,18 +97,26 @@ export async function seedKubesphere(kubeConfig: KubeConfig, version: Kubesphere
     }
 
     const jwtSecret = randomAlphanumeric(32);
-    const kubesphereYaml = traits.generation === 3 ? freshKubesphereYamlV3(jwtSecret, traits) : freshKubesphereYamlV4Host(jwtSecret);
+    const kubesphereYaml =
+        traits.generation === 3 ? freshKubesphereYamlV3(jwtSecret, traits) : freshKubesphereYamlV4Host(jwtSecret);
     await createUnlessExists(() =>
         core.createNamespacedConfigMap({
             namespace: KUBESPHERE_NAMESPACE,
-            body: { metadata: { name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }, data: { [KUBESPHERE_CONFIG_KEY]: kubesphereYaml } },
+            body: {
+                metadata: { name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE },
+                data: { [KUBESPHERE_CONFIG_KEY]: kubesphereYaml },
+            },
         }),
     );
     await createUnlessExists(() =>
         core.createNamespacedService({
             namespace: KUBESPHERE_NAMESPACE,
             body: {
-                metadata: { name: KS_APISERVER.name, namespace: KUBESPHERE_NAMESPACE, labels: { [KS_APISERVER.versionLabel]: traits.release } },
+                metadata: {
+                    name: KS_APISERVER.name,
+                    namespace: KUBESPHERE_NAMESPACE,
+                    labels: { [KS_APISERVER.versionLabel]: traits.release },
+                },
                 spec: { ports: [{ port: 80, targetPort: 9090 }] },
             },
         }),

@@ -63,7 +63,9 @@ export function readState(dir: string): SandboxState | undefined {
     }
     const state = JSON.parse(fs.readFileSync(file, "utf8")) as SandboxState;
     if (state.version !== 2) {
-        throw new Error(`${file} has version ${String(state.version)}, expected 2. Fix: stop that sandbox by hand and delete ${state.dir}`);
+        throw new Error(
+            `${file} has version ${String(state.version)}, expected 2. Fix: stop that sandbox by hand and delete ${state.dir}`,
+        );
     }
     return state;
 }

@@ -38,7 +38,8 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, op
         }
         if (Date.now() >= deadline) {
             throw new Error(
-                `timed out after ${options.timeoutMs} ms waiting for ${options.description}` + (lastError ? ` (last error: ${lastError})` : ""),
+                `timed out after ${options.timeoutMs} ms waiting for ${options.description}` +
+                    (lastError ? ` (last error: ${lastError})` : ""),
             );
         }
         await sleep(options.intervalMs ?? 200);

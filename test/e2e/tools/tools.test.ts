@@ -37,12 +37,20 @@ describe("build.sh: tools the machine already has", function () {
     };
     const run = async (env: Record<string, string>, ...tools: string[]) => {
         const { stdout, stderr } = await execFileAsync("bash", [BUILD_SH, ...tools], {
-            env: { ...process.env, KUBEBUILDER_ASSETS: "", KSF_BUILD_TOOLS: "", PULUMI_HOME: path.join(dir, "no-pulumi-home"), E2E_BIN_DIR: binDir, ...env },
+            env: {
+                ...process.env,
+                KUBEBUILDER_ASSETS: "",
+                KSF_BUILD_TOOLS: "",
+                PULUMI_HOME: path.join(dir, "no-pulumi-home"),
+                E2E_BIN_DIR: binDir,
+                ...env,
+            },
         });
         return { stdout, stderr };
     };
     const linkOf = (binary: string) => fs.readlinkSync(path.join(binDir, "bin", binary));
-    const statusOf = (stdout: string, binary: string) => new RegExp(`^${binary}\\s+\\S+\\s+(\\w+)`, "m").exec(stdout)?.[1];
+    const statusOf = (stdout: string, binary: string) =>
+        new RegExp(`^${binary}\\s+\\S+\\s+(\\w+)`, "m").exec(stdout)?.[1];
 
     before(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-tools-"));
@@ -53,13 +61,21 @@ describe("build.sh: tools the machine already has", function () {
         binDir = freshBinDir();
         const assets = path.join(dir, "envtest-match");
         fs.mkdirSync(assets);
-        for (const binary of ["etcd", "kube-apiserver"]) fs.symlinkSync(fs.realpathSync(path.join(toolsBinDir(), binary)), path.join(assets, binary));
+        for (const binary of ["etcd", "kube-apiserver"])
+            fs.symlinkSync(fs.realpathSync(path.join(toolsBinDir(), binary)), path.join(assets, binary));
         const { stdout } = await run({ KUBEBUILDER_ASSETS: assets }, "etcd", "kube-apiserver");
         assert.strictEqual(statusOf(stdout, "etcd"), "found", stdout);
         assert.strictEqual(statusOf(stdout, "kube-apiserver"), "found", stdout);
         assert.strictEqual(linkOf("etcd"), path.join(assets, "etcd"));
         assert.strictEqual(linkOf("kube-apiserver"), path.join(assets, "kube-apiserver"));
-        assert.deepStrictEqual(fs.readdirSync(binDir).filter((entry) => !entry.startsWith(".")).sort(), ["bin"], "nothing was built");
+        assert.deepStrictEqual(
+            fs
+                .readdirSync(binDir)
+                .filter((entry) => !entry.startsWith("."))
+                .sort(),
+            ["bin"],
+            "nothing was built",
+        );
     });
 
     it("uses the pinned build when an envtest binary has another minor version, saying why", async () => {
@@ -67,7 +83,10 @@ describe("build.sh: tools the machine already has", function () {
         const assets = path.join(dir, "envtest-old");
         script(path.join(assets, "kube-apiserver"), 'echo "Kubernetes v1.20.4"');
         const { stdout, stderr } = await run({ KUBEBUILDER_ASSETS: assets }, "kube-apiserver");
-        assert.match(stderr, new RegExp(`${assets}/kube-apiserver is v1\\.20\\.4, not v1\\.33\\.x: using the build of ${PINNED.kube}`));
+        assert.match(
+            stderr,
+            new RegExp(`${assets}/kube-apiserver is v1\\.20\\.4, not v1\\.33\\.x: using the build of ${PINNED.kube}`),
+        );
         assert.strictEqual(statusOf(stdout, "kube-apiserver"), "cached", stdout);
         assert.strictEqual(linkOf("kube-apiserver"), `../kube-apiserver-${PINNED.kube}/kube-apiserver`);
     });
@@ -85,11 +104,18 @@ describe("build.sh: tools the machine already has", function () {
         const userBin = path.join(dir, "user-pulumi", "bin");
         script(path.join(userBin, "pulumi"), `echo ${PINNED.pulumi}`);
         script(path.join(userBin, "pulumi-language-nodejs"), "exit 0");
-        const { stdout } = await run({ PATH: `${userBin}${path.delimiter}${process.env.PATH}` }, "pulumi", "language-host");
+        const { stdout } = await run(
+            { PATH: `${userBin}${path.delimiter}${process.env.PATH}` },
+            "pulumi",
+            "language-host",
+        );
         assert.strictEqual(statusOf(stdout, "pulumi"), "found", stdout);
         assert.strictEqual(statusOf(stdout, "pulumi-language-nodejs"), "found", stdout);
         assert.strictEqual(linkOf("pulumi"), path.join(userBin, "pulumi"));
-        assert.strictEqual(linkOf("pulumi-language-nodejs"), path.join(fs.realpathSync(userBin), "pulumi-language-nodejs"));
+        assert.strictEqual(
+            linkOf("pulumi-language-nodejs"),
+            path.join(fs.realpathSync(userBin), "pulumi-language-nodejs"),
+        );
     });
 
     it("installs the stand-in next to the pinned build when the user's Pulumi CLI is another version", async () => {
@@ -97,7 +123,11 @@ describe("build.sh: tools the machine already has", function () {
         const userBin = path.join(dir, "user-pulumi-old", "bin");
         script(path.join(userBin, "pulumi"), "echo v3.100.0");
         script(path.join(userBin, "pulumi-language-nodejs"), "exit 0");
-        const { stdout, stderr } = await run({ PATH: `${userBin}${path.delimiter}${process.env.PATH}` }, "pulumi", "language-host");
+        const { stdout, stderr } = await run(
+            { PATH: `${userBin}${path.delimiter}${process.env.PATH}` },
+            "pulumi",
+            "language-host",
+        );
         assert.match(stderr, /pulumi is v3\.100\.0, not v3\.248\.0: using the build of v3\.248\.0/);
         assert.strictEqual(statusOf(stdout, "pulumi"), "cached", stdout);
         assert.strictEqual(linkOf("pulumi"), `../pulumi-${PINNED.pulumi}/pulumi`);
@@ -111,7 +141,10 @@ describe("build.sh: tools the machine already has", function () {
     it("links the Kubernetes provider from the user's plugin cache when it holds the pinned release", async () => {
         binDir = freshBinDir();
         const pulumiHome = path.join(dir, "user-pulumi-home");
-        const plugin = script(path.join(pulumiHome, "plugins", "resource-kubernetes-v4.25.0", "pulumi-resource-kubernetes"), "exit 0");
+        const plugin = script(
+            path.join(pulumiHome, "plugins", "resource-kubernetes-v4.25.0", "pulumi-resource-kubernetes"),
+            "exit 0",
+        );
         const { stdout } = await run({ PULUMI_HOME: pulumiHome }, "provider");
         assert.strictEqual(statusOf(stdout, "pulumi-resource-kubernetes"), "found", stdout);
         assert.strictEqual(linkOf("pulumi-resource-kubernetes"), plugin);
