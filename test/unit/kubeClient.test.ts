@@ -291,14 +291,12 @@ describe("diagnosis reads (components/kubeClient.ts)", () => {
                 request.on("data", (chunk) => (body += chunk));
                 request.on("end", () => {
                     const review = JSON.parse(body) as { spec: { resourceAttributes: { verb: string } } };
-                    response
-                        .writeHead(201, { "content-type": "application/json" })
-                        .end(
-                            JSON.stringify({
-                                ...review,
-                                status: { allowed: review.spec.resourceAttributes.verb !== "*" },
-                            }),
-                        );
+                    response.writeHead(201, { "content-type": "application/json" }).end(
+                        JSON.stringify({
+                            ...review,
+                            status: { allowed: review.spec.resourceAttributes.verb !== "*" },
+                        }),
+                    );
                 });
                 return;
             }
