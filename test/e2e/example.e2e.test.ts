@@ -25,7 +25,10 @@ describe("examples/member-from-output on the sandbox (the packed library, the re
         sandbox = await startSandbox({ dir: path.join(workDir, "sandbox"), members: 1 });
         project = CliProject.create(sandbox.dir);
         // The copy holds tracked files only: the example's installed packages are linked in.
-        fs.symlinkSync(path.join(EXAMPLE, "node_modules"), path.join(project.dir, "examples", "member-from-output", "node_modules"));
+        fs.symlinkSync(
+            path.join(EXAMPLE, "node_modules"),
+            path.join(project.dir, "examples", "member-from-output", "node_modules"),
+        );
     });
 
     after(async function () {
@@ -39,8 +42,12 @@ describe("examples/member-from-output on the sandbox (the packed library, the re
         const host = sandbox.clusters.find((cluster) => cluster.role === "host")!;
         const member = sandbox.members[0];
         await project.ok(inExample("pulumi stack init e2e"));
-        await project.ok(inExample("pulumi config set --secret hostKubeconfig"), { stdin: sandbox.kubeconfig(host.name) });
-        await project.ok(inExample("pulumi config set --secret clusterKubeconfig"), { stdin: sandbox.kubeconfig(member.name) });
+        await project.ok(inExample("pulumi config set --secret hostKubeconfig"), {
+            stdin: sandbox.kubeconfig(host.name),
+        });
+        await project.ok(inExample("pulumi config set --secret clusterKubeconfig"), {
+            stdin: sandbox.kubeconfig(member.name),
+        });
         await project.ok(inExample("pulumi up --yes --skip-preview"));
         const joined = (await memberClusters(sandbox)).find((cluster) => cluster.metadata.name === "prod");
         assert.ok(joined, "the Cluster prod exists on the host");
