@@ -18,8 +18,8 @@ const fs = require("fs");
 const path = require("path");
 
 const ROOT = __dirname;
-/** The program's sources: index.ts and everything under components/ (tests and the benchmark are not part of it). */
-const SOURCE_ROOTS = ["index.ts", "components"];
+/** The program's sources: index.ts, program/ and components/ (tests and the benchmark are not part of it). */
+const SOURCE_ROOTS = ["index.ts", "program", "components"];
 const OUT_DIR = path.join(ROOT, "bin");
 const MANIFEST = path.join(OUT_DIR, ".sources.json");
 
@@ -67,7 +67,7 @@ function readManifest() {
     }
 }
 
-/** @param {string} source e.g. components/federation.ts */
+/** @param {string} source e.g. program/federation.ts */
 function outputOf(source) {
     return path.join(OUT_DIR, source.replace(/\.ts$/, ".js"));
 }

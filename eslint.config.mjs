@@ -69,7 +69,7 @@ export default tseslint.config(
     },
     {
         // The library's public surface: every exported class and function says what it is.
-        files: ["components/**/*.ts"],
+        files: ["components/**/*.ts", "program/**/*.ts"],
         rules: {
             "jsdoc/require-jsdoc": [
                 "error",

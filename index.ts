@@ -2,7 +2,7 @@
  * kubesphere-federation: one KubeSphere host and its members, from the stack config.
  * See README.md for the config reference; `stacks/` for examples.
  */
-import { federationProgram } from "./components/federation";
+import { federationProgram } from "./program/federation";
 
 /**
  * The stack outputs: `hostName` (KubeSphere's name for the host), `hostKubesphereVersion` and, per member, the

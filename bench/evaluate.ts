@@ -6,9 +6,9 @@
  *   ts-node --transpile-only bench/evaluate.ts 500
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseFederationConfig } from "../components/configSchema";
-import { federate } from "../components/federation";
-import { KubeconfigSourceContext } from "../components/kubeconfigSources";
+import { parseFederationConfig } from "../components/config/configSchema";
+import { federate } from "../program/federation";
+import { KubeconfigSourceContext } from "../program/kubeconfigSources";
 import { kubesphereYamlV3, tokenKubeconfig } from "../test/fixtures/kubeconfigs";
 import { fakeClusterAccess, installMocks, settle, valueOf } from "../test/unit/pulumiMocks";
 

@@ -19,9 +19,9 @@ import {
     MEMBER_PROVIDERS,
     MemberConnection,
     MemberProvider,
-} from "../components/configSchema";
-import { FederationHost, HostCluster } from "../components/hostCluster";
-import { MemberCluster } from "../components/memberCluster";
+} from "../components/config/configSchema";
+import { FederationHost, HostCluster } from "../components/host/hostCluster";
+import { MemberCluster } from "../components/members/memberCluster";
 
 /** KubeSphere's name for the host when none is given (the program's default too). */
 const DEFAULT_HOST_CLUSTER_NAME = "host";

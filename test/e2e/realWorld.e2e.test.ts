@@ -24,7 +24,7 @@ import {
 import { useSandbox } from "./harness/useSandbox";
 import { readmeCommands, runCommands } from "./harness/readme";
 
-// The program creates the import ServiceAccount in kube-system (components/importCredentials.ts IMPORT_SERVICE_ACCOUNT).
+// The program creates the import ServiceAccount in kube-system (components/members/importCredentials.ts IMPORT_SERVICE_ACCOUNT).
 const SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kube-system" };
 
 describe("real-world members (e2e)", function () {

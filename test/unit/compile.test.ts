@@ -14,7 +14,7 @@ const REPO = path.resolve(__dirname, "..", "..");
 
 function scratchProject(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ksf-compile-"));
-    for (const entry of ["compile.js", "index.ts", "tsconfig.json", "package.json", "components"]) {
+    for (const entry of ["compile.js", "index.ts", "tsconfig.json", "package.json", "program", "components"]) {
         fs.cpSync(path.join(REPO, entry), path.join(dir, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
@@ -65,16 +65,16 @@ describe("compile.js (bin/ for the Pulumi CLI)", function () {
     });
 
     it("a stack trace from the compiled program names the TypeScript source", () => {
-        const probe = `try { require("./bin/components/configSchema").parseFederationConfig(undefined) } catch (err) { console.log(err.stack) }`;
+        const probe = `try { require("./bin/components/config/configSchema").parseFederationConfig(undefined) } catch (err) { console.log(err.stack) }`;
         const output = execFileSync(process.execPath, ["-r", "source-map-support/register", "-e", probe], {
             cwd: dir,
             encoding: "utf8",
         });
-        assert.match(output, /components\/configSchema\.ts:\d+/);
+        assert.match(output, /components\/config\/configSchema\.ts:\d+/);
     });
 
     it("a syntax error stops the run before the program starts, naming the file, without a stack trace", () => {
-        fs.appendFileSync(path.join(dir, "components", "kubeconfig.ts"), "\nexport const broken = ;\n");
+        fs.appendFileSync(path.join(dir, "components", "kubernetes", "kubeconfig.ts"), "\nexport const broken = ;\n");
         const run = spawnSync(process.execPath, ["--require", "./compile.js", "-e", "console.log('program started')"], {
             cwd: dir,
             encoding: "utf8",
@@ -83,24 +83,33 @@ describe("compile.js (bin/ for the Pulumi CLI)", function () {
         assert.doesNotMatch(run.stdout, /program started/);
         assert.match(
             run.stderr,
-            /^error: cannot compile the program:\ncomponents\/kubeconfig\.ts: Expression expected\.\n$/,
+            /^error: cannot compile the program:\ncomponents\/kubernetes\/kubeconfig\.ts: Expression expected\.\n$/,
         );
     });
 });
 
 function compilesWhatChanged(dir: string): void {
-    const sources = ["index.ts", ...fs.readdirSync(path.join(dir, "components")).map((file) => `components/${file}`)];
+    const sources = ["index.ts", "program", "components"].flatMap((entry) =>
+        entry.endsWith(".ts")
+            ? [entry]
+            : (fs.readdirSync(path.join(dir, entry), { recursive: true }) as string[])
+                  .filter((file) => file.endsWith(".ts"))
+                  .map((file) => `${entry}/${file}`),
+    );
     assert.match(build(dir), new RegExp(`^compiled ${sources.length} file\\(s\\) to bin/$`));
     for (const source of sources)
         assert.ok(fs.existsSync(path.join(dir, "bin", source.replace(/\.ts$/, ".js"))), source);
     assert.strictEqual(build(dir), "bin/ is up to date");
 
     // Same content, new mtime (a checkout): nothing to do. New content: that file only.
-    fs.utimesSync(path.join(dir, "components", "errors.ts"), new Date(), new Date());
+    fs.utimesSync(path.join(dir, "components", "config", "errors.ts"), new Date(), new Date());
     assert.strictEqual(build(dir), "bin/ is up to date");
-    fs.appendFileSync(path.join(dir, "components", "errors.ts"), "\nexport const addedByTheTest = 42;\n");
+    fs.appendFileSync(path.join(dir, "components", "config", "errors.ts"), "\nexport const addedByTheTest = 42;\n");
     assert.strictEqual(build(dir), "compiled 1 file(s) to bin/");
-    assert.match(fs.readFileSync(path.join(dir, "bin", "components", "errors.js"), "utf8"), /addedByTheTest = 42/);
+    assert.match(
+        fs.readFileSync(path.join(dir, "bin", "components", "config", "errors.js"), "utf8"),
+        /addedByTheTest = 42/,
+    );
 
     fs.writeFileSync(path.join(dir, "components", "extra.ts"), "export const extra = 1;\n");
     assert.strictEqual(build(dir), "compiled 1 file(s) to bin/");

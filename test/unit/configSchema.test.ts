@@ -4,8 +4,8 @@ import {
     FederationConfig,
     HostConfig,
     parseFederationConfig,
-} from "../../components/configSchema";
-import { FederationConfigError, FederationConfigErrors } from "../../components/errors";
+} from "../../components/config/configSchema";
+import { FederationConfigError, FederationConfigErrors } from "../../components/config/errors";
 
 const kubeconfig = { path: "~/.kube/config" };
 const host = { name: "host", kubeconfig };

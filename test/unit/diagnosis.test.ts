@@ -19,8 +19,8 @@ import {
     provesJoinFails,
     readDiagnosisFacts,
     readyChecksBeforeJoin,
-} from "../../components/diagnosis";
-import { ClusterFacts, HostFacts } from "../../components/memberPreflight";
+} from "../../components/members/diagnosis";
+import { ClusterFacts, HostFacts } from "../../components/members/memberPreflight";
 import { certificateKubeconfig, daysLeftAt, tokenKubeconfig } from "../fixtures/kubeconfigs";
 import { fakeClusterAccess, freshV3Facts } from "./pulumiMocks";
 

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { doctor, readStackConfig } from "../../components/doctor";
+import { doctor, readStackConfig } from "../../program/doctor";
 import { tokenKubeconfig } from "../fixtures/kubeconfigs";
 import { fakeClusterAccess } from "./pulumiMocks";
 
@@ -30,7 +30,7 @@ const STACK = `config:
     - { name: m2, provider: generic, kubeconfig: { stackReference: acme/clusters/prod, output: kubeconfig } }
 `;
 
-describe("npm run doctor (components/doctor.ts)", () => {
+describe("npm run doctor (program/doctor.ts)", () => {
     it("reads the stack file through the program's config parser", () => {
         const dir = project(STACK);
         assert.deepStrictEqual(

@@ -23,14 +23,14 @@ describe("examples/member-from-output (the packed package in a program of its ow
         const entry = createRequire(path.join(EXAMPLE, "index.ts")).resolve("kubesphere-federation");
         assert.strictEqual(entry, path.join(EXAMPLE, "node_modules", "kubesphere-federation", "lib", "index.js"));
         assert.ok(fs.existsSync(path.join(path.dirname(entry), "index.d.ts")));
-        assert.ok(fs.existsSync(path.join(path.dirname(entry), "memberCluster.d.ts")));
+        assert.ok(fs.existsSync(path.join(path.dirname(entry), "members", "memberCluster.d.ts")));
         // Internal helpers are stripped from the declarations (stripInternal); the test seam is not public API.
         assert.doesNotMatch(
-            fs.readFileSync(path.join(path.dirname(entry), "kubeClient.d.ts"), "utf8"),
+            fs.readFileSync(path.join(path.dirname(entry), "kubernetes", "kubeClient.d.ts"), "utf8"),
             /useClusterAccess/,
         );
         assert.doesNotMatch(
-            fs.readFileSync(path.join(path.dirname(entry), "memberCluster.d.ts"), "utf8"),
+            fs.readFileSync(path.join(path.dirname(entry), "members", "memberCluster.d.ts"), "utf8"),
             /fleetChecked|clusterAccess/,
         );
     });

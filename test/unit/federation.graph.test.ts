@@ -1,13 +1,13 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { parseFederationConfig } from "../../components/configSchema";
-import { FederationConfigError, FederationConfigErrors } from "../../components/errors";
-import { federate, FederationSummary } from "../../components/federation";
-import { HostCluster } from "../../components/hostCluster";
-import { useClusterAccess } from "../../components/kubeClient";
-import { resolveKubeconfig } from "../../components/kubeconfig";
-import { KubeconfigSourceContext } from "../../components/kubeconfigSources";
+import { parseFederationConfig } from "../../components/config/configSchema";
+import { FederationConfigError, FederationConfigErrors } from "../../components/config/errors";
+import { federate, FederationSummary } from "../../program/federation";
+import { HostCluster } from "../../components/host/hostCluster";
+import { useClusterAccess } from "../../components/kubernetes/kubeClient";
+import { resolveKubeconfig } from "../../components/kubernetes/kubeconfig";
+import { KubeconfigSourceContext } from "../../program/kubeconfigSources";
 import {
     certificateKubeconfig,
     execKubeconfig,
@@ -17,8 +17,8 @@ import {
     tokenKubeconfig,
 } from "../fixtures/kubeconfigs";
 import * as yaml from "js-yaml";
-import { ksCoreConfigHash } from "../../components/kubesphereVersion";
-import { agentToken } from "../../components/agentConnection";
+import { ksCoreConfigHash } from "../../components/kubesphere/kubesphereVersion";
+import { agentToken } from "../../components/members/agentConnection";
 import {
     fakeClusterAccess,
     fakeV4ClusterAccess as v4Access,
@@ -191,7 +191,7 @@ describe("federation resource graph (mocks)", () => {
                 assert.deepStrictEqual(plain(ack.inputs.metadata).labels, {
                     "cluster.kubesphere.io/group": "production",
                 });
-                // The program waits for Ready itself (components/memberJoin.ts), so the provider must not.
+                // The program waits for Ready itself (components/members/memberJoin.ts), so the provider must not.
                 assert.strictEqual(plain(ack.inputs.metadata).annotations["pulumi.com/skipAwait"], "true");
                 assert.strictEqual(plain(ack.inputs.metadata).annotations["pulumi.com/waitFor"], undefined);
             });

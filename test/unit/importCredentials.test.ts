@@ -15,8 +15,8 @@ import {
     kubeconfigCluster,
     serviceAccountKubeconfig,
     unreachableFromHostReason,
-} from "../../components/importCredentials";
-import { resolveKubeconfig } from "../../components/kubeconfig";
+} from "../../components/members/importCredentials";
+import { resolveKubeconfig } from "../../components/kubernetes/kubeconfig";
 import {
     certificateKubeconfig as fixtureCertificateKubeconfig,
     laterCertificateKubeconfig,

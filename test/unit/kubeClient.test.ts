@@ -13,7 +13,7 @@ import {
     readClusterObject,
     readImportedKubeconfig,
     readKubesphereLayout,
-} from "../../components/kubeClient";
+} from "../../components/kubernetes/kubeClient";
 import { tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
 
 // Port 1 on loopback: nothing listens there, so the connection is refused at once.
@@ -269,7 +269,7 @@ describe("direct cluster reads against a loopback API server", () => {
     });
 });
 
-describe("diagnosis reads (components/kubeClient.ts)", () => {
+describe("diagnosis reads (components/kubernetes/kubeClient.ts)", () => {
     /** Answers /version (or 401), SelfSubjectAccessReviews (allowed unless the verb is "*"), and one Cluster. */
     function diagnosisServer(options: { unauthorized?: boolean } = {}) {
         const server = http.createServer((request, response) => {

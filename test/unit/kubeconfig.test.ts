@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { FederationConfigError } from "../../components/errors";
-import { expandPath, readKubeconfigFile, resolveKubeconfig, withServer } from "../../components/kubeconfig";
+import { FederationConfigError } from "../../components/config/errors";
+import { expandPath, readKubeconfigFile, resolveKubeconfig, withServer } from "../../components/kubernetes/kubeconfig";
 import { execKubeconfig, tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
 
 const origin = { key: "members[2].kubeconfig", description: "file /k/member.yaml", baseDir: "/k" };

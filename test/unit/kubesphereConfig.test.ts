@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { isZeroDuration, parseKubesphereConfig } from "../../components/kubesphereConfig";
+import { isZeroDuration, parseKubesphereConfig } from "../../components/kubesphere/kubesphereConfig";
 import { kubesphereYamlV3, kubesphereYamlV4 } from "../fixtures/kubeconfigs";
 
 const SECRET = "abcdefghijklmnopqrstuvwxyz012345";

@@ -4,7 +4,7 @@ import {
     clusterReadiness,
     hostInstallerSpec,
     memberInstallerSpec,
-} from "../../components/kubesphereObjects";
+} from "../../components/kubesphere/kubesphereObjects";
 
 describe("KubeSphere object builders", () => {
     it("sets the host role and name", () => {

@@ -8,7 +8,7 @@ import {
     oauthOptionsReplaceMemberDefault,
     parseKubesphereRelease,
     rendersNoMemberRole,
-} from "../../components/kubesphereVersion";
+} from "../../components/kubesphere/kubesphereVersion";
 
 describe("KubeSphere versions", () => {
     it("parses the versions KubeSphere writes, and nothing else", () => {

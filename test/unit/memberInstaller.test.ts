@@ -1,11 +1,11 @@
 import * as assert from "assert";
-import { parseKubesphereRelease } from "../../components/kubesphereVersion";
+import { parseKubesphereRelease } from "../../components/kubesphere/kubesphereVersion";
 import {
     appliedSignalFor,
     assessMemberInstaller,
     MemberInstallerState,
     waitForMemberInstaller,
-} from "../../components/memberInstaller";
+} from "../../components/members/memberInstaller";
 
 const HOST_SECRET = "hostSecret0123456789abcdefghijkl";
 const applied: MemberInstallerState = {

@@ -6,7 +6,7 @@ import {
     installOf,
     PreflightInput,
     preflightVerdict,
-} from "../../components/memberPreflight";
+} from "../../components/members/memberPreflight";
 import { certificateKubeconfig, daysLeftAt, tokenKubeconfig } from "../fixtures/kubeconfigs";
 import { freshV3Facts } from "./pulumiMocks";
 

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { asResourceError, refusal } from "../../components/resourceErrors";
+import { asResourceError, refusal } from "../../components/kubernetes/resourceErrors";
 import { installMocks } from "./pulumiMocks";
 
 describe("refusals", () => {

@@ -7,10 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { federate, readFederationConfig } from "../../components/federation";
-import { expandPath } from "../../components/kubeconfig";
+import { federate, readFederationConfig } from "../../program/federation";
+import { expandPath } from "../../components/kubernetes/kubeconfig";
 import { kubesphereYamlV3, tokenKubeconfig } from "../fixtures/kubeconfigs";
-import type { ClusterAccess } from "../../components/kubeClient";
+import type { ClusterAccess } from "../../components/kubernetes/kubeClient";
 import { fakeClusterAccess, fakeV4ClusterAccess, freshV3Facts, installMocks, settle } from "./pulumiMocks";
 
 const STACKS_DIR = path.join(__dirname, "..", "..", "stacks");
@@ -110,7 +110,7 @@ describe("stack files", () => {
                 if ("path" in cluster.kubeconfig)
                     contexts.set(expandPath(cluster.kubeconfig.path, "/"), cluster.kubeconfig.context);
             }
-            // A member stack's host: what a v3 host stack exports (components/federation.ts, HostStackOutput).
+            // A member stack's host: what a v3 host stack exports (program/federation.ts, HostStackOutput).
             const hostName = "stackReference" in host ? "fleet-host" : host.name;
             const summary = await federate(
                 federation,

@@ -22,7 +22,7 @@ import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { federationProgram } from "../../../components/federation";
+import { federationProgram } from "../../../program/federation";
 import { REPO_ROOT, toolsBinDir } from "../sandbox/paths";
 
 const PROJECT = "kubesphere-federation";

@@ -16,16 +16,22 @@ import {
 import { createHash } from "crypto";
 import * as http from "http";
 import * as https from "https";
-import { AGENT_DEPLOYMENT_NAME, AgentJoinView, tokenOfAgentCommand, TOWER_NAME, TowerFacts } from "./agentConnection";
-import type { HostRoleState } from "./hostInstaller";
-import { checkClientCertificate } from "./importCredentials";
+import {
+    AGENT_DEPLOYMENT_NAME,
+    AgentJoinView,
+    tokenOfAgentCommand,
+    TOWER_NAME,
+    TowerFacts,
+} from "../members/agentConnection";
+import type { HostRoleState } from "../host/hostInstaller";
+import { checkClientCertificate } from "../members/importCredentials";
 import {
     KUBESPHERE_CONFIG_KEY,
     KUBESPHERE_CONFIG_NAME,
     KUBESPHERE_NAMESPACE,
     KubesphereConfigLayout,
     parseKubesphereConfig,
-} from "./kubesphereConfig";
+} from "../kubesphere/kubesphereConfig";
 import {
     CLUSTER_API_VERSION,
     ClusterCondition,
@@ -34,10 +40,10 @@ import {
     HOST_CLUSTER_LABEL,
     INSTALLER_API_VERSION,
     INSTALLER_NAME,
-} from "./kubesphereObjects";
-import type { MemberInstallerState } from "./memberInstaller";
-import type { AccessCheck, ClockReading, ClusterObjectState, ImportProbe, ReachProbe } from "./diagnosis";
-import type { ClusterFacts, ImportedCluster } from "./memberPreflight";
+} from "../kubesphere/kubesphereObjects";
+import type { MemberInstallerState } from "../members/memberInstaller";
+import type { AccessCheck, ClockReading, ClusterObjectState, ImportProbe, ReachProbe } from "../members/diagnosis";
+import type { ClusterFacts, ImportedCluster } from "../members/memberPreflight";
 
 const [INSTALLER_GROUP, INSTALLER_VERSION] = INSTALLER_API_VERSION.split("/");
 const [CLUSTER_GROUP, CLUSTER_VERSION] = CLUSTER_API_VERSION.split("/");
@@ -184,7 +190,7 @@ async function rawGet(
     });
 }
 
-/** Sorts a failed request into the causes the diagnosis knows (components/diagnosis.ts ReachProbe). */
+/** Sorts a failed request into the causes the diagnosis knows (components/members/diagnosis.ts ReachProbe). */
 export function classifyRequestError(err: unknown): ReachProbe {
     const code = String((err as { code?: unknown })?.code ?? "");
     const detail =

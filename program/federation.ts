@@ -12,17 +12,17 @@ import {
     HostStackConfig,
     KubeconfigSource,
     parseFederationConfig,
-} from "./configSchema";
-import { FederationConfigError, throwProblems } from "./errors";
-import { FederationHost, HostCluster, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
-import { hostPreflightVerdict } from "./hostPreflight";
-import { resolveKubeconfig } from "./kubeconfig";
-import { ClusterAccess, currentClusterAccess, useClusterAccess } from "./kubeClient";
+} from "../components/config/configSchema";
+import { FederationConfigError, throwProblems } from "../components/config/errors";
+import { FederationHost, HostCluster, sharedHostFacts, sharedMemberFacts } from "../components/host/hostCluster";
+import { hostPreflightVerdict } from "../components/host/hostPreflight";
+import { resolveKubeconfig } from "../components/kubernetes/kubeconfig";
+import { ClusterAccess, currentClusterAccess, useClusterAccess } from "../components/kubernetes/kubeClient";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
-import { PROVIDER_DISPLAY_NAMES } from "./kubesphereObjects";
-import { MemberCluster } from "./memberCluster";
-import type { FleetChecked, FleetMember } from "./memberPreflight";
-import { describeInstall } from "./kubesphereVersion";
+import { PROVIDER_DISPLAY_NAMES } from "../components/kubesphere/kubesphereObjects";
+import { MemberCluster } from "../components/members/memberCluster";
+import type { FleetChecked, FleetMember } from "../components/members/memberPreflight";
+import { describeInstall } from "../components/kubesphere/kubesphereVersion";
 
 /** What the program exports per member: names and status only, never credentials. */
 export interface MemberSummary {

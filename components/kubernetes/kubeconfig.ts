@@ -11,7 +11,7 @@
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { FederationConfigError } from "./errors";
+import { FederationConfigError } from "../config/errors";
 
 /** How the selected user authenticates; KubeSphere can only use static credentials (docs/kubesphere.md §5). */
 export type KubeconfigAuthMethod = "token" | "clientCertificate" | "basic" | "exec" | "authProvider" | "none";

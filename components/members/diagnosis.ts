@@ -1,13 +1,13 @@
 /**
  * Why a join is stuck (issue 12): the checks KubeSphere users most often trip over, as pure verdicts over facts read
  * read-only from the host and the member, and the order in which they explain a stuck join. Used when a member's
- * wait fails or times out (components/memberCluster.ts), in previews (the checks that need no change first), and by
+ * wait fails or times out (components/members/memberCluster.ts), in previews (the checks that need no change first), and by
  * `npm run doctor`. Secrets: jwtSecrets are compared, never quoted ("differs"); kubeconfigs are never shown.
  */
-import type { ImportCredentials } from "./configSchema";
+import type { ImportCredentials } from "../config/configSchema";
 import { checkClientCertificate, clientCertificateDaysLeft } from "./importCredentials";
-import type { ClusterAccess } from "./kubeClient";
-import type { ClusterCondition } from "./kubesphereObjects";
+import type { ClusterAccess } from "../kubernetes/kubeClient";
+import type { ClusterCondition } from "../kubesphere/kubesphereObjects";
 import { ClusterFacts, FleetMember, HostFacts, preflightVerdict, PreflightVerdict } from "./memberPreflight";
 
 /** One check's verdict: `fail` explains a stuck join, `warn` may, `ok` rules a cause out, `skip` could not be checked. */
@@ -123,7 +123,7 @@ export interface DiagnosisFacts {
     /** The member's own facts; undefined when the member did not answer (then `memberProblem` says why). */
     memberFacts?: ClusterFacts;
     memberProblem?: string;
-    /** The pre-flight's verdict (versions, ownership), reused as it is (components/memberPreflight.ts). */
+    /** The pre-flight's verdict (versions, ownership), reused as it is (components/members/memberPreflight.ts). */
     preflight?: PreflightVerdict;
     /** 3.x: why ks-apiserver did not answer through the service proxy, `null` when it answered, undefined when not checked. */
     ksApiserverProblem?: string | null;

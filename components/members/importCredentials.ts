@@ -5,8 +5,8 @@
  */
 import { X509Certificate } from "crypto";
 import * as yaml from "js-yaml";
-import type { ImportCredentials } from "./configSchema";
-import type { KubeconfigAuthMethod } from "./kubeconfig";
+import type { ImportCredentials } from "../config/configSchema";
+import type { KubeconfigAuthMethod } from "../kubernetes/kubeconfig";
 
 /**
  * Where the import ServiceAccount lives on the member: kube-system, which exists on every cluster and which nobody

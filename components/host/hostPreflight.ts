@@ -1,7 +1,7 @@
 /**
  * Pre-flight checks of the host, before anything changes on it (reads only, so previews run them too): is it the
  * KubeSphere the config says, is it free to be this federation's host, and is it a host yet (docs/kubesphere.md §9).
- * Pure: the facts are read by components/hostCluster.ts. Secrets: the jwtSecret read with the facts is never quoted.
+ * Pure: the facts are read by components/host/hostCluster.ts. Secrets: the jwtSecret read with the facts is never quoted.
  */
 import { assessHostRole, HOST_ROLE_SIGNAL } from "./hostInstaller";
 import {
@@ -9,8 +9,8 @@ import {
     FIXED_HOST_ENTRY_NAME,
     hasHostClusterNameOption,
     KubesphereInstall,
-} from "./kubesphereVersion";
-import { HostFacts, hostEntryOf, installOf } from "./memberPreflight";
+} from "../kubesphere/kubesphereVersion";
+import { HostFacts, hostEntryOf, installOf } from "../members/memberPreflight";
 
 export interface HostPreflightVerdict {
     errors: string[];

@@ -4,15 +4,15 @@
  * checked once the other stack's output is known, so their problems fail the deployment instead.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { KubeconfigSource } from "./configSchema";
-import { FederationConfigError } from "./errors";
+import type { KubeconfigSource } from "../components/config/configSchema";
+import { FederationConfigError } from "../components/config/errors";
 import {
     KubeconfigAuthMethod,
     readKubeconfigFile,
     ReadFile,
     ResolvedKubeconfig,
     resolveKubeconfig,
-} from "./kubeconfig";
+} from "../components/kubernetes/kubeconfig";
 
 /** What resolving a source needs from the Pulumi program; injected so tests can stub it. */
 export interface KubeconfigSourceContext {
@@ -21,7 +21,7 @@ export interface KubeconfigSourceContext {
     readFile: ReadFile;
     /** Returns the named output of a stack; the program shares one StackReference per stack. */
     stackOutput: (stack: string, output: string) => pulumi.Output<unknown>;
-    /** The named output of a stack, now (before any resource is registered): a member stack's host (components/federation.ts). */
+    /** The named output of a stack, now (before any resource is registered): a member stack's host (program/federation.ts). */
     stackOutputDetails: (stack: string, output: string) => Promise<{ value?: unknown; secretValue?: unknown }>;
     cwd: string;
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run doctor -- --stack <stack>`: per member, every diagnosis check (components/diagnosis.ts) and its verdict, as
+ * `npm run doctor -- --stack <stack>`: per member, every diagnosis check (components/members/diagnosis.ts) and its verdict, as
  * a table, from the stack's config, read-only. The stack file is read the way Pulumi reads it
  * (`<stackConfigDir>/Pulumi.<stack>.yaml`, validated by the program's own config parser); kubeconfig `path` sources
  * are read as the program reads them; `secretConfig` values are decrypted by the Pulumi CLI
@@ -16,11 +16,16 @@ import {
     HostConfig,
     KubeconfigSource,
     parseFederationConfig,
-} from "./configSchema";
-import { diagnose, Diagnosis, Finding, formatTable, readDiagnosisFacts } from "./diagnosis";
-import { defaultImportCredentials } from "./importCredentials";
-import { ClusterAccess, liveClusterAccess } from "./kubeClient";
-import { readKubeconfigFile, resolveKubeconfig, ResolvedKubeconfig, withServer } from "./kubeconfig";
+} from "../components/config/configSchema";
+import { diagnose, Diagnosis, Finding, formatTable, readDiagnosisFacts } from "../components/members/diagnosis";
+import { defaultImportCredentials } from "../components/members/importCredentials";
+import { ClusterAccess, liveClusterAccess } from "../components/kubernetes/kubeClient";
+import {
+    readKubeconfigFile,
+    resolveKubeconfig,
+    ResolvedKubeconfig,
+    withServer,
+} from "../components/kubernetes/kubeconfig";
 
 const PROJECT = "kubesphere-federation";
 

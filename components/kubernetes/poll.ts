@@ -1,5 +1,5 @@
 /**
- * The one poll loop behind the program's waits on KubeSphere (components/memberInstaller.ts, hostInstaller.ts):
+ * The one poll loop behind the program's waits on KubeSphere (components/members/memberInstaller.ts, hostInstaller.ts):
  * short, growing, bounded intervals, a progress line every 10 s, a grace period for a cluster that stops answering,
  * and a timeout. Pure: the check, clock and sleep are injected, so every branch is unit-tested with a fake clock.
  */
@@ -23,7 +23,7 @@ export interface PollOptions {
     /** The error once the cluster has not answered for the grace period, given why. */
     unreachable: (detail: string) => string;
     /**
-     * Turns the timeout or unreachable error into the one the user sees, e.g. with a diagnosis of why (components/diagnosis.ts).
+     * Turns the timeout or unreachable error into the one the user sees, e.g. with a diagnosis of why (components/members/diagnosis.ts).
      * Default: as it is.
      */
     explain?: (message: string) => Promise<string>;

@@ -146,7 +146,7 @@ const hostSchema = z.strictObject({
         .optional(),
 });
 
-/** The name of the host stack's output that member stacks read (components/federation.ts, README "One host stack, member stacks"). */
+/** The name of the host stack's output that member stacks read (program/federation.ts, README "One host stack, member stacks"). */
 export const HOST_STACK_OUTPUT = "federationHost";
 
 /** A member stack: the host (its kubeconfig, jwtSecret, name and version) comes from the host stack's outputs. */
@@ -306,7 +306,7 @@ function agentMemberProblems(config: FederationConfig): FederationConfigError[] 
 function nameClashes(config: FederationConfig): FederationConfigError[] {
     const problems: FederationConfigError[] = [];
     const firstIndexByName = new Map<string, number>();
-    // A host from another stack: its name is known once the reference is read (components/federation.ts checks it then).
+    // A host from another stack: its name is known once the reference is read (program/federation.ts checks it then).
     const hostName = "name" in config.host ? config.host.name : undefined;
     config.members.forEach((member, index) => {
         const key = `members[${index}].name`;

@@ -15,8 +15,8 @@ import {
     ImportCredentials,
     MemberConnection,
     MemberProvider,
-} from "./configSchema";
-import { FederationHost, HostReadiness, sharedHostFacts, sharedMemberFacts } from "./hostCluster";
+} from "../config/configSchema";
+import { FederationHost, HostReadiness, sharedHostFacts, sharedMemberFacts } from "../host/hostCluster";
 import {
     checkImport,
     defaultImportCredentials,
@@ -26,9 +26,9 @@ import {
     serviceAccountKubeconfig,
 } from "./importCredentials";
 import { createImportServiceAccount } from "./importServiceAccount";
-import { authMethodOfKubeconfig, withServer } from "./kubeconfig";
-import { ClusterAccess, currentClusterAccess } from "./kubeClient";
-import { describeInstall, KubesphereInstall, ksCoreConfigHash } from "./kubesphereVersion";
+import { authMethodOfKubeconfig, withServer } from "../kubernetes/kubeconfig";
+import { ClusterAccess, currentClusterAccess } from "../kubernetes/kubeClient";
+import { describeInstall, KubesphereInstall, ksCoreConfigHash } from "../kubesphere/kubesphereVersion";
 import {
     ClusterCondition,
     clusterObject,
@@ -39,17 +39,17 @@ import {
     installerMetadata,
     installerPatchAnnotations,
     memberInstallerSpec,
-} from "./kubesphereObjects";
+} from "../kubesphere/kubesphereObjects";
 import { appliedSignalFor, waitForMemberInstaller } from "./memberInstaller";
 import { diagnose, DiagnosisInput, formatDiagnosis, readDiagnosisFacts, readyChecksBeforeJoin } from "./diagnosis";
 import { ClusterJoinState, waitForClusterJoin } from "./memberJoin";
 import { FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
-import { asResourceError, refusal } from "./resourceErrors";
+import { asResourceError, refusal } from "../kubernetes/resourceErrors";
 
 export interface MemberClusterArgs {
     /** The host to join: a {@link HostCluster}, or `{ provider, jwtSecret }` taken from another stack. */
     host: FederationHost;
-    /** Kubeconfig YAML Pulumi uses to reach the member, one context (see components/kubeconfig.ts). Secret. */
+    /** Kubeconfig YAML Pulumi uses to reach the member, one context (see components/kubernetes/kubeconfig.ts). Secret. */
     kubeconfig: pulumi.Input<string>;
     /** Where the member runs: `ack`, `eks`, `kubeadm` or `generic`; sets the display text `spec.provider`. */
     provider: MemberProvider;
@@ -95,7 +95,7 @@ export interface MemberClusterArgs {
     clusterIdentifier?: string;
     /**
      * The other members of the same federation config, with their kube-system UIDs, so the same cluster listed
-     * twice under two names is refused before anything changes. Default: none (components/federation.ts sets it).
+     * twice under two names is refused before anything changes. Default: none (program/federation.ts sets it).
      * @internal
      */
     otherMembers?: pulumi.Input<FleetMember[]>;
@@ -171,7 +171,7 @@ export class MemberCluster extends pulumi.ComponentResource {
     public readonly detectedKubesphereVersion: pulumi.Output<string>;
     /** The pre-flight's result (reads only, previews too); fails with the refusal, as a ResourceError on this component. */
     public readonly preflight: pulumi.Output<MemberPreflight>;
-    /** What the diagnosis (components/diagnosis.ts) needs to know about this member, given the kubeconfigs. */
+    /** What the diagnosis (components/members/diagnosis.ts) needs to know about this member, given the kubeconfigs. */
     private diagnosisInput!: (memberKubeconfig: string, hostKubeconfig: string | undefined) => DiagnosisInput;
 
     constructor(name: string, args: MemberClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -365,9 +365,9 @@ export class MemberCluster extends pulumi.ComponentResource {
         const recorded = pulumi.output(
             (this.cluster as unknown as { status: pulumi.Output<ClusterStatus | undefined> }).status,
         );
-        // Agent members: the program waits for the join through tower itself (components/agentMember.ts), so its
+        // Agent members: the program waits for the join through tower itself (components/members/agentMember.ts), so its
         // timeout can say what is missing. Direct members: the program waits when it can read the host
-        // (components/memberJoin.ts), with the diagnosis on a failure; the status only (no credential), so the exports
+        // (components/members/memberJoin.ts), with the diagnosis on a failure; the status only (no credential), so the exports
         // derived from it stay plain, and in previews (no wait) as Pulumi last recorded it.
         const status =
             token !== undefined
@@ -584,7 +584,7 @@ export class MemberCluster extends pulumi.ComponentResource {
     }
 
     /**
-     * Waits for the Cluster to join (components/memberJoin.ts), with the diagnosis on a failure KubeSphere reports and at
+     * Waits for the Cluster to join (components/members/memberJoin.ts), with the diagnosis on a failure KubeSphere reports and at
      * the timeout. Not in previews: the recorded status stands.
      */
     private waitForJoin(

@@ -17,13 +17,13 @@ import {
     towerCheck,
     waitForAgentJoin,
 } from "./agentConnection";
-import { DEFAULT_READY_TIMEOUT_SECONDS } from "./configSchema";
-import { ClusterAccess } from "./kubeClient";
-import { KUBESPHERE_NAMESPACE } from "./kubesphereConfig";
-import { ksCoreConfigHash } from "./kubesphereVersion";
+import { DEFAULT_READY_TIMEOUT_SECONDS } from "../config/configSchema";
+import { ClusterAccess } from "../kubernetes/kubeClient";
+import { KUBESPHERE_NAMESPACE } from "../kubesphere/kubesphereConfig";
+import { ksCoreConfigHash } from "../kubesphere/kubesphereVersion";
 import type { ClusterStatus, MemberClusterArgs, MemberPreflight } from "./memberCluster";
 import type { ClusterFacts } from "./memberPreflight";
-import { asResourceError } from "./resourceErrors";
+import { asResourceError } from "../kubernetes/resourceErrors";
 
 export interface AgentResourcesArgs {
     member: string;
@@ -211,7 +211,7 @@ export function afterAgentReconnected(
 
 /**
  * Waits (not in previews) until tower, the agent and KubeSphere have joined the member; returns the Cluster's status.
- * `explain` turns a timeout into the diagnosis (components/diagnosis.ts), given the member's and the host's kubeconfigs.
+ * `explain` turns a timeout into the diagnosis (components/members/diagnosis.ts), given the member's and the host's kubeconfigs.
  */
 export function waitForAgentJoined(
     resource: pulumi.Resource,

@@ -3,10 +3,10 @@
  * `clusterRole: host` starts a full installer run (kubefed with `--wait`, up to 30 minutes, kubesphere-config last);
  * KubeSphere's cluster controller only starts once the rendered config says so, and then creates the host's own
  * Cluster entry. A member Cluster created before that sits without status, so members wait for this.
- * The assessment is pure and the loop is components/poll.ts, so every branch is unit-tested.
+ * The assessment is pure and the loop is components/kubernetes/poll.ts, so every branch is unit-tested.
  */
-import type { ImportedCluster } from "./memberPreflight";
-import { PollOutcome, pollUntilDone } from "./poll";
+import type { ImportedCluster } from "../members/memberPreflight";
+import { PollOutcome, pollUntilDone } from "../kubernetes/poll";
 
 /** What the host shows; undefined parts could not be found. */
 export interface HostRoleState {

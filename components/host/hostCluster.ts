@@ -5,21 +5,21 @@ import {
     KUBESPHERE_NAMESPACE,
     KubesphereConfigLayout,
     parseKubesphereConfig,
-} from "./kubesphereConfig";
-import { DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS } from "./configSchema";
+} from "../kubesphere/kubesphereConfig";
+import { DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS } from "../config/configSchema";
 import { waitForHostRole } from "./hostInstaller";
 import { hostPreflightVerdict, hostWaitPreviewMessage } from "./hostPreflight";
-import { ClusterAccess, currentClusterAccess } from "./kubeClient";
+import { ClusterAccess, currentClusterAccess } from "../kubernetes/kubeClient";
 import {
     hostInstallerSpec,
     INSTALLER_API_VERSION,
     INSTALLER_KIND,
     installerMetadata,
     installerPatchAnnotations,
-} from "./kubesphereObjects";
-import { describeInstall, hasHostClusterNameOption } from "./kubesphereVersion";
-import type { ClusterFacts, FleetChecked, HostFacts } from "./memberPreflight";
-import { asResourceError, refusal } from "./resourceErrors";
+} from "../kubesphere/kubesphereObjects";
+import { describeInstall, hasHostClusterNameOption } from "../kubesphere/kubesphereVersion";
+import type { ClusterFacts, FleetChecked, HostFacts } from "../members/memberPreflight";
+import { asResourceError, refusal } from "../kubernetes/resourceErrors";
 
 /** What a member needs from its host; a HostCluster, or values taken from another stack. */
 export interface FederationHost {
@@ -57,7 +57,7 @@ export interface HostClusterArgs {
      * digits, `-` and `.`; start and end with a letter or digit.
      */
     hostClusterName: string;
-    /** Kubeconfig YAML of the host, one context (see components/kubeconfig.ts). Treated as a secret. */
+    /** Kubeconfig YAML of the host, one context (see components/kubernetes/kubeconfig.ts). Treated as a secret. */
     kubeconfig: pulumi.Input<string>;
     /**
      * Stable identity of the host for the Kubernetes provider (`clusterIdentifier`), so a rotated kubeconfig
@@ -82,7 +82,7 @@ export interface HostClusterArgs {
     agentProxyAddress?: string;
     /**
      * Resolves once every member passed its pre-flight: the host's ks-installer is patched only then, so a refused
-     * member leaves the host unchanged too (components/federation.ts). Default: only the host's own pre-flight.
+     * member leaves the host unchanged too (program/federation.ts). Default: only the host's own pre-flight.
      * @internal
      */
     fleetChecked?: pulumi.Input<FleetChecked>;
@@ -265,7 +265,7 @@ export function sharedHostFacts(
 
 /**
  * A member's facts, read once per run and member kubeconfig: its own pre-flight and the fleet's "same cluster twice"
- * check (components/federation.ts) share the read.
+ * check (program/federation.ts) share the read.
  * @internal
  */
 export function sharedMemberFacts(

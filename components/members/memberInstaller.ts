@@ -6,9 +6,9 @@
  * poll loop are pure (reader, clock and sleep are injected) so every branch is unit-tested.
  * Secrets: jwtSecrets are compared, never printed.
  */
-import { isZeroDuration } from "./kubesphereConfig";
-import { KubesphereRelease, rendersNoMemberRole } from "./kubesphereVersion";
-import { PollOutcome, pollUntilDone } from "./poll";
+import { isZeroDuration } from "../kubesphere/kubesphereConfig";
+import { KubesphereRelease, rendersNoMemberRole } from "../kubesphere/kubesphereVersion";
+import { PollOutcome, pollUntilDone } from "../kubernetes/poll";
 
 /** What the member says about itself; undefined parts could not be found. */
 export interface MemberInstallerState {
@@ -87,7 +87,7 @@ export interface InstallerWaitOptions {
     timeoutMs: number;
     /** Progress messages (pulumi.log.info in the program). */
     log: (message: string) => void;
-    /** Explains a timeout or an unreachable member (the diagnosis, components/diagnosis.ts). Default: none. */
+    /** Explains a timeout or an unreachable member (the diagnosis, components/members/diagnosis.ts). Default: none. */
     explain?: (message: string) => Promise<string>;
     /** How long the member may fail to answer before we give up. Default 10 s. */
     unreachableGraceMs?: number;

@@ -2,7 +2,7 @@
  * Builders for the KubeSphere objects the program writes (docs/kubesphere.md §1 and docs/kubesphere.md §3). Pure data, no Pulumi resources,
  * so the exact shapes are unit-tested on their own.
  */
-import type { MemberProvider } from "./configSchema";
+import type { MemberProvider } from "../config/configSchema";
 import { KUBESPHERE_NAMESPACE } from "./kubesphereConfig";
 
 export const INSTALLER_API_VERSION = "installer.kubesphere.io/v1alpha1";
@@ -63,7 +63,7 @@ export interface ClusterObjectArgs<T> {
     /**
      * Agent connection: the token tower compares with the agent's (secret). The Cluster is then a proxy Cluster
      * (`connection.type: proxy`, no kubeconfig: tower writes it once the agent connects) and the program waits for
-     * the join itself (components/agentConnection.ts), so the Ready annotations are left out.
+     * the join itself (components/members/agentConnection.ts), so the Ready annotations are left out.
      */
     agentToken?: T;
     description?: string;
@@ -78,7 +78,7 @@ export interface ClusterObjectArgs<T> {
      */
     ksCoreConfigHash?: string;
     /**
-     * The program waits for the join itself (components/memberJoin.ts), so the provider must not: `pulumi.com/skipAwait`.
+     * The program waits for the join itself (components/members/memberJoin.ts), so the provider must not: `pulumi.com/skipAwait`.
      * Default false: the provider waits (`pulumi.com/waitFor`), for a host the program cannot read (from another stack).
      */
     programWaits?: boolean;

@@ -4,9 +4,9 @@
  * version differences of docs/kubesphere.md §9. The verdicts are pure; the reads are injected. They run in previews too: they only read.
  * Secrets: jwtSecrets are compared, never quoted.
  */
-import type { ImportCredentials } from "./configSchema";
+import type { ImportCredentials } from "../config/configSchema";
 import { checkClientCertificate, clientCertificateDaysLeft, hasClientCertificate } from "./importCredentials";
-import type { KubesphereSettings } from "./kubesphereConfig";
+import type { KubesphereSettings } from "../kubesphere/kubesphereConfig";
 import {
     describeInstall,
     failsWithoutClientCertificate,
@@ -15,9 +15,9 @@ import {
     KubesphereInstall,
     oauthOptionsReplaceMemberDefault,
     parseKubesphereRelease,
-} from "./kubesphereVersion";
+} from "../kubesphere/kubesphereVersion";
 
-/** What a cluster says about itself (read by components/kubeClient.ts readClusterFacts). */
+/** What a cluster says about itself (read by components/kubernetes/kubeClient.ts readClusterFacts). */
 export interface ClusterFacts {
     /** UID of the cluster's kube-system namespace: KubeSphere's identity of a cluster. */
     kubeSystemUid: string;
@@ -57,7 +57,7 @@ export interface ImportedCluster {
     kubeSphereVersion?: string;
 }
 
-/** What the program knows about the host, read once per run (components/hostCluster.ts sharedHostFacts). */
+/** What the program knows about the host, read once per run (components/host/hostCluster.ts sharedHostFacts). */
 export interface HostFacts {
     /** The host's name in the program (`host.name`). */
     name: string;

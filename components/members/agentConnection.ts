@@ -2,12 +2,12 @@
  * Agent connection (KubeSphere's "proxy" Cluster, tower): the pure parts — the agent's token, the objects the program
  * renders on the member as KubeSphere's own agent manifest does, the proxy address rule, the pre-flight rules for the
  * host's tower, and what the join wait reads as done or missing (docs/kubesphere.md §10).
- * No Pulumi resources here: components/agentMember.ts creates them.
+ * No Pulumi resources here: components/members/agentMember.ts creates them.
  */
 import { createHmac } from "crypto";
-import type { ClusterCondition } from "./kubesphereObjects";
-import { KUBESPHERE_NAMESPACE } from "./kubesphereConfig";
-import { PollOutcome, pollUntilDone } from "./poll";
+import type { ClusterCondition } from "../kubesphere/kubesphereObjects";
+import { KUBESPHERE_NAMESPACE } from "../kubesphere/kubesphereConfig";
+import { PollOutcome, pollUntilDone } from "../kubernetes/poll";
 
 /** The agent's Deployment on the member, as KubeSphere names it (3.x handler.go; 4.1 tower extension handler.go). */
 export const AGENT_DEPLOYMENT_NAME = "cluster-agent";
@@ -277,7 +277,7 @@ export async function waitForAgentJoin(options: {
     read: () => Promise<AgentJoinView>;
     timeoutMs: number;
     log: (message: string) => void;
-    /** Turns the timeout or unreachable error into the one the user sees (the diagnosis, components/diagnosis.ts). */
+    /** Turns the timeout or unreachable error into the one the user sees (the diagnosis, components/members/diagnosis.ts). */
     explain?: (message: string) => Promise<string>;
     now?: () => number;
     sleep?: (ms: number) => Promise<void>;
