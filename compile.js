@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Keeps bin/ (the JavaScript the Pulumi CLI runs, see package.json "main") in step with the TypeScript sources.
+ * Keeps bin/ (the JavaScript the Pulumi CLI runs, through program.js) in step with the TypeScript sources.
  *
  * `pulumi preview` / `pulumi up` load this file first (Pulumi.yaml: runtime.options.nodeargs `--require
  * ./compile.js`), so nobody has to remember a build step: when a source changed (or bin/ is missing) the changed

@@ -100,14 +100,15 @@ function useSetup(
         fs.writeFileSync(project.file("package.json"), original.packageJson);
         return {};
     }
-    // Before bin/: Pulumi's own TypeScript support runs index.ts (package.json main) through ts-node.
-    const settings = yaml.load(original.pulumiYaml) as { runtime: { name: string; options?: Record<string, unknown> } };
+    // Before bin/: Pulumi's own TypeScript support runs index.ts (Pulumi.yaml main) through ts-node.
+    const settings = yaml.load(original.pulumiYaml) as {
+        main?: string;
+        runtime: { name: string; options?: Record<string, unknown> };
+    };
+    settings.main = "index.ts";
     settings.runtime.options = { typescript: true };
     fs.writeFileSync(project.file("Pulumi.yaml"), yaml.dump(settings));
-    fs.writeFileSync(
-        project.file("package.json"),
-        JSON.stringify({ ...JSON.parse(original.packageJson), main: "index.ts" }, null, 2),
-    );
+    fs.writeFileSync(project.file("package.json"), original.packageJson);
     return setup === "ts-node transpile-only" ? { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } : {};
 }
 

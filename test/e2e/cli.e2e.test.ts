@@ -327,12 +327,16 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         assertCleanError(preview, [
             /KubeSphere is not installed on member "member2": ClusterConfiguration kubesphere-system\/ks-installer was not found/,
         ]);
-        // Pulumi groups diagnostics by resource: the refusal is in the member component's block (a ResourceError on it).
-        const memberBlock = preview.output
-            .split("\n\n")
-            .find((block) => block.trimStart().startsWith("kubesphere:federation:MemberCluster (member2):"));
+        // Pulumi groups diagnostics by resource, a header line per resource with its messages indented below it (the
+        // order of the groups varies): the refusal is in the member component's group (a ResourceError on it).
+        const diagnostics = preview.output.slice(preview.output.indexOf("\nDiagnostics:\n")).split("\n");
+        const header = diagnostics.findIndex(
+            (line) => line.trim() === "kubesphere:federation:MemberCluster (member2):",
+        );
+        const groupEnd = diagnostics.findIndex((line, index) => index > header && !/^\s{4,}\S/.test(line));
+        const memberBlock = header < 0 ? "" : diagnostics.slice(header, groupEnd).join("\n");
         assert.match(
-            memberBlock ?? "",
+            memberBlock,
             /^\s+error: KubeSphere is not installed on member "member2"/m,
             `the error is attached to the member's component:\n${preview.output}`,
         );

@@ -41,21 +41,26 @@ describe("compile.js (bin/ for the Pulumi CLI)", function () {
         }
     });
 
-    it("is what `npm run build` and Pulumi.yaml run, and package.json main is its output", () => {
+    it("is what `npm run build` and Pulumi.yaml run, and Pulumi.yaml main loads its output", () => {
         const packageJson = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
         assert.strictEqual(packageJson.scripts.build, "node compile.js");
-        assert.strictEqual(packageJson.main, "bin/index.js");
-        const runtime = (
-            yaml.load(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8")) as {
-                runtime: { options: Record<string, unknown> };
-            }
-        ).runtime;
-        assert.deepStrictEqual(runtime.options, { typescript: false, nodeargs: "--require ./compile.js" });
+        const project = yaml.load(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8")) as {
+            main: string;
+            runtime: { options: Record<string, unknown> };
+        };
+        assert.deepStrictEqual(project.runtime.options, { typescript: false, nodeargs: "--require ./compile.js" });
+        // Named in Pulumi.yaml: left to package.json, Pulumi's runner would take "exports" (the library in lib/).
+        assert.strictEqual(project.main, "program.js");
+        assert.match(
+            fs.readFileSync(path.join(REPO, "program.js"), "utf8"),
+            /module\.exports = require\("\.\/bin\/index\.js"\)/,
+        );
+        assert.strictEqual(packageJson.exports["."].default, "./lib/index.js");
     });
 
-    it("runs ahead of the program the way Pulumi.yaml loads it: package.json main exists when the program starts", () => {
+    it("runs ahead of the program the way Pulumi.yaml loads it: what program.js loads exists when the program starts", () => {
         // No build before: the first run compiles.
-        const main = path.join(dir, JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).main as string);
+        const main = path.join(dir, "bin", "index.js");
         const probe = `console.log(require("fs").existsSync(${JSON.stringify(main)}))`;
         const output = execFileSync(process.execPath, ["--require", "./compile.js", "-e", probe], {
             cwd: dir,

@@ -164,8 +164,10 @@ export function engineEnv(backendDir: string): Record<string, string> {
 /** The project settings from the repository's Pulumi.yaml (its config declarations included). */
 function projectSettings() {
     const settings = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
-    // The workspace keeps its stack settings in its own directory, not in the repository's stacks/.
+    // The workspace keeps its stack settings in its own directory, not in the repository's stacks/, and runs the
+    // inline program, not the repository's entry point (program.js).
     delete settings.stackConfigDir;
+    delete settings.main;
     return settings as { name: string; runtime: "nodejs" };
 }
 
