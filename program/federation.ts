@@ -15,7 +15,7 @@ import {
 } from "../components/config/configSchema";
 import { FederationConfigError, throwProblems } from "../components/config/errors";
 import { FederationHost, HostCluster, sharedHostFacts, sharedMemberFacts } from "../components/host/hostCluster";
-import { hostPreflightVerdict } from "../components/host/hostPreflight";
+import { afterHostStackFix, hostConfigKey, hostPreflightVerdict } from "../components/host/hostPreflight";
 import { resolveKubeconfig } from "../components/kubernetes/kubeconfig";
 import { ClusterAccess, currentClusterAccess, useClusterAccess } from "../components/kubernetes/kubeClient";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
@@ -339,6 +339,7 @@ async function hostFromStack(
         hostClusterName: exported.name,
         kubesphereVersion: exported.kubesphereVersion,
         agentProxyAddress: exported.agentProxyAddress,
+        hostStack: stack,
     };
     // The host's own checks, read-only, before any resource (shared with every member's pre-flight, which reads the
     // same object's facts): it must still be the host the host stack made.
@@ -350,9 +351,13 @@ async function hostFromStack(
             kubeconfig,
         );
     } catch (err) {
-        throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
+        // The host's kubeconfig is the host stack's, not this stack's: say where to fix it.
+        throw new pulumi.RunError(
+            `${err instanceof Error ? err.message : String(err)}\n(this stack reads host "${exported.name}" with the kubeconfig of ` +
+                `output "${HOST_STACK_OUTPUT}" of stack ${stack}: fix ${hostConfigKey("host.kubeconfig", stack)}${afterHostStackFix(stack)})`,
+        );
     }
-    const verdict = hostPreflightVerdict({ hostMajor: exported.kubesphereVersion, host: facts });
+    const verdict = hostPreflightVerdict({ hostMajor: exported.kubesphereVersion, host: facts, hostStack: stack });
     const notHost = verdict.isHost
         ? []
         : [

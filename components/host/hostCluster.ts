@@ -43,6 +43,11 @@ export interface FederationHost {
      * Cluster entry); member Clusters are created after it. Without it members do not wait (host from another stack).
      */
     readonly readyForMembers?: pulumi.Output<HostReadiness>;
+    /**
+     * The host stack this host was taken from (`<organization>/<project>/<stack>`), in a member stack: messages then
+     * name that stack's config keys, which a member stack does not have. Default: none (this program's own host).
+     */
+    readonly hostStack?: string;
 }
 
 /** The host is ready for members: how long `up` waited for it (0 when it already was a host; not waited in previews). */

@@ -21,12 +21,35 @@ export interface HostPreflightVerdict {
     isHost: boolean;
 }
 
-/** Everything that stops or endangers this host's federation, each naming the host, what was found and the fix. */
-export function hostPreflightVerdict(input: { hostMajor: "v3" | "v4"; host: HostFacts }): HostPreflightVerdict {
+/**
+ * Where a fix to the host's config goes: the key in this stack, or, for a host taken from a host stack
+ * (`host.stackReference`: a member stack has no such key), that key in the host stack.
+ */
+export function hostConfigKey(key: string, hostStack: string | undefined): string {
+    return hostStack === undefined ? key : `${key} in host stack ${hostStack}`;
+}
+
+/** After a fix in the host stack, its `pulumi up` runs before this member stack's; nothing to add for this stack's own host. */
+export function afterHostStackFix(hostStack: string | undefined): string {
+    return hostStack === undefined ? "" : `, run \`pulumi up\` of stack ${hostStack}, then this stack's again`;
+}
+
+/**
+ * Everything that stops or endangers this host's federation, each naming the host, what was found and the fix.
+ * `hostStack`: the host stack a member stack takes the host from; the fixes then name that stack's keys.
+ */
+export function hostPreflightVerdict(input: {
+    hostMajor: "v3" | "v4";
+    host: HostFacts;
+    hostStack?: string;
+}): HostPreflightVerdict {
     const errors: string[] = [];
     const warnings: string[] = [];
     const { facts, clusters, name } = input.host;
-    const prefix = `host "${name}"`;
+    const prefix = `host "${name}"${input.hostStack === undefined ? "" : ` (from stack ${input.hostStack})`}`;
+    const key = (configKey: string) => hostConfigKey(configKey, input.hostStack);
+    const then = afterHostStackFix(input.hostStack);
+    const nameKey = input.hostStack === undefined ? "host.name" : `host.name of stack ${input.hostStack}`;
     const install = installOf(facts, clusters);
     const hostEntry = hostEntryOf(clusters);
     let isHost = true;
@@ -35,14 +58,14 @@ export function hostPreflightVerdict(input: { hostMajor: "v3" | "v4"; host: Host
         if (facts.installer === undefined) {
             errors.push(
                 `KubeSphere 3.x is not installed on ${prefix}: ClusterConfiguration kubesphere-system/ks-installer was not found ` +
-                    `(KubeSphere found: ${describeInstall(install)}). Fix: point host.kubeconfig at the KubeSphere host, or set ` +
-                    `host.kubesphereVersion: v4 (or auto) for a KubeSphere 4.x host`,
+                    `(KubeSphere found: ${describeInstall(install)}). Fix: point ${key("host.kubeconfig")} at the KubeSphere ` +
+                    `host, or set ${key("host.kubesphereVersion: v4 (or auto)")} for a KubeSphere 4.x host${then}`,
             );
         } else {
             if (facts.installer.clusterRole === "member") {
                 errors.push(
                     `${prefix} is a member of another federation (its ks-installer has spec.multicluster.clusterRole: member): making it ` +
-                        `a host would take it from that federation. Fix: remove it from its host first, or point host.kubeconfig at the right cluster`,
+                        `a host would take it from that federation. Fix: remove it from its host first, or point ${key("host.kubeconfig")} at the right cluster${then}`,
                 );
             }
             if (facts.installer.version === undefined) {
@@ -58,7 +81,7 @@ export function hostPreflightVerdict(input: { hostMajor: "v3" | "v4"; host: Host
         errors.push(
             `${prefix} does not run KubeSphere 4.x as a host: its kubesphere-config has ` +
                 `${facts.config === undefined ? `no readable kubesphere.yaml${facts.configProblem ? ` (${facts.configProblem})` : ""}` : `multicluster.clusterRole ${JSON.stringify(facts.config.clusterRole ?? null)}`}. ` +
-                `Fix: point host.kubeconfig at the KubeSphere 4.x host (ks-core installed with multicluster.role host)`,
+                `Fix: point ${key("host.kubeconfig")} at the KubeSphere 4.x host (ks-core installed with multicluster.role host)${then}`,
         );
     }
 
@@ -71,16 +94,16 @@ export function hostPreflightVerdict(input: { hostMajor: "v3" | "v4"; host: Host
     ) {
         warnings.push(
             `${prefix}: KubeSphere ${describeInstall(install)} has no hostClusterName option, so KubeSphere will name its own host Cluster ` +
-                `entry "${FIXED_HOST_ENTRY_NAME}", not "${name}" (host.name). Fix: set host.name: ${FIXED_HOST_ENTRY_NAME}`,
+                `entry "${FIXED_HOST_ENTRY_NAME}", not "${name}" (${nameKey}). Fix: set ${key(`host.name: ${FIXED_HOST_ENTRY_NAME}`)}${then}`,
         );
     }
     if (hostEntry !== undefined && hostEntry.name !== name) {
         warnings.push(
-            `${prefix}: KubeSphere's own host Cluster entry is named "${hostEntry.name}", not "${name}" (host.name). ` +
+            `${prefix}: KubeSphere's own host Cluster entry is named "${hostEntry.name}", not "${name}" (${nameKey}). ` +
                 (install.kind === "v3" && !hasHostClusterNameOption(install.release)
                     ? `KubeSphere ${describeInstall(install)} has no hostClusterName option and always names it "${FIXED_HOST_ENTRY_NAME}". `
                     : `KubeSphere reads hostClusterName only when it creates that entry, so this name changes nothing there. `) +
-                `Fix: set host.name: ${hostEntry.name}`,
+                `Fix: set ${key(`host.name: ${hostEntry.name}`)}${then}`,
         );
     }
     return { errors, warnings, install, isHost };

@@ -38,6 +38,7 @@ import {
     CONFIG_HASH_ANNOTATION,
     HOST_CLUSTER_ANNOTATION,
     HOST_CLUSTER_LABEL,
+    STACK_ANNOTATION,
     INSTALLER_API_VERSION,
     INSTALLER_NAME,
 } from "../kubesphere/kubesphereObjects";
@@ -383,7 +384,7 @@ export async function readImportedKubeconfig(hostKubeconfigYaml: string, name: s
 }
 
 type ClusterItem = {
-    metadata?: { name?: string; labels?: Record<string, string> };
+    metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
     status?: { uid?: string; kubeSphereVersion?: string };
 };
 
@@ -397,6 +398,9 @@ function importedCluster(item: ClusterItem): ImportedCluster {
         uid: item.status?.uid || undefined,
         isHostEntry: item.metadata?.labels?.[HOST_CLUSTER_LABEL] !== undefined,
         kubeSphereVersion: item.status?.kubeSphereVersion || undefined,
+        ...(item.metadata?.annotations?.[STACK_ANNOTATION]
+            ? { stack: item.metadata.annotations[STACK_ANNOTATION] }
+            : {}),
     };
 }
 

@@ -16,6 +16,11 @@ export const HOST_CLUSTER_LABEL = "cluster-role.kubesphere.io/host";
 export const HOST_CLUSTER_ANNOTATION = "cluster.kubesphere.io/host-cluster";
 /** 4.x: annotation on a Cluster: the ks-core config hash of the last finished install on the member (docs/kubesphere.md §9). */
 export const CONFIG_HASH_ANNOTATION = "kubesphere.io/config-hash";
+/**
+ * Annotation the program puts on every member Cluster it creates: the Pulumi stack that manages it
+ * (`<organization>/<project>/<stack>`), so another stack listing the same member is refused before any change.
+ */
+export const STACK_ANNOTATION = "kubesphere-federation.io/stack";
 
 /** Display text KubeSphere's console shows for a member (`spec.provider` is free text). */
 export const PROVIDER_DISPLAY_NAMES: Record<MemberProvider, string> = {
@@ -82,6 +87,8 @@ export interface ClusterObjectArgs<T> {
      * Default false: the provider waits (`pulumi.com/waitFor`), for a host the program cannot read (from another stack).
      */
     programWaits?: boolean;
+    /** The Pulumi stack that manages this Cluster (`<organization>/<project>/<stack>`), as {@link STACK_ANNOTATION}. */
+    stack?: string;
 }
 
 /**
@@ -99,6 +106,7 @@ export function clusterObject<T>(args: ClusterObjectArgs<T>) {
             name: args.name,
             annotations: {
                 ...(args.description !== undefined ? { "kubesphere.io/description": args.description } : {}),
+                ...(args.stack !== undefined ? { [STACK_ANNOTATION]: args.stack } : {}),
                 ...(proxy ? {} : args.programWaits ? { "pulumi.com/skipAwait": "true" } : providerWait(args)),
                 "pulumi.com/deletionPropagationPolicy": "background",
             },

@@ -8,6 +8,7 @@ import { createHmac } from "crypto";
 import type { ClusterCondition } from "../kubesphere/kubesphereObjects";
 import { KUBESPHERE_NAMESPACE } from "../kubesphere/kubesphereConfig";
 import { PollOutcome, pollUntilDone } from "../kubernetes/poll";
+import { afterHostStackFix, hostConfigKey } from "../host/hostPreflight";
 
 /** The agent's Deployment on the member, as KubeSphere names it (3.x handler.go; 4.1 tower extension handler.go). */
 export const AGENT_DEPLOYMENT_NAME = "cluster-agent";
@@ -62,6 +63,8 @@ export interface TowerCheckInput {
     /** What the host has; undefined when the host cannot be read (a host from another stack). */
     tower: TowerFacts | undefined;
     configuredAddress: string | undefined;
+    /** The host stack a member stack takes the host from (`host.stackReference`): fixes name its keys. */
+    hostStack?: string;
 }
 
 /** Refusals before any change: no tower on the host, no address the agent could dial. Returns the address when usable. */
@@ -83,14 +86,15 @@ export function towerCheck(input: TowerCheckInput): { errors: string[]; proxyAdd
     }
     const address = proxyAddress(input.configuredAddress, input.tower);
     if (address === undefined) {
+        const proxyKey = hostConfigKey("host.agentProxyAddress", input.hostStack);
         const service = input.tower?.service;
         const found =
             service === undefined
                 ? `no Service ${KUBESPHERE_NAMESPACE}/${TOWER_NAME}`
                 : `Service ${KUBESPHERE_NAMESPACE}/${TOWER_NAME} of type ${service.type ?? "ClusterIP"} has no load-balancer address${service.type === "LoadBalancer" ? " (EXTERNAL-IP pending)" : ""}`;
         errors.push(
-            `${who}: no proxy address for the agent to dial: host.agentProxyAddress is not set and the host has ${found}. ` +
-                `Fix: set host.agentProxyAddress to where the member reaches tower (port 8080 of Service tower on host "${input.hostName}", e.g. through a NodePort or load balancer), e.g. "http://203.0.113.10:30880"`,
+            `${who}: no proxy address for the agent to dial: ${proxyKey} is not set and the host has ${found}. ` +
+                `Fix: set ${proxyKey} to where the member reaches tower (port 8080 of Service tower on host "${input.hostName}", e.g. through a NodePort or load balancer), e.g. "http://203.0.113.10:30880"${afterHostStackFix(input.hostStack)}`,
         );
     }
     return { errors, proxyAddress: address };

@@ -129,6 +129,7 @@ export async function checkTower(
         hostIsHost: settings?.clusterRole === "host" || settings?.multiclusterEnable === true,
         tower,
         configuredAddress: args.host.agentProxyAddress,
+        hostStack: args.host.hostStack,
     });
     return { ...check, image: defaultAgentImage(v3 ? hostFacts?.installer?.version : undefined) };
 }

@@ -316,6 +316,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                 ...clusterObject({
                     name,
                     provider: args.provider,
+                    stack: thisStack(),
                     kubeconfigBase64:
                         importKubeconfig &&
                         pulumi
@@ -471,6 +472,7 @@ export class MemberCluster extends pulumi.ComponentResource {
             credentials,
             importKubeconfig: credentials === "kubeconfig" && !viaAgent ? memberKubeconfig : undefined,
             ksApiserverProblem,
+            stack: thisStack(),
         });
         const agent = viaAgent
             ? await checkTower(name, configKey, v3, hostKubeconfig, host?.facts, args, access)
@@ -648,5 +650,17 @@ export class MemberCluster extends pulumi.ComponentResource {
                     insecure: cluster.insecure,
                 });
             });
+    }
+}
+
+/**
+ * This Pulumi stack, fully qualified: the mark on the Clusters it creates (kubesphereObjects.ts STACK_ANNOTATION).
+ * Undefined where the runtime has no organization (unit tests' mocks without one): no mark and no check then.
+ */
+function thisStack(): string | undefined {
+    try {
+        return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    } catch {
+        return undefined;
     }
 }

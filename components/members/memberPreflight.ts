@@ -16,6 +16,7 @@ import {
     oauthOptionsReplaceMemberDefault,
     parseKubesphereRelease,
 } from "../kubesphere/kubesphereVersion";
+import { STACK_ANNOTATION } from "../kubesphere/kubesphereObjects";
 
 /** What a cluster says about itself (read by components/kubernetes/kubeClient.ts readClusterFacts). */
 export interface ClusterFacts {
@@ -55,6 +56,8 @@ export interface ImportedCluster {
     isHostEntry: boolean;
     /** status.kubeSphereVersion; on 4.x the host's own entry is where the host's version lives. */
     kubeSphereVersion?: string;
+    /** The Pulumi stack that created it, from the program's annotation (kubesphereObjects.ts STACK_ANNOTATION); absent without one. */
+    stack?: string;
 }
 
 /** What the program knows about the host, read once per run (components/host/hostCluster.ts sharedHostFacts). */
@@ -132,6 +135,11 @@ export interface PreflightInput {
     importKubeconfig?: string;
     /** 3.x: why the member's ks-apiserver did not answer through the service proxy (docs/kubesphere.md §4.3); undefined when it did. */
     ksApiserverProblem?: string;
+    /**
+     * This Pulumi stack (`<organization>/<project>/<stack>`), which the program writes on the Clusters it creates: a
+     * Cluster of the member's name that another stack created is refused. Undefined: no such check.
+     */
+    stack?: string;
     now?: Date;
 }
 
@@ -140,6 +148,38 @@ export interface PreflightVerdict {
     warnings: string[];
     /** The member's KubeSphere as found. */
     install: KubesphereInstall;
+}
+
+/**
+ * A Cluster of the member's name that another stack created (its {@link ImportedCluster.stack} mark is not this stack):
+ * two member stacks listing the same member would otherwise collide only at Kubernetes' "already exists", after changes.
+ * KubeSphere's own host entry is left to the host-entry check.
+ */
+function otherStackClaims(input: PreflightInput, host: HostFacts): string[] {
+    const claimed = host.clusters.find((cluster) => cluster.name === input.member && !cluster.isHostEntry);
+    if (input.stack === undefined || claimed?.stack === undefined || claimed.stack === input.stack) return [];
+    return [
+        `member "${input.member}" (${input.configKey}) belongs to another stack: host "${host.name}" already has its Cluster ` +
+            `"${input.member}", created by stack ${claimed.stack} (annotation ${STACK_ANNOTATION}), not by this stack ${input.stack}. ` +
+            `Fix: keep each member in one stack: remove ${input.configKey} from this stack's config (or the member from stack ` +
+            `${claimed.stack}, then its \`pulumi up\`); if stack ${claimed.stack} was renamed to this one, remove the mark ` +
+            `(kubectl annotate clusters.cluster.kubesphere.io ${input.member} ${STACK_ANNOTATION}-)`,
+    ];
+}
+
+/**
+ * A Cluster of the member's name without the stack mark: made before the program wrote it (then this stack's `up` adds it,
+ * one in-place update), or by hand (then the create fails with "already exists"). Which one cannot be told from the host.
+ */
+function unmarkedClaims(input: PreflightInput, host: HostFacts): string[] {
+    const claimed = host.clusters.find((cluster) => cluster.name === input.member && !cluster.isHostEntry);
+    if (input.stack === undefined || claimed === undefined || claimed.stack !== undefined) return [];
+    return [
+        `member "${input.member}": host "${host.name}" already has a Cluster "${input.member}" without the program's stack mark ` +
+            `(annotation ${STACK_ANNOTATION}): if this stack created it (before the mark existed), \`pulumi up\` adds the mark; if another ` +
+            `stack or the console did, creating it fails with "already exists". Fix: in that case remove ${input.configKey} from this ` +
+            `stack's config, or delete that Cluster first (kubectl delete clusters.cluster.kubesphere.io ${input.member})`,
+    ];
 }
 
 /** Every problem that would make the import fail or go wrong, each naming the member, what was found and the fix. */
@@ -245,12 +285,17 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
             (cluster) => cluster.name !== input.member && cluster.uid === facts.kubeSystemUid,
         );
         if (twin !== undefined) {
+            const otherStack = twin.stack !== undefined && twin.stack !== input.stack ? twin.stack : undefined;
             errors.push(
-                `${prefix} is already imported on the host as Cluster "${twin.name}" (same kube-system namespace UID; KubeSphere: ` +
-                    `"MUST not import the same cluster twice"). Fix: keep one of the two entries, or delete the stale Cluster on the host ` +
-                    `(kubectl delete clusters.cluster.kubesphere.io ${twin.name})`,
+                `${prefix} is already imported on the host as Cluster "${twin.name}"${otherStack === undefined ? "" : `, which stack ${otherStack} manages`} ` +
+                    `(same kube-system namespace UID; KubeSphere: "MUST not import the same cluster twice"). Fix: keep one of the two entries` +
+                    (otherStack === undefined
+                        ? `, or delete the stale Cluster on the host (kubectl delete clusters.cluster.kubesphere.io ${twin.name})`
+                        : ` (remove ${input.configKey} from this stack's config, or member "${twin.name}" from stack ${otherStack})`),
             );
         }
+        errors.push(...otherStackClaims(input, host));
+        warnings.push(...unmarkedClaims(input, host));
         const managedBy = facts.kubesphereNamespace?.hostCluster;
         const hostName = hostEntryOf(host.clusters)?.name ?? host.name;
         if (input.hostMajor === "v4" && managedBy !== undefined && managedBy !== "" && managedBy !== hostName) {

@@ -103,6 +103,8 @@ export async function installMocks(
         "unit",
         // As a preview by default: the waits (which talk to real clusters) are skipped; the e2e suite covers them.
         preview,
+        // As the file backend names it: the stack mark on Clusters is organization/<project>/unit.
+        "organization",
     );
     return world;
 }
