@@ -3,8 +3,9 @@
  * a table, from the stack's config, read-only. The stack file is read the way Pulumi reads it
  * (`<stackConfigDir>/Pulumi.<stack>.yaml`, validated by the program's own config parser); kubeconfig `path` sources
  * are read as the program reads them; `secretConfig` values are decrypted by the Pulumi CLI
- * (`pulumi config get --stack <stack> <key>`: the stack file holds only ciphertext); `stackReference` sources cannot be
- * read without running a Pulumi program, so those members are reported as not checked.
+ * (`pulumi config get --stack <stack> <key>`: the stack file holds only ciphertext); a member stack's host
+ * (`host.stackReference`) is the host stack's `federationHost` output, read with `pulumi stack output --show-secrets`;
+ * members' `stackReference` kubeconfig sources are reported as not checked.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -19,6 +20,7 @@ import {
 } from "../components/config/configSchema";
 import { diagnose, Diagnosis, Finding, formatTable, readDiagnosisFacts } from "../components/members/diagnosis";
 import { defaultImportCredentials } from "../components/members/importCredentials";
+import { FederationConfigError } from "../components/config/errors";
 import { ClusterAccess, liveClusterAccess } from "../components/kubernetes/kubeClient";
 import {
     readKubeconfigFile,
@@ -26,6 +28,7 @@ import {
     ResolvedKubeconfig,
     withServer,
 } from "../components/kubernetes/kubeconfig";
+import { parseHostStackOutput } from "./federation";
 
 const PROJECT = "kubesphere-federation";
 
@@ -74,28 +77,60 @@ function resolveSource(
 }
 
 /**
- * A member stack's host, from the host stack's `federationHost` output as the Pulumi CLI shows it
- * (`pulumi stack output --show-secrets`); without it the host-side checks are skipped.
+ * Reads one output of a stack as `pulumi stack output --stack <stack> --show-secrets --json <output>` prints it: the
+ * doctor is no Pulumi program, so it cannot use a StackReference. Throws when the CLI fails.
+ */
+export type StackOutputReader = (stack: string, output: string, projectDir: string) => string;
+
+/** The Pulumi CLI on PATH, logged in to the backend that holds the stack (`pulumi login`). */
+export const pulumiStackOutput: StackOutputReader = (stack, output, projectDir) =>
+    execFileSync("pulumi", ["stack", "output", "--stack", stack, "--show-secrets", "--json", output], {
+        cwd: projectDir,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+
+/**
+ * A member stack's host, from the host stack's `federationHost` output as the Pulumi CLI shows it, checked as the
+ * program checks it. Without it the doctor cannot tell the host's version, name or kubeconfig: an error saying what it needs.
  */
 function hostFromStack(
     hostStack: string,
     projectDir: string,
+    readStackOutput: StackOutputReader,
 ): { hostKubeconfig?: string; hostMajor: "v3" | "v4"; hostName: string } {
+    const key = "host.stackReference";
+    let text: string;
     try {
-        const text = execFileSync(
-            "pulumi",
-            ["stack", "output", "--stack", hostStack, "--show-secrets", "--json", HOST_STACK_OUTPUT],
-            { cwd: projectDir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+        text = readStackOutput(hostStack, HOST_STACK_OUTPUT, projectDir);
+    } catch (err) {
+        const stderr = (err as { stderr?: unknown }).stderr;
+        const why = (typeof stderr === "string" && stderr.trim() !== "" ? stderr : String(err)).trim().split("\n")[0];
+        throw new FederationConfigError(
+            key,
+            `the doctor reads the host from output "${HOST_STACK_OUTPUT}" of stack ${hostStack} with the Pulumi CLI ` +
+                `(\`pulumi stack output --stack ${hostStack} --show-secrets --json ${HOST_STACK_OUTPUT}\`), which failed: ${why}. ` +
+                `Fix: install the Pulumi CLI, \`pulumi login\` to the backend that holds stack ${hostStack} (with ` +
+                `PULUMI_CONFIG_PASSPHRASE for a passphrase stack), and run that stack's \`pulumi up\` first`,
         );
-        const host = JSON.parse(text) as { name?: string; kubeconfig?: string; kubesphereVersion?: string };
-        return {
-            hostKubeconfig: host.kubeconfig,
-            hostMajor: host.kubesphereVersion === "v4" ? "v4" : "v3",
-            hostName: host.name ?? "host",
-        };
-    } catch {
-        return { hostMajor: "v3", hostName: "host" };
     }
+    let raw: unknown;
+    try {
+        raw = JSON.parse(text);
+    } catch {
+        raw = text;
+    }
+    const exported = parseHostStackOutput(raw, hostStack, key);
+    const origin = {
+        key,
+        description: `output "${HOST_STACK_OUTPUT}" of stack ${hostStack} (kubeconfig)`,
+        baseDir: projectDir,
+    };
+    return {
+        hostKubeconfig: resolveKubeconfig(exported.kubeconfig, undefined, origin, (file) => fs.readFileSync(file)).yaml,
+        hostMajor: exported.kubesphereVersion,
+        hostName: exported.name,
+    };
 }
 
 /** The host of a host or single stack, from its own config. */
@@ -126,11 +161,12 @@ export async function doctor(
     projectDir: string,
     stack: string,
     access: ClusterAccess = liveClusterAccess,
+    readStackOutput: StackOutputReader = pulumiStackOutput,
 ): Promise<Diagnosis[]> {
     const config = readStackConfig(projectDir, stack);
     const { hostKubeconfig, hostMajor, hostName } =
         "stackReference" in config.host
-            ? hostFromStack(config.host.stackReference, projectDir)
+            ? hostFromStack(config.host.stackReference, projectDir, readStackOutput)
             : await ownHost(config.host, projectDir, stack, access);
     return Promise.all(
         config.members.map(async (member, index) => {

@@ -130,6 +130,16 @@ describe("agent connection", () => {
             );
         });
 
+        it("in a member stack, the fix names host.agentProxyAddress of the host stack", () => {
+            const [error] = towerCheck(
+                input({ configuredAddress: undefined, hostStack: "acme/kubesphere-federation/fleet-host" }),
+            ).errors;
+            assert.match(
+                error,
+                /host\.agentProxyAddress in host stack acme\/kubesphere-federation\/fleet-host is not set .*Fix: set host\.agentProxyAddress in host stack acme\/kubesphere-federation\/fleet-host to where .*, run `pulumi up` of stack acme\/kubesphere-federation\/fleet-host, then this stack's again$/,
+            );
+        });
+
         it("refuses a 4.x host without the tower extension, and a 3.x host that is a host without tower", () => {
             assert.match(
                 towerCheck(input({ hostMajor: "v4", tower: { deployment: false } })).errors[0],

@@ -941,6 +941,58 @@ describe("federation resource graph (mocks)", () => {
             });
             // The program can read the host, so it waits for Ready itself (with the diagnosis), not the provider.
             assert.strictEqual(plain(cluster.inputs.metadata).annotations["pulumi.com/skipAwait"], "true");
+            // The stack that manages the Cluster, so another stack listing the same member is refused (next test).
+            assert.match(
+                plain(cluster.inputs.metadata).annotations["kubesphere-federation.io/stack"],
+                /^organization\/[^/]+\/unit$/,
+            );
+        });
+
+        it("a member stack refuses a member whose Cluster another stack created, naming that stack, before any change", async () => {
+            await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const access = hostIsHost({
+                listImportedClusters: async () => [
+                    { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
+                    {
+                        name: "ack-prod",
+                        uid: "uid-ack-prod",
+                        isHostEntry: false,
+                        stack: "organization/kubesphere-federation/fleet-members-b",
+                    },
+                ],
+            });
+            const summary = await federate(memberStack(), fromHostStack(hostOutput), undefined, access);
+            const failure = await (
+                summary.members["ack-prod"].detectedKubesphereVersion as unknown as { promise(): Promise<unknown> }
+            )
+                .promise()
+                .then(
+                    () => undefined,
+                    (err: Error) => err,
+                );
+            assert.match(
+                (failure as Error).message,
+                /member "ack-prod" \(members\[0\]\) belongs to another stack: host "host" already has its Cluster "ack-prod", created by stack organization\/kubesphere-federation\/fleet-members-b/,
+            );
+        });
+
+        it("a member stack that cannot read the host says the kubeconfig is the host stack's", async () => {
+            await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const access = hostIsHost({
+                listImportedClusters: async () => {
+                    throw new Error(
+                        'cluster "host": the API server https://127.0.0.1:1 does not answer (ECONNREFUSED)',
+                    );
+                },
+            });
+            await assert.rejects(
+                () => federate(memberStack(), fromHostStack(hostOutput), undefined, access),
+                (err: Error) =>
+                    pulumi.RunError.isInstance(err) &&
+                    /does not answer \(ECONNREFUSED\)\n\(this stack reads host "host" with the kubeconfig of output "federationHost" of stack organization\/kubesphere-federation\/fleet-host: fix host\.kubeconfig in host stack organization\/kubesphere-federation\/fleet-host, run `pulumi up` of stack/.test(
+                        err.message,
+                    ),
+            );
         });
 
         it("a member stack's pre-flight reads the host: a cluster already imported under another name is refused", async () => {

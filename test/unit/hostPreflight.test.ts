@@ -127,6 +127,57 @@ describe("hostPreflightVerdict", () => {
         );
     });
 
+    it("in a member stack (host from host.stackReference), every fix names the host stack's keys, not this stack's", () => {
+        const hostStack = "acme/kubesphere-federation/fleet-host";
+        const v4: HostFacts = {
+            name: "host",
+            facts: { kubeSystemUid: "u", config: { jwtSecret: SECRET, layout: "v4", clusterRole: "member" } },
+            clusters: [{ ...hostEntry, kubeSphereVersion: "v4.1.3" }],
+        };
+        const fresh31: HostFacts = { name: "prod", facts: freshV3Facts("prod", "v3.1.1"), clusters: [] };
+        const cases: Array<[HostFacts, "v3" | "v4"]> = [
+            [{ ...v3Host(), facts: { kubeSystemUid: "u" } }, "v3"],
+            [v3Host({ installer: { clusterRole: "member", version: "v3.4.1" } }), "v3"],
+            [v3Host({}, [{ ...hostEntry, name: "main" }]), "v3"],
+            [fresh31, "v3"],
+            [v4, "v4"],
+        ];
+        const texts = cases.flatMap(([host, hostMajor]) => {
+            const result = hostPreflightVerdict({ hostMajor, host, hostStack });
+            return [...result.errors, ...result.warnings];
+        });
+        assert.strictEqual(texts.length, 5, texts.join("\n"));
+        for (const text of texts) {
+            assert.match(
+                text,
+                /^(KubeSphere 3\.x is not installed on )?host "(host|prod)" \(from stack acme\/kubesphere-federation\/fleet-host\)/,
+            );
+            const fix = text.slice(text.indexOf("Fix: "));
+            const named = fix.replace(
+                /host\.[a-zA-Z]+(: [a-z0-9]+( \(or auto\))?)? in host stack acme\/kubesphere-federation\/fleet-host/g,
+                "",
+            );
+            assert.doesNotMatch(
+                named,
+                /host\.(kubeconfig|name|kubesphereVersion)/,
+                `a key this stack does not have: ${fix}`,
+            );
+            assert.match(fix, /in host stack acme\/kubesphere-federation\/fleet-host/);
+            assert.match(
+                fix,
+                /run `pulumi up` of stack acme\/kubesphere-federation\/fleet-host, then this stack's again$/,
+            );
+        }
+        assert.match(
+            texts[2],
+            /not "host" \(host\.name of stack acme\/kubesphere-federation\/fleet-host\)\..*Fix: set host\.name: main in host stack acme/,
+        );
+        assert.match(
+            texts[0],
+            /Fix: point host\.kubeconfig in host stack acme\/kubesphere-federation\/fleet-host at the KubeSphere host, or set host\.kubesphereVersion: v4 \(or auto\) in host stack/,
+        );
+    });
+
     it("says in previews what `up` will wait for", () => {
         assert.match(
             hostWaitPreviewMessage("host", 1800),

@@ -178,13 +178,22 @@ describe("direct cluster reads against a loopback API server", () => {
         }
     });
 
-    it("lists the host's Clusters with their UID, host label and version, and reads whether the host is a host", async () => {
+    it("lists the host's Clusters with their UID, host label, version and stack mark, and reads whether the host is a host", async () => {
         const hostEntry = {
             metadata: { name: "host", labels: { "cluster-role.kubesphere.io/host": "" } },
             status: { uid: "uid-host", kubeSphereVersion: "v3.4.1" },
         };
         const api = fakeApiServer({
-            [CLUSTERS]: { items: [hostEntry, { metadata: { name: "m1" }, status: {} }] },
+            [CLUSTERS]: {
+                items: [
+                    hostEntry,
+                    { metadata: { name: "m1" }, status: {} },
+                    {
+                        metadata: { name: "m2", annotations: { "kubesphere-federation.io/stack": "acme/p/members-b" } },
+                        status: { uid: "uid-m2" },
+                    },
+                ],
+            },
             [`${CLUSTERS}?labelSelector=cluster-role.kubesphere.io/host`]: { items: [hostEntry] },
             "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config": {
                 data: {
@@ -199,6 +208,13 @@ describe("direct cluster reads against a loopback API server", () => {
             assert.deepStrictEqual(await listImportedClusters(kubeconfig), [
                 { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
                 { name: "m1", uid: undefined, isHostEntry: false, kubeSphereVersion: undefined },
+                {
+                    name: "m2",
+                    uid: "uid-m2",
+                    isHostEntry: false,
+                    kubeSphereVersion: undefined,
+                    stack: "acme/p/members-b",
+                },
             ]);
             assert.deepStrictEqual(await hostRoleReader("host", kubeconfig)(), {
                 config: { clusterRole: "host", multiclusterEnable: true },

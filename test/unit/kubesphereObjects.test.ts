@@ -4,6 +4,7 @@ import {
     clusterReadiness,
     hostInstallerSpec,
     memberInstallerSpec,
+    STACK_ANNOTATION,
 } from "../../components/kubesphere/kubesphereObjects";
 
 describe("KubeSphere object builders", () => {
@@ -57,6 +58,21 @@ describe("KubeSphere object builders", () => {
         assert.strictEqual("labels" in cluster.metadata, false);
         assert.strictEqual("kubesphere.io/description" in cluster.metadata.annotations, false);
         assert.strictEqual(cluster.spec.provider, "AWS EKS");
+        assert.strictEqual(STACK_ANNOTATION in cluster.metadata.annotations, false);
+    });
+
+    it("marks the Cluster with the stack that manages it", () => {
+        const cluster = clusterObject({
+            name: "m1",
+            provider: "eks",
+            kubeconfigBase64: "x",
+            readyTimeoutSeconds: 600,
+            stack: "acme/kubesphere-federation/fleet-members-a",
+        });
+        assert.strictEqual(
+            (cluster.metadata.annotations as Record<string, string>)["kubesphere-federation.io/stack"],
+            "acme/kubesphere-federation/fleet-members-a",
+        );
     });
 
     it("leaves the wait to the program when it can read the host (programWaits): the provider skips its await", () => {

@@ -474,4 +474,68 @@ describe("preflightVerdict", () => {
             [],
         );
     });
+
+    describe("a member another stack manages (the stack mark on its Cluster)", () => {
+        const THIS = "acme/kubesphere-federation/fleet-members-a";
+        const OTHER = "acme/kubesphere-federation/fleet-members-b";
+        const withClusters = (...clusters: HostFacts["clusters"]): HostFacts => ({ ...hostFacts(), clusters });
+        const entry = { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" };
+
+        it("refuses a Cluster of the member's name that another stack created, naming that stack and the fix", () => {
+            const result = verdict({
+                stack: THIS,
+                host: withClusters(entry, { name: "m1", uid: "uid-m1", isHostEntry: false, stack: OTHER }),
+            });
+            assert.deepStrictEqual(result.errors.length, 1, result.errors.join("\n"));
+            assert.match(
+                result.errors[0],
+                /^member "m1" \(members\[0\]\) belongs to another stack: host "host" already has its Cluster "m1", created by stack acme\/kubesphere-federation\/fleet-members-b \(annotation kubesphere-federation\.io\/stack\), not by this stack acme\/kubesphere-federation\/fleet-members-a\. Fix: keep each member in one stack: remove members\[0\] from this stack's config/,
+            );
+        });
+
+        it("passes the stack's own Cluster on a re-run, and a member not imported yet", () => {
+            for (const host of [
+                withClusters(entry, { name: "m1", uid: "uid-m1", isHostEntry: false, stack: THIS }),
+                withClusters(entry, { name: "m2", uid: "uid-m2", isHostEntry: false, stack: OTHER }),
+            ]) {
+                const result = verdict({ stack: THIS, host });
+                assert.deepStrictEqual([result.errors, result.warnings], [[], []]);
+            }
+        });
+
+        it("leaves KubeSphere's own host entry to the host-entry check", () => {
+            const result = preflightVerdict({
+                ...base,
+                member: "host",
+                stack: THIS,
+                host: withClusters({ ...entry, stack: OTHER }),
+            });
+            assert.ok(!result.errors.join().includes("belongs to another stack"), result.errors.join("\n"));
+            assert.match(result.errors.join(), /has the name of KubeSphere's own host Cluster entry "host"/);
+        });
+
+        it("warns about a Cluster of the member's name without a mark (made before the mark, or by hand)", () => {
+            const result = verdict({
+                stack: THIS,
+                host: withClusters(entry, { name: "m1", uid: "uid-m1", isHostEntry: false }),
+            });
+            assert.deepStrictEqual(result.errors, []);
+            assert.match(
+                result.warnings.join(),
+                /^member "m1": host "host" already has a Cluster "m1" without the program's stack mark .*`pulumi up` adds the mark; if another stack or the console did, creating it fails with "already exists"\. Fix: /,
+            );
+        });
+
+        it("the same cluster under another name: names the stack that manages the other Cluster", () => {
+            const result = verdict({
+                stack: THIS,
+                facts: { ...base.facts, kubeSystemUid: "uid-x" },
+                host: withClusters(entry, { name: "x", uid: "uid-x", isHostEntry: false, stack: OTHER }),
+            });
+            assert.match(
+                result.errors.join(),
+                /^member "m1" is already imported on the host as Cluster "x", which stack acme\/kubesphere-federation\/fleet-members-b manages \(same kube-system namespace UID.*Fix: keep one of the two entries \(remove members\[0\] from this stack's config, or member "x" from stack acme\/kubesphere-federation\/fleet-members-b\)/,
+            );
+        });
+    });
 });
