@@ -163,3 +163,69 @@ describe("stack files", () => {
         });
     }
 });
+
+describe("workflows cover the stacks", () => {
+    const WORKFLOWS_DIR = path.join(__dirname, "..", "..", ".github", "workflows");
+    type Workflow = {
+        jobs: Record<
+            string,
+            {
+                needs?: string;
+                strategy?: { matrix?: { include?: Array<{ stack: string; kubeconfigs: string }> } };
+                steps: Array<{ with?: Record<string, string> }>;
+            }
+        >;
+    };
+    const workflow = (file: string) => yaml.load(fs.readFileSync(path.join(WORKFLOWS_DIR, file), "utf8")) as Workflow;
+    const matrixOf = (file: string, job: string) => workflow(file).jobs[job].strategy!.matrix!.include!;
+    /** The stack files whose host is another stack (`host: { stackReference }`), by that host stack's name. */
+    const memberStacksByHost = () => {
+        const byHost = new Map<string, string[]>();
+        for (const file of fs.readdirSync(STACKS_DIR).filter((name) => /^Pulumi\..+\.yaml$/.test(name))) {
+            const stack = file.replace(/^Pulumi\.|\.yaml$/g, "");
+            const doc = yaml.load(fs.readFileSync(path.join(STACKS_DIR, file), "utf8")) as {
+                config?: Record<string, { stackReference?: string } | undefined>;
+            };
+            const reference = doc.config?.["kubesphere-federation:host"]?.stackReference;
+            if (reference === undefined) continue;
+            const hostStack = reference.split("/").pop()!;
+            byHost.set(hostStack, [...(byHost.get(hostStack) ?? []), stack]);
+        }
+        return byHost;
+    };
+    /** The secret a matrix entry unpacks: KUBECONFIGS_ and the stack name in upper case. */
+    const secretFor = (stack: string) => `KUBECONFIGS_${stack.toUpperCase().replace(/-/g, "_")}`;
+
+    it("preview.yml and drift.yml preview the same stacks, each with its own kubeconfigs secret", () => {
+        const preview = matrixOf("preview.yml", "preview");
+        const drift = matrixOf("drift.yml", "drift");
+        assert.deepStrictEqual(drift, preview);
+        for (const entry of preview) {
+            assert.ok(
+                fs.existsSync(path.join(STACKS_DIR, `Pulumi.${entry.stack}.yaml`)),
+                `${entry.stack} has a stack file`,
+            );
+            assert.strictEqual(entry.kubeconfigs, secretFor(entry.stack));
+        }
+    });
+
+    it("every member stack and its host stack are previewed and drift-checked, and run by fleet.yml (host first)", () => {
+        const byHost = memberStacksByHost();
+        assert.ok(byHost.size > 0, "the examples have member stacks");
+        const previewed = matrixOf("preview.yml", "preview").map((entry) => entry.stack);
+        const fleet = workflow("fleet.yml");
+        for (const [hostStack, memberStacks] of byHost) {
+            for (const stack of [hostStack, ...memberStacks])
+                assert.ok(previewed.includes(stack), `${stack} is in the preview and drift matrices`);
+            assert.strictEqual(
+                fleet.jobs.host.steps.find((step) => step.with?.["stack-name"])!.with!["stack-name"],
+                hostStack,
+            );
+            assert.strictEqual(fleet.jobs.members.needs, "host", "member stacks run after the host stack");
+            assert.deepStrictEqual(
+                matrixOf("fleet.yml", "members").map((entry) => [entry.stack, entry.kubeconfigs]),
+                memberStacks.sort().map((stack) => [stack, secretFor(stack)]),
+            );
+        }
+    });
+});
