@@ -3,7 +3,8 @@
  * one file backend: a host-only stack, and two member stacks that take the host from it through a StackReference
  * (`host: { stackReference: organization/kubesphere-federation/fleet-host }`), one member each.
  * The stacks run one after the other here: inline programs share this process's Pulumi runtime; in CI each member
- * stack is its own `pulumi up` process and they run in parallel.
+ * stack is its own `pulumi up` process and they run in parallel. Also: the stack mark on each Cluster and what it
+ * refuses across stacks, member-stack fixes naming the host stack, and `npm run doctor` on a member stack.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -20,6 +21,8 @@ import {
     memberClusters,
 } from "./harness/clusterQueries";
 import { createFederationStack, FederationStack } from "./harness/federationStack";
+import { doctor } from "../../program/doctor";
+import { liveClusterAccess } from "../../components/kubernetes/kubeClient";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
 
 const PROJECT = "kubesphere-federation";
@@ -174,6 +177,103 @@ describe("host stack + member stacks on a local sandbox (e2e)", function () {
             }
             assert.match(exported, /"ciphertext"/, `${stack.stack.name}: secrets are stored encrypted`);
         }
+    });
+
+    it("marks each Cluster with its stack; a second stack listing the same member, or the same cluster under another name, is refused before any change; host fixes name the host stack", async () => {
+        const marks = Object.fromEntries(
+            (await memberClusters(sandbox)).map((cluster) => [
+                cluster.metadata.name,
+                cluster.metadata.annotations?.["kubesphere-federation.io/stack"],
+            ]),
+        );
+        assert.deepStrictEqual(marks, {
+            member1: `organization/${PROJECT}/fleet-members-a`,
+            member2: `organization/${PROJECT}/fleet-members-b`,
+        });
+        const before = JSON.stringify(await memberClusters(sandbox));
+        const member2Installer = JSON.stringify(await installerSpecOf(sandbox, "member2"));
+        const stray = await createFederationStack("fleet-members-dup", path.join(workDir, "stacks"));
+        try {
+            // The same member name as fleet-members-b's: refused in the pre-flight, so a preview shows it.
+            await stray.setFederationConfig({
+                host: { stackReference: HOST_STACK },
+                members: [memberEntry("member2")],
+            });
+            await assert.rejects(
+                () => stray.preview(),
+                (err: Error) => {
+                    assert.match(
+                        `${err.message}\n${stray.output()}`,
+                        /member "member2" \(members\[0\]\) belongs to another stack: host "host" already has its Cluster "member2", created by stack organization\/kubesphere-federation\/fleet-members-b \(annotation kubesphere-federation\.io\/stack\), not by this stack organization\/kubesphere-federation\/fleet-members-dup\. Fix: keep each member in one stack/,
+                    );
+                    return true;
+                },
+            );
+            // `up` too refuses it before any change (the member's ks-installer and the host's Clusters stay as they are).
+            await assert.rejects(() => stray.up(), /belongs to another stack/);
+            // The same cluster (member2's kubeconfig) under another name: refused by kube-system UID, naming the stack.
+            await stray.setFederationConfig({
+                host: { stackReference: HOST_STACK },
+                members: [{ ...memberEntry("member2"), name: "member2-again" }],
+            });
+            await assert.rejects(
+                () => stray.preview(),
+                (err: Error) => {
+                    assert.match(
+                        `${err.message}\n${stray.output()}`,
+                        /member "member2-again" is already imported on the host as Cluster "member2", which stack organization\/kubesphere-federation\/fleet-members-b manages/,
+                    );
+                    return true;
+                },
+            );
+            // A host-side fix in a member stack names the host stack's key: an agent member, and the host stack set
+            // no host.agentProxyAddress (nor has tower a load-balancer address).
+            await stray.setFederationConfig({
+                host: { stackReference: HOST_STACK },
+                members: [{ ...memberEntry("member2"), name: "member2-agent", connection: "agent" }],
+            });
+            await assert.rejects(
+                () => stray.preview(),
+                (err: Error) => {
+                    assert.match(
+                        `${err.message}\n${stray.output()}`,
+                        /member "member2-agent" \(members\[0\]\.connection: agent\): no proxy address for the agent to dial: host\.agentProxyAddress in host stack organization\/kubesphere-federation\/fleet-host is not set .*Fix: set host\.agentProxyAddress in host stack organization\/kubesphere-federation\/fleet-host to where .*, run `pulumi up` of stack organization\/kubesphere-federation\/fleet-host, then this stack's again/,
+                    );
+                    return true;
+                },
+            );
+            assert.strictEqual(JSON.stringify(await memberClusters(sandbox)), before, "no Cluster changed on the host");
+            assert.strictEqual(
+                JSON.stringify(await installerSpecOf(sandbox, "member2")),
+                member2Installer,
+                "the member's ks-installer is unchanged",
+            );
+        } finally {
+            await stray.destroy().catch(() => undefined);
+            await stray.stack.workspace.removeStack(stray.stack.name, { force: true });
+        }
+    });
+
+    it("npm run doctor on a member stack reads the host from the host stack through the Pulumi CLI; without it, says what it needs", async () => {
+        const member = members.member2;
+        const readStackOutput = (stack: string, output: string) =>
+            member.cli(["stack", "output", "--stack", stack, "--show-secrets", "--json", output]);
+        const diagnoses = await doctor(member.workDir, "fleet-members-b", liveClusterAccess, readStackOutput);
+        assert.deepStrictEqual(
+            diagnoses.map((diagnosis) => diagnosis.member),
+            ["member2"],
+        );
+        const verdicts = Object.fromEntries(diagnoses[0].findings.map((found) => [found.check, found.verdict]));
+        assert.strictEqual(diagnoses[0].cause, undefined, JSON.stringify(diagnoses[0].findings));
+        // Host-side checks ran against the host from federationHost: the joined member's jwtSecret matches the host's.
+        assert.strictEqual(verdicts.jwtSecret, "ok", JSON.stringify(diagnoses[0].findings));
+        await assert.rejects(
+            () =>
+                doctor(member.workDir, "fleet-members-b", liveClusterAccess, (_stack, output) =>
+                    readStackOutput(`organization/${PROJECT}/no-such-stack`, output),
+                ),
+            /^FederationConfigError: kubesphere-federation:host\.stackReference: the doctor reads the host from output "federationHost" of stack organization\/kubesphere-federation\/fleet-host with the Pulumi CLI .*which failed: .*no-such-stack.*\. Fix: install the Pulumi CLI, `pulumi login`/,
+        );
     });
 
     it("refuses a bad host.stackReference before any change: an unknown stack, and a stack without federationHost", async () => {

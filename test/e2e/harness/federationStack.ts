@@ -16,7 +16,7 @@ import {
     StackSettings,
     UpOptions,
 } from "@pulumi/pulumi/automation";
-import { execFile } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
@@ -90,6 +90,24 @@ export class FederationStack {
             },
         );
         return stdout;
+    }
+
+    /** The workspace directory: Pulumi.yaml and the stack files, a project directory as `npm run doctor -- --dir` takes it. */
+    get workDir(): string {
+        return this.workspace.workDir;
+    }
+
+    /**
+     * Runs the Pulumi CLI (the one built for the suite) on this stack's backend, as a user's shell would, and returns its
+     * stdout; throws with its stderr when it fails (as execFileSync does).
+     */
+    cli(args: string[]): string {
+        return execFileSync(path.join(toolsBinDir(), "pulumi"), args, {
+            cwd: this.workspace.workDir,
+            env: { ...process.env, ...this.envVars },
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+        });
     }
 
     /** The raw checkpoint files of the file backend, as a user's state bucket would hold them. */
