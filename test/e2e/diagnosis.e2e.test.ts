@@ -69,6 +69,31 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         ...extra,
     });
     const configure = (members: unknown[]) => ctx.stack.setFederationConfig({ host: host(), members });
+    /** `npm run doctor` as the README writes it, on a project whose stack `stack` has these members. */
+    const runDoctor = async (stack: string, members: unknown[]): Promise<{ output: string; code: number }> => {
+        const project = path.join(ctx.dir, "project");
+        fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
+        fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
+        fs.writeFileSync(
+            path.join(project, "stacks", `Pulumi.${stack}.yaml`),
+            yaml.dump({ config: { "kubesphere-federation:host": host(), "kubesphere-federation:members": members } }),
+        );
+        const [command] = readmeCommands("Troubleshooting").filter((line) => line.startsWith("npm run doctor"));
+        assert.strictEqual(command, "npm run doctor -- --stack <stack>");
+        try {
+            const result = await execFileAsync(
+                "bash",
+                ["-c", command.replace("<stack>", `${stack} --dir ${project}`)],
+                {
+                    cwd: REPO_ROOT,
+                },
+            );
+            return { output: result.stdout, code: 0 };
+        } catch (err) {
+            const failed = err as { stdout: string; code: number };
+            return { output: failed.stdout, code: failed.code };
+        }
+    };
     const memberPort = (name: string) => new URL(ctx.sandbox.cluster(name).server).port;
 
     /** Every secret the runs could leak: the clusters' tokens and jwtSecrets, the client keys the tests mint. */
@@ -205,6 +230,37 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         await assertNoSecret(failure.all, expired);
     });
 
+    it("a member whose clock is 60s behind the host's: up warns naming the skew (Ready does not need the clock), the doctor fails the check", async () => {
+        // What a member on a machine with a skewed clock answers: its API server's Date header, 60s behind.
+        const skewed = await ctx.sandbox.skewedClockKubeconfig("member2", -60);
+        await configure([member1(), member2({ kubeconfig: { path: skewed } })]);
+        const warnings: string[] = [];
+        const up = await ctx.stack.up({
+            onEvent: (event) => {
+                const diagnostic = event.diagnosticEvent;
+                if (diagnostic?.severity === "warning") warnings.push(diagnostic.message.trim());
+            },
+        });
+        assert.strictEqual(up.summary.result, "succeeded");
+        const printed = warnings.join("\n");
+        assert.match(
+            printed,
+            /^member "member2": clock skew host\/member: the host's clock is (59|60|61)s ahead of the member's \(±\d+s, from the API servers' Date headers\), more than the member's maximumClockSkew [^:]+: the member rejects the host's tokens \("jwt: token used before issued"\)\. Fix: synchronise both clusters' clocks/m,
+            printed,
+        );
+        assert.strictEqual(conditionOf(await hostCluster(ctx.sandbox, "member2"))?.status, "True");
+        const doctor = await runDoctor("skew", [member2({ kubeconfig: { path: skewed } })]);
+        assert.strictEqual(doctor.code, 1, doctor.output);
+        assert.match(
+            doctor.output,
+            /^member2\s+clock skew host\/member\s+FAIL\s+the host's clock is (59|60|61)s ahead of the member's/m,
+        );
+        assert.match(doctor.output, /1 member\(s\) with a failing check: member2 \(clock skew host\/member\)/);
+        await assertNoSecret(printed + doctor.output, skewed);
+        for (const secret of await secrets())
+            assert.ok(!doctor.output.includes(secret), "a secret appears in the doctor's output");
+    });
+
     it("a jwtSecret edited on the member: the installer wait's timeout says the member's jwtSecret differs from the host's", async () => {
         // A user "fixes" the member by editing kubesphere-config by hand; KubeSphere 3.x keeps the Cluster Ready.
         const core = clusterApi(ctx.sandbox, "member1").core;
@@ -291,27 +347,7 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
     });
 
     it("npm run doctor, as the README writes it, prints the checks per member and exits 1 for the failing one", async () => {
-        const project = path.join(ctx.dir, "project");
-        fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
-        fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
-        const members = [member1()];
-        fs.writeFileSync(
-            path.join(project, "stacks", "Pulumi.diag.yaml"),
-            yaml.dump({ config: { "kubesphere-federation:host": host(), "kubesphere-federation:members": members } }),
-        );
-        const [command] = readmeCommands("Troubleshooting").filter((line) => line.startsWith("npm run doctor"));
-        assert.strictEqual(command, "npm run doctor -- --stack <stack>");
-        let output = "";
-        let code = 0;
-        try {
-            const result = await execFileAsync("bash", ["-c", command.replace("<stack>", `diag --dir ${project}`)], {
-                cwd: REPO_ROOT,
-            });
-            output = result.stdout;
-        } catch (err) {
-            ({ stdout: output } = err as { stdout: string });
-            code = (err as { code: number }).code;
-        }
+        const { output, code } = await runDoctor("diag", [member1()]);
         assert.strictEqual(code, 1, output);
         assert.match(output, /^MEMBER\s+CHECK\s+VERDICT\s+EVIDENCE/m);
         assert.match(

@@ -16,11 +16,13 @@
  */
 import { KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import * as fs from "fs";
+import * as yaml from "js-yaml";
 import * as path from "path";
 import { EmulatorConfig } from "../emulator/config";
 import { httpStatus } from "../emulator/kubeApi";
 import { DEFAULT_KUBESPHERE_VERSION, KubesphereVersion, parseKubesphereVersion } from "../emulator/versions";
 import { ensureCa, issueCertificate } from "./certificates";
+import { ClockFront, startClockFront } from "./clockFront";
 import {
     adminToken,
     apiServerArgs,
@@ -135,6 +137,9 @@ export class Sandbox {
     /** @internal use startSandbox or loadSandbox */
     constructor(private readonly state: SandboxState) {}
 
+    /** Fronts started by skewedClockKubeconfig in this process; closed by stop(). */
+    private readonly clockFronts: ClockFront[] = [];
+
     get dir(): string {
         return this.state.dir;
     }
@@ -247,6 +252,41 @@ export class Sandbox {
     }
 
     /**
+     * TEST DEVICE (./clockFront.ts): puts the cluster's kube-apiserver behind a loopback TLS front whose `Date` header
+     * is `offsetSeconds` off this machine's clock (negative: behind), what a cluster on a machine with a skewed clock
+     * answers, and writes a kubeconfig for it: same token, the front's own CA. Returns the file (mode 0600,
+     * `<dir>/kubeconfigs/<name>-skewed.yaml`; it holds the token). The front lives in this process until stop().
+     */
+    async skewedClockKubeconfig(name: string, offsetSeconds: number): Promise<string> {
+        const cluster = this.cluster(name);
+        const ca = ensureCa(
+            path.join(clusterFiles(this.dir, name).clusterDir, "clock-front-ca"),
+            `${name}-clock-front-ca`,
+        );
+        const { certPem, keyPem } = issueCertificate(ca, {
+            commonName: `${name}-clock-front`,
+            days: 1,
+            usage: { kind: "server", ipAddresses: ["127.0.0.1"] },
+        });
+        const front = await startClockFront({
+            upstream: cluster.server,
+            upstreamCa: Buffer.from(servingCaData(this.dir, name) as string, "base64"),
+            certPem,
+            keyPem,
+            offsetMs: offsetSeconds * 1000,
+        });
+        this.clockFronts.push(front);
+        const document = yaml.load(this.kubeconfig(name)) as {
+            clusters: Array<{ cluster: Record<string, string> }>;
+        };
+        document.clusters[0].cluster.server = front.server;
+        document.clusters[0].cluster["certificate-authority-data"] = fs.readFileSync(ca.certFile).toString("base64");
+        const file = path.join(this.dir, "kubeconfigs", `${name}-skewed.yaml`);
+        fs.writeFileSync(file, yaml.dump(document), { mode: 0o600 });
+        return file;
+    }
+
+    /**
      * Moves the emulator's certificate-expiry clock (a test-only control standing in for time passing, see
      * ../emulator/clock.ts) to `days` after the wall clock; 0 puts it back. The running emulator reads it on its next check.
      */
@@ -303,6 +343,7 @@ export class Sandbox {
 
     /** Kills every process of the sandbox and waits until they are gone. Idempotent. */
     async stop(options: { removeData?: boolean } = {}): Promise<void> {
+        await Promise.all(this.clockFronts.splice(0).map((front) => front.close()));
         const owned = this.processes();
         // Clients of the apiservers first (emulator, controller-managers), then the apiservers, then etcd, so
         // nothing logs a storm of connection errors on the way down.
