@@ -23,6 +23,7 @@ import { readmeCommands } from "./harness/readme";
 import { freePort } from "./sandbox/freePort";
 import { REPO_ROOT } from "./sandbox/paths";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
+import { useSandbox } from "./harness/useSandbox";
 
 const execFileAsync = promisify(execFile);
 
@@ -36,6 +37,45 @@ async function failureOf(stack: FederationStack): Promise<{ first: string; all: 
         return { first: all.split("\n")[0], all };
     }
     throw new Error("pulumi up succeeded, expected a failure");
+}
+
+/** `npm run doctor` as the README writes it, on a project in `project` whose stack `stack` has this config. */
+async function runDoctorIn(
+    project: string,
+    stack: string,
+    config: { host: unknown; members: unknown[] },
+): Promise<{ output: string; code: number }> {
+    fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
+    fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
+    fs.writeFileSync(
+        path.join(project, "stacks", `Pulumi.${stack}.yaml`),
+        yaml.dump({
+            config: { "kubesphere-federation:host": config.host, "kubesphere-federation:members": config.members },
+        }),
+    );
+    const [command] = readmeCommands("Troubleshooting").filter((line) => line.startsWith("npm run doctor"));
+    assert.strictEqual(command, "npm run doctor -- --stack <stack>");
+    try {
+        const result = await execFileAsync("bash", ["-c", command.replace("<stack>", `${stack} --dir ${project}`)], {
+            cwd: REPO_ROOT,
+        });
+        return { output: result.stdout, code: 0 };
+    } catch (err) {
+        const failed = err as { stdout: string; code: number };
+        return { output: failed.stdout, code: failed.code };
+    }
+}
+
+/** The tokens in the sandbox's kubeconfigs and every cluster's jwtSecret (where it has one). */
+async function sandboxSecrets(sandbox: Sandbox): Promise<string[]> {
+    const values = [] as string[];
+    for (const cluster of sandbox.clusters) {
+        const user = (yaml.load(sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token?: string } }> })
+            .users[0].user;
+        if (user.token) values.push(user.token);
+        values.push(await jwtSecretOf(sandbox, cluster.name).catch(() => ""));
+    }
+    return values.filter((value) => value.length >= 16);
 }
 
 describe("diagnosis: why a join is stuck (e2e)", function () {
@@ -69,31 +109,8 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         ...extra,
     });
     const configure = (members: unknown[]) => ctx.stack.setFederationConfig({ host: host(), members });
-    /** `npm run doctor` as the README writes it, on a project whose stack `stack` has these members. */
-    const runDoctor = async (stack: string, members: unknown[]): Promise<{ output: string; code: number }> => {
-        const project = path.join(ctx.dir, "project");
-        fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
-        fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
-        fs.writeFileSync(
-            path.join(project, "stacks", `Pulumi.${stack}.yaml`),
-            yaml.dump({ config: { "kubesphere-federation:host": host(), "kubesphere-federation:members": members } }),
-        );
-        const [command] = readmeCommands("Troubleshooting").filter((line) => line.startsWith("npm run doctor"));
-        assert.strictEqual(command, "npm run doctor -- --stack <stack>");
-        try {
-            const result = await execFileAsync(
-                "bash",
-                ["-c", command.replace("<stack>", `${stack} --dir ${project}`)],
-                {
-                    cwd: REPO_ROOT,
-                },
-            );
-            return { output: result.stdout, code: 0 };
-        } catch (err) {
-            const failed = err as { stdout: string; code: number };
-            return { output: failed.stdout, code: failed.code };
-        }
-    };
+    const runDoctor = (stack: string, members: unknown[]) =>
+        runDoctorIn(path.join(ctx.dir, "project"), stack, { host: host(), members });
     const memberPort = (name: string) => new URL(ctx.sandbox.cluster(name).server).port;
 
     /** Every secret the runs could leak: the clusters' tokens and jwtSecrets, the client keys the tests mint. */
@@ -358,5 +375,105 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         assert.match(output, /1 member\(s\) with a failing check: member1 \(member jwtSecret and role\)/);
         for (const secret of await secrets())
             assert.ok(!output.includes(secret), "a secret appears in the doctor's output");
+    });
+});
+
+describe("diagnosis on a KubeSphere 4.1 host: a ks-core install Helm refuses (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const ctx = useSandbox("diagnosis4", { members: 1, hostVersion: "4.1", memberVersions: ["4.1"] });
+    const host = () => ({ name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } });
+    const member1 = () => ({
+        name: "member1",
+        provider: "kubeadm",
+        kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath },
+        readyTimeoutSeconds: 60,
+    });
+    const helmRefusal =
+        /^on the member, ClusterRoleBinding kubesphere \(not label app\.kubernetes\.io\/managed-by=Helm, annotation meta\.helm\.sh\/release-name=ks-core, annotation meta\.helm\.sh\/release-namespace=kubesphere-system\) exist\(s\) without Helm's ownership metadata for release ks-core, so Helm refuses to adopt it and the host's ks-core install fails \("invalid ownership metadata"\)/;
+
+    it("a ClusterRoleBinding kubesphere made with kubectl: refused before any change, naming it; KubeSphere's install fails on it, the doctor says so, deleting it lets the install through", async () => {
+        // What a user does who prepares the member by hand: the binding the ks-core chart itself renders.
+        const rbac = ctx.sandbox.loadKubeConfig("member1").makeApiClient(RbacAuthorizationV1Api);
+        await rbac.createClusterRoleBinding({
+            body: {
+                metadata: { name: "kubesphere" },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+                subjects: [{ kind: "ServiceAccount", name: "kubesphere", namespace: "kubesphere-system" }],
+            },
+        });
+        await ctx.stack.setFederationConfig({ host: host(), members: [member1()] });
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            new RegExp(
+                `^member "member1": ks-core install on the member \\(4\\.x\\): ${helmRefusal.source.slice(1)}\\. Fix: delete it on the member`,
+            ),
+            failure.all.slice(0, 3000),
+        );
+        assert.strictEqual(await hostCluster(ctx.sandbox, "member1"), undefined, "nothing was changed");
+
+        // The same member added by hand (what the console does): KubeSphere's Helm install fails on the binding.
+        const custom = clusterApi(ctx.sandbox, "host").custom;
+        await custom.createClusterCustomObject({
+            group: "cluster.kubesphere.io",
+            version: "v1alpha1",
+            plural: "clusters",
+            body: {
+                apiVersion: "cluster.kubesphere.io/v1alpha1",
+                kind: "Cluster",
+                metadata: { name: "member1" },
+                spec: {
+                    provider: "kubeadm",
+                    connection: {
+                        type: "direct",
+                        kubeconfig: Buffer.from(ctx.sandbox.kubeconfig("member1")).toString("base64"),
+                    },
+                },
+            },
+        });
+        const emulatorLog = ctx.sandbox.logFile("emulator");
+        const refusedInLog = () =>
+            fs
+                .readFileSync(emulatorLog, "utf8")
+                .includes(
+                    'Unable to continue with install: ClusterRoleBinding "kubesphere" in namespace "" exists and cannot be imported into the current release: invalid ownership metadata; label validation error: missing key "app.kubernetes.io/managed-by": must be set to "Helm"',
+                );
+        for (let waited = 0; !refusedInLog(); waited += 500) {
+            assert.ok(waited < 30_000, "the emulated Helm install did not fail within 30s");
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        assert.strictEqual(conditionOf(await hostCluster(ctx.sandbox, "member1"), "KSCoreReady"), undefined);
+        const doctor = await runDoctorIn(path.join(ctx.dir, "project"), "diag4", {
+            host: host(),
+            members: [member1()],
+        });
+        assert.strictEqual(doctor.code, 1, doctor.output);
+        assert.match(
+            doctor.output,
+            new RegExp(
+                `^member1\\s+ks-core install on the member \\(4\\.x\\)\\s+FAIL\\s+the Cluster has no KSCoreReady condition: ${helmRefusal.source.slice(1)}`,
+                "m",
+            ),
+            doctor.output,
+        );
+        for (const secret of await sandboxSecrets(ctx.sandbox)) {
+            assert.ok(!failure.all.includes(secret), "a secret appears in the error");
+            assert.ok(!doctor.output.includes(secret), "a secret appears in the doctor's output");
+            assert.ok(!ctx.stack.output().includes(secret), "a secret appears in the engine's output");
+        }
+
+        // The fix the error gives: delete the binding; KubeSphere's next attempt installs ks-core.
+        await rbac.deleteClusterRoleBinding({ name: "kubesphere" });
+        for (let waited = 0; ; waited += 500) {
+            if (conditionOf(await hostCluster(ctx.sandbox, "member1"), "KSCoreReady")?.status === "True") break;
+            assert.ok(waited < 30_000, "ks-core was not installed within 30s of deleting the binding");
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        await custom.deleteClusterCustomObject({
+            group: "cluster.kubesphere.io",
+            version: "v1alpha1",
+            plural: "clusters",
+            name: "member1",
+        });
     });
 });
