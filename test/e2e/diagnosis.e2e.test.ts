@@ -1,11 +1,14 @@
 /**
  * End-to-end, why a join is stuck (issue 12; README "Troubleshooting"): each cause the sandbox can produce, made the
- * way a user's mistake makes it (a kubeconfig whose server is a closed loopback port, a server name outside the
- * certificate's SANs, a read-only identity, an expired certificate minted by the sandbox, a jwtSecret edited on the
- * member), on one KubeSphere 3.4 sandbox with short timeouts. Each asserts that the FIRST line of the error names
- * the cause, and that no secret (tokens, jwtSecrets, keys) appears in the error or anything the engine printed;
- * `npm run doctor` is run as the README writes it. First, a healthy join through the program's own Ready wait. Not produced here: clock skew (every sandbox cluster shares this
- * machine's clock), a 4.x ks-core install failure and an agent that never connects (unit tests: test/unit/diagnosis.test.ts).
+ * way a user's mistake or a broken cluster makes it (a kubeconfig whose server is a closed loopback port, a server
+ * name outside the certificate's SANs, a read-only identity, an expired certificate minted by the sandbox, a member
+ * whose API server's clock is behind (the sandbox's Date-shifting front), a jwtSecret edited on the member), on one
+ * KubeSphere 3.4 sandbox with short timeouts; on a 4.1 sandbox, a ClusterRoleBinding made with kubectl that Helm will
+ * not adopt for ks-core, and a ks-apiserver that stopped answering behind the member's real service proxy (the
+ * sandbox's network-namespace ks-apiserver). Each asserts that the FIRST line of the error (or the warning, for the
+ * clock) names the cause, and that no secret (tokens, jwtSecrets, keys) appears in it or anything the engine
+ * printed; `npm run doctor` is run as the README writes it. First, a healthy join through the program's own Ready
+ * wait. The agent that never connects is produced in agent.e2e.test.ts.
  */
 import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import * as assert from "assert";
@@ -475,5 +478,47 @@ describe("diagnosis on a KubeSphere 4.1 host: a ks-core install Helm refuses (e2
             plural: "clusters",
             name: "member1",
         });
+        for (let waited = 0; await hostCluster(ctx.sandbox, "member1"); waited += 500) {
+            assert.ok(waited < 30_000, "the Cluster added by hand was not removed within 30s");
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+    });
+
+    it("a ks-apiserver that does not answer through the member's service proxy (4.x, Ready needs it): the Ready wait names it; answering again, up succeeds", async () => {
+        // An emulated ks-apiserver in a network namespace, behind the Service's Endpoints: kube-apiserver's real
+        // service proxy carries the requests. Stopped, it is what a crash-looping ks-apiserver looks like.
+        const ksApiserver = await ctx.sandbox.serveKsApiserverFromNetns("member1");
+        await ksApiserver.stopServer();
+        await ctx.stack.setFederationConfig({ host: host(), members: [{ ...member1(), readyTimeoutSeconds: 30 }] });
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            /^member "member1": member ks-apiserver via service proxy: \/api\/v1\/namespaces\/kubesphere-system\/services\/:ks-apiserver:\/proxy\/kapis\/version: the service proxy answered HTTP 503\. Fix: make ks-apiserver run on the member/,
+            failure.all.slice(0, 3000),
+        );
+        const cluster = await hostCluster(ctx.sandbox, "member1");
+        assert.strictEqual(conditionOf(cluster, "KSCoreReady")?.status, "True");
+        assert.strictEqual(conditionOf(cluster)?.status, "False");
+        assert.match(
+            conditionOf(cluster)?.message ?? "",
+            new RegExp(
+                `error trying to reach service: dial tcp ${ksApiserver.address.replace(/\./g, "\\.")}:9090: connect: connection refused`,
+            ),
+        );
+        for (const secret of await sandboxSecrets(ctx.sandbox)) {
+            assert.ok(!failure.all.includes(secret), "a secret appears in the error");
+            assert.ok(!ctx.stack.output().includes(secret), "a secret appears in the engine's output");
+        }
+
+        await ksApiserver.start();
+        const up = await ctx.stack.up();
+        assert.strictEqual(up.summary.result, "succeeded");
+        const ready = await hostCluster(ctx.sandbox, "member1");
+        assert.strictEqual(conditionOf(ready)?.status, "True");
+        assert.strictEqual(
+            ready?.status?.kubeSphereVersion,
+            "v4.1.3",
+            "the version ks-apiserver answered through the proxy",
+        );
     });
 });

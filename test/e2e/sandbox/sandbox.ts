@@ -14,15 +14,27 @@
  * The controller-managers run only the ServiceAccount, token, garbage-collector, namespace and CSR-signing
  * controllers (see controllerManager.ts).
  */
-import { KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import {
+    CoreV1Api,
+    KubeConfig,
+    PatchStrategy,
+    RbacAuthorizationV1Api,
+    setHeaderOptions,
+} from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { EmulatorConfig } from "../emulator/config";
 import { httpStatus } from "../emulator/kubeApi";
-import { DEFAULT_KUBESPHERE_VERSION, KubesphereVersion, parseKubesphereVersion } from "../emulator/versions";
+import {
+    DEFAULT_KUBESPHERE_VERSION,
+    KubesphereVersion,
+    parseKubesphereVersion,
+    VERSION_TRAITS,
+} from "../emulator/versions";
 import { ensureCa, issueCertificate } from "./certificates";
 import { ClockFront, startClockFront } from "./clockFront";
+import { NetnsHost, startNetnsHost } from "./netnsHost";
 import {
     adminToken,
     apiServerArgs,
@@ -139,6 +151,8 @@ export class Sandbox {
 
     /** Fronts started by skewedClockKubeconfig in this process; closed by stop(). */
     private readonly clockFronts: ClockFront[] = [];
+    /** ks-apiserver hosts started by serveKsApiserverFromNetns in this process; removed by stop(). */
+    private readonly netnsHosts: NetnsHost[] = [];
 
     get dir(): string {
         return this.state.dir;
@@ -287,6 +301,83 @@ export class Sandbox {
     }
 
     /**
+     * TEST DEVICE (./netnsHost.ts, needs root): runs an emulated ks-apiserver in a network namespace of its own and
+     * points the member's Endpoints `kubesphere-system/ks-apiserver` at it (through a Pod object with its address), so the member's kube-apiserver service proxy
+     * carries requests for the ks-apiserver Service there, as in a real cluster (the emulator then asks through the
+     * proxy, like KubeSphere). It reports the host's release (what the host's ks-core install puts on the member).
+     * `stopServer()` makes it stop answering, as a crash-looping ks-apiserver; the namespace goes with stop().
+     */
+    async serveKsApiserverFromNetns(name: string): Promise<NetnsHost> {
+        const port = 9090;
+        const netnsHost = await startNetnsHost({
+            dir: path.join(this.dir, LOGS),
+            port,
+            gitVersion: VERSION_TRAITS[this.host.kubesphereVersion].release,
+        });
+        this.netnsHosts.push(netnsHost);
+        const core = this.loadKubeConfig(name).makeApiClient(CoreV1Api);
+        try {
+            await core.createNamespace({ body: { metadata: { name: "kubesphere-system" } } });
+        } catch (err) {
+            if (httpStatus(err) !== 409) throw err;
+        }
+        // kube-apiserver's service proxy only dials an endpoint address whose targetRef is a Pod with that IP
+        // (pkg/registry/core/service/storage isValidAddress): the Pod object ks-apiserver's would be. No kubelet or
+        // scheduler runs in the sandbox, so it is never started; its status carries the namespace's address.
+        const podName = "ks-apiserver-netns";
+        try {
+            await core.createNamespacedPod({
+                namespace: "kubesphere-system",
+                body: {
+                    metadata: { name: podName, labels: { app: "ks-apiserver" } },
+                    spec: { containers: [{ name: "ks-apiserver", image: "kubesphere/ks-apiserver:sandbox" }] },
+                },
+            });
+        } catch (err) {
+            if (httpStatus(err) !== 409) throw err;
+        }
+        await core.patchNamespacedPodStatus(
+            {
+                name: podName,
+                namespace: "kubesphere-system",
+                body: {
+                    status: {
+                        phase: "Running",
+                        podIP: netnsHost.address,
+                        podIPs: [{ ip: netnsHost.address }],
+                    },
+                },
+            },
+            setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        );
+        const endpoints = {
+            metadata: { name: "ks-apiserver", namespace: "kubesphere-system" },
+            subsets: [
+                {
+                    addresses: [
+                        {
+                            ip: netnsHost.address,
+                            targetRef: { kind: "Pod", name: podName, namespace: "kubesphere-system" },
+                        },
+                    ],
+                    ports: [{ port, protocol: "TCP" }],
+                },
+            ],
+        };
+        try {
+            await core.createNamespacedEndpoints({ namespace: "kubesphere-system", body: endpoints });
+        } catch (err) {
+            if (httpStatus(err) !== 409) throw err;
+            await core.replaceNamespacedEndpoints({
+                name: "ks-apiserver",
+                namespace: "kubesphere-system",
+                body: endpoints,
+            });
+        }
+        return netnsHost;
+    }
+
+    /**
      * Moves the emulator's certificate-expiry clock (a test-only control standing in for time passing, see
      * ../emulator/clock.ts) to `days` after the wall clock; 0 puts it back. The running emulator reads it on its next check.
      */
@@ -344,6 +435,7 @@ export class Sandbox {
     /** Kills every process of the sandbox and waits until they are gone. Idempotent. */
     async stop(options: { removeData?: boolean } = {}): Promise<void> {
         await Promise.all(this.clockFronts.splice(0).map((front) => front.close()));
+        await Promise.all(this.netnsHosts.splice(0).map((netnsHost) => netnsHost.remove()));
         const owned = this.processes();
         // Clients of the apiservers first (emulator, controller-managers), then the apiservers, then etcd, so
         // nothing logs a storm of connection errors on the way down.
