@@ -279,6 +279,10 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         await assertNoSecret(printed + doctor.output, skewed);
         for (const secret of await secrets())
             assert.ok(!doctor.output.includes(secret), "a secret appears in the doctor's output");
+        // member2 leaves the stack: its Ready Cluster (with the member's kube-system UID) must not stay behind.
+        await configure([member1()]);
+        assert.strictEqual((await ctx.stack.up()).summary.result, "succeeded");
+        assert.strictEqual(await hostCluster(ctx.sandbox, "member2"), undefined);
     });
 
     it("a jwtSecret edited on the member: the installer wait's timeout says the member's jwtSecret differs from the host's", async () => {
