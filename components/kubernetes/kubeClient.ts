@@ -11,6 +11,7 @@ import {
     CustomObjectsApi,
     KubeConfig,
     PatchStrategy,
+    RbacAuthorizationV1Api,
     setHeaderOptions,
 } from "@kubernetes/client-node";
 import { createHash } from "crypto";
@@ -287,6 +288,59 @@ export async function readClock(kubeconfigYaml: string): Promise<ClockReading> {
     const serverMs = answer.date === undefined ? NaN : Date.parse(answer.date);
     if (Number.isNaN(serverMs)) throw new Error("the API server sent no Date header");
     return { serverMs, sentMs: answer.sentMs, receivedMs: answer.receivedMs };
+}
+
+/** Helm's ownership metadata for the ks-core release the 4.x host installs (v4.1.3 pkg/controller/cluster/helper.go releaseName). */
+const KS_CORE_RELEASE = { name: "ks-core", namespace: KUBESPHERE_NAMESPACE };
+
+/**
+ * 4.x members: objects of the ks-core chart (v4.1.3 config/ks-core/templates: kubesphere-config, serviceaccount.yaml,
+ * services.yaml) that exist on the member without Helm's ownership metadata for release ks-core, which Helm refuses
+ * to adopt ("invalid ownership metadata", helm v3.16 pkg/action/validate.go), so the host's install fails. E.g.
+ * `ClusterRoleBinding kubesphere (no label app.kubernetes.io/managed-by=Helm)`. Rejects when the member does not answer.
+ */
+export async function readKsCoreConflicts(kubeconfigYaml: string): Promise<string[]> {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(kubeconfigYaml);
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const rbac = kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+    const namespace = KS_CORE_RELEASE.namespace;
+    const objects: Array<[string, () => Promise<{ metadata?: { labels?: object; annotations?: object } }>]> = [
+        [
+            `ConfigMap ${namespace}/${KUBESPHERE_CONFIG_NAME}`,
+            () => core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace }),
+        ],
+        [
+            `ServiceAccount ${namespace}/kubesphere`,
+            () => core.readNamespacedServiceAccount({ name: "kubesphere", namespace }),
+        ],
+        [
+            `Secret ${namespace}/kubesphere-sa-token`,
+            () => core.readNamespacedSecret({ name: "kubesphere-sa-token", namespace }),
+        ],
+        ["ClusterRoleBinding kubesphere", () => rbac.readClusterRoleBinding({ name: "kubesphere" })],
+        [`Service ${namespace}/ks-apiserver`, () => core.readNamespacedService({ name: "ks-apiserver", namespace })],
+    ];
+    const found = await Promise.all(
+        objects.map(async ([what, read]) => {
+            const object = await withTimeout(read).catch((err: unknown) => {
+                if (err instanceof ApiException && err.code === 404) return undefined;
+                throw new Error(`reading ${what}: ${describeKubeError(err)}`);
+            });
+            if (object === undefined) return undefined;
+            const labels = (object.metadata?.labels ?? {}) as Record<string, string>;
+            const annotations = (object.metadata?.annotations ?? {}) as Record<string, string>;
+            const wrong = [
+                labels["app.kubernetes.io/managed-by"] !== "Helm" && "label app.kubernetes.io/managed-by=Helm",
+                annotations["meta.helm.sh/release-name"] !== KS_CORE_RELEASE.name &&
+                    `annotation meta.helm.sh/release-name=${KS_CORE_RELEASE.name}`,
+                annotations["meta.helm.sh/release-namespace"] !== KS_CORE_RELEASE.namespace &&
+                    `annotation meta.helm.sh/release-namespace=${KS_CORE_RELEASE.namespace}`,
+            ].filter((entry): entry is string => typeof entry === "string");
+            return wrong.length === 0 ? undefined : `${what} (not ${wrong.join(", ")})`;
+        }),
+    );
+    return found.filter((entry): entry is string => entry !== undefined);
 }
 
 /**
@@ -749,6 +803,7 @@ export interface ClusterAccess {
     readClusterObject: typeof readClusterObject;
     probeImportKubeconfig: typeof probeImportKubeconfig;
     readClock: typeof readClock;
+    readKsCoreConflicts: typeof readKsCoreConflicts;
 }
 
 /** Reads real clusters. */
@@ -766,6 +821,7 @@ export const liveClusterAccess: ClusterAccess = {
     readClusterObject,
     probeImportKubeconfig,
     readClock,
+    readKsCoreConflicts,
 };
 
 let clusterAccessInUse: ClusterAccess = liveClusterAccess;

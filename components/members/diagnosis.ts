@@ -134,6 +134,8 @@ export interface DiagnosisFacts {
     /** The kubeconfig KubeSphere got (secret: only its client certificate is inspected). */
     importKubeconfig?: string;
     clocks?: { host: ClockReading; member: ClockReading };
+    /** 4.x: ks-core chart objects on the member that Helm will not adopt (kubeClient.ts readKsCoreConflicts); undefined when not read. */
+    ksCoreConflicts?: string[];
     now?: Date;
 }
 
@@ -381,14 +383,30 @@ export function checkAgent(facts: DiagnosisFacts): Finding {
     );
 }
 
-/** 4.x: the host's ks-core install on the member (KSCoreReady; no condition after a failed install, docs/kubesphere.md §9). */
+/**
+ * 4.x: the host's ks-core install on the member (KSCoreReady; no condition after a failed install, docs/kubesphere.md
+ * §9). Objects of the chart that exist on the member without Helm's ownership metadata make every install fail
+ * ("invalid ownership metadata"): named before the Cluster exists (the pre-flight refuses) and after.
+ */
 export function checkKsCore(facts: DiagnosisFacts): Finding {
     if (facts.hostMajor !== "v4") return finding("ksCore", "skip", "KubeSphere 3.x: no ks-core install");
     const cluster = facts.cluster;
-    if (cluster === undefined) return finding("ksCore", "skip", "no Cluster on the host yet");
     const ready = condition(cluster, "KSCoreReady");
     if (ready?.status === "True")
         return finding("ksCore", "ok", `KSCoreReady=True${ready.message ? ` (${ready.message})` : ""}`);
+    const conflicts = facts.ksCoreConflicts ?? [];
+    if (conflicts.length > 0) {
+        return finding(
+            "ksCore",
+            "fail",
+            `${cluster === undefined ? "" : `the Cluster has ${ready === undefined ? "no KSCoreReady condition" : `KSCoreReady=${ready.status}`}: `}` +
+                `on the member, ${conflicts.join(", ")} exist(s) without Helm's ownership metadata for release ks-core, ` +
+                `so Helm refuses to adopt it and the host's ks-core install fails ("invalid ownership metadata")`,
+            `delete ${conflicts.length === 1 ? "it" : "them"} on the member (the ks-core chart creates ${conflicts.length === 1 ? "it" : "them"}), or, to keep ${conflicts.length === 1 ? "it" : "them"}, ` +
+                `label app.kubernetes.io/managed-by=Helm and annotate meta.helm.sh/release-name=ks-core meta.helm.sh/release-namespace=kubesphere-system`,
+        );
+    }
+    if (cluster === undefined) return finding("ksCore", "skip", "no Cluster on the host yet");
     return finding(
         "ksCore",
         "fail",
@@ -627,6 +645,10 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
     // 3.x: ks-installer runs ks-apiserver; 4.x: only once the host reports ks-core installed.
     const ksCoreInstalled =
         cluster?.conditions.some((found) => found.type === "KSCoreReady" && found.status === "True") === true;
+    const ksCoreConflicts =
+        input.hostMajor === "v4" && !ksCoreInstalled
+            ? await access.readKsCoreConflicts(input.memberKubeconfig).catch(() => undefined)
+            : undefined;
     const ksApiserverProblem =
         input.known?.ksApiserverProblem !== undefined
             ? input.known.ksApiserverProblem
@@ -678,17 +700,21 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
         importProbe,
         importKubeconfig,
         clocks,
+        ksCoreConflicts,
     };
 }
 
 /** Checks the pre-flight runs from the diagnosis (the pre-flight itself covers versions, ownership, certificates, ks-apiserver). */
-const BEFORE_JOIN_CHECKS: CheckId[] = ["serverReachable", "serverCertificate", "rights", "clockSkew"];
-/** Of those, the ones that prove the join cannot work: the host verifies the same certificate and sends the same credentials. */
-const REFUSED_BEFORE_JOIN: CheckId[] = ["serverCertificate", "rights"];
+const BEFORE_JOIN_CHECKS: CheckId[] = ["serverReachable", "serverCertificate", "rights", "ksCore", "clockSkew"];
+/**
+ * Of those, the ones that prove the join cannot work: the host verifies the same certificate and sends the same
+ * credentials; Helm refuses the same unowned objects on every install.
+ */
+const REFUSED_BEFORE_JOIN: CheckId[] = ["serverCertificate", "rights", "ksCore"];
 
 /**
- * The diagnosis findings the pre-flight reports before anything changes (previews too): failures of the certificate
- * and rights checks refuse the join; an unreachable server (from this machine, not from the host's network) and a
+ * The diagnosis findings the pre-flight reports before anything changes (previews too): failures of the certificate,
+ * rights and (4.x) ks-core checks refuse the join; an unreachable server (from this machine, not from the host's network) and a
  * clock skew warn.
  */
 export function readyChecksBeforeJoin(diagnosis: Diagnosis): { errors: string[]; warnings: string[] } {

@@ -1,11 +1,14 @@
 /**
  * End-to-end, why a join is stuck (issue 12; README "Troubleshooting"): each cause the sandbox can produce, made the
- * way a user's mistake makes it (a kubeconfig whose server is a closed loopback port, a server name outside the
- * certificate's SANs, a read-only identity, an expired certificate minted by the sandbox, a jwtSecret edited on the
- * member), on one KubeSphere 3.4 sandbox with short timeouts. Each asserts that the FIRST line of the error names
- * the cause, and that no secret (tokens, jwtSecrets, keys) appears in the error or anything the engine printed;
- * `npm run doctor` is run as the README writes it. First, a healthy join through the program's own Ready wait. Not produced here: clock skew (every sandbox cluster shares this
- * machine's clock), a 4.x ks-core install failure and an agent that never connects (unit tests: test/unit/diagnosis.test.ts).
+ * way a user's mistake or a broken cluster makes it (a kubeconfig whose server is a closed loopback port, a server
+ * name outside the certificate's SANs, a read-only identity, an expired certificate minted by the sandbox, a member
+ * whose API server's clock is behind (the sandbox's Date-shifting front), a jwtSecret edited on the member), on one
+ * KubeSphere 3.4 sandbox with short timeouts; on a 4.1 sandbox, a ClusterRoleBinding made with kubectl that Helm will
+ * not adopt for ks-core, and a ks-apiserver that stopped answering behind the member's real service proxy (the
+ * sandbox's network-namespace ks-apiserver). Each asserts that the FIRST line of the error (or the warning, for the
+ * clock) names the cause, and that no secret (tokens, jwtSecrets, keys) appears in it or anything the engine
+ * printed; `npm run doctor` is run as the README writes it. First, a healthy join through the program's own Ready
+ * wait. The agent that never connects is produced in agent.e2e.test.ts.
  */
 import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import * as assert from "assert";
@@ -23,6 +26,7 @@ import { readmeCommands } from "./harness/readme";
 import { freePort } from "./sandbox/freePort";
 import { REPO_ROOT } from "./sandbox/paths";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
+import { useSandbox } from "./harness/useSandbox";
 
 const execFileAsync = promisify(execFile);
 
@@ -36,6 +40,45 @@ async function failureOf(stack: FederationStack): Promise<{ first: string; all: 
         return { first: all.split("\n")[0], all };
     }
     throw new Error("pulumi up succeeded, expected a failure");
+}
+
+/** `npm run doctor` as the README writes it, on a project in `project` whose stack `stack` has this config. */
+async function runDoctorIn(
+    project: string,
+    stack: string,
+    config: { host: unknown; members: unknown[] },
+): Promise<{ output: string; code: number }> {
+    fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
+    fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
+    fs.writeFileSync(
+        path.join(project, "stacks", `Pulumi.${stack}.yaml`),
+        yaml.dump({
+            config: { "kubesphere-federation:host": config.host, "kubesphere-federation:members": config.members },
+        }),
+    );
+    const [command] = readmeCommands("Troubleshooting").filter((line) => line.startsWith("npm run doctor"));
+    assert.strictEqual(command, "npm run doctor -- --stack <stack>");
+    try {
+        const result = await execFileAsync("bash", ["-c", command.replace("<stack>", `${stack} --dir ${project}`)], {
+            cwd: REPO_ROOT,
+        });
+        return { output: result.stdout, code: 0 };
+    } catch (err) {
+        const failed = err as { stdout: string; code: number };
+        return { output: failed.stdout, code: failed.code };
+    }
+}
+
+/** The tokens in the sandbox's kubeconfigs and every cluster's jwtSecret (where it has one). */
+async function sandboxSecrets(sandbox: Sandbox): Promise<string[]> {
+    const values = [] as string[];
+    for (const cluster of sandbox.clusters) {
+        const user = (yaml.load(sandbox.kubeconfig(cluster.name)) as { users: Array<{ user: { token?: string } }> })
+            .users[0].user;
+        if (user.token) values.push(user.token);
+        values.push(await jwtSecretOf(sandbox, cluster.name).catch(() => ""));
+    }
+    return values.filter((value) => value.length >= 16);
 }
 
 describe("diagnosis: why a join is stuck (e2e)", function () {
@@ -69,6 +112,8 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         ...extra,
     });
     const configure = (members: unknown[]) => ctx.stack.setFederationConfig({ host: host(), members });
+    const runDoctor = (stack: string, members: unknown[]) =>
+        runDoctorIn(path.join(ctx.dir, "project"), stack, { host: host(), members });
     const memberPort = (name: string) => new URL(ctx.sandbox.cluster(name).server).port;
 
     /** Every secret the runs could leak: the clusters' tokens and jwtSecrets, the client keys the tests mint. */
@@ -205,6 +250,41 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         await assertNoSecret(failure.all, expired);
     });
 
+    it("a member whose clock is 60s behind the host's: up warns naming the skew (Ready does not need the clock), the doctor fails the check", async () => {
+        // What a member on a machine with a skewed clock answers: its API server's Date header, 60s behind.
+        const skewed = await ctx.sandbox.skewedClockKubeconfig("member2", -60);
+        await configure([member1(), member2({ kubeconfig: { path: skewed } })]);
+        const warnings: string[] = [];
+        const up = await ctx.stack.up({
+            onEvent: (event) => {
+                const diagnostic = event.diagnosticEvent;
+                if (diagnostic?.severity === "warning") warnings.push(diagnostic.message.trim());
+            },
+        });
+        assert.strictEqual(up.summary.result, "succeeded");
+        const printed = warnings.join("\n");
+        assert.match(
+            printed,
+            /^member "member2": clock skew host\/member: the host's clock is (59|60|61)s ahead of the member's \(±\d+s, from the API servers' Date headers\), more than the member's maximumClockSkew [^:]+: the member rejects the host's tokens \("jwt: token used before issued"\)\. Fix: synchronise both clusters' clocks/m,
+            printed,
+        );
+        assert.strictEqual(conditionOf(await hostCluster(ctx.sandbox, "member2"))?.status, "True");
+        const doctor = await runDoctor("skew", [member2({ kubeconfig: { path: skewed } })]);
+        assert.strictEqual(doctor.code, 1, doctor.output);
+        assert.match(
+            doctor.output,
+            /^member2\s+clock skew host\/member\s+FAIL\s+the host's clock is (59|60|61)s ahead of the member's/m,
+        );
+        assert.match(doctor.output, /1 member\(s\) with a failing check: member2 \(clock skew host\/member\)/);
+        await assertNoSecret(printed + doctor.output, skewed);
+        for (const secret of await secrets())
+            assert.ok(!doctor.output.includes(secret), "a secret appears in the doctor's output");
+        // member2 leaves the stack: its Ready Cluster (with the member's kube-system UID) must not stay behind.
+        await configure([member1()]);
+        assert.strictEqual((await ctx.stack.up()).summary.result, "succeeded");
+        assert.strictEqual(await hostCluster(ctx.sandbox, "member2"), undefined);
+    });
+
     it("a jwtSecret edited on the member: the installer wait's timeout says the member's jwtSecret differs from the host's", async () => {
         // A user "fixes" the member by editing kubesphere-config by hand; KubeSphere 3.x keeps the Cluster Ready.
         const core = clusterApi(ctx.sandbox, "member1").core;
@@ -291,27 +371,7 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
     });
 
     it("npm run doctor, as the README writes it, prints the checks per member and exits 1 for the failing one", async () => {
-        const project = path.join(ctx.dir, "project");
-        fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
-        fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
-        const members = [member1()];
-        fs.writeFileSync(
-            path.join(project, "stacks", "Pulumi.diag.yaml"),
-            yaml.dump({ config: { "kubesphere-federation:host": host(), "kubesphere-federation:members": members } }),
-        );
-        const [command] = readmeCommands("Troubleshooting").filter((line) => line.startsWith("npm run doctor"));
-        assert.strictEqual(command, "npm run doctor -- --stack <stack>");
-        let output = "";
-        let code = 0;
-        try {
-            const result = await execFileAsync("bash", ["-c", command.replace("<stack>", `diag --dir ${project}`)], {
-                cwd: REPO_ROOT,
-            });
-            output = result.stdout;
-        } catch (err) {
-            ({ stdout: output } = err as { stdout: string });
-            code = (err as { code: number }).code;
-        }
+        const { output, code } = await runDoctor("diag", [member1()]);
         assert.strictEqual(code, 1, output);
         assert.match(output, /^MEMBER\s+CHECK\s+VERDICT\s+EVIDENCE/m);
         assert.match(
@@ -322,5 +382,147 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         assert.match(output, /1 member\(s\) with a failing check: member1 \(member jwtSecret and role\)/);
         for (const secret of await secrets())
             assert.ok(!output.includes(secret), "a secret appears in the doctor's output");
+    });
+});
+
+describe("diagnosis on a KubeSphere 4.1 host: a ks-core install Helm refuses (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const ctx = useSandbox("diagnosis4", { members: 1, hostVersion: "4.1", memberVersions: ["4.1"] });
+    const host = () => ({ name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } });
+    const member1 = () => ({
+        name: "member1",
+        provider: "kubeadm",
+        kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath },
+        readyTimeoutSeconds: 60,
+    });
+    const helmRefusal =
+        /^on the member, ClusterRoleBinding kubesphere \(not label app\.kubernetes\.io\/managed-by=Helm, annotation meta\.helm\.sh\/release-name=ks-core, annotation meta\.helm\.sh\/release-namespace=kubesphere-system\) exist\(s\) without Helm's ownership metadata for release ks-core, so Helm refuses to adopt it and the host's ks-core install fails \("invalid ownership metadata"\)/;
+
+    it("a ClusterRoleBinding kubesphere made with kubectl: refused before any change, naming it; KubeSphere's install fails on it, the doctor says so, deleting it lets the install through", async () => {
+        // What a user does who prepares the member by hand: the binding the ks-core chart itself renders.
+        const rbac = ctx.sandbox.loadKubeConfig("member1").makeApiClient(RbacAuthorizationV1Api);
+        await rbac.createClusterRoleBinding({
+            body: {
+                metadata: { name: "kubesphere" },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+                subjects: [{ kind: "ServiceAccount", name: "kubesphere", namespace: "kubesphere-system" }],
+            },
+        });
+        await ctx.stack.setFederationConfig({ host: host(), members: [member1()] });
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            new RegExp(
+                `^member "member1": ks-core install on the member \\(4\\.x\\): ${helmRefusal.source.slice(1)}\\. Fix: delete it on the member`,
+            ),
+            failure.all.slice(0, 3000),
+        );
+        assert.strictEqual(await hostCluster(ctx.sandbox, "member1"), undefined, "nothing was changed");
+
+        // The same member added by hand (what the console does): KubeSphere's Helm install fails on the binding.
+        const custom = clusterApi(ctx.sandbox, "host").custom;
+        await custom.createClusterCustomObject({
+            group: "cluster.kubesphere.io",
+            version: "v1alpha1",
+            plural: "clusters",
+            body: {
+                apiVersion: "cluster.kubesphere.io/v1alpha1",
+                kind: "Cluster",
+                metadata: { name: "member1" },
+                spec: {
+                    provider: "kubeadm",
+                    connection: {
+                        type: "direct",
+                        kubeconfig: Buffer.from(ctx.sandbox.kubeconfig("member1")).toString("base64"),
+                    },
+                },
+            },
+        });
+        const emulatorLog = ctx.sandbox.logFile("emulator");
+        const refusedInLog = () =>
+            fs
+                .readFileSync(emulatorLog, "utf8")
+                .includes(
+                    'Unable to continue with install: ClusterRoleBinding "kubesphere" in namespace "" exists and cannot be imported into the current release: invalid ownership metadata; label validation error: missing key "app.kubernetes.io/managed-by": must be set to "Helm"',
+                );
+        for (let waited = 0; !refusedInLog(); waited += 500) {
+            assert.ok(waited < 30_000, "the emulated Helm install did not fail within 30s");
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        assert.strictEqual(conditionOf(await hostCluster(ctx.sandbox, "member1"), "KSCoreReady"), undefined);
+        const doctor = await runDoctorIn(path.join(ctx.dir, "project"), "diag4", {
+            host: host(),
+            members: [member1()],
+        });
+        assert.strictEqual(doctor.code, 1, doctor.output);
+        assert.match(
+            doctor.output,
+            new RegExp(
+                `^member1\\s+ks-core install on the member \\(4\\.x\\)\\s+FAIL\\s+the Cluster has no KSCoreReady condition: ${helmRefusal.source.slice(1)}`,
+                "m",
+            ),
+            doctor.output,
+        );
+        for (const secret of await sandboxSecrets(ctx.sandbox)) {
+            assert.ok(!failure.all.includes(secret), "a secret appears in the error");
+            assert.ok(!doctor.output.includes(secret), "a secret appears in the doctor's output");
+            assert.ok(!ctx.stack.output().includes(secret), "a secret appears in the engine's output");
+        }
+
+        // The fix the error gives: delete the binding; KubeSphere's next attempt installs ks-core.
+        await rbac.deleteClusterRoleBinding({ name: "kubesphere" });
+        for (let waited = 0; ; waited += 500) {
+            if (conditionOf(await hostCluster(ctx.sandbox, "member1"), "KSCoreReady")?.status === "True") break;
+            assert.ok(waited < 30_000, "ks-core was not installed within 30s of deleting the binding");
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        await custom.deleteClusterCustomObject({
+            group: "cluster.kubesphere.io",
+            version: "v1alpha1",
+            plural: "clusters",
+            name: "member1",
+        });
+        for (let waited = 0; await hostCluster(ctx.sandbox, "member1"); waited += 500) {
+            assert.ok(waited < 30_000, "the Cluster added by hand was not removed within 30s");
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+    });
+
+    it("a ks-apiserver that does not answer through the member's service proxy (4.x, Ready needs it): the Ready wait names it; answering again, up succeeds", async () => {
+        // An emulated ks-apiserver in a network namespace, behind the Service's Endpoints: kube-apiserver's real
+        // service proxy carries the requests. Stopped, it is what a crash-looping ks-apiserver looks like.
+        const ksApiserver = await ctx.sandbox.serveKsApiserverFromNetns("member1");
+        await ksApiserver.stopServer();
+        await ctx.stack.setFederationConfig({ host: host(), members: [{ ...member1(), readyTimeoutSeconds: 30 }] });
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            /^member "member1": member ks-apiserver via service proxy: \/api\/v1\/namespaces\/kubesphere-system\/services\/:ks-apiserver:\/proxy\/kapis\/version: the service proxy answered HTTP 503\. Fix: make ks-apiserver run on the member/,
+            failure.all.slice(0, 3000),
+        );
+        const cluster = await hostCluster(ctx.sandbox, "member1");
+        assert.strictEqual(conditionOf(cluster, "KSCoreReady")?.status, "True");
+        assert.strictEqual(conditionOf(cluster)?.status, "False");
+        assert.match(
+            conditionOf(cluster)?.message ?? "",
+            new RegExp(
+                `error trying to reach service: dial tcp ${ksApiserver.address.replace(/\./g, "\\.")}:9090: connect: connection refused`,
+            ),
+        );
+        for (const secret of await sandboxSecrets(ctx.sandbox)) {
+            assert.ok(!failure.all.includes(secret), "a secret appears in the error");
+            assert.ok(!ctx.stack.output().includes(secret), "a secret appears in the engine's output");
+        }
+
+        await ksApiserver.start();
+        const up = await ctx.stack.up();
+        assert.strictEqual(up.summary.result, "succeeded");
+        const ready = await hostCluster(ctx.sandbox, "member1");
+        assert.strictEqual(conditionOf(ready)?.status, "True");
+        assert.strictEqual(
+            ready?.status?.kubeSphereVersion,
+            "v4.1.3",
+            "the version ks-apiserver answered through the proxy",
+        );
     });
 });

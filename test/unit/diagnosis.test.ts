@@ -293,6 +293,41 @@ describe("diagnosis: why a join is stuck", () => {
         assert.strictEqual(checkKsCore(facts()).verdict, "skip", "3.x has no ks-core install");
     });
 
+    it("ks-core (4.x): chart objects Helm will not adopt fail the check, before the Cluster exists (refused) and after", () => {
+        const conflicts = ["ClusterRoleBinding kubesphere (not label app.kubernetes.io/managed-by=Helm)"];
+        const before = checkKsCore(facts({ hostMajor: "v4", cluster: undefined, ksCoreConflicts: conflicts }));
+        assert.strictEqual(before.verdict, "fail");
+        assert.match(
+            before.evidence,
+            /^on the member, ClusterRoleBinding kubesphere \(not label app\.kubernetes\.io\/managed-by=Helm\) exist\(s\) without Helm's ownership metadata for release ks-core, so Helm refuses to adopt it and the host's ks-core install fails \("invalid ownership metadata"\)$/,
+        );
+        assert.match(before.fix!, /^delete it on the member .*meta\.helm\.sh\/release-name=ks-core/);
+        const refused = readyChecksBeforeJoin(
+            diagnose(facts({ hostMajor: "v4", cluster: undefined, ksCoreConflicts: conflicts })),
+        );
+        assert.strictEqual(refused.errors.length, 1);
+        assert.match(
+            refused.errors[0],
+            /^member "m1": ks-core install on the member \(4\.x\): on the member, ClusterRoleBinding kubesphere/,
+        );
+        const after = checkKsCore(
+            facts({
+                hostMajor: "v4",
+                cluster: { conditions: [{ type: "Ready", status: "False" }] },
+                ksCoreConflicts: conflicts,
+            }),
+        );
+        assert.match(
+            after.evidence,
+            /^the Cluster has no KSCoreReady condition: on the member, ClusterRoleBinding kubesphere/,
+        );
+        assert.strictEqual(
+            checkKsCore(facts({ hostMajor: "v4", cluster: undefined, ksCoreConflicts: [] })).verdict,
+            "skip",
+            "nothing in the way: not checkable before the Cluster exists",
+        );
+    });
+
     it("clock skew: the host ahead of the member by more than maximumClockSkew (+ the Date headers' 1 s) fails", () => {
         const reading = (serverMs: number) => ({ serverMs, sentMs: 100_000, receivedMs: 100_020 });
         const ahead = checkClockSkew(facts({ clocks: { host: reading(130_000), member: reading(100_000) } }));

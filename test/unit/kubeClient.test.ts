@@ -9,6 +9,7 @@ import {
     probeImportKubeconfig,
     probeKsApiserver,
     readClock,
+    readKsCoreConflicts,
     readClusterFacts,
     readClusterObject,
     readImportedKubeconfig,
@@ -316,6 +317,28 @@ describe("diagnosis reads (components/kubernetes/kubeClient.ts)", () => {
                 });
                 return;
             }
+            // 4.x member: a ClusterRoleBinding made with kubectl, and a ks-core ServiceAccount Helm owns.
+            if (url.pathname === "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubesphere") {
+                response
+                    .writeHead(200, { "content-type": "application/json" })
+                    .end(JSON.stringify({ metadata: { name: "kubesphere" }, roleRef: {}, subjects: [] }));
+                return;
+            }
+            if (url.pathname === "/api/v1/namespaces/kubesphere-system/serviceaccounts/kubesphere") {
+                response.writeHead(200, { "content-type": "application/json" }).end(
+                    JSON.stringify({
+                        metadata: {
+                            name: "kubesphere",
+                            labels: { "app.kubernetes.io/managed-by": "Helm" },
+                            annotations: {
+                                "meta.helm.sh/release-name": "ks-core",
+                                "meta.helm.sh/release-namespace": "kubesphere-system",
+                            },
+                        },
+                    }),
+                );
+                return;
+            }
             if (url.pathname === "/apis/cluster.kubesphere.io/v1alpha1/clusters/m1") {
                 response.writeHead(200, { "content-type": "application/json" }).end(
                     JSON.stringify({
@@ -411,6 +434,22 @@ describe("diagnosis reads (components/kubernetes/kubeClient.ts)", () => {
         } finally {
             await api.stop();
         }
+    });
+
+    it("names the ks-core chart objects on a 4.x member that Helm would not adopt (missing ones and owned ones are fine)", async () => {
+        const api = diagnosisServer();
+        const server = await api.start();
+        try {
+            assert.deepStrictEqual(await readKsCoreConflicts(loopbackKubeconfig("m1", server)), [
+                "ClusterRoleBinding kubesphere (not label app.kubernetes.io/managed-by=Helm, annotation meta.helm.sh/release-name=ks-core, annotation meta.helm.sh/release-namespace=kubesphere-system)",
+            ]);
+        } finally {
+            await api.stop();
+        }
+        await assert.rejects(
+            readKsCoreConflicts(unreachable),
+            /reading ConfigMap kubesphere-system\/kubesphere-config/,
+        );
     });
 
     it("sorts request errors into the diagnosis' causes", () => {

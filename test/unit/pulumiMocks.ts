@@ -154,6 +154,7 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
             access: [{ what: "everything (cluster-admin)", allowed: true }],
         }),
         readClock: async () => ({ serverMs: 1_000_000, sentMs: 1_000_000, receivedMs: 1_000_000 }),
+        readKsCoreConflicts: async () => [],
         ...overrides,
     };
 }

@@ -264,7 +264,12 @@ export class ClusterControllerV4 extends ClusterController {
         return { conditions: [...conditions, condition], renewedKubeconfig };
     }
 
-    /** tryFetchKubeSphereVersion: ks-apiserver's /version through the member's service proxy (see KS_APISERVER). */
+    /**
+     * tryFetchKubeSphereVersion: ks-apiserver's /version through the member's service proxy (ProxyGet http
+     * ks-apiserver:80 /version), its gitVersion; an error is Ready=False with the error's text. Asked through the proxy
+     * when the Service has endpoints (the sandbox's netns ks-apiserver, see KS_APISERVER); without endpoints the
+     * Service's existence stands for the answer.
+     */
     private async fetchKubeSphereVersion(clients: MemberClients): Promise<{ version: string } | { error: string }> {
         try {
             const service = await withTimeout(
@@ -272,7 +277,25 @@ export class ClusterControllerV4 extends ClusterController {
                 REQUEST_TIMEOUT_MS,
                 "ks-apiserver",
             );
-            return { version: service.metadata?.labels?.[KS_APISERVER.versionLabel] ?? "unknown" };
+            const endpoints = await withTimeout(
+                clients.core.readNamespacedEndpoints({ name: KS_APISERVER.name, namespace: KUBESPHERE_NAMESPACE }),
+                REQUEST_TIMEOUT_MS,
+                "ks-apiserver endpoints",
+            ).catch(() => undefined);
+            if (!endpoints?.subsets?.some((subset) => (subset.addresses ?? []).length > 0))
+                return { version: service.metadata?.labels?.[KS_APISERVER.versionLabel] ?? "unknown" };
+            const body = await withTimeout(
+                clients.core.connectGetNamespacedServiceProxyWithPath({
+                    name: `http:${KS_APISERVER.name}:80`,
+                    namespace: KUBESPHERE_NAMESPACE,
+                    path: "version",
+                }),
+                REQUEST_TIMEOUT_MS,
+                "ks-apiserver /version through the service proxy",
+            );
+            const info = (typeof body === "string" ? JSON.parse(body) : body) as { gitVersion?: string };
+            if (info.gitVersion === "v0.0.0") return { version: "v3.0.0" };
+            return { version: info.gitVersion || "unknown" };
         } catch (err) {
             return { error: describeError(err) };
         }

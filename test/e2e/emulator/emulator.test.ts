@@ -6,6 +6,7 @@ import * as assert from "assert";
 import * as yaml from "js-yaml";
 import { reviewClusterUpdate } from "./clusterWebhook";
 import { fnv1a64Hex } from "./fnv";
+import { helmOwnershipProblem } from "./ksCoreInstall";
 import { readKubesphereYaml, renderKubesphereYamlV3, withClusterName } from "./kubesphereYaml";
 import { credentialPluginError, goTimeString, MemberClientCache } from "./memberClient";
 import { VERSION_TRAITS } from "./versions";
@@ -126,5 +127,33 @@ describe("kubesphere-emulator (pure parts)", () => {
         );
         const denial = await reviewClusterUpdate("UPDATE", cluster, { ...cluster, status: { uid: "u" } }, members);
         assert.match(denial ?? "", /^failed to load cluster config for m: /);
+    });
+    it("refuses to adopt objects like Helm v3.16.2's checkOwnership (v4.1.3's ks-core install)", () => {
+        assert.strictEqual(
+            helmOwnershipProblem({}),
+            'invalid ownership metadata; label validation error: missing key "app.kubernetes.io/managed-by": must be set to "Helm"; ' +
+                'annotation validation error: missing key "meta.helm.sh/release-name": must be set to "ks-core"; ' +
+                'annotation validation error: missing key "meta.helm.sh/release-namespace": must be set to "kubesphere-system"',
+        );
+        assert.strictEqual(
+            helmOwnershipProblem({
+                labels: { "app.kubernetes.io/managed-by": "Helm" },
+                annotations: {
+                    "meta.helm.sh/release-name": "other",
+                    "meta.helm.sh/release-namespace": "kubesphere-system",
+                },
+            }),
+            'invalid ownership metadata; annotation validation error: key "meta.helm.sh/release-name" must equal "ks-core": current value is "other"',
+        );
+        assert.strictEqual(
+            helmOwnershipProblem({
+                labels: { "app.kubernetes.io/managed-by": "Helm" },
+                annotations: {
+                    "meta.helm.sh/release-name": "ks-core",
+                    "meta.helm.sh/release-namespace": "kubesphere-system",
+                },
+            }),
+            undefined,
+        );
     });
 });

@@ -26,6 +26,8 @@ const execFileAsync = promisify(execFile);
 const REQUEST_TIMEOUT_MS = 5000;
 /** ks-core's ServiceAccount on a member; the renewal of a system:masters certificate uses its token. */
 const KUBESPHERE_SERVICE_ACCOUNT = "kubesphere";
+/** Its token Secret (v4.1.3 config/ks-core/templates/_helpers.tpl ks-core.serviceAccountTokenName). */
+const KUBESPHERE_TOKEN_SECRET = `${KUBESPHERE_SERVICE_ACCOUNT}-sa-token`;
 
 async function ignoreConflict(create: () => Promise<unknown>): Promise<void> {
     try {
@@ -35,11 +37,140 @@ async function ignoreConflict(create: () => Promise<unknown>): Promise<void> {
     }
 }
 
+/** The ks-core release (v4.1.3 helper.go releaseName), in kubesphere-system. */
+const RELEASE_NAME = "ks-core";
+
+/**
+ * What Helm stamps on every object it renders and requires of an object that already exists before it adopts it
+ * (helm v3.16.2, the version v4.1.3 builds with: pkg/action/validate.go checkOwnership).
+ */
+const HELM_OWNERSHIP = {
+    labels: { "app.kubernetes.io/managed-by": "Helm" } as Record<string, string>,
+    annotations: {
+        "meta.helm.sh/release-name": RELEASE_NAME,
+        "meta.helm.sh/release-namespace": KUBESPHERE_NAMESPACE,
+    } as Record<string, string>,
+};
+
+interface ObjectMeta {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+}
+
+/** checkOwnership/requireValue: undefined when Helm may adopt the object, else Helm's "invalid ownership metadata; …". */
+export function helmOwnershipProblem(meta: ObjectMeta | undefined): string | undefined {
+    const problems: string[] = [];
+    const require = (
+        kind: "label" | "annotation",
+        values: Record<string, string> | undefined,
+        key: string,
+        wanted: string,
+    ) => {
+        const actual = values?.[key];
+        if (actual === undefined)
+            problems.push(
+                `${kind} validation error: missing key ${JSON.stringify(key)}: must be set to ${JSON.stringify(wanted)}`,
+            );
+        else if (actual !== wanted)
+            problems.push(
+                `${kind} validation error: key ${JSON.stringify(key)} must equal ${JSON.stringify(wanted)}: current value is ${JSON.stringify(actual)}`,
+            );
+    };
+    for (const [key, wanted] of Object.entries(HELM_OWNERSHIP.labels)) require("label", meta?.labels, key, wanted);
+    for (const [key, wanted] of Object.entries(HELM_OWNERSHIP.annotations))
+        require("annotation", meta?.annotations, key, wanted);
+    return problems.length === 0 ? undefined : ["invalid ownership metadata", ...problems].join("; ");
+}
+
+/** An object with Helm's ownership metadata added, as Helm renders it. */
+function owned<T extends { metadata: ObjectMeta & { name: string } }>(object: T): T {
+    return {
+        ...object,
+        metadata: {
+            ...object.metadata,
+            labels: { ...object.metadata.labels, ...HELM_OWNERSHIP.labels },
+            annotations: { ...object.metadata.annotations, ...HELM_OWNERSHIP.annotations },
+        },
+    };
+}
+
+/**
+ * Helm's existingResourceConflict, before it creates anything: every object the chart renders that already exists
+ * must carry the release's ownership metadata. A first install (no ks-core release yet; the release record is not
+ * emulated: "released" means kubesphere-config carries the release's metadata) says "install", later ones "update".
+ * The objects checked are the ones this emulation renders (the chart renders more).
+ */
+async function refuseUnownedObjects(clients: MemberClients): Promise<void> {
+    const read = async <T>(what: string, get: () => Promise<T>): Promise<T | undefined> => {
+        try {
+            return await withTimeout(get(), REQUEST_TIMEOUT_MS, `reading ${what}`);
+        } catch (err) {
+            if (httpStatus(err) === 404) return undefined;
+            throw err;
+        }
+    };
+    const namespace = KUBESPHERE_NAMESPACE;
+    const rendered: Array<{
+        kind: string;
+        name: string;
+        namespace: string;
+        get: () => Promise<{ metadata?: ObjectMeta } | undefined>;
+    }> = [
+        {
+            kind: "ConfigMap",
+            name: KUBESPHERE_CONFIG_NAME,
+            namespace,
+            get: () => clients.core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace }),
+        },
+        {
+            kind: "ServiceAccount",
+            name: KUBESPHERE_SERVICE_ACCOUNT,
+            namespace,
+            get: () => clients.core.readNamespacedServiceAccount({ name: KUBESPHERE_SERVICE_ACCOUNT, namespace }),
+        },
+        {
+            kind: "Secret",
+            name: KUBESPHERE_TOKEN_SECRET,
+            namespace,
+            get: () => clients.core.readNamespacedSecret({ name: KUBESPHERE_TOKEN_SECRET, namespace }),
+        },
+        {
+            kind: "ClusterRoleBinding",
+            name: KUBESPHERE_SERVICE_ACCOUNT,
+            namespace: "",
+            get: () => clients.rbac.readClusterRoleBinding({ name: KUBESPHERE_SERVICE_ACCOUNT }),
+        },
+        {
+            kind: "Service",
+            name: KS_APISERVER.name,
+            namespace,
+            get: () => clients.core.readNamespacedService({ name: KS_APISERVER.name, namespace }),
+        },
+    ];
+    const found = [] as Array<{ kind: string; name: string; namespace: string; meta?: ObjectMeta }>;
+    for (const object of rendered) {
+        const existing = await read(`${object.kind} ${object.name}`, object.get);
+        if (existing !== undefined) found.push({ ...object, meta: existing.metadata });
+    }
+    const released = found.some(
+        (object) => object.kind === "ConfigMap" && helmOwnershipProblem(object.meta) === undefined,
+    );
+    for (const object of found) {
+        const problem = helmOwnershipProblem(object.meta);
+        if (problem === undefined) continue;
+        throw new Error(
+            `Unable to continue with ${released ? "update" : "install"}: ${object.kind} ${JSON.stringify(object.name)} in namespace ${JSON.stringify(object.namespace)} exists and cannot be imported into the current release: ${problem}`,
+        );
+    }
+}
+
 /**
  * `helm install ks-core` (or upgrade) on the member with role member and the host's issuer jwtSecret: namespace
  * kubesphere-system (created by the install when missing), kubesphere-config, the `kubesphere` ServiceAccount
  * (cluster-admin) with its labelled token Secret, and the ks-apiserver Service carrying the host's release.
  * `values` (spec.config) must parse as YAML, as Helm requires; it does not change what this emulation renders.
+ * Every object carries Helm's ownership metadata; one that exists without it fails the install before anything is
+ * written, with Helm's error (refuseUnownedObjects), e.g. a ClusterRoleBinding `kubesphere` made with kubectl.
  */
 export async function installKsCore(
     clients: MemberClients,
@@ -49,6 +180,7 @@ export async function installKsCore(
         // sigs.k8s.io/yaml.Unmarshal of spec.config: a parse error fails the install.
         yaml.load(options.values.toString("utf8"));
     }
+    await refuseUnownedObjects(clients);
     const { core } = clients;
     const timed = <T>(promise: Promise<T>, what: string) => withTimeout(promise, REQUEST_TIMEOUT_MS, what);
     await ignoreConflict(() =>
@@ -57,10 +189,10 @@ export async function installKsCore(
             "creating kubesphere-system",
         ),
     );
-    const configMap = {
+    const configMap = owned({
         metadata: { name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE },
         data: { [KUBESPHERE_CONFIG_KEY]: kubesphereYamlV4Member(options.jwtSecret) },
-    };
+    });
     try {
         await timed(
             core.replaceNamespacedConfigMap({
@@ -86,7 +218,7 @@ export async function installKsCore(
         timed(
             core.createNamespacedServiceAccount({
                 namespace: KUBESPHERE_NAMESPACE,
-                body: { metadata: { name: KUBESPHERE_SERVICE_ACCOUNT } },
+                body: owned({ metadata: { name: KUBESPHERE_SERVICE_ACCOUNT } }),
             }),
             "creating the kubesphere ServiceAccount",
         ),
@@ -95,14 +227,14 @@ export async function installKsCore(
         timed(
             core.createNamespacedSecret({
                 namespace: KUBESPHERE_NAMESPACE,
-                body: {
+                body: owned({
                     metadata: {
-                        name: `${KUBESPHERE_SERVICE_ACCOUNT}-token`,
+                        name: KUBESPHERE_TOKEN_SECRET,
                         labels: { [KUBESPHERE_SA_TOKEN_LABEL]: "" },
                         annotations: { "kubernetes.io/service-account.name": KUBESPHERE_SERVICE_ACCOUNT },
                     },
                     type: "kubernetes.io/service-account-token",
-                },
+                }),
             }),
             "creating the kubesphere token Secret",
         ),
@@ -110,25 +242,25 @@ export async function installKsCore(
     await ignoreConflict(() =>
         timed(
             clients.rbac.createClusterRoleBinding({
-                body: {
+                body: owned({
                     metadata: { name: KUBESPHERE_SERVICE_ACCOUNT },
                     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
                     subjects: [
                         { kind: "ServiceAccount", name: KUBESPHERE_SERVICE_ACCOUNT, namespace: KUBESPHERE_NAMESPACE },
                     ],
-                },
+                }),
             }),
             "binding the kubesphere ServiceAccount",
         ),
     );
-    const service = {
+    const service = owned({
         metadata: {
             name: KS_APISERVER.name,
             namespace: KUBESPHERE_NAMESPACE,
-            labels: { [KS_APISERVER.versionLabel]: options.release },
+            labels: { [KS_APISERVER.versionLabel]: options.release } as Record<string, string>,
         },
         spec: { ports: [{ port: 80, targetPort: 9090 }] },
-    };
+    });
     try {
         await timed(
             core.createNamespacedService({ namespace: KUBESPHERE_NAMESPACE, body: service }),

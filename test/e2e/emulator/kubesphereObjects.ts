@@ -7,9 +7,11 @@ export const KUBESPHERE_CONFIG_NAME = "kubesphere-config";
 export const KUBESPHERE_CONFIG_KEY = "kubesphere.yaml";
 
 /**
- * Service `kubesphere-system/ks-apiserver`. The sandbox cannot serve KubeSphere's API (kube-apiserver refuses to
- * proxy to loopback endpoints), so the emulator treats "the Service exists" as "ks-apiserver answers" and reads
- * the release it would report from the Service's `app.kubernetes.io/version` label.
+ * Service `kubesphere-system/ks-apiserver`. Sandbox processes listen on loopback, where kube-apiserver refuses to
+ * proxy, so by default the emulator treats "the Service exists" as "ks-apiserver answers" and reads the release it
+ * would report from the Service's `app.kubernetes.io/version` label. A member whose Service has endpoints (the
+ * sandbox's test device serveKsApiserverFromNetns: an emulated ks-apiserver in a network namespace) is asked
+ * through the service proxy instead, as KubeSphere asks (4.x; the 3.x controller keeps the label).
  */
 export const KS_APISERVER = { name: "ks-apiserver", versionLabel: "app.kubernetes.io/version" } as const;
 

@@ -14,13 +14,27 @@
  * The controller-managers run only the ServiceAccount, token, garbage-collector, namespace and CSR-signing
  * controllers (see controllerManager.ts).
  */
-import { KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import {
+    CoreV1Api,
+    KubeConfig,
+    PatchStrategy,
+    RbacAuthorizationV1Api,
+    setHeaderOptions,
+} from "@kubernetes/client-node";
 import * as fs from "fs";
+import * as yaml from "js-yaml";
 import * as path from "path";
 import { EmulatorConfig } from "../emulator/config";
 import { httpStatus } from "../emulator/kubeApi";
-import { DEFAULT_KUBESPHERE_VERSION, KubesphereVersion, parseKubesphereVersion } from "../emulator/versions";
+import {
+    DEFAULT_KUBESPHERE_VERSION,
+    KubesphereVersion,
+    parseKubesphereVersion,
+    VERSION_TRAITS,
+} from "../emulator/versions";
 import { ensureCa, issueCertificate } from "./certificates";
+import { ClockFront, startClockFront } from "./clockFront";
+import { NetnsHost, startNetnsHost } from "./netnsHost";
 import {
     adminToken,
     apiServerArgs,
@@ -135,6 +149,11 @@ export class Sandbox {
     /** @internal use startSandbox or loadSandbox */
     constructor(private readonly state: SandboxState) {}
 
+    /** Fronts started by skewedClockKubeconfig in this process; closed by stop(). */
+    private readonly clockFronts: ClockFront[] = [];
+    /** ks-apiserver hosts started by serveKsApiserverFromNetns in this process; removed by stop(). */
+    private readonly netnsHosts: NetnsHost[] = [];
+
     get dir(): string {
         return this.state.dir;
     }
@@ -247,6 +266,118 @@ export class Sandbox {
     }
 
     /**
+     * TEST DEVICE (./clockFront.ts): puts the cluster's kube-apiserver behind a loopback TLS front whose `Date` header
+     * is `offsetSeconds` off this machine's clock (negative: behind), what a cluster on a machine with a skewed clock
+     * answers, and writes a kubeconfig for it: same token, the front's own CA. Returns the file (mode 0600,
+     * `<dir>/kubeconfigs/<name>-skewed.yaml`; it holds the token). The front lives in this process until stop().
+     */
+    async skewedClockKubeconfig(name: string, offsetSeconds: number): Promise<string> {
+        const cluster = this.cluster(name);
+        const ca = ensureCa(
+            path.join(clusterFiles(this.dir, name).clusterDir, "clock-front-ca"),
+            `${name}-clock-front-ca`,
+        );
+        const { certPem, keyPem } = issueCertificate(ca, {
+            commonName: `${name}-clock-front`,
+            days: 1,
+            usage: { kind: "server", ipAddresses: ["127.0.0.1"] },
+        });
+        const front = await startClockFront({
+            upstream: cluster.server,
+            upstreamCa: Buffer.from(servingCaData(this.dir, name) as string, "base64"),
+            certPem,
+            keyPem,
+            offsetMs: offsetSeconds * 1000,
+        });
+        this.clockFronts.push(front);
+        const document = yaml.load(this.kubeconfig(name)) as {
+            clusters: Array<{ cluster: Record<string, string> }>;
+        };
+        document.clusters[0].cluster.server = front.server;
+        document.clusters[0].cluster["certificate-authority-data"] = fs.readFileSync(ca.certFile).toString("base64");
+        const file = path.join(this.dir, "kubeconfigs", `${name}-skewed.yaml`);
+        fs.writeFileSync(file, yaml.dump(document), { mode: 0o600 });
+        return file;
+    }
+
+    /**
+     * TEST DEVICE (./netnsHost.ts, needs root): runs an emulated ks-apiserver in a network namespace of its own and
+     * points the member's Endpoints `kubesphere-system/ks-apiserver` at it (through a Pod object with its address), so the member's kube-apiserver service proxy
+     * carries requests for the ks-apiserver Service there, as in a real cluster (the emulator then asks through the
+     * proxy, like KubeSphere). It reports the host's release (what the host's ks-core install puts on the member).
+     * `stopServer()` makes it stop answering, as a crash-looping ks-apiserver; the namespace goes with stop().
+     */
+    async serveKsApiserverFromNetns(name: string): Promise<NetnsHost> {
+        const port = 9090;
+        const netnsHost = await startNetnsHost({
+            dir: path.join(this.dir, LOGS),
+            port,
+            gitVersion: VERSION_TRAITS[this.host.kubesphereVersion].release,
+        });
+        this.netnsHosts.push(netnsHost);
+        const core = this.loadKubeConfig(name).makeApiClient(CoreV1Api);
+        try {
+            await core.createNamespace({ body: { metadata: { name: "kubesphere-system" } } });
+        } catch (err) {
+            if (httpStatus(err) !== 409) throw err;
+        }
+        // kube-apiserver's service proxy only dials an endpoint address whose targetRef is a Pod with that IP
+        // (pkg/registry/core/service/storage isValidAddress): the Pod object ks-apiserver's would be. No kubelet or
+        // scheduler runs in the sandbox, so it is never started; its status carries the namespace's address.
+        const podName = "ks-apiserver-netns";
+        try {
+            await core.createNamespacedPod({
+                namespace: "kubesphere-system",
+                body: {
+                    metadata: { name: podName, labels: { app: "ks-apiserver" } },
+                    spec: { containers: [{ name: "ks-apiserver", image: "kubesphere/ks-apiserver:sandbox" }] },
+                },
+            });
+        } catch (err) {
+            if (httpStatus(err) !== 409) throw err;
+        }
+        await core.patchNamespacedPodStatus(
+            {
+                name: podName,
+                namespace: "kubesphere-system",
+                body: {
+                    status: {
+                        phase: "Running",
+                        podIP: netnsHost.address,
+                        podIPs: [{ ip: netnsHost.address }],
+                    },
+                },
+            },
+            setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        );
+        const endpoints = {
+            metadata: { name: "ks-apiserver", namespace: "kubesphere-system" },
+            subsets: [
+                {
+                    addresses: [
+                        {
+                            ip: netnsHost.address,
+                            targetRef: { kind: "Pod", name: podName, namespace: "kubesphere-system" },
+                        },
+                    ],
+                    ports: [{ port, protocol: "TCP" }],
+                },
+            ],
+        };
+        try {
+            await core.createNamespacedEndpoints({ namespace: "kubesphere-system", body: endpoints });
+        } catch (err) {
+            if (httpStatus(err) !== 409) throw err;
+            await core.replaceNamespacedEndpoints({
+                name: "ks-apiserver",
+                namespace: "kubesphere-system",
+                body: endpoints,
+            });
+        }
+        return netnsHost;
+    }
+
+    /**
      * Moves the emulator's certificate-expiry clock (a test-only control standing in for time passing, see
      * ../emulator/clock.ts) to `days` after the wall clock; 0 puts it back. The running emulator reads it on its next check.
      */
@@ -303,6 +434,8 @@ export class Sandbox {
 
     /** Kills every process of the sandbox and waits until they are gone. Idempotent. */
     async stop(options: { removeData?: boolean } = {}): Promise<void> {
+        await Promise.all(this.clockFronts.splice(0).map((front) => front.close()));
+        await Promise.all(this.netnsHosts.splice(0).map((netnsHost) => netnsHost.remove()));
         const owned = this.processes();
         // Clients of the apiservers first (emulator, controller-managers), then the apiservers, then etcd, so
         // nothing logs a storm of connection errors on the way down.
