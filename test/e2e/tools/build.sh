@@ -52,6 +52,17 @@ export CGO_ENABLED=0
 die() { echo "build.sh: error: $*" >&2; exit 1; }
 command -v go >/dev/null 2>&1 || die "go not found on PATH"
 
+# The sandbox's network-namespace test hosts (test/e2e/sandbox/netnsHost.ts) need `ip` from Debian's iproute2: the
+# one system package the suite needs beyond Go and Node.js, installed here so a fresh machine needs no manual step.
+if ! command -v ip >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "build.sh: installing iproute2 (ip netns, for the sandbox's test hosts)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+  else
+    echo "build.sh: warning: ip (iproute2) not found; the e2e scenarios with network-namespace test hosts will fail" >&2
+  fi
+fi
+
 # Version of a module as required in a go.mod (single-line or block form).
 gomod_version() { # <go.mod> <module path>
   local v
