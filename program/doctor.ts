@@ -21,9 +21,10 @@ import { diagnose, Diagnosis, Finding, formatTable, readDiagnosisFacts } from ".
 import { defaultImportCredentials } from "../components/members/importCredentials";
 import { ClusterAccess, liveClusterAccess } from "../components/kubernetes/kubeClient";
 import {
+    ParsedKubeconfig,
+    parseKubeconfig,
     readKubeconfigFile,
     resolveKubeconfig,
-    ResolvedKubeconfig,
     withServer,
 } from "../components/kubernetes/kubeconfig";
 
@@ -50,7 +51,7 @@ function resolveSource(
     key: string,
     projectDir: string,
     stack: string,
-): ResolvedKubeconfig | string {
+): ParsedKubeconfig | string {
     if ("path" in source) return readKubeconfigFile(source, key, (file) => fs.readFileSync(file), projectDir);
     if ("secretConfig" in source) {
         let text: string;
@@ -80,7 +81,7 @@ function resolveSource(
 function hostFromStack(
     hostStack: string,
     projectDir: string,
-): { hostKubeconfig?: string; hostMajor: "v3" | "v4"; hostName: string } {
+): { hostKubeconfig?: ParsedKubeconfig; hostMajor: "v3" | "v4"; hostName: string } {
     try {
         const text = execFileSync(
             "pulumi",
@@ -89,7 +90,10 @@ function hostFromStack(
         );
         const host = JSON.parse(text) as { name?: string; kubeconfig?: string; kubesphereVersion?: string };
         return {
-            hostKubeconfig: host.kubeconfig,
+            hostKubeconfig:
+                host.kubeconfig === undefined
+                    ? undefined
+                    : parseKubeconfig(host.kubeconfig, `the kubeconfig in stack ${hostStack}'s ${HOST_STACK_OUTPUT}`),
             hostMajor: host.kubesphereVersion === "v4" ? "v4" : "v3",
             hostName: host.name ?? "host",
         };
@@ -104,9 +108,9 @@ async function ownHost(
     projectDir: string,
     stack: string,
     access: ClusterAccess,
-): Promise<{ hostKubeconfig?: string; hostMajor: "v3" | "v4"; hostName: string }> {
+): Promise<{ hostKubeconfig?: ParsedKubeconfig; hostMajor: "v3" | "v4"; hostName: string }> {
     const resolved = resolveSource(host.kubeconfig, "host.kubeconfig", projectDir, stack);
-    const hostKubeconfig = typeof resolved === "string" ? undefined : resolved.yaml;
+    const hostKubeconfig = typeof resolved === "string" ? undefined : resolved;
     const hostMajor =
         host.kubesphereVersion !== "auto"
             ? host.kubesphereVersion
@@ -142,15 +146,15 @@ export async function doctor(
                 credentials !== "kubeconfig"
                     ? undefined
                     : member.apiServerEndpoint === undefined
-                      ? resolved.yaml
-                      : withServer(resolved.yaml, member.apiServerEndpoint);
+                      ? resolved
+                      : withServer(resolved, member.apiServerEndpoint);
             const facts = await readDiagnosisFacts(
                 {
                     member: member.name,
                     configKey,
                     hostMajor,
                     hostName,
-                    memberKubeconfig: resolved.yaml,
+                    memberKubeconfig: resolved,
                     hostKubeconfig,
                     credentials,
                     importKubeconfig,

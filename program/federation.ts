@@ -16,7 +16,7 @@ import {
 import { FederationConfigError, throwProblems } from "../components/config/errors";
 import { FederationHost, HostCluster, sharedHostFacts, sharedMemberFacts } from "../components/host/hostCluster";
 import { hostPreflightVerdict } from "../components/host/hostPreflight";
-import { resolveKubeconfig } from "../components/kubernetes/kubeconfig";
+import { ParsedKubeconfig, resolveKubeconfig } from "../components/kubernetes/kubeconfig";
 import { ClusterAccess, currentClusterAccess, useClusterAccess } from "../components/kubernetes/kubeClient";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
 import { PROVIDER_DISPLAY_NAMES } from "../components/kubesphere/kubesphereObjects";
@@ -156,24 +156,17 @@ export async function federate(
         const side: FederationHostSide =
             "stackReference" in hostConfig
                 ? await hostFromStack(hostConfig, config, sources, clusterAccess, opts)
-                : await ownHost(
-                      hostConfig,
-                      config,
-                      hostKubeconfig!.resolved.apply((resolved) => resolved.yaml),
-                      fleetChecked,
-                      clusterAccess,
-                      opts,
-                  );
+                : await ownHost(hostConfig, config, hostKubeconfig!.resolved, fleetChecked, clusterAccess, opts);
         const { host } = side;
 
         // Every member's kube-system UID, for "the same cluster listed twice" (KubeSphere: "MUST not import the same cluster
         // twice"); the reads are the members' own pre-flight reads, shared. A member that cannot be read reports it itself.
         const fleet: pulumi.Output<FleetMember[]> = pulumi
-            .all(memberKubeconfigs.map((source) => source!.resolved.apply((resolved) => resolved.yaml)))
-            .apply((yamls) =>
+            .all(memberKubeconfigs.map((source) => source!.resolved))
+            .apply((kubeconfigs) =>
                 Promise.all(
-                    yamls.map((yaml, index) =>
-                        sharedMemberFacts(host, clusterAccess, config.members[index].name, yaml).then(
+                    kubeconfigs.map((kubeconfig, index) =>
+                        sharedMemberFacts(host, clusterAccess, config.members[index].name, kubeconfig).then(
                             (facts) => facts.kubeSystemUid,
                             () => undefined,
                         ),
@@ -247,17 +240,17 @@ export async function federate(
 async function ownHost(
     hostConfig: HostConfig,
     config: FederationConfig,
-    hostKubeconfigYaml: pulumi.Output<string>,
+    hostKubeconfig: pulumi.Output<ParsedKubeconfig>,
     fleetChecked: pulumi.Output<FleetChecked>,
     clusterAccess: ClusterAccess,
     opts: pulumi.ComponentResourceOptions | undefined,
 ): Promise<FederationHostSide> {
-    const kubesphereVersion = await hostKubesphereVersion(hostConfig, hostKubeconfigYaml, clusterAccess);
+    const kubesphereVersion = await hostKubesphereVersion(hostConfig, hostKubeconfig, clusterAccess);
     const host = new HostCluster(
         hostConfig.name,
         {
             hostClusterName: hostConfig.name,
-            kubeconfig: hostKubeconfigYaml,
+            kubeconfig: hostKubeconfig.apply((parsed) => parsed.yaml),
             kubesphereVersion,
             installerTimeoutSeconds: hostConfig.installerTimeoutSeconds,
             agentProxyAddress: hostConfig.agentProxyAddress,
@@ -319,7 +312,7 @@ async function hostFromStack(
         description: `output "${HOST_STACK_OUTPUT}" of stack ${stack} (kubeconfig)`,
         baseDir: sources.cwd,
     };
-    const kubeconfig = resolveKubeconfig(exported.kubeconfig, undefined, origin, sources.readFile).yaml;
+    const kubeconfig = resolveKubeconfig(exported.kubeconfig, undefined, origin, sources.readFile);
     throwProblems(
         config.members.flatMap((member, index) =>
             member.name === exported.name
@@ -332,7 +325,7 @@ async function hostFromStack(
                 : [],
         ),
     );
-    const secretKubeconfig = pulumi.secret(kubeconfig);
+    const secretKubeconfig = pulumi.secret(kubeconfig.yaml);
     const reading = {
         jwtSecret: pulumi.secret(exported.jwtSecret),
         kubeconfig: secretKubeconfig,
@@ -419,11 +412,11 @@ export function parseHostStackOutput(raw: unknown, stack: string, key: string): 
  */
 async function hostKubesphereVersion(
     hostConfig: HostConfig,
-    hostKubeconfig: pulumi.Output<string>,
+    hostKubeconfig: pulumi.Output<ParsedKubeconfig>,
     access: ClusterAccess,
 ): Promise<"v3" | "v4"> {
     if (hostConfig.kubesphereVersion !== "auto") return hostConfig.kubesphereVersion;
-    const kubeconfig = await new Promise<string>((resolve) => hostKubeconfig.apply(resolve));
+    const kubeconfig = await new Promise<ParsedKubeconfig>((resolve) => hostKubeconfig.apply(resolve));
     let layout: "v3" | "v4";
     try {
         layout = await access.readKubesphereLayout(hostConfig.name, kubeconfig);

@@ -10,6 +10,7 @@ import { DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS } from "../config/configSchema";
 import { waitForHostRole } from "./hostInstaller";
 import { hostPreflightVerdict, hostWaitPreviewMessage } from "./hostPreflight";
 import { ClusterAccess, currentClusterAccess } from "../kubernetes/kubeClient";
+import { ParsedKubeconfig, parsedKubeconfigOutput } from "../kubernetes/kubeconfig";
 import {
     hostInstallerSpec,
     INSTALLER_API_VERSION,
@@ -132,8 +133,14 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         const access = currentClusterAccess();
         const timeoutSeconds = args.installerTimeoutSeconds ?? DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS;
 
+        const parsedKubeconfig = parsedKubeconfigOutput(
+            this.kubeconfig,
+            `the kubeconfig of host "${args.hostClusterName}"`,
+            "host.kubeconfig",
+            this,
+        );
         // Pre-flight: reads only, so previews show it; the patch waits for it.
-        const preflight = this.kubeconfig.apply(async (kubeconfig) => {
+        const preflight = parsedKubeconfig.apply(async (kubeconfig) => {
             try {
                 const facts = await sharedHostFacts(this, access, kubeconfig);
                 const verdict = hostPreflightVerdict({ hostMajor: this.kubesphereVersion, host: facts });
@@ -208,7 +215,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         this.readyForMembers =
             patch === undefined
                 ? preflight.apply(() => ({ waited: false, waitedMs: 0 }))
-                : pulumi.all([patch.id, this.kubeconfig, preflight]).apply(async ([, kubeconfig]) => {
+                : pulumi.all([patch.id, parsedKubeconfig, preflight]).apply(async ([, kubeconfig]) => {
                       if (pulumi.runtime.isDryRun()) return { waited: false, waitedMs: 0 };
                       try {
                           const { waitedMs } = await waitForHostRole({
@@ -243,7 +250,7 @@ const memberFactsByHost = new WeakMap<FederationHost, Map<string, Promise<Cluste
 export function sharedHostFacts(
     host: FederationHost,
     access: ClusterAccess,
-    hostKubeconfig: string,
+    hostKubeconfig: ParsedKubeconfig,
 ): Promise<HostFacts> {
     let facts = hostFactsByHost.get(host);
     if (facts === undefined) {
@@ -272,17 +279,17 @@ export function sharedMemberFacts(
     host: FederationHost,
     access: ClusterAccess,
     member: string,
-    memberKubeconfig: string,
+    memberKubeconfig: ParsedKubeconfig,
 ): Promise<ClusterFacts> {
     let byKubeconfig = memberFactsByHost.get(host);
     if (byKubeconfig === undefined) {
         byKubeconfig = new Map();
         memberFactsByHost.set(host, byKubeconfig);
     }
-    let facts = byKubeconfig.get(memberKubeconfig);
+    let facts = byKubeconfig.get(memberKubeconfig.yaml);
     if (facts === undefined) {
         facts = access.readClusterFacts(member, memberKubeconfig);
-        byKubeconfig.set(memberKubeconfig, facts);
+        byKubeconfig.set(memberKubeconfig.yaml, facts);
     }
     return facts;
 }

@@ -22,6 +22,7 @@ import {
 } from "../../components/members/diagnosis";
 import { ClusterFacts, HostFacts } from "../../components/members/memberPreflight";
 import { certificateKubeconfig, daysLeftAt, tokenKubeconfig } from "../fixtures/kubeconfigs";
+import { parseKubeconfig } from "../../components/kubernetes/kubeconfig";
 import { fakeClusterAccess, freshV3Facts } from "./pulumiMocks";
 
 const HOST_SECRET = "hostSecret0123456789abcdefghijkl";
@@ -75,7 +76,7 @@ function facts(overrides: Partial<DiagnosisFacts> = {}): DiagnosisFacts {
             ],
         },
         importProbe: okProbe,
-        importKubeconfig: tokenKubeconfig("m1"),
+        importKubeconfig: parseKubeconfig(tokenKubeconfig("m1")),
         clocks: {
             host: { serverMs: 100_000, sentMs: 100_000, receivedMs: 100_010 },
             member: { serverMs: 100_000, sentMs: 100_000, receivedMs: 100_010 },
@@ -179,13 +180,14 @@ describe("diagnosis: why a join is stuck", () => {
 
     it("client certificate: expired fails, expiring within 30 days warns, none is fine", () => {
         const expired = checkClientCertificateFinding(
-            facts({ importKubeconfig: certificateKubeconfig("m1"), now: daysLeftAt(-2) }),
+            facts({ importKubeconfig: parseKubeconfig(certificateKubeconfig("m1")), now: daysLeftAt(-2) }),
         );
         assert.strictEqual(expired.verdict, "fail");
         assert.match(expired.evidence, /expired/);
         assert.strictEqual(
-            checkClientCertificateFinding(facts({ importKubeconfig: certificateKubeconfig("m1"), now: daysLeftAt(5) }))
-                .verdict,
+            checkClientCertificateFinding(
+                facts({ importKubeconfig: parseKubeconfig(certificateKubeconfig("m1")), now: daysLeftAt(5) }),
+            ).verdict,
             "warn",
         );
         assert.strictEqual(checkClientCertificateFinding(facts()).verdict, "ok");
@@ -423,7 +425,7 @@ describe("diagnosis: why a join is stuck", () => {
             readClusterObject: async () => ({
                 connectionType: "direct",
                 conditions: [],
-                kubeconfig: tokenKubeconfig("m1", "https://m1.internal:6443"),
+                kubeconfig: parseKubeconfig(tokenKubeconfig("m1", "https://m1.internal:6443")),
             }),
             probeImportKubeconfig: async (kubeconfig, source) => {
                 probed.push(source);
@@ -440,8 +442,8 @@ describe("diagnosis: why a join is stuck", () => {
                 configKey: "members[0]",
                 hostMajor: "v3",
                 hostName: "host",
-                memberKubeconfig: tokenKubeconfig("m1"),
-                hostKubeconfig: tokenKubeconfig("host"),
+                memberKubeconfig: parseKubeconfig(tokenKubeconfig("m1")),
+                hostKubeconfig: parseKubeconfig(tokenKubeconfig("host")),
                 credentials: "kubeconfig",
             },
             access,
@@ -465,7 +467,7 @@ describe("diagnosis: why a join is stuck", () => {
                         message: "Cluster has been initialized",
                     },
                 ],
-                kubeconfig: tokenKubeconfig("m1", "https://mc-m1.kubesphere-system.svc:6443"),
+                kubeconfig: parseKubeconfig(tokenKubeconfig("m1", "https://mc-m1.kubesphere-system.svc:6443")),
             }),
             probeImportKubeconfig: async (_kubeconfig, source) => {
                 probed.push(source);
@@ -482,8 +484,8 @@ describe("diagnosis: why a join is stuck", () => {
                 configKey: "members[0]",
                 hostMajor: "v3",
                 hostName: "host",
-                memberKubeconfig: tokenKubeconfig("m1"),
-                hostKubeconfig: tokenKubeconfig("host"),
+                memberKubeconfig: parseKubeconfig(tokenKubeconfig("m1")),
+                hostKubeconfig: parseKubeconfig(tokenKubeconfig("host")),
                 credentials: "kubeconfig",
             },
             access,
