@@ -51,7 +51,7 @@ export interface HostArgs {
     /** KubeSphere's name for the host (`spec.multicluster.hostClusterName`). Default: `host`. */
     hostClusterName?: string;
     /** KubeSphere major version of the host: `v3` (ks-installer is patched) or `v4` (ks-core). Default: `v3`. */
-    kubesphereVersion?: string;
+    kubesphereMajor?: string;
     /** KubeSphere 3.x: how long to wait for KubeSphere to run as a host after the patch, in seconds. Default: 1800. */
     installerTimeoutSeconds?: number;
     /** Where agent members' agents dial the host's tower, e.g. `http://203.0.113.10:30880`. Default: none. */
@@ -70,7 +70,7 @@ export class Host extends pulumi.ComponentResource {
     /** The host's jwtSecret (secret), for members; resolves once the cluster runs as a host. */
     public readonly jwtSecret: pulumi.Output<string>;
     /** The host's KubeSphere version as the pre-flight found it, e.g. `v3.4.1`. */
-    public readonly kubesphereVersion: pulumi.Output<string>;
+    public readonly detectedKubesphereVersion: pulumi.Output<string>;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere-federation:index:Host", name, {}, opts);
@@ -80,7 +80,7 @@ export class Host extends pulumi.ComponentResource {
             {
                 hostClusterName,
                 kubeconfig: args.kubeconfig,
-                kubesphereVersion: oneOf("Host", "kubesphereVersion", args.kubesphereVersion, KUBESPHERE_MAJORS, "v3"),
+                kubesphereMajor: oneOf("Host", "kubesphereMajor", args.kubesphereMajor, KUBESPHERE_MAJORS, "v3"),
                 installerTimeoutSeconds: args.installerTimeoutSeconds,
                 agentProxyAddress: args.agentProxyAddress,
             },
@@ -91,12 +91,12 @@ export class Host extends pulumi.ComponentResource {
         this.jwtSecret = pulumi.secret(
             pulumi.all([host.jwtSecret, host.readyForMembers]).apply(([jwtSecret]) => jwtSecret),
         );
-        this.kubesphereVersion = host.detectedKubesphereVersion;
+        this.detectedKubesphereVersion = host.detectedKubesphereVersion;
         this.registerOutputs({
             hostClusterName: this.hostClusterName,
             kubeconfig: this.kubeconfig,
             jwtSecret: this.jwtSecret,
-            kubesphereVersion: this.kubesphereVersion,
+            detectedKubesphereVersion: this.detectedKubesphereVersion,
         });
     }
 }
@@ -113,7 +113,7 @@ export interface MemberArgs {
     /** KubeSphere's name for the host, as given to its `Host`. Default: `host`. */
     hostClusterName?: string;
     /** KubeSphere major version of the host: `v3` or `v4`. Default: `v3`. */
-    kubesphereVersion?: string;
+    kubesphereMajor?: string;
     /** How the host reaches the member: `direct` or `agent`. Default: `direct`. */
     connection?: string;
     /** Agent members: where the agent dials the host's tower, as given to the `Host`. Default: tower's load-balancer address. */
@@ -151,7 +151,7 @@ export class Member extends pulumi.ComponentResource {
         const hostKubeconfig = pulumi.secret(args.hostKubeconfig);
         const host: FederationHost = {
             // The same identity a HostCluster gives its provider, so host resources keep their provider if moved.
-            provider: new k8s.Provider(
+            kubernetesProvider: new k8s.Provider(
                 `${name}-host`,
                 { kubeconfig: hostKubeconfig, clusterIdentifier: `kubesphere-federation/${hostClusterName}` },
                 { parent: this },
@@ -159,7 +159,7 @@ export class Member extends pulumi.ComponentResource {
             jwtSecret: pulumi.secret(args.jwtSecret),
             kubeconfig: hostKubeconfig,
             hostClusterName,
-            kubesphereVersion: oneOf("Member", "kubesphereVersion", args.kubesphereVersion, KUBESPHERE_MAJORS, "v3"),
+            kubesphereMajor: oneOf("Member", "kubesphereMajor", args.kubesphereMajor, KUBESPHERE_MAJORS, "v3"),
             agentProxyAddress: args.agentProxyAddress,
         };
         const member = new MemberCluster(

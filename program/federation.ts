@@ -107,7 +107,7 @@ export interface HostStackOutput {
 interface FederationHostSide {
     host: FederationHost;
     hostName: string;
-    kubesphereVersion: "v3" | "v4";
+    kubesphereMajor: "v3" | "v4";
     hostKubesphereVersion: pulumi.Output<string>;
     /** Set for a host-only stack: what member stacks read. */
     exported?: pulumi.Output<HostStackOutput>;
@@ -245,13 +245,13 @@ async function ownHost(
     clusterAccess: ClusterAccess,
     opts: pulumi.ComponentResourceOptions | undefined,
 ): Promise<FederationHostSide> {
-    const kubesphereVersion = await hostKubesphereVersion(hostConfig, hostKubeconfig, clusterAccess);
+    const kubesphereMajor = await hostKubesphereMajor(hostConfig, hostKubeconfig, clusterAccess);
     const host = new HostCluster(
         hostConfig.name,
         {
             hostClusterName: hostConfig.name,
             kubeconfig: hostKubeconfig.apply((parsed) => parsed.yaml),
-            kubesphereVersion,
+            kubesphereMajor,
             installerTimeoutSeconds: hostConfig.installerTimeoutSeconds,
             agentProxyAddress: hostConfig.agentProxyAddress,
             fleetChecked,
@@ -269,7 +269,7 @@ async function ownHost(
                           name: hostConfig.name,
                           kubeconfig,
                           jwtSecret,
-                          kubesphereVersion,
+                          kubesphereVersion: kubesphereMajor,
                           detectedKubesphereVersion: detected,
                           ...(hostConfig.agentProxyAddress === undefined
                               ? {}
@@ -279,7 +279,7 @@ async function ownHost(
     return {
         host,
         hostName: hostConfig.name,
-        kubesphereVersion,
+        kubesphereMajor,
         hostKubesphereVersion: host.detectedKubesphereVersion,
         exported,
     };
@@ -330,7 +330,7 @@ async function hostFromStack(
         jwtSecret: pulumi.secret(exported.jwtSecret),
         kubeconfig: secretKubeconfig,
         hostClusterName: exported.name,
-        kubesphereVersion: exported.kubesphereVersion,
+        kubesphereMajor: exported.kubesphereVersion,
         agentProxyAddress: exported.agentProxyAddress,
     };
     // The host's own checks, read-only, before any resource (shared with every member's pre-flight, which reads the
@@ -338,7 +338,7 @@ async function hostFromStack(
     let facts;
     try {
         facts = await sharedHostFacts(
-            reading as Omit<FederationHost, "provider"> as FederationHost,
+            reading as Omit<FederationHost, "kubernetesProvider"> as FederationHost,
             clusterAccess,
             kubeconfig,
         );
@@ -356,7 +356,7 @@ async function hostFromStack(
     verdict.warnings.forEach((warning) => pulumi.log.warn(warning));
     // The only host resource of a member stack: the provider its members' Cluster objects go through.
     const host: FederationHost = Object.assign(reading, {
-        provider: new k8s.Provider(
+        kubernetesProvider: new k8s.Provider(
             `${exported.name}-from-stack`,
             { kubeconfig: secretKubeconfig, clusterIdentifier: `kubesphere-federation/${exported.name}` },
             opts,
@@ -368,7 +368,7 @@ async function hostFromStack(
     return {
         host,
         hostName: exported.name,
-        kubesphereVersion: exported.kubesphereVersion,
+        kubesphereMajor: exported.kubesphereVersion,
         hostKubesphereVersion: pulumi.output(describeInstall(verdict.install)),
     };
 }
@@ -410,7 +410,7 @@ export function parseHostStackOutput(raw: unknown, stack: string, key: string): 
  * The host's KubeSphere major version: as configured, or (`auto`) read from its kubesphere-config layout before any
  * resource is registered, because the version decides which resources exist. A read, so previews do it too.
  */
-async function hostKubesphereVersion(
+async function hostKubesphereMajor(
     hostConfig: HostConfig,
     hostKubeconfig: pulumi.Output<ParsedKubeconfig>,
     access: ClusterAccess,

@@ -24,8 +24,8 @@ import { asResourceError, refusal } from "../kubernetes/resourceErrors";
 
 /** What a member needs from its host; a HostCluster, or values taken from another stack. */
 export interface FederationHost {
-    /** Kubernetes provider for the host cluster; the member's Cluster object is created through it. */
-    readonly provider: k8s.Provider;
+    /** The Kubernetes provider (k8s.Provider) for the host cluster; the member's Cluster object is created through it. */
+    readonly kubernetesProvider: k8s.Provider;
     /** The host's jwtSecret (secret). */
     readonly jwtSecret: pulumi.Input<string>;
     /** The host's kubeconfig (secret), for the duplicate-import check; without it the check is skipped. */
@@ -36,7 +36,7 @@ export interface FederationHost {
      * The host's KubeSphere major version, which decides what a member's join is: `v3` (the member's ks-installer
      * is patched) or `v4` (the host installs ks-core on the member). Members take it from here, so they cannot disagree.
      */
-    readonly kubesphereVersion: "v3" | "v4";
+    readonly kubesphereMajor: "v3" | "v4";
     /** Where agent members' agents dial the host's tower, e.g. `http://203.0.113.10:30880`. Default: tower's load-balancer address. */
     readonly agentProxyAddress?: string;
     /**
@@ -69,7 +69,7 @@ export interface HostClusterArgs {
      * KubeSphere major version of the host: `v3` (ClusterConfiguration ks-installer is patched) or `v4` (ks-core
      * Helm install: nothing to patch, the host role is set at install time). Default: `v3`.
      */
-    kubesphereVersion?: "v3" | "v4";
+    kubesphereMajor?: "v3" | "v4";
     /**
      * KubeSphere 3.x: how long to wait, after the ks-installer patch, for KubeSphere to run as a host, in seconds.
      * Default: 1800 (the installer's kubefed install alone may take 30 minutes).
@@ -95,12 +95,12 @@ export interface HostClusterArgs {
  * reads the jwtSecret members must share from its kubesphere-config.
  */
 export class HostCluster extends pulumi.ComponentResource implements FederationHost {
-    /** Kubernetes provider for the host. */
-    public readonly provider: k8s.Provider;
+    /** The Kubernetes provider (k8s.Provider) for the host. */
+    public readonly kubernetesProvider: k8s.Provider;
     /** The server-side-apply patch of the host's ks-installer (KubeSphere 3.x only). */
     public readonly installerPatch?: k8s.apiextensions.CustomResourcePatch;
     /** The host's KubeSphere major version. */
-    public readonly kubesphereVersion: "v3" | "v4";
+    public readonly kubesphereMajor: "v3" | "v4";
     /** The host's jwtSecret, read from kubesphere-config (secret). */
     public readonly jwtSecret: pulumi.Output<string>;
     /** Which kubesphere-config layout the host has: `v3` (authentication.jwtSecret) or `v4` (issuer.jwtSecret). */
@@ -120,7 +120,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         this.agentProxyAddress = args.agentProxyAddress;
         this.kubeconfig = pulumi.secret(args.kubeconfig);
 
-        this.provider = new k8s.Provider(
+        this.kubernetesProvider = new k8s.Provider(
             name,
             {
                 kubeconfig: this.kubeconfig,
@@ -129,7 +129,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
             { parent: this },
         );
 
-        this.kubesphereVersion = args.kubesphereVersion ?? "v3";
+        this.kubesphereMajor = args.kubesphereMajor ?? "v3";
         const access = currentClusterAccess();
         const timeoutSeconds = args.installerTimeoutSeconds ?? DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS;
 
@@ -143,7 +143,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         const preflight = parsedKubeconfig.apply(async (kubeconfig) => {
             try {
                 const facts = await sharedHostFacts(this, access, kubeconfig);
-                const verdict = hostPreflightVerdict({ hostMajor: this.kubesphereVersion, host: facts });
+                const verdict = hostPreflightVerdict({ hostMajor: this.kubesphereMajor, host: facts });
                 verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
                 if (verdict.errors.length > 0) throw refusal(verdict.errors.join("\n"), this);
                 if (!verdict.isHost && pulumi.runtime.isDryRun())
@@ -159,7 +159,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
 
         // 4.x has no ClusterConfiguration (docs/kubesphere.md §6).
         this.installerPatch =
-            this.kubesphereVersion === "v4"
+            this.kubesphereMajor === "v4"
                 ? undefined
                 : new k8s.apiextensions.CustomResourcePatch(
                       `${name}-ks-installer`,
@@ -184,7 +184,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
                       },
                       {
                           parent: this,
-                          provider: this.provider,
+                          provider: this.kubernetesProvider,
                           // Deleting a patch relinquishes its fields, which would strip the host role from a live host (and
                           // break every other member). Removing the host from Pulumi must leave the host as it is.
                           retainOnDelete: true,
@@ -199,7 +199,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
             `${KUBESPHERE_NAMESPACE}/${KUBESPHERE_CONFIG_NAME}`,
             {
                 parent: this,
-                provider: this.provider,
+                provider: this.kubernetesProvider,
                 dependsOn: this.installerPatch ? [this.installerPatch] : [],
                 // kubesphere.yaml holds the jwtSecret: the read's state must not keep it in plain text. The
                 // Kubernetes provider also copies a read object into the `__inputs` output (seen in `pulumi stack export`).

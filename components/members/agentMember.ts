@@ -229,7 +229,7 @@ export function waitForAgentJoined(
     explain: (message: string, memberKubeconfig: ParsedKubeconfig, hostKubeconfig: ParsedKubeconfig) => Promise<string>,
 ): pulumi.Output<ClusterStatus | undefined> {
     const configBytes = args.ksCoreValues === undefined ? new Uint8Array() : Buffer.from(yaml.dump(args.ksCoreValues));
-    const v3 = args.host.kubesphereVersion === "v3";
+    const v3 = args.host.kubesphereMajor === "v3";
     return pulumi
         .all([cluster.id, createdStatus, kubeconfig, hostKubeconfig, token, preflight])
         .apply(async ([, created, memberKubeconfig, hostKubeconfig, expectedToken, found]) => {

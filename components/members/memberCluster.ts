@@ -149,8 +149,8 @@ export interface ClusterStatus {
  * The component's name is the KubeSphere cluster name.
  */
 export class MemberCluster extends pulumi.ComponentResource {
-    /** Kubernetes provider for the member. */
-    public readonly provider: k8s.Provider;
+    /** The Kubernetes provider (k8s.Provider) for the member; `provider` is where the member runs (MemberClusterArgs). */
+    public readonly kubernetesProvider: k8s.Provider;
     /** The server-side-apply patch of the member's ks-installer (KubeSphere 3.x only). */
     public readonly installerPatch?: k8s.apiextensions.CustomResourcePatch;
     /** The member's `Cluster` object on the host. */
@@ -178,12 +178,12 @@ export class MemberCluster extends pulumi.ComponentResource {
         // Through tower KubeSphere never uses the member's kubeconfig, so there are no import credentials to choose.
         const credentials: ImportCredentials = viaAgent
             ? "kubeconfig"
-            : (args.credentials ?? defaultCredentialsFor(args.kubeconfig, args.host.kubesphereVersion));
+            : (args.credentials ?? defaultCredentialsFor(args.kubeconfig, args.host.kubesphereMajor));
         const access = currentClusterAccess();
-        const v3 = args.host.kubesphereVersion === "v3";
+        const v3 = args.host.kubesphereMajor === "v3";
 
         const kubeconfigText = pulumi.secret(args.kubeconfig);
-        this.provider = new k8s.Provider(
+        this.kubernetesProvider = new k8s.Provider(
             name,
             // No deleteUnreachable: a short outage during `up --refresh` must not make Pulumi forget the member's
             // resources. A member that is gone for good is removed with PULUMI_K8S_DELETE_UNREACHABLE=true (README).
@@ -253,7 +253,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                   },
                   {
                       parent: this,
-                      provider: this.provider,
+                      provider: this.kubernetesProvider,
                       // Deleting a server-side-apply patch removes the fields it owned: the member would lose its jwtSecret
                       // and role (and settings someone else made before we forced ownership). Removing a member only
                       // deletes its Cluster on the host; the member's ks-installer is left as it is (README, "Removing a member").
@@ -322,7 +322,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                           token: pulumi.secret(rotation.apply((rotated) => rotated.token)),
                           checked: checked.apply((found) => found.agent!),
                       },
-                      { parent: this, provider: this.provider },
+                      { parent: this, provider: this.kubernetesProvider },
                   );
         const ownKubeconfig = kubeconfig.apply((parsed) =>
             args.apiServerEndpoint === undefined ? parsed : withServer(parsed, args.apiServerEndpoint),
@@ -381,7 +381,7 @@ export class MemberCluster extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                provider: args.host.provider,
+                provider: args.host.kubernetesProvider,
                 // On removal the Cluster is deleted before anything happens on the member.
                 dependsOn: [...(this.installerPatch ? [this.installerPatch] : []), ...agentResources],
                 additionalSecretOutputs: ["spec"],
@@ -463,7 +463,7 @@ export class MemberCluster extends pulumi.ComponentResource {
         args: MemberClusterArgs,
         access: ClusterAccess,
     ): Promise<MemberPreflight> {
-        const v3 = args.host.kubesphereVersion === "v3";
+        const v3 = args.host.kubesphereMajor === "v3";
         const viaAgent = args.connection === "agent";
         // Through tower KubeSphere never uses the member's kubeconfig: nothing to check for the import.
         const importCheck: ImportCheck = viaAgent
@@ -661,7 +661,7 @@ export class MemberCluster extends pulumi.ComponentResource {
     ) {
         const account = createImportServiceAccount(name, args.credentialsRevision ?? 1, preflight, {
             parent: this,
-            provider: this.provider,
+            provider: this.kubernetesProvider,
         });
         return pulumi
             .all([kubeconfig, account.token, account.caData])
