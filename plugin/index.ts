@@ -10,7 +10,6 @@
  * `pulumi.secret`, `Output.secret`); the components treat them as secrets either way (pulumi.secret), and every
  * output that carries one is a secret.
  */
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
     IMPORT_CREDENTIALS,
@@ -20,7 +19,7 @@ import {
     MemberConnection,
     MemberProvider,
 } from "../components/config/configSchema";
-import { FederationHost, HostCluster } from "../components/host/hostCluster";
+import { FederationHost, HostCluster, hostKubernetesProvider } from "../components/host/hostCluster";
 import { MemberCluster } from "../components/members/memberCluster";
 
 /** KubeSphere's name for the host when none is given (the program's default too). */
@@ -150,12 +149,9 @@ export class Member extends pulumi.ComponentResource {
         const hostClusterName = args.hostClusterName || DEFAULT_HOST_CLUSTER_NAME;
         const hostKubeconfig = pulumi.secret(args.hostKubeconfig);
         const host: FederationHost = {
-            // The same identity a HostCluster gives its provider, so host resources keep their provider if moved.
-            kubernetesProvider: new k8s.Provider(
-                `${name}-host`,
-                { kubeconfig: hostKubeconfig, clusterIdentifier: `kubesphere-federation/${hostClusterName}` },
-                { parent: this },
-            ),
+            kubernetesProvider: hostKubernetesProvider(`${name}-host`, hostClusterName, hostKubeconfig, {
+                parent: this,
+            }),
             jwtSecret: pulumi.secret(args.jwtSecret),
             kubeconfig: hostKubeconfig,
             hostClusterName,

@@ -4,7 +4,6 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
-import * as k8s from "@pulumi/kubernetes";
 import {
     FederationConfig,
     HOST_STACK_OUTPUT,
@@ -14,7 +13,13 @@ import {
     parseFederationConfig,
 } from "../components/config/configSchema";
 import { FederationConfigError, throwProblems } from "../components/config/errors";
-import { FederationHost, HostCluster, sharedHostFacts, sharedMemberFacts } from "../components/host/hostCluster";
+import {
+    FederationHost,
+    HostCluster,
+    hostKubernetesProvider,
+    sharedHostFacts,
+    sharedMemberFacts,
+} from "../components/host/hostCluster";
 import { hostPreflightVerdict } from "../components/host/hostPreflight";
 import { ParsedKubeconfig, resolveKubeconfig } from "../components/kubernetes/kubeconfig";
 import { ClusterAccess, currentClusterAccess, useClusterAccess } from "../components/kubernetes/kubeClient";
@@ -356,11 +361,9 @@ async function hostFromStack(
     verdict.warnings.forEach((warning) => pulumi.log.warn(warning));
     // The only host resource of a member stack: the provider its members' Cluster objects go through.
     const host: FederationHost = Object.assign(reading, {
-        kubernetesProvider: new k8s.Provider(
-            `${exported.name}-from-stack`,
-            { kubeconfig: secretKubeconfig, clusterIdentifier: `kubesphere-federation/${exported.name}` },
-            opts,
-        ),
+        kubernetesProvider: hostKubernetesProvider(`${exported.name}-from-stack`, exported.name, secretKubeconfig, {
+            ...opts,
+        }),
     });
     pulumi.log.info(
         `host "${exported.name}" from stack ${stack}: KubeSphere ${describeInstall(verdict.install)}; this stack only joins its members`,

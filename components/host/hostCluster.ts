@@ -11,16 +11,10 @@ import { waitForHostRole } from "./hostInstaller";
 import { hostPreflightVerdict, hostWaitPreviewMessage } from "./hostPreflight";
 import { ClusterAccess, currentClusterAccess } from "../kubernetes/kubeClient";
 import { ParsedKubeconfig, parsedKubeconfigOutput } from "../kubernetes/kubeconfig";
-import {
-    hostInstallerSpec,
-    INSTALLER_API_VERSION,
-    INSTALLER_KIND,
-    installerMetadata,
-    installerPatchAnnotations,
-} from "../kubesphere/kubesphereObjects";
+import { hostInstallerSpec, ksInstallerPatch } from "../kubesphere/kubesphereObjects";
 import { describeInstall, hasHostClusterNameOption } from "../kubesphere/kubesphereVersion";
 import type { ClusterFacts, FleetChecked, HostFacts } from "../members/memberPreflight";
-import { asResourceError, refusal } from "../kubernetes/resourceErrors";
+import { asResourceError, refusal, UpWait, waitOnUp } from "../kubernetes/resourceErrors";
 
 /** What a member needs from its host; a HostCluster, or values taken from another stack. */
 export interface FederationHost {
@@ -47,10 +41,7 @@ export interface FederationHost {
 }
 
 /** The host is ready for members: how long `up` waited for it (0 when it already was a host; not waited in previews). */
-export interface HostReadiness {
-    waited: boolean;
-    waitedMs: number;
-}
+export type HostReadiness = UpWait;
 
 export interface HostClusterArgs {
     /**
@@ -120,14 +111,10 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         this.agentProxyAddress = args.agentProxyAddress;
         this.kubeconfig = pulumi.secret(args.kubeconfig);
 
-        this.kubernetesProvider = new k8s.Provider(
-            name,
-            {
-                kubeconfig: this.kubeconfig,
-                clusterIdentifier: args.clusterIdentifier ?? `kubesphere-federation/${args.hostClusterName}`,
-            },
-            { parent: this },
-        );
+        this.kubernetesProvider = hostKubernetesProvider(name, args.hostClusterName, this.kubeconfig, {
+            parent: this,
+            clusterIdentifier: args.clusterIdentifier,
+        });
 
         this.kubesphereMajor = args.kubesphereMajor ?? "v3";
         const access = currentClusterAccess();
@@ -161,36 +148,23 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         this.installerPatch =
             this.kubesphereMajor === "v4"
                 ? undefined
-                : new k8s.apiextensions.CustomResourcePatch(
-                      `${name}-ks-installer`,
-                      {
-                          apiVersion: INSTALLER_API_VERSION,
-                          kind: INSTALLER_KIND,
-                          metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                          // 3.1 has no hostClusterName option (docs/kubesphere.md §9): the patch leaves it out there.
-                          spec: pulumi.unsecret(
-                              pulumi
-                                  .all([preflight, args.fleetChecked])
-                                  .apply(([verdict]) =>
-                                      hostInstallerSpec(
-                                          verdict.install.kind === "v3" &&
-                                              !hasHostClusterNameOption(verdict.install.release)
-                                              ? undefined
-                                              : args.hostClusterName,
-                                          args.agentProxyAddress,
-                                      ),
+                : ksInstallerPatch(
+                      name,
+                      // 3.1 has no hostClusterName option (docs/kubesphere.md §9): the patch leaves it out there.
+                      pulumi.unsecret(
+                          pulumi
+                              .all([preflight, args.fleetChecked])
+                              .apply(([verdict]) =>
+                                  hostInstallerSpec(
+                                      verdict.install.kind === "v3" &&
+                                          !hasHostClusterNameOption(verdict.install.release)
+                                          ? undefined
+                                          : args.hostClusterName,
+                                      args.agentProxyAddress,
                                   ),
-                          ),
-                      },
-                      {
-                          parent: this,
-                          provider: this.kubernetesProvider,
-                          // Deleting a patch relinquishes its fields, which would strip the host role from a live host (and
-                          // break every other member). Removing the host from Pulumi must leave the host as it is.
-                          retainOnDelete: true,
-                          // The patch's outputs are the whole live object, whose spec may hold an explicit jwtSecret.
-                          additionalSecretOutputs: ["spec"],
-                      },
+                              ),
+                      ),
+                      { parent: this, provider: this.kubernetesProvider },
                   );
 
         // A read, so it is part of every preview; after the patch, so a first `up` reads the configured host.
@@ -215,20 +189,16 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         this.readyForMembers =
             patch === undefined
                 ? preflight.apply(() => ({ waited: false, waitedMs: 0 }))
-                : pulumi.all([patch.id, parsedKubeconfig, preflight]).apply(async ([, kubeconfig]) => {
-                      if (pulumi.runtime.isDryRun()) return { waited: false, waitedMs: 0 };
-                      try {
-                          const { waitedMs } = await waitForHostRole({
+                : pulumi.all([patch.id, parsedKubeconfig, preflight]).apply(([, kubeconfig]) =>
+                      waitOnUp(this, () =>
+                          waitForHostRole({
                               host: args.hostClusterName,
                               read: access.hostRoleReader(args.hostClusterName, kubeconfig),
                               timeoutMs: timeoutSeconds * 1000,
                               log: (message) => pulumi.log.info(message, this),
-                          });
-                          return { waited: true, waitedMs };
-                      } catch (err) {
-                          throw asResourceError(err, this);
-                      }
-                  });
+                          }),
+                      ),
+                  );
 
         this.registerOutputs({
             hostClusterName: this.hostClusterName,
@@ -237,6 +207,26 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
             kubesphereLayout: this.kubesphereLayout,
         });
     }
+}
+
+/**
+ * The Kubernetes provider for a host: a HostCluster's, and the one a member stack or the plugin's Member builds for
+ * a host made elsewhere. One identity per host (`kubesphere-federation/<hostClusterName>`), so host resources keep
+ * their provider wherever the host is built.
+ * @internal
+ */
+export function hostKubernetesProvider(
+    name: string,
+    hostClusterName: string,
+    kubeconfig: pulumi.Input<string>,
+    opts: pulumi.ResourceOptions & { clusterIdentifier?: string },
+): k8s.Provider {
+    const { clusterIdentifier, ...resourceOptions } = opts;
+    return new k8s.Provider(
+        name,
+        { kubeconfig, clusterIdentifier: clusterIdentifier ?? `kubesphere-federation/${hostClusterName}` },
+        resourceOptions,
+    );
 }
 
 const hostFactsByHost = new WeakMap<FederationHost, Promise<HostFacts>>();

@@ -33,17 +33,14 @@ import {
     clusterObject,
     ClusterReadiness,
     clusterReadiness,
-    INSTALLER_API_VERSION,
-    INSTALLER_KIND,
-    installerMetadata,
-    installerPatchAnnotations,
+    ksInstallerPatch,
     memberInstallerSpec,
 } from "../kubesphere/kubesphereObjects";
 import { appliedSignalFor, waitForMemberInstaller } from "./memberInstaller";
 import { diagnose, DiagnosisInput, formatDiagnosis, readDiagnosisFacts, readyChecksBeforeJoin } from "./diagnosis";
 import { ClusterJoinState, waitForClusterJoin } from "./memberJoin";
 import { FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
-import { asResourceError, refusal } from "../kubernetes/resourceErrors";
+import { asResourceError, refusal, UpWait, waitOnUp } from "../kubernetes/resourceErrors";
 
 export interface MemberClusterArgs {
     /** The host to join: a {@link HostCluster}, or `{ provider, jwtSecret }` taken from another stack. */
@@ -114,10 +111,7 @@ export interface MemberPreflight {
 }
 
 /** The member runs with the host's settings: how long `up` waited for its installer (not waited in previews; 4.x: nothing to wait for). */
-export interface MemberSettingsApplied {
-    waited: boolean;
-    waitedMs: number;
-}
+export type MemberSettingsApplied = UpWait;
 
 /**
  * The import credentials when the args name none: decided from the kubeconfig's auth method when it is known now (a
@@ -239,27 +233,14 @@ export class MemberCluster extends pulumi.ComponentResource {
 
         this.installerPatch = !v3
             ? undefined
-            : new k8s.apiextensions.CustomResourcePatch(
-                  `${name}-ks-installer`,
-                  {
-                      apiVersion: INSTALLER_API_VERSION,
-                      kind: INSTALLER_KIND,
-                      metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                      spec: pulumi.secret(
-                          pulumi
-                              .all([checked, args.host.jwtSecret])
-                              .apply(([, jwtSecret]) => memberInstallerSpec(jwtSecret)),
-                      ),
-                  },
-                  {
-                      parent: this,
-                      provider: this.kubernetesProvider,
-                      // Deleting a server-side-apply patch removes the fields it owned: the member would lose its jwtSecret
-                      // and role (and settings someone else made before we forced ownership). Removing a member only
-                      // deletes its Cluster on the host; the member's ks-installer is left as it is (README, "Removing a member").
-                      retainOnDelete: true,
-                      additionalSecretOutputs: ["spec"],
-                  },
+            : ksInstallerPatch(
+                  name,
+                  pulumi.secret(
+                      pulumi
+                          .all([checked, args.host.jwtSecret])
+                          .apply(([, jwtSecret]) => memberInstallerSpec(jwtSecret)),
+                  ),
+                  { parent: this, provider: this.kubernetesProvider },
               );
 
         // The Cluster must not be created before the member runs with our settings: KubeSphere would report a
@@ -546,10 +527,9 @@ export class MemberCluster extends pulumi.ComponentResource {
     ): pulumi.Output<MemberSettingsApplied> {
         return pulumi
             .all([patch.id, pulumi.secret(args.host.jwtSecret), kubeconfig, hostKubeconfig, preflight])
-            .apply(async ([, hostJwtSecret, memberKubeconfig, host, found]) => {
-                if (pulumi.runtime.isDryRun()) return { waited: false, waitedMs: 0 };
-                try {
-                    const { waitedMs } = await waitForMemberInstaller({
+            .apply(([, hostJwtSecret, memberKubeconfig, host, found]) =>
+                waitOnUp(this, () =>
+                    waitForMemberInstaller({
                         member: name,
                         configKey,
                         read: access.memberInstallerReader(name, memberKubeconfig),
@@ -558,26 +538,19 @@ export class MemberCluster extends pulumi.ComponentResource {
                         signal: appliedSignalFor(found.install.kind === "v3" ? found.install.release : undefined),
                         timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
                         log: (message) => pulumi.log.info(message, this),
-                        explain: async (message) => {
-                            return formatDiagnosis(
+                        explain: async (message) =>
+                            formatDiagnosis(
                                 diagnose(
                                     await readDiagnosisFacts(
-                                        {
-                                            ...this.diagnosisInput(memberKubeconfig, host),
-                                            withoutCluster: true,
-                                        },
+                                        { ...this.diagnosisInput(memberKubeconfig, host), withoutCluster: true },
                                         access,
                                     ),
                                 ),
                                 message,
-                            );
-                        },
-                    });
-                    return { waited: true, waitedMs };
-                } catch (err) {
-                    throw asResourceError(err, this);
-                }
-            });
+                            ),
+                    }),
+                ),
+            );
     }
 
     /**

@@ -23,6 +23,7 @@ import {
 import { ClusterFacts, HostFacts } from "../../components/members/memberPreflight";
 import { certificateKubeconfig, daysLeftAt, tokenKubeconfig } from "../fixtures/kubeconfigs";
 import { parseKubeconfig } from "../../components/kubernetes/kubeconfig";
+import type { ClusterCondition } from "../../components/kubesphere/kubesphereObjects";
 import { fakeClusterAccess, freshV3Facts } from "./pulumiMocks";
 
 const HOST_SECRET = "hostSecret0123456789abcdefghijkl";
@@ -418,19 +419,22 @@ describe("diagnosis: why a join is stuck", () => {
         assert.ok(table.slice(1).every((row) => row.startsWith("m1 ")));
     });
 
-    it("reads through ClusterAccess: the Cluster's own kubeconfig is probed, and nothing is written", async () => {
+    /**
+     * Reads the diagnosis facts of m1 through a fake ClusterAccess whose Cluster on the host has `cluster` and its
+     * kubeconfig pointing at `server`, which does not resolve; returns what was probed and what was read.
+     */
+    async function readWithCluster(
+        cluster: { connectionType: string; conditions: ClusterCondition[] },
+        server: string,
+    ) {
         const probed: string[] = [];
         const access = fakeClusterAccess({
-            readClusterFacts: async (cluster) => (cluster === "host" ? host().facts : joinedMember()),
-            readClusterObject: async () => ({
-                connectionType: "direct",
-                conditions: [],
-                kubeconfig: parseKubeconfig(tokenKubeconfig("m1", "https://m1.internal:6443")),
-            }),
-            probeImportKubeconfig: async (kubeconfig, source) => {
+            readClusterFacts: async (name) => (name === "host" ? host().facts : joinedMember()),
+            readClusterObject: async () => ({ ...cluster, kubeconfig: parseKubeconfig(tokenKubeconfig("m1", server)) }),
+            probeImportKubeconfig: async (_kubeconfig, source) => {
                 probed.push(source);
                 return {
-                    server: "https://m1.internal:6443",
+                    server,
                     source,
                     reach: { ok: false, kind: "dns", detail: "the name does not resolve (ENOTFOUND)" },
                 };
@@ -448,16 +452,22 @@ describe("diagnosis: why a join is stuck", () => {
             },
             access,
         );
+        return { probed, read };
+    }
+
+    it("reads through ClusterAccess: the Cluster's own kubeconfig is probed, and nothing is written", async () => {
+        const { probed, read } = await readWithCluster(
+            { connectionType: "direct", conditions: [] },
+            "https://m1.internal:6443",
+        );
         assert.deepStrictEqual(probed, ["the Cluster's spec.connection.kubeconfig"]);
         assert.strictEqual(diagnose(read).cause?.check, "serverReachable");
         assert.strictEqual(read.ksApiserverProblem, null);
     });
 
     it("agent members: tower's kubeconfig (a host-internal Service) is not probed from here, so the agent is the cause", async () => {
-        const probed: string[] = [];
-        const access = fakeClusterAccess({
-            readClusterFacts: async (cluster) => (cluster === "host" ? host().facts : joinedMember()),
-            readClusterObject: async () => ({
+        const { probed, read } = await readWithCluster(
+            {
                 connectionType: "proxy",
                 conditions: [
                     {
@@ -467,28 +477,8 @@ describe("diagnosis: why a join is stuck", () => {
                         message: "Cluster has been initialized",
                     },
                 ],
-                kubeconfig: parseKubeconfig(tokenKubeconfig("m1", "https://mc-m1.kubesphere-system.svc:6443")),
-            }),
-            probeImportKubeconfig: async (_kubeconfig, source) => {
-                probed.push(source);
-                return {
-                    server: "https://mc-m1.kubesphere-system.svc:6443",
-                    source,
-                    reach: { ok: false, kind: "dns", detail: "the name does not resolve (ENOTFOUND)" },
-                };
             },
-        });
-        const read = await readDiagnosisFacts(
-            {
-                member: "m1",
-                configKey: "members[0]",
-                hostMajor: "v3",
-                hostName: "host",
-                memberKubeconfig: parseKubeconfig(tokenKubeconfig("m1")),
-                hostKubeconfig: parseKubeconfig(tokenKubeconfig("host")),
-                credentials: "kubeconfig",
-            },
-            access,
+            "https://mc-m1.kubesphere-system.svc:6443",
         );
         assert.deepStrictEqual(probed, []);
         const diagnosis = diagnose(read);
