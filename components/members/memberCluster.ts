@@ -43,7 +43,7 @@ import { FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
 import { asResourceError, refusal, UpWait, waitOnUp } from "../kubernetes/resourceErrors";
 
 export interface MemberClusterArgs {
-    /** The host to join: a {@link HostCluster}, or `{ provider, jwtSecret }` taken from another stack. */
+    /** The host to join: a {@link HostCluster}, or `{ kubernetesProvider, jwtSecret, kubesphereMajor, ... }` taken from another stack. */
     host: FederationHost;
     /** Kubeconfig YAML Pulumi uses to reach the member, one context (see components/kubernetes/kubeconfig.ts). Secret. */
     kubeconfig: pulumi.Input<string>;
