@@ -10,7 +10,6 @@
  * `pulumi.secret`, `Output.secret`); the components treat them as secrets either way (pulumi.secret), and every
  * output that carries one is a secret.
  */
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
     IMPORT_CREDENTIALS,
@@ -20,7 +19,7 @@ import {
     MemberConnection,
     MemberProvider,
 } from "../components/config/configSchema";
-import { FederationHost, HostCluster } from "../components/host/hostCluster";
+import { FederationHost, HostCluster, hostKubernetesProvider } from "../components/host/hostCluster";
 import { MemberCluster } from "../components/members/memberCluster";
 
 /** KubeSphere's name for the host when none is given (the program's default too). */
@@ -51,7 +50,7 @@ export interface HostArgs {
     /** KubeSphere's name for the host (`spec.multicluster.hostClusterName`). Default: `host`. */
     hostClusterName?: string;
     /** KubeSphere major version of the host: `v3` (ks-installer is patched) or `v4` (ks-core). Default: `v3`. */
-    kubesphereVersion?: string;
+    kubesphereMajor?: string;
     /** KubeSphere 3.x: how long to wait for KubeSphere to run as a host after the patch, in seconds. Default: 1800. */
     installerTimeoutSeconds?: number;
     /** Where agent members' agents dial the host's tower, e.g. `http://203.0.113.10:30880`. Default: none. */
@@ -70,7 +69,7 @@ export class Host extends pulumi.ComponentResource {
     /** The host's jwtSecret (secret), for members; resolves once the cluster runs as a host. */
     public readonly jwtSecret: pulumi.Output<string>;
     /** The host's KubeSphere version as the pre-flight found it, e.g. `v3.4.1`. */
-    public readonly kubesphereVersion: pulumi.Output<string>;
+    public readonly detectedKubesphereVersion: pulumi.Output<string>;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere-federation:index:Host", name, {}, opts);
@@ -80,7 +79,7 @@ export class Host extends pulumi.ComponentResource {
             {
                 hostClusterName,
                 kubeconfig: args.kubeconfig,
-                kubesphereVersion: oneOf("Host", "kubesphereVersion", args.kubesphereVersion, KUBESPHERE_MAJORS, "v3"),
+                kubesphereMajor: oneOf("Host", "kubesphereMajor", args.kubesphereMajor, KUBESPHERE_MAJORS, "v3"),
                 installerTimeoutSeconds: args.installerTimeoutSeconds,
                 agentProxyAddress: args.agentProxyAddress,
             },
@@ -91,12 +90,12 @@ export class Host extends pulumi.ComponentResource {
         this.jwtSecret = pulumi.secret(
             pulumi.all([host.jwtSecret, host.readyForMembers]).apply(([jwtSecret]) => jwtSecret),
         );
-        this.kubesphereVersion = host.detectedKubesphereVersion;
+        this.detectedKubesphereVersion = host.detectedKubesphereVersion;
         this.registerOutputs({
             hostClusterName: this.hostClusterName,
             kubeconfig: this.kubeconfig,
             jwtSecret: this.jwtSecret,
-            kubesphereVersion: this.kubesphereVersion,
+            detectedKubesphereVersion: this.detectedKubesphereVersion,
         });
     }
 }
@@ -113,7 +112,7 @@ export interface MemberArgs {
     /** KubeSphere's name for the host, as given to its `Host`. Default: `host`. */
     hostClusterName?: string;
     /** KubeSphere major version of the host: `v3` or `v4`. Default: `v3`. */
-    kubesphereVersion?: string;
+    kubesphereMajor?: string;
     /** How the host reaches the member: `direct` or `agent`. Default: `direct`. */
     connection?: string;
     /** Agent members: where the agent dials the host's tower, as given to the `Host`. Default: tower's load-balancer address. */
@@ -150,16 +149,13 @@ export class Member extends pulumi.ComponentResource {
         const hostClusterName = args.hostClusterName || DEFAULT_HOST_CLUSTER_NAME;
         const hostKubeconfig = pulumi.secret(args.hostKubeconfig);
         const host: FederationHost = {
-            // The same identity a HostCluster gives its provider, so host resources keep their provider if moved.
-            provider: new k8s.Provider(
-                `${name}-host`,
-                { kubeconfig: hostKubeconfig, clusterIdentifier: `kubesphere-federation/${hostClusterName}` },
-                { parent: this },
-            ),
+            kubernetesProvider: hostKubernetesProvider(`${name}-host`, hostClusterName, hostKubeconfig, {
+                parent: this,
+            }),
             jwtSecret: pulumi.secret(args.jwtSecret),
             kubeconfig: hostKubeconfig,
             hostClusterName,
-            kubesphereVersion: oneOf("Member", "kubesphereVersion", args.kubesphereVersion, KUBESPHERE_MAJORS, "v3"),
+            kubesphereMajor: oneOf("Member", "kubesphereMajor", args.kubesphereMajor, KUBESPHERE_MAJORS, "v3"),
             agentProxyAddress: args.agentProxyAddress,
         };
         const member = new MemberCluster(

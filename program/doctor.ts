@@ -23,9 +23,9 @@ import { defaultImportCredentials } from "../components/members/importCredential
 import { FederationConfigError } from "../components/config/errors";
 import { ClusterAccess, liveClusterAccess } from "../components/kubernetes/kubeClient";
 import {
+    ParsedKubeconfig,
     readKubeconfigFile,
     resolveKubeconfig,
-    ResolvedKubeconfig,
     withServer,
 } from "../components/kubernetes/kubeconfig";
 import { parseHostStackOutput } from "./federation";
@@ -53,7 +53,7 @@ function resolveSource(
     key: string,
     projectDir: string,
     stack: string,
-): ResolvedKubeconfig | string {
+): ParsedKubeconfig | string {
     if ("path" in source) return readKubeconfigFile(source, key, (file) => fs.readFileSync(file), projectDir);
     if ("secretConfig" in source) {
         let text: string;
@@ -98,7 +98,7 @@ function hostFromStack(
     hostStack: string,
     projectDir: string,
     readStackOutput: StackOutputReader,
-): { hostKubeconfig?: string; hostMajor: "v3" | "v4"; hostName: string } {
+): { hostKubeconfig?: ParsedKubeconfig; hostMajor: "v3" | "v4"; hostName: string } {
     const key = "host.stackReference";
     let text: string;
     try {
@@ -127,7 +127,7 @@ function hostFromStack(
         baseDir: projectDir,
     };
     return {
-        hostKubeconfig: resolveKubeconfig(exported.kubeconfig, undefined, origin, (file) => fs.readFileSync(file)).yaml,
+        hostKubeconfig: resolveKubeconfig(exported.kubeconfig, undefined, origin, (file) => fs.readFileSync(file)),
         hostMajor: exported.kubesphereVersion,
         hostName: exported.name,
     };
@@ -139,9 +139,9 @@ async function ownHost(
     projectDir: string,
     stack: string,
     access: ClusterAccess,
-): Promise<{ hostKubeconfig?: string; hostMajor: "v3" | "v4"; hostName: string }> {
+): Promise<{ hostKubeconfig?: ParsedKubeconfig; hostMajor: "v3" | "v4"; hostName: string }> {
     const resolved = resolveSource(host.kubeconfig, "host.kubeconfig", projectDir, stack);
-    const hostKubeconfig = typeof resolved === "string" ? undefined : resolved.yaml;
+    const hostKubeconfig = typeof resolved === "string" ? undefined : resolved;
     const hostMajor =
         host.kubesphereVersion !== "auto"
             ? host.kubesphereVersion
@@ -178,15 +178,15 @@ export async function doctor(
                 credentials !== "kubeconfig"
                     ? undefined
                     : member.apiServerEndpoint === undefined
-                      ? resolved.yaml
-                      : withServer(resolved.yaml, member.apiServerEndpoint);
+                      ? resolved
+                      : withServer(resolved, member.apiServerEndpoint);
             const facts = await readDiagnosisFacts(
                 {
                     member: member.name,
                     configKey,
                     hostMajor,
                     hostName,
-                    memberKubeconfig: resolved.yaml,
+                    memberKubeconfig: resolved,
                     hostKubeconfig,
                     credentials,
                     importKubeconfig,

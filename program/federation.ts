@@ -4,7 +4,6 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
-import * as k8s from "@pulumi/kubernetes";
 import {
     FederationConfig,
     HOST_STACK_OUTPUT,
@@ -14,9 +13,15 @@ import {
     parseFederationConfig,
 } from "../components/config/configSchema";
 import { FederationConfigError, throwProblems } from "../components/config/errors";
-import { FederationHost, HostCluster, sharedHostFacts, sharedMemberFacts } from "../components/host/hostCluster";
+import {
+    FederationHost,
+    HostCluster,
+    hostKubernetesProvider,
+    sharedHostFacts,
+    sharedMemberFacts,
+} from "../components/host/hostCluster";
 import { afterHostStackFix, hostConfigKey, hostPreflightVerdict } from "../components/host/hostPreflight";
-import { resolveKubeconfig } from "../components/kubernetes/kubeconfig";
+import { ParsedKubeconfig, resolveKubeconfig } from "../components/kubernetes/kubeconfig";
 import { ClusterAccess, currentClusterAccess, useClusterAccess } from "../components/kubernetes/kubeClient";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
 import { PROVIDER_DISPLAY_NAMES } from "../components/kubesphere/kubesphereObjects";
@@ -107,7 +112,7 @@ export interface HostStackOutput {
 interface FederationHostSide {
     host: FederationHost;
     hostName: string;
-    kubesphereVersion: "v3" | "v4";
+    kubesphereMajor: "v3" | "v4";
     hostKubesphereVersion: pulumi.Output<string>;
     /** Set for a host-only stack: what member stacks read. */
     exported?: pulumi.Output<HostStackOutput>;
@@ -156,24 +161,17 @@ export async function federate(
         const side: FederationHostSide =
             "stackReference" in hostConfig
                 ? await hostFromStack(hostConfig, config, sources, clusterAccess, opts)
-                : await ownHost(
-                      hostConfig,
-                      config,
-                      hostKubeconfig!.resolved.apply((resolved) => resolved.yaml),
-                      fleetChecked,
-                      clusterAccess,
-                      opts,
-                  );
+                : await ownHost(hostConfig, config, hostKubeconfig!.resolved, fleetChecked, clusterAccess, opts);
         const { host } = side;
 
         // Every member's kube-system UID, for "the same cluster listed twice" (KubeSphere: "MUST not import the same cluster
         // twice"); the reads are the members' own pre-flight reads, shared. A member that cannot be read reports it itself.
         const fleet: pulumi.Output<FleetMember[]> = pulumi
-            .all(memberKubeconfigs.map((source) => source!.resolved.apply((resolved) => resolved.yaml)))
-            .apply((yamls) =>
+            .all(memberKubeconfigs.map((source) => source!.resolved))
+            .apply((kubeconfigs) =>
                 Promise.all(
-                    yamls.map((yaml, index) =>
-                        sharedMemberFacts(host, clusterAccess, config.members[index].name, yaml).then(
+                    kubeconfigs.map((kubeconfig, index) =>
+                        sharedMemberFacts(host, clusterAccess, config.members[index].name, kubeconfig).then(
                             (facts) => facts.kubeSystemUid,
                             () => undefined,
                         ),
@@ -247,18 +245,18 @@ export async function federate(
 async function ownHost(
     hostConfig: HostConfig,
     config: FederationConfig,
-    hostKubeconfigYaml: pulumi.Output<string>,
+    hostKubeconfig: pulumi.Output<ParsedKubeconfig>,
     fleetChecked: pulumi.Output<FleetChecked>,
     clusterAccess: ClusterAccess,
     opts: pulumi.ComponentResourceOptions | undefined,
 ): Promise<FederationHostSide> {
-    const kubesphereVersion = await hostKubesphereVersion(hostConfig, hostKubeconfigYaml, clusterAccess);
+    const kubesphereMajor = await hostKubesphereMajor(hostConfig, hostKubeconfig, clusterAccess);
     const host = new HostCluster(
         hostConfig.name,
         {
             hostClusterName: hostConfig.name,
-            kubeconfig: hostKubeconfigYaml,
-            kubesphereVersion,
+            kubeconfig: hostKubeconfig.apply((parsed) => parsed.yaml),
+            kubesphereMajor,
             installerTimeoutSeconds: hostConfig.installerTimeoutSeconds,
             agentProxyAddress: hostConfig.agentProxyAddress,
             fleetChecked,
@@ -276,7 +274,7 @@ async function ownHost(
                           name: hostConfig.name,
                           kubeconfig,
                           jwtSecret,
-                          kubesphereVersion,
+                          kubesphereVersion: kubesphereMajor,
                           detectedKubesphereVersion: detected,
                           ...(hostConfig.agentProxyAddress === undefined
                               ? {}
@@ -286,7 +284,7 @@ async function ownHost(
     return {
         host,
         hostName: hostConfig.name,
-        kubesphereVersion,
+        kubesphereMajor,
         hostKubesphereVersion: host.detectedKubesphereVersion,
         exported,
     };
@@ -319,7 +317,7 @@ async function hostFromStack(
         description: `output "${HOST_STACK_OUTPUT}" of stack ${stack} (kubeconfig)`,
         baseDir: sources.cwd,
     };
-    const kubeconfig = resolveKubeconfig(exported.kubeconfig, undefined, origin, sources.readFile).yaml;
+    const kubeconfig = resolveKubeconfig(exported.kubeconfig, undefined, origin, sources.readFile);
     throwProblems(
         config.members.flatMap((member, index) =>
             member.name === exported.name
@@ -332,12 +330,12 @@ async function hostFromStack(
                 : [],
         ),
     );
-    const secretKubeconfig = pulumi.secret(kubeconfig);
+    const secretKubeconfig = pulumi.secret(kubeconfig.yaml);
     const reading = {
         jwtSecret: pulumi.secret(exported.jwtSecret),
         kubeconfig: secretKubeconfig,
         hostClusterName: exported.name,
-        kubesphereVersion: exported.kubesphereVersion,
+        kubesphereMajor: exported.kubesphereVersion,
         agentProxyAddress: exported.agentProxyAddress,
         hostStack: stack,
     };
@@ -346,7 +344,7 @@ async function hostFromStack(
     let facts;
     try {
         facts = await sharedHostFacts(
-            reading as Omit<FederationHost, "provider"> as FederationHost,
+            reading as Omit<FederationHost, "kubernetesProvider"> as FederationHost,
             clusterAccess,
             kubeconfig,
         );
@@ -368,11 +366,9 @@ async function hostFromStack(
     verdict.warnings.forEach((warning) => pulumi.log.warn(warning));
     // The only host resource of a member stack: the provider its members' Cluster objects go through.
     const host: FederationHost = Object.assign(reading, {
-        provider: new k8s.Provider(
-            `${exported.name}-from-stack`,
-            { kubeconfig: secretKubeconfig, clusterIdentifier: `kubesphere-federation/${exported.name}` },
-            opts,
-        ),
+        kubernetesProvider: hostKubernetesProvider(`${exported.name}-from-stack`, exported.name, secretKubeconfig, {
+            ...opts,
+        }),
     });
     pulumi.log.info(
         `host "${exported.name}" from stack ${stack}: KubeSphere ${describeInstall(verdict.install)}; this stack only joins its members`,
@@ -380,7 +376,7 @@ async function hostFromStack(
     return {
         host,
         hostName: exported.name,
-        kubesphereVersion: exported.kubesphereVersion,
+        kubesphereMajor: exported.kubesphereVersion,
         hostKubesphereVersion: pulumi.output(describeInstall(verdict.install)),
     };
 }
@@ -422,13 +418,13 @@ export function parseHostStackOutput(raw: unknown, stack: string, key: string): 
  * The host's KubeSphere major version: as configured, or (`auto`) read from its kubesphere-config layout before any
  * resource is registered, because the version decides which resources exist. A read, so previews do it too.
  */
-async function hostKubesphereVersion(
+async function hostKubesphereMajor(
     hostConfig: HostConfig,
-    hostKubeconfig: pulumi.Output<string>,
+    hostKubeconfig: pulumi.Output<ParsedKubeconfig>,
     access: ClusterAccess,
 ): Promise<"v3" | "v4"> {
     if (hostConfig.kubesphereVersion !== "auto") return hostConfig.kubesphereVersion;
-    const kubeconfig = await new Promise<string>((resolve) => hostKubeconfig.apply(resolve));
+    const kubeconfig = await new Promise<ParsedKubeconfig>((resolve) => hostKubeconfig.apply(resolve));
     let layout: "v3" | "v4";
     try {
         layout = await access.readKubesphereLayout(hostConfig.name, kubeconfig);

@@ -10,7 +10,7 @@ import {
     KubeconfigAuthMethod,
     readKubeconfigFile,
     ReadFile,
-    ResolvedKubeconfig,
+    ParsedKubeconfig,
     resolveKubeconfig,
 } from "../components/kubernetes/kubeconfig";
 
@@ -26,9 +26,9 @@ export interface KubeconfigSourceContext {
     cwd: string;
 }
 
-/** A cluster's kubeconfig: the validated kubeconfig (secret), and how it authenticates when known up front. */
+/** A cluster's kubeconfig: parsed once here, where its text enters (secret), and how it authenticates when known up front. */
 export interface KubeconfigFromSource {
-    resolved: pulumi.Output<ResolvedKubeconfig>;
+    resolved: pulumi.Output<ParsedKubeconfig>;
     /** Known for files and secret config values; undefined for other stacks' outputs (known only at deployment). */
     authMethod?: KubeconfigAuthMethod;
     /** The validated kubeconfig YAML when known now (files, secret config values), for components that decide from it. */
@@ -44,7 +44,7 @@ export function resolveKubeconfigSource(
     key: string,
     context: KubeconfigSourceContext,
 ): KubeconfigFromSource {
-    const known = (resolved: ResolvedKubeconfig) => ({
+    const known = (resolved: ParsedKubeconfig) => ({
         resolved: pulumi.secret(resolved),
         authMethod: resolved.authMethod,
         yaml: resolved.yaml,

@@ -10,21 +10,16 @@ import { DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS } from "../config/configSchema";
 import { waitForHostRole } from "./hostInstaller";
 import { hostPreflightVerdict, hostWaitPreviewMessage } from "./hostPreflight";
 import { ClusterAccess, currentClusterAccess } from "../kubernetes/kubeClient";
-import {
-    hostInstallerSpec,
-    INSTALLER_API_VERSION,
-    INSTALLER_KIND,
-    installerMetadata,
-    installerPatchAnnotations,
-} from "../kubesphere/kubesphereObjects";
+import { ParsedKubeconfig, parsedKubeconfigOutput } from "../kubernetes/kubeconfig";
+import { hostInstallerSpec, ksInstallerPatch } from "../kubesphere/kubesphereObjects";
 import { describeInstall, hasHostClusterNameOption } from "../kubesphere/kubesphereVersion";
 import type { ClusterFacts, FleetChecked, HostFacts } from "../members/memberPreflight";
-import { asResourceError, refusal } from "../kubernetes/resourceErrors";
+import { asResourceError, refusal, UpWait, waitOnUp } from "../kubernetes/resourceErrors";
 
 /** What a member needs from its host; a HostCluster, or values taken from another stack. */
 export interface FederationHost {
-    /** Kubernetes provider for the host cluster; the member's Cluster object is created through it. */
-    readonly provider: k8s.Provider;
+    /** The Kubernetes provider (k8s.Provider) for the host cluster; the member's Cluster object is created through it. */
+    readonly kubernetesProvider: k8s.Provider;
     /** The host's jwtSecret (secret). */
     readonly jwtSecret: pulumi.Input<string>;
     /** The host's kubeconfig (secret), for the duplicate-import check; without it the check is skipped. */
@@ -35,7 +30,7 @@ export interface FederationHost {
      * The host's KubeSphere major version, which decides what a member's join is: `v3` (the member's ks-installer
      * is patched) or `v4` (the host installs ks-core on the member). Members take it from here, so they cannot disagree.
      */
-    readonly kubesphereVersion: "v3" | "v4";
+    readonly kubesphereMajor: "v3" | "v4";
     /** Where agent members' agents dial the host's tower, e.g. `http://203.0.113.10:30880`. Default: tower's load-balancer address. */
     readonly agentProxyAddress?: string;
     /**
@@ -51,10 +46,7 @@ export interface FederationHost {
 }
 
 /** The host is ready for members: how long `up` waited for it (0 when it already was a host; not waited in previews). */
-export interface HostReadiness {
-    waited: boolean;
-    waitedMs: number;
-}
+export type HostReadiness = UpWait;
 
 export interface HostClusterArgs {
     /**
@@ -73,7 +65,7 @@ export interface HostClusterArgs {
      * KubeSphere major version of the host: `v3` (ClusterConfiguration ks-installer is patched) or `v4` (ks-core
      * Helm install: nothing to patch, the host role is set at install time). Default: `v3`.
      */
-    kubesphereVersion?: "v3" | "v4";
+    kubesphereMajor?: "v3" | "v4";
     /**
      * KubeSphere 3.x: how long to wait, after the ks-installer patch, for KubeSphere to run as a host, in seconds.
      * Default: 1800 (the installer's kubefed install alone may take 30 minutes).
@@ -99,12 +91,12 @@ export interface HostClusterArgs {
  * reads the jwtSecret members must share from its kubesphere-config.
  */
 export class HostCluster extends pulumi.ComponentResource implements FederationHost {
-    /** Kubernetes provider for the host. */
-    public readonly provider: k8s.Provider;
+    /** The Kubernetes provider (k8s.Provider) for the host. */
+    public readonly kubernetesProvider: k8s.Provider;
     /** The server-side-apply patch of the host's ks-installer (KubeSphere 3.x only). */
     public readonly installerPatch?: k8s.apiextensions.CustomResourcePatch;
     /** The host's KubeSphere major version. */
-    public readonly kubesphereVersion: "v3" | "v4";
+    public readonly kubesphereMajor: "v3" | "v4";
     /** The host's jwtSecret, read from kubesphere-config (secret). */
     public readonly jwtSecret: pulumi.Output<string>;
     /** Which kubesphere-config layout the host has: `v3` (authentication.jwtSecret) or `v4` (issuer.jwtSecret). */
@@ -124,24 +116,26 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         this.agentProxyAddress = args.agentProxyAddress;
         this.kubeconfig = pulumi.secret(args.kubeconfig);
 
-        this.provider = new k8s.Provider(
-            name,
-            {
-                kubeconfig: this.kubeconfig,
-                clusterIdentifier: args.clusterIdentifier ?? `kubesphere-federation/${args.hostClusterName}`,
-            },
-            { parent: this },
-        );
+        this.kubernetesProvider = hostKubernetesProvider(name, args.hostClusterName, this.kubeconfig, {
+            parent: this,
+            clusterIdentifier: args.clusterIdentifier,
+        });
 
-        this.kubesphereVersion = args.kubesphereVersion ?? "v3";
+        this.kubesphereMajor = args.kubesphereMajor ?? "v3";
         const access = currentClusterAccess();
         const timeoutSeconds = args.installerTimeoutSeconds ?? DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS;
 
+        const parsedKubeconfig = parsedKubeconfigOutput(
+            this.kubeconfig,
+            `the kubeconfig of host "${args.hostClusterName}"`,
+            "host.kubeconfig",
+            this,
+        );
         // Pre-flight: reads only, so previews show it; the patch waits for it.
-        const preflight = this.kubeconfig.apply(async (kubeconfig) => {
+        const preflight = parsedKubeconfig.apply(async (kubeconfig) => {
             try {
                 const facts = await sharedHostFacts(this, access, kubeconfig);
-                const verdict = hostPreflightVerdict({ hostMajor: this.kubesphereVersion, host: facts });
+                const verdict = hostPreflightVerdict({ hostMajor: this.kubesphereMajor, host: facts });
                 verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
                 if (verdict.errors.length > 0) throw refusal(verdict.errors.join("\n"), this);
                 if (!verdict.isHost && pulumi.runtime.isDryRun())
@@ -157,38 +151,25 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
 
         // 4.x has no ClusterConfiguration (docs/kubesphere.md §6).
         this.installerPatch =
-            this.kubesphereVersion === "v4"
+            this.kubesphereMajor === "v4"
                 ? undefined
-                : new k8s.apiextensions.CustomResourcePatch(
-                      `${name}-ks-installer`,
-                      {
-                          apiVersion: INSTALLER_API_VERSION,
-                          kind: INSTALLER_KIND,
-                          metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                          // 3.1 has no hostClusterName option (docs/kubesphere.md §9): the patch leaves it out there.
-                          spec: pulumi.unsecret(
-                              pulumi
-                                  .all([preflight, args.fleetChecked])
-                                  .apply(([verdict]) =>
-                                      hostInstallerSpec(
-                                          verdict.install.kind === "v3" &&
-                                              !hasHostClusterNameOption(verdict.install.release)
-                                              ? undefined
-                                              : args.hostClusterName,
-                                          args.agentProxyAddress,
-                                      ),
+                : ksInstallerPatch(
+                      name,
+                      // 3.1 has no hostClusterName option (docs/kubesphere.md §9): the patch leaves it out there.
+                      pulumi.unsecret(
+                          pulumi
+                              .all([preflight, args.fleetChecked])
+                              .apply(([verdict]) =>
+                                  hostInstallerSpec(
+                                      verdict.install.kind === "v3" &&
+                                          !hasHostClusterNameOption(verdict.install.release)
+                                          ? undefined
+                                          : args.hostClusterName,
+                                      args.agentProxyAddress,
                                   ),
-                          ),
-                      },
-                      {
-                          parent: this,
-                          provider: this.provider,
-                          // Deleting a patch relinquishes its fields, which would strip the host role from a live host (and
-                          // break every other member). Removing the host from Pulumi must leave the host as it is.
-                          retainOnDelete: true,
-                          // The patch's outputs are the whole live object, whose spec may hold an explicit jwtSecret.
-                          additionalSecretOutputs: ["spec"],
-                      },
+                              ),
+                      ),
+                      { parent: this, provider: this.kubernetesProvider },
                   );
 
         // A read, so it is part of every preview; after the patch, so a first `up` reads the configured host.
@@ -197,7 +178,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
             `${KUBESPHERE_NAMESPACE}/${KUBESPHERE_CONFIG_NAME}`,
             {
                 parent: this,
-                provider: this.provider,
+                provider: this.kubernetesProvider,
                 dependsOn: this.installerPatch ? [this.installerPatch] : [],
                 // kubesphere.yaml holds the jwtSecret: the read's state must not keep it in plain text. The
                 // Kubernetes provider also copies a read object into the `__inputs` output (seen in `pulumi stack export`).
@@ -213,20 +194,16 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         this.readyForMembers =
             patch === undefined
                 ? preflight.apply(() => ({ waited: false, waitedMs: 0 }))
-                : pulumi.all([patch.id, this.kubeconfig, preflight]).apply(async ([, kubeconfig]) => {
-                      if (pulumi.runtime.isDryRun()) return { waited: false, waitedMs: 0 };
-                      try {
-                          const { waitedMs } = await waitForHostRole({
+                : pulumi.all([patch.id, parsedKubeconfig, preflight]).apply(([, kubeconfig]) =>
+                      waitOnUp(this, () =>
+                          waitForHostRole({
                               host: args.hostClusterName,
                               read: access.hostRoleReader(args.hostClusterName, kubeconfig),
                               timeoutMs: timeoutSeconds * 1000,
                               log: (message) => pulumi.log.info(message, this),
-                          });
-                          return { waited: true, waitedMs };
-                      } catch (err) {
-                          throw asResourceError(err, this);
-                      }
-                  });
+                          }),
+                      ),
+                  );
 
         this.registerOutputs({
             hostClusterName: this.hostClusterName,
@@ -235,6 +212,26 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
             kubesphereLayout: this.kubesphereLayout,
         });
     }
+}
+
+/**
+ * The Kubernetes provider for a host: a HostCluster's, and the one a member stack or the plugin's Member builds for
+ * a host made elsewhere. One identity per host (`kubesphere-federation/<hostClusterName>`), so host resources keep
+ * their provider wherever the host is built.
+ * @internal
+ */
+export function hostKubernetesProvider(
+    name: string,
+    hostClusterName: string,
+    kubeconfig: pulumi.Input<string>,
+    opts: pulumi.ResourceOptions & { clusterIdentifier?: string },
+): k8s.Provider {
+    const { clusterIdentifier, ...resourceOptions } = opts;
+    return new k8s.Provider(
+        name,
+        { kubeconfig, clusterIdentifier: clusterIdentifier ?? `kubesphere-federation/${hostClusterName}` },
+        resourceOptions,
+    );
 }
 
 const hostFactsByHost = new WeakMap<FederationHost, Promise<HostFacts>>();
@@ -248,7 +245,7 @@ const memberFactsByHost = new WeakMap<FederationHost, Map<string, Promise<Cluste
 export function sharedHostFacts(
     host: FederationHost,
     access: ClusterAccess,
-    hostKubeconfig: string,
+    hostKubeconfig: ParsedKubeconfig,
 ): Promise<HostFacts> {
     let facts = hostFactsByHost.get(host);
     if (facts === undefined) {
@@ -277,17 +274,17 @@ export function sharedMemberFacts(
     host: FederationHost,
     access: ClusterAccess,
     member: string,
-    memberKubeconfig: string,
+    memberKubeconfig: ParsedKubeconfig,
 ): Promise<ClusterFacts> {
     let byKubeconfig = memberFactsByHost.get(host);
     if (byKubeconfig === undefined) {
         byKubeconfig = new Map();
         memberFactsByHost.set(host, byKubeconfig);
     }
-    let facts = byKubeconfig.get(memberKubeconfig);
+    let facts = byKubeconfig.get(memberKubeconfig.yaml);
     if (facts === undefined) {
         facts = access.readClusterFacts(member, memberKubeconfig);
-        byKubeconfig.set(memberKubeconfig, facts);
+        byKubeconfig.set(memberKubeconfig.yaml, facts);
     }
     return facts;
 }

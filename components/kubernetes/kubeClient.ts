@@ -15,6 +15,7 @@ import {
     setHeaderOptions,
 } from "@kubernetes/client-node";
 import { createHash } from "crypto";
+import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import {
@@ -26,6 +27,7 @@ import {
 } from "../members/agentConnection";
 import type { HostRoleState } from "../host/hostInstaller";
 import { checkClientCertificate } from "../members/importCredentials";
+import { asString, ParsedKubeconfig, parseKubeconfig, selectedEntries } from "./kubeconfig";
 import {
     KUBESPHERE_CONFIG_KEY,
     KUBESPHERE_CONFIG_NAME,
@@ -53,9 +55,54 @@ const [CLUSTER_GROUP, CLUSTER_VERSION] = CLUSTER_API_VERSION.split("/");
 /** Every request gives up after this long, so one hung member cannot stall a wait loop. */
 const REQUEST_TIMEOUT_MS = 5000;
 
-function apiClients(kubeconfigYaml: string) {
+/**
+ * The client-node config of the selected context, for direct reads (this file): built from the
+ * document already parsed, with the fields client-node's own loadFromString takes (its config_types.ts).
+ */
+function clientConfig(kubeconfig: ParsedKubeconfig): KubeConfig {
+    const { contextName, context, clusterName, cluster, userName, user } = selectedEntries(kubeconfig.document);
     const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(kubeconfigYaml);
+    kubeConfig.loadFromOptions({
+        clusters: [
+            {
+                name: clusterName,
+                server: String(cluster.server).replace(/\/$/, ""),
+                caData: asString(cluster["certificate-authority-data"]),
+                caFile: asString(cluster["certificate-authority"]),
+                skipTLSVerify: cluster["insecure-skip-tls-verify"] === true,
+                tlsServerName: asString(cluster["tls-server-name"]),
+                proxyUrl: asString(cluster["proxy-url"]),
+            },
+        ],
+        users: [
+            {
+                name: userName,
+                authProvider: user["auth-provider"],
+                certData: asString(user["client-certificate-data"]),
+                certFile: asString(user["client-certificate"]),
+                exec: user.exec,
+                keyData: asString(user["client-key-data"]),
+                keyFile: asString(user["client-key"]),
+                // A token file is read as client-node's loadFromString reads it (config_types.js findToken): a library
+                // user's kubeconfig may carry one (the program's sources flatten theirs).
+                token: asString(user.token) ?? tokenFromFile(asString(user.tokenFile) ?? asString(user["token-file"])),
+                username: asString(user.username),
+                password: asString(user.password),
+                impersonateUser: asString(user.as),
+            },
+        ],
+        contexts: [{ name: contextName, cluster: clusterName, user: userName, namespace: asString(context.namespace) }],
+        currentContext: contextName,
+    });
+    return kubeConfig;
+}
+
+function tokenFromFile(file: string | undefined): string | undefined {
+    return file === undefined ? undefined : fs.readFileSync(file, "utf8").trim();
+}
+
+function apiClients(kubeconfig: ParsedKubeconfig) {
+    const kubeConfig = clientConfig(kubeconfig);
     return {
         core: kubeConfig.makeApiClient(CoreV1Api),
         custom: kubeConfig.makeApiClient(CustomObjectsApi),
@@ -70,8 +117,8 @@ function apiClients(kubeconfigYaml: string) {
  * comparisons only.
  * @param cluster the cluster's name, for messages
  */
-export async function readClusterFacts(cluster: string, kubeconfigYaml: string): Promise<ClusterFacts> {
-    const { core, custom, server } = apiClients(kubeconfigYaml);
+export async function readClusterFacts(cluster: string, kubeconfig: ParsedKubeconfig): Promise<ClusterFacts> {
+    const { core, custom, server } = apiClients(kubeconfig);
     try {
         const [kubeSystem, installer, configMap, namespace] = await Promise.all([
             withTimeout(() => core.readNamespace({ name: "kube-system" })),
@@ -133,7 +180,7 @@ export async function readClusterFacts(cluster: string, kubeconfigYaml: string):
                     : { hostCluster: namespace.metadata?.annotations?.[HOST_CLUSTER_ANNOTATION] },
         };
     } catch (err) {
-        throw new Error(unreachableMessage(cluster, server, err, kubeconfigYaml));
+        throw new Error(unreachableMessage(cluster, server, err, kubeconfig));
     }
 }
 
@@ -141,9 +188,8 @@ export async function readClusterFacts(cluster: string, kubeconfigYaml: string):
  * KubeSphere's console check docs/kubesphere.md §4.3: the member's ks-apiserver answers `/kapis/version` through the API server's
  * service proxy. Returns why not, or undefined when it answers. Never rejects: the caller only warns.
  */
-export async function probeKsApiserver(kubeconfigYaml: string): Promise<string | undefined> {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(kubeconfigYaml);
+export async function probeKsApiserver(kubeconfig: ParsedKubeconfig): Promise<string | undefined> {
+    const kubeConfig = clientConfig(kubeconfig);
     const server = kubeConfig.getCurrentCluster()?.server;
     if (server === undefined) return "the kubeconfig names no server";
     const url = new URL(
@@ -247,9 +293,8 @@ const NEEDED_ACCESS: Array<{
  * credentials accepted), then SelfSubjectAccessReviews for what KubeSphere needs. Never rejects; never quotes a credential.
  * @param source where the kubeconfig came from, for the evidence
  */
-export async function probeImportKubeconfig(kubeconfigYaml: string, source: string): Promise<ImportProbe> {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(kubeconfigYaml);
+export async function probeImportKubeconfig(kubeconfig: ParsedKubeconfig, source: string): Promise<ImportProbe> {
+    const kubeConfig = clientConfig(kubeconfig);
     const cluster = kubeConfig.getCurrentCluster();
     const server = cluster?.server ?? "";
     const insecure = cluster?.skipTLSVerify === true;
@@ -281,9 +326,8 @@ export async function probeImportKubeconfig(kubeconfigYaml: string, source: stri
 }
 
 /** The cluster's clock, from the Date header of GET /version. Rejects when the cluster does not answer. */
-export async function readClock(kubeconfigYaml: string): Promise<ClockReading> {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(kubeconfigYaml);
+export async function readClock(kubeconfig: ParsedKubeconfig): Promise<ClockReading> {
+    const kubeConfig = clientConfig(kubeconfig);
     const answer = await rawGet(kubeConfig, kubeConfig.getCurrentCluster()?.server ?? "", "/version");
     const serverMs = answer.date === undefined ? NaN : Date.parse(answer.date);
     if (Number.isNaN(serverMs)) throw new Error("the API server sent no Date header");
@@ -299,9 +343,8 @@ const KS_CORE_RELEASE = { name: "ks-core", namespace: KUBESPHERE_NAMESPACE };
  * to adopt ("invalid ownership metadata", helm v3.16 pkg/action/validate.go), so the host's install fails. E.g.
  * `ClusterRoleBinding kubesphere (no label app.kubernetes.io/managed-by=Helm)`. Rejects when the member does not answer.
  */
-export async function readKsCoreConflicts(kubeconfigYaml: string): Promise<string[]> {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(kubeconfigYaml);
+export async function readKsCoreConflicts(kubeconfig: ParsedKubeconfig): Promise<string[]> {
+    const kubeConfig = clientConfig(kubeconfig);
     const core = kubeConfig.makeApiClient(CoreV1Api);
     const rbac = kubeConfig.makeApiClient(RbacAuthorizationV1Api);
     const namespace = KS_CORE_RELEASE.namespace;
@@ -348,12 +391,13 @@ export async function readKsCoreConflicts(kubeconfigYaml: string): Promise<strin
  * (secret: for probing only). Undefined when there is no such Cluster.
  */
 export async function readClusterObject(
-    hostKubeconfigYaml: string,
+    hostKubeconfig: ParsedKubeconfig,
     name: string,
 ): Promise<
-    (ClusterObjectState & { kubeconfig?: string; kubernetesVersion?: string; kubeSphereVersion?: string }) | undefined
+    | (ClusterObjectState & { kubeconfig?: ParsedKubeconfig; kubernetesVersion?: string; kubeSphereVersion?: string })
+    | undefined
 > {
-    const { custom } = apiClients(hostKubeconfigYaml);
+    const { custom } = apiClients(hostKubeconfig);
     const object = (await notFoundAsUndefined(() =>
         custom.getClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters", name }),
     )) as
@@ -375,8 +419,17 @@ export async function readClusterObject(
         configHash: object.metadata?.annotations?.[CONFIG_HASH_ANNOTATION],
         kubernetesVersion: object.status?.kubernetesVersion,
         kubeSphereVersion: object.status?.kubeSphereVersion,
-        ...(encoded ? { kubeconfig: Buffer.from(encoded, "base64").toString("utf8") } : {}),
+        ...(encoded ? { kubeconfig: parsedOrUndefined(Buffer.from(encoded, "base64").toString("utf8")) } : {}),
     };
+}
+
+/** The kubeconfig KubeSphere keeps in a Cluster, parsed once as it is read; undefined when it is not one (nothing to probe). */
+function parsedOrUndefined(text: string): ParsedKubeconfig | undefined {
+    try {
+        return parseKubeconfig(text, "the Cluster's spec.connection.kubeconfig");
+    } catch {
+        return undefined;
+    }
 }
 
 /** Why a cluster could not be read, and what to check. */
@@ -384,7 +437,7 @@ function unreachableMessage(
     cluster: string,
     server: string | undefined,
     err: unknown,
-    kubeconfigYaml?: string,
+    kubeconfig?: ParsedKubeconfig,
 ): string {
     // notFoundAsUndefined keeps only the description ("HTTP 401: …").
     const code =
@@ -392,7 +445,7 @@ function unreachableMessage(
             ? err.code
             : Number(/^HTTP (\d{3})/.exec(err instanceof Error ? err.message : "")?.[1]);
     if (code === 401 || code === 403) {
-        const certificate = kubeconfigYaml === undefined ? undefined : checkClientCertificate(kubeconfigYaml);
+        const certificate = kubeconfig === undefined ? undefined : checkClientCertificate(kubeconfig);
         const why =
             certificate !== undefined && certificate.level !== "ok"
                 ? ` (the kubeconfig's client certificate: ${certificate.message.replace(/^its client certificate /, "")})`
@@ -409,8 +462,8 @@ function unreachableMessage(
 }
 
 /** The Cluster objects on a host: kube-system UID KubeSphere recorded, whether it is the host's own entry, version. */
-export async function listImportedClusters(hostKubeconfigYaml: string): Promise<ImportedCluster[]> {
-    const { custom } = apiClients(hostKubeconfigYaml);
+export async function listImportedClusters(hostKubeconfig: ParsedKubeconfig): Promise<ImportedCluster[]> {
+    const { custom } = apiClients(hostKubeconfig);
     const list = await notFoundAsUndefined(() =>
         custom.listClusterCustomObject({ group: CLUSTER_GROUP, version: CLUSTER_VERSION, plural: "clusters" }),
     );
@@ -421,8 +474,11 @@ export async function listImportedClusters(hostKubeconfigYaml: string): Promise<
  * The kubeconfig in the host's Cluster `name` (`spec.connection.kubeconfig`, decoded), as KubeSphere keeps it now:
  * 4.x may have renewed it in place (docs/kubesphere.md §9). Undefined when the Cluster does not exist yet. Secret: compared only.
  */
-export async function readImportedKubeconfig(hostKubeconfigYaml: string, name: string): Promise<string | undefined> {
-    const { custom, server } = apiClients(hostKubeconfigYaml);
+export async function readImportedKubeconfig(
+    hostKubeconfig: ParsedKubeconfig,
+    name: string,
+): Promise<string | undefined> {
+    const { custom, server } = apiClients(hostKubeconfig);
     let cluster: { spec?: { connection?: { kubeconfig?: string } } } | undefined;
     try {
         cluster = (await notFoundAsUndefined(() =>
@@ -462,8 +518,8 @@ function importedCluster(item: ClusterItem): ImportedCluster {
  * Returns a function that reads whether a 3.x host is a host yet (docs/kubesphere.md §9, "When a host is really a host"):
  * its kubesphere-config and the Cluster entry KubeSphere labels `cluster-role.kubesphere.io/host`.
  */
-export function hostRoleReader(host: string, kubeconfigYaml: string): () => Promise<HostRoleState> {
-    const { core, custom } = apiClients(kubeconfigYaml);
+export function hostRoleReader(host: string, kubeconfig: ParsedKubeconfig): () => Promise<HostRoleState> {
+    const { core, custom } = apiClients(kubeconfig);
     return async () => {
         const [configMap, entries] = await Promise.all([
             notFoundAsUndefined(() =>
@@ -491,8 +547,11 @@ export function hostRoleReader(host: string, kubeconfigYaml: string): () => Prom
 }
 
 /** Which kubesphere-config layout a cluster has (3.x or 4.x), for `kubesphereVersion: auto`. */
-export async function readKubesphereLayout(cluster: string, kubeconfigYaml: string): Promise<KubesphereConfigLayout> {
-    const { core, server } = apiClients(kubeconfigYaml);
+export async function readKubesphereLayout(
+    cluster: string,
+    kubeconfig: ParsedKubeconfig,
+): Promise<KubesphereConfigLayout> {
+    const { core, server } = apiClients(kubeconfig);
     let configMap;
     try {
         configMap = await notFoundAsUndefined(() =>
@@ -508,8 +567,11 @@ export async function readKubesphereLayout(cluster: string, kubeconfigYaml: stri
  * Returns a function that reads a member's ks-installer and kubesphere-config. ks-installer is read on the first
  * call only (the drift check): later polls read kubesphere-config alone, halving the requests of a long wait.
  */
-export function memberInstallerReader(member: string, kubeconfigYaml: string): () => Promise<MemberInstallerState> {
-    const { core, custom } = apiClients(kubeconfigYaml);
+export function memberInstallerReader(
+    member: string,
+    kubeconfig: ParsedKubeconfig,
+): () => Promise<MemberInstallerState> {
+    const { core, custom } = apiClients(kubeconfig);
     let installerState: Promise<MemberInstallerState["installer"]> | undefined;
     const readInstaller = async () => {
         const installer = await notFoundAsUndefined(() =>
@@ -650,9 +712,8 @@ function safeJson(text: string): unknown {
  * The host's tower (docs/kubesphere.md §10.1, §10.4): whether Deployment kubesphere-system/tower exists, and its Service's type
  * and load-balancer address (`http://<ingress IP, else hostname>:<first port>`, KubeSphere's rule).
  */
-export async function readTower(host: string, hostKubeconfigYaml: string): Promise<TowerFacts> {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(hostKubeconfigYaml);
+export async function readTower(host: string, hostKubeconfig: ParsedKubeconfig): Promise<TowerFacts> {
+    const kubeConfig = clientConfig(hostKubeconfig);
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const core = kubeConfig.makeApiClient(CoreV1Api);
     try {
@@ -693,13 +754,11 @@ export type AgentJoinRead = AgentJoinView & {
  */
 export function agentJoinReader(
     member: string,
-    hostKubeconfigYaml: string,
-    memberKubeconfigYaml: string,
+    hostKubeconfig: ParsedKubeconfig,
+    memberKubeconfig: ParsedKubeconfig,
 ): () => Promise<AgentJoinRead> {
-    const { custom } = apiClients(hostKubeconfigYaml);
-    const memberConfig = new KubeConfig();
-    memberConfig.loadFromString(memberKubeconfigYaml);
-    const apps = memberConfig.makeApiClient(AppsV1Api);
+    const { custom } = apiClients(hostKubeconfig);
+    const apps = clientConfig(memberKubeconfig).makeApiClient(AppsV1Api);
     return async () => {
         const [cluster, deployment] = await Promise.all([
             notFoundAsUndefined(() =>
@@ -744,10 +803,10 @@ export function agentJoinReader(
  */
 export async function writeClusterAgentToken(
     member: string,
-    hostKubeconfigYaml: string,
+    hostKubeconfig: ParsedKubeconfig,
     token: string,
 ): Promise<{ written: boolean; kubeconfigDigest?: string }> {
-    const { custom } = apiClients(hostKubeconfigYaml);
+    const { custom } = apiClients(hostKubeconfig);
     const cluster = (await notFoundAsUndefined(() =>
         custom.getClusterCustomObject({
             group: CLUSTER_GROUP,

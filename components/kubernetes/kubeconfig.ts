@@ -8,24 +8,41 @@
  *
  * Kubeconfig contents are secrets: no message here ever quotes them, only names (contexts, clusters, users, keys).
  */
+import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { FederationConfigError } from "../config/errors";
+import { asResourceError } from "./resourceErrors";
 
 /** How the selected user authenticates; KubeSphere can only use static credentials (docs/kubesphere.md §5). */
 export type KubeconfigAuthMethod = "token" | "clientCertificate" | "basic" | "exec" | "authProvider" | "none";
 
-/** A validated single-context kubeconfig. `yaml` is secret material. */
-export interface ResolvedKubeconfig {
-    /** The flattened, minified kubeconfig YAML (secret). */
-    yaml: string;
+/**
+ * A kubeconfig parsed once, where its text enters (the program's source reader; a component, once per resolved
+ * Output), and passed on: what the code asks of it, and the document the client-node config for requests is built
+ * from (clientConfig, components/kubernetes/kubeClient.ts). Plain data, so it passes through `pulumi.all` (which copies objects) unchanged. Secret
+ * material as a whole: it stays inside secret Outputs and is never logged.
+ */
+export interface ParsedKubeconfig {
+    /** The kubeconfig YAML (secret): what the Kubernetes provider and KubeSphere get. */
+    readonly yaml: string;
     /** The selected context. */
-    context: string;
+    readonly context: string;
     /** The API server URL of the selected cluster. */
-    server: string;
+    readonly server: string;
     /** How the selected user authenticates. */
-    authMethod: KubeconfigAuthMethod;
+    readonly authMethod: KubeconfigAuthMethod;
+    /** The cluster's `certificate-authority-data` (base64 PEM), if inline. */
+    readonly caData?: string;
+    /** The cluster sets `insecure-skip-tls-verify: true`. */
+    readonly insecure?: boolean;
+    /** The user's `client-certificate-data` (base64 PEM), if any. */
+    readonly clientCertificateData?: string;
+    /** The user carries a static token. */
+    readonly hasToken: boolean;
+    /** The parsed document, for the client-node config (kubeClient.ts) and {@link withServer}. */
+    readonly document: KubeconfigDocument;
 }
 
 /** Reads a file's bytes; injected so validation stays testable without a file system. */
@@ -42,7 +59,10 @@ export interface KubeconfigOrigin {
 }
 
 type Named<T> = { name: string } & T;
-type KubeconfigDocument = {
+/** A kubeconfig document as js-yaml reads it. */
+export type KubeconfigDocument = {
+    apiVersion?: unknown;
+    kind?: unknown;
     "current-context"?: unknown;
     clusters?: Array<Named<{ cluster?: Record<string, unknown> }>>;
     contexts?: Array<Named<{ context?: Record<string, unknown> }>>;
@@ -67,7 +87,7 @@ export function readKubeconfigFile(
     key: string,
     readFile: ReadFile,
     cwd: string = process.cwd(),
-): ResolvedKubeconfig {
+): ParsedKubeconfig {
     const filePath = expandPath(source.path, cwd);
     let text: string;
     try {
@@ -97,7 +117,7 @@ export function resolveKubeconfig(
     context: string | undefined,
     origin: KubeconfigOrigin,
     readFile: ReadFile,
-): ResolvedKubeconfig {
+): ParsedKubeconfig {
     const doc = parseDocument(text, origin);
     const contextKey = context === undefined ? origin.key : `${origin.key}.context`;
     const contextName = context ?? doc["current-context"];
@@ -150,20 +170,91 @@ export function resolveKubeconfig(
     flatUser = inline(flatUser, "client-key", "client-key-data", `user "${userName}"`);
     flatUser = inlineTokenFile(flatUser, `user "${userName}"`, origin, readFile);
 
-    const minified = {
+    const minified: KubeconfigDocument = {
         apiVersion: "v1",
         kind: "Config",
         "current-context": contextName,
-        clusters: [{ name: clusterName, cluster: clusterFields }],
+        clusters: [{ name: clusterName as string, cluster: clusterFields }],
         contexts: [{ name: contextName, context: selected.context }],
-        users: [{ name: userName, user: flatUser }],
+        users: [{ name: userName as string, user: flatUser }],
     };
+    return parsedFromDocument(minified, yaml.dump(minified, { lineWidth: -1, noRefs: true }));
+}
+
+/**
+ * Parses a single-context kubeconfig text that comes from elsewhere (a component's input, a Cluster on the host),
+ * once. Throws, without quoting the text, when it is not a kubeconfig whose current context names a cluster with a
+ * server.
+ * @param description what the text is, for messages, e.g. `the kubeconfig of member "m1"`
+ */
+export function parseKubeconfig(text: string, description = "the kubeconfig", key = "kubeconfig"): ParsedKubeconfig {
+    const doc = parseDocument(text, { key, description, baseDir: process.cwd() });
+    const contextName = doc["current-context"];
+    const selected = typeof contextName === "string" ? findNamed(doc.contexts, contextName) : undefined;
+    const clusterName = selected?.context?.cluster;
+    const cluster = typeof clusterName === "string" ? findNamed(doc.clusters, clusterName) : undefined;
+    if (selected === undefined || typeof cluster?.cluster?.server !== "string") {
+        throw new FederationConfigError(
+            key,
+            `${description} has no current-context naming a cluster with a server. Fix: give it one context (as \`kubectl config view --flatten --minify\` prints)`,
+        );
+    }
+    return parsedFromDocument(doc, text);
+}
+
+/**
+ * A component's kubeconfig input, parsed once when it resolves and kept secret; a text that is no kubeconfig fails
+ * as a ResourceError on the component.
+ * @internal
+ */
+export function parsedKubeconfigOutput(
+    kubeconfig: pulumi.Input<string>,
+    description: string,
+    key: string,
+    component: pulumi.Resource,
+): pulumi.Output<ParsedKubeconfig> {
+    return pulumi.secret(kubeconfig).apply((text) => {
+        try {
+            return parseKubeconfig(text, description, key);
+        } catch (err) {
+            throw asResourceError(err, component);
+        }
+    });
+}
+
+/** The ParsedKubeconfig of a document whose current context names an existing cluster (checked by the callers). */
+function parsedFromDocument(doc: KubeconfigDocument, text: string): ParsedKubeconfig {
+    const { cluster, user } = selectedEntries(doc);
     return {
-        yaml: yaml.dump(minified, { lineWidth: -1, noRefs: true }),
-        context: contextName,
-        server,
-        authMethod: authMethodOf(flatUser),
+        yaml: text,
+        context: doc["current-context"] as string,
+        server: String(cluster.server),
+        authMethod: authMethodOf(user),
+        caData: asString(cluster["certificate-authority-data"]),
+        insecure: cluster["insecure-skip-tls-verify"] === true ? true : undefined,
+        clientCertificateData: asString(user["client-certificate-data"]),
+        hasToken: typeof user.token === "string",
+        document: doc,
     };
+}
+
+/**
+ * The selected context of a checked document, its cluster's and its user's fields.
+ * @internal
+ */
+export function selectedEntries(doc: KubeconfigDocument) {
+    const contextName = doc["current-context"] as string;
+    const context = findNamed(doc.contexts, contextName)?.context ?? {};
+    const clusterName = context.cluster as string;
+    const cluster = findNamed(doc.clusters, clusterName)?.cluster ?? {};
+    const userName = typeof context.user === "string" ? context.user : "";
+    const user = findNamed(doc.users, userName)?.user ?? {};
+    return { contextName, context, clusterName, cluster, userName, user };
+}
+
+/** @internal */
+export function asString(value: unknown): string | undefined {
+    return typeof value === "string" ? value : undefined;
 }
 
 /** Classifies the user's credentials; exec plugins and auth-providers cannot run inside KubeSphere. */
@@ -177,19 +268,16 @@ export function authMethodOf(user: Record<string, unknown>): KubeconfigAuthMetho
     return "none";
 }
 
-/** How the user of a single-context (minified) kubeconfig authenticates. */
-export function authMethodOfKubeconfig(kubeconfigYaml: string): KubeconfigAuthMethod {
-    const doc = yaml.load(kubeconfigYaml) as KubeconfigDocument;
-    return authMethodOf(doc.users?.[0]?.user ?? {});
-}
-
-/** Replaces the server URL of the single cluster in a minified kubeconfig. */
-export function withServer(kubeconfigYaml: string, server: string): string {
-    const doc = yaml.load(kubeconfigYaml) as KubeconfigDocument;
-    for (const cluster of doc.clusters ?? []) {
-        cluster.cluster = { ...cluster.cluster, server };
-    }
-    return yaml.dump(doc, { lineWidth: -1, noRefs: true });
+/** The kubeconfig with the server URL of its selected cluster replaced (what KubeSphere gets with apiServerEndpoint). */
+export function withServer(kubeconfig: ParsedKubeconfig, server: string): ParsedKubeconfig {
+    const clusterName = findNamed(kubeconfig.document.contexts, kubeconfig.context)?.context?.cluster;
+    const doc: KubeconfigDocument = {
+        ...kubeconfig.document,
+        clusters: (kubeconfig.document.clusters ?? []).map((entry) =>
+            entry.name === clusterName ? { ...entry, cluster: { ...entry.cluster, server } } : entry,
+        ),
+    };
+    return parsedFromDocument(doc, yaml.dump(doc, { lineWidth: -1, noRefs: true }));
 }
 
 function parseDocument(text: string, origin: KubeconfigOrigin): KubeconfigDocument {

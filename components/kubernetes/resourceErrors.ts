@@ -20,3 +20,20 @@ export function asResourceError(err: unknown, resource: pulumi.Resource): pulumi
     if (err instanceof pulumi.ResourceError) return err;
     return refusal(err instanceof Error ? err.message : String(err), resource);
 }
+
+/** What a wait of `pulumi up` did: whether it waited (previews never do) and for how long. */
+export interface UpWait {
+    waited: boolean;
+    waitedMs: number;
+}
+
+/** Runs a component's wait on `up` only (previews do not wait); its failure is a {@link refusal} on the component. */
+export async function waitOnUp(component: pulumi.Resource, wait: () => Promise<{ waitedMs: number }>): Promise<UpWait> {
+    if (pulumi.runtime.isDryRun()) return { waited: false, waitedMs: 0 };
+    try {
+        const { waitedMs } = await wait();
+        return { waited: true, waitedMs };
+    } catch (err) {
+        throw asResourceError(err, component);
+    }
+}

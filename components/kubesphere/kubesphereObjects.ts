@@ -1,7 +1,10 @@
 /**
- * Builders for the KubeSphere objects the program writes (docs/kubesphere.md §1 and docs/kubesphere.md §3). Pure data, no Pulumi resources,
- * so the exact shapes are unit-tested on their own.
+ * Builders for the KubeSphere objects the program writes (docs/kubesphere.md §1 and docs/kubesphere.md §3). Pure data, so the
+ * exact shapes are unit-tested on their own; the one resource here is ksInstallerPatch, which HostCluster and
+ * MemberCluster both make.
  */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import type { MemberProvider } from "../config/configSchema";
 import { KUBESPHERE_NAMESPACE } from "./kubesphereConfig";
 
@@ -38,6 +41,31 @@ export const installerMetadata = { name: INSTALLER_NAME, namespace: KUBESPHERE_N
  * created by `kubectl apply`/edits, whose managers own these fields: without force every first apply conflicts.
  */
 export const installerPatchAnnotations = { "pulumi.com/patchForce": "true" };
+
+/**
+ * The server-side-apply patch of a 3.x cluster's ks-installer, owning only the fields `spec` sets. Kept on delete:
+ * deleting a patch relinquishes its fields, which would strip the host role from a live host (and break every other
+ * member), or a member's jwtSecret and role (and settings someone else made before we forced ownership); removing
+ * the host or a member from Pulumi leaves its ks-installer as it is (README, "Removing a member"). The patch's
+ * outputs are the whole live object, whose spec may hold the jwtSecret: secret.
+ * @internal
+ */
+export function ksInstallerPatch(
+    name: string,
+    spec: pulumi.Input<Record<string, unknown>>,
+    opts: pulumi.CustomResourceOptions,
+): k8s.apiextensions.CustomResourcePatch {
+    return new k8s.apiextensions.CustomResourcePatch(
+        `${name}-ks-installer`,
+        {
+            apiVersion: INSTALLER_API_VERSION,
+            kind: INSTALLER_KIND,
+            metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
+            spec,
+        },
+        { ...opts, retainOnDelete: true, additionalSecretOutputs: ["spec"] },
+    );
+}
 
 /**
  * `spec` fields that make a cluster the host. `hostClusterName` only where KubeSphere has the option (3.2+, seed 002;

@@ -19,6 +19,7 @@ import {
 } from "./agentConnection";
 import { DEFAULT_READY_TIMEOUT_SECONDS } from "../config/configSchema";
 import { ClusterAccess } from "../kubernetes/kubeClient";
+import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
 import { KUBESPHERE_NAMESPACE } from "../kubesphere/kubesphereConfig";
 import { ksCoreConfigHash } from "../kubesphere/kubesphereVersion";
 import type { ClusterStatus, MemberClusterArgs, MemberPreflight } from "./memberCluster";
@@ -105,7 +106,7 @@ export async function checkTower(
     name: string,
     configKey: string,
     v3: boolean,
-    hostKubeconfig: string | undefined,
+    hostKubeconfig: ParsedKubeconfig | undefined,
     hostFacts: ClusterFacts | undefined,
     args: MemberClusterArgs,
     access: ClusterAccess,
@@ -146,11 +147,11 @@ export function rotatedFirstOnHost(
     name: string,
     token: pulumi.Output<string>,
     checked: pulumi.Output<MemberPreflight>,
-    args: MemberClusterArgs,
+    hostKubeconfig: pulumi.Output<ParsedKubeconfig | undefined>,
     access: ClusterAccess,
 ): pulumi.Output<{ token: string; kubeconfigDigestBefore?: string }> {
     return pulumi.secret(
-        pulumi.all([token, pulumi.secret(args.host.kubeconfig), checked]).apply(async ([value, hostKubeconfig]) => {
+        pulumi.all([token, hostKubeconfig, checked]).apply(async ([value, hostKubeconfig]) => {
             if (pulumi.runtime.isDryRun() || hostKubeconfig === undefined) return { token: value };
             try {
                 const { written, kubeconfigDigest } = await access.writeClusterAgentToken(name, hostKubeconfig, value);
@@ -177,13 +178,14 @@ export function afterAgentReconnected(
     token: string,
     rotation: pulumi.Output<{ token: string; kubeconfigDigestBefore?: string }>,
     agentUpdated: pulumi.Output<unknown>,
-    kubeconfig: pulumi.Output<string>,
+    kubeconfig: pulumi.Output<ParsedKubeconfig>,
+    hostKubeconfig: pulumi.Output<ParsedKubeconfig | undefined>,
     checked: pulumi.Output<MemberPreflight>,
     args: MemberClusterArgs,
     access: ClusterAccess,
 ): pulumi.Output<string> {
     return pulumi
-        .all([rotation, agentUpdated, kubeconfig, pulumi.secret(args.host.kubeconfig), checked])
+        .all([rotation, agentUpdated, kubeconfig, hostKubeconfig, checked])
         .apply(async ([rotated, , memberKubeconfig, hostKubeconfig, found]) => {
             if (
                 pulumi.runtime.isDryRun() ||
@@ -218,18 +220,19 @@ export function waitForAgentJoined(
     resource: pulumi.Resource,
     cluster: k8s.apiextensions.CustomResource,
     name: string,
-    kubeconfig: pulumi.Output<string>,
+    kubeconfig: pulumi.Output<ParsedKubeconfig>,
+    hostKubeconfig: pulumi.Output<ParsedKubeconfig | undefined>,
     token: pulumi.Output<string>,
     preflight: pulumi.Output<MemberPreflight>,
     createdStatus: pulumi.Output<ClusterStatus | undefined>,
     args: MemberClusterArgs,
     access: ClusterAccess,
-    explain: (message: string, memberKubeconfig: string, hostKubeconfig: string) => Promise<string>,
+    explain: (message: string, memberKubeconfig: ParsedKubeconfig, hostKubeconfig: ParsedKubeconfig) => Promise<string>,
 ): pulumi.Output<ClusterStatus | undefined> {
     const configBytes = args.ksCoreValues === undefined ? new Uint8Array() : Buffer.from(yaml.dump(args.ksCoreValues));
-    const v3 = args.host.kubesphereVersion === "v3";
+    const v3 = args.host.kubesphereMajor === "v3";
     return pulumi
-        .all([cluster.id, createdStatus, kubeconfig, pulumi.secret(args.host.kubeconfig), token, preflight])
+        .all([cluster.id, createdStatus, kubeconfig, hostKubeconfig, token, preflight])
         .apply(async ([, created, memberKubeconfig, hostKubeconfig, expectedToken, found]) => {
             if (pulumi.runtime.isDryRun() || hostKubeconfig === undefined) return created;
             const read = access.agentJoinReader(name, hostKubeconfig, memberKubeconfig);

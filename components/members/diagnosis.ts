@@ -5,6 +5,7 @@
  * `npm run doctor`. Secrets: jwtSecrets are compared, never quoted ("differs"); kubeconfigs are never shown.
  */
 import type { ImportCredentials } from "../config/configSchema";
+import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
 import { checkClientCertificate, clientCertificateDaysLeft } from "./importCredentials";
 import type { ClusterAccess } from "../kubernetes/kubeClient";
 import type { ClusterCondition } from "../kubesphere/kubesphereObjects";
@@ -132,7 +133,7 @@ export interface DiagnosisFacts {
     /** The kubeconfig KubeSphere got (or will get), as probed; undefined when there is none to probe yet. */
     importProbe?: ImportProbe;
     /** The kubeconfig KubeSphere got (secret: only its client certificate is inspected). */
-    importKubeconfig?: string;
+    importKubeconfig?: ParsedKubeconfig;
     clocks?: { host: ClockReading; member: ClockReading };
     /** 4.x: ks-core chart objects on the member that Helm will not adopt (kubeClient.ts readKsCoreConflicts); undefined when not read. */
     ksCoreConflicts?: string[];
@@ -584,12 +585,12 @@ export interface DiagnosisInput {
     hostMajor: "v3" | "v4";
     hostName: string;
     /** The kubeconfig Pulumi uses for the member (secret). */
-    memberKubeconfig: string;
+    memberKubeconfig: ParsedKubeconfig;
     /** The host's kubeconfig (secret); undefined for a host from another stack (host checks are skipped). */
-    hostKubeconfig?: string;
+    hostKubeconfig?: ParsedKubeconfig;
     credentials: ImportCredentials;
     /** The kubeconfig the program will import, when known before the Cluster exists (secret). */
-    importKubeconfig?: string;
+    importKubeconfig?: ParsedKubeconfig;
     otherMembers?: FleetMember[];
     /** Facts already read this run (the pre-flight's), so they are not read twice. */
     known?: { memberFacts?: ClusterFacts; host?: HostFacts; ksApiserverProblem?: string | null };

@@ -6,7 +6,7 @@
 import { X509Certificate } from "crypto";
 import * as yaml from "js-yaml";
 import type { ImportCredentials } from "../config/configSchema";
-import type { KubeconfigAuthMethod } from "../kubernetes/kubeconfig";
+import { KubeconfigAuthMethod, ParsedKubeconfig, parseKubeconfig } from "../kubernetes/kubeconfig";
 
 /**
  * Where the import ServiceAccount lives on the member: kube-system, which exists on every cluster and which nobody
@@ -30,17 +30,15 @@ export function defaultImportCredentials(
     return "kubeconfig";
 }
 
-/** Whether the user of a single-context kubeconfig carries a client certificate (what 3.3.0–3.3.2 needs, docs/kubesphere.md §9). */
-export function hasClientCertificate(kubeconfigYaml: string): boolean {
-    const doc = yaml.load(kubeconfigYaml) as { users?: Array<{ user?: Record<string, unknown> }> };
-    return typeof doc.users?.[0]?.user?.["client-certificate-data"] === "string";
+/** Whether the user of a kubeconfig carries a client certificate (what 3.3.0–3.3.2 needs, docs/kubesphere.md §9). */
+export function hasClientCertificate(kubeconfig: ParsedKubeconfig): boolean {
+    return kubeconfig.clientCertificateData !== undefined;
 }
 
 /** When the kubeconfig's client certificate expires: undefined without one, null when it is not a certificate. */
-export function clientCertificateExpiry(kubeconfigYaml: string): Date | null | undefined {
-    const doc = yaml.load(kubeconfigYaml) as { users?: Array<{ user?: Record<string, unknown> }> };
-    const data = doc.users?.[0]?.user?.["client-certificate-data"];
-    if (typeof data !== "string") return undefined;
+export function clientCertificateExpiry(kubeconfig: ParsedKubeconfig): Date | null | undefined {
+    const data = kubeconfig.clientCertificateData;
+    if (data === undefined) return undefined;
     try {
         return new Date(new X509Certificate(Buffer.from(data, "base64")).validTo);
     } catch {
@@ -49,18 +47,9 @@ export function clientCertificateExpiry(kubeconfigYaml: string): Date | null | u
 }
 
 /** Whole days left on the kubeconfig's client certificate (negative once expired); undefined without a readable one. */
-export function clientCertificateDaysLeft(kubeconfigYaml: string, now: Date = new Date()): number | undefined {
-    const expires = clientCertificateExpiry(kubeconfigYaml);
+export function clientCertificateDaysLeft(kubeconfig: ParsedKubeconfig, now: Date = new Date()): number | undefined {
+    const expires = clientCertificateExpiry(kubeconfig);
     return expires ? Math.floor((expires.getTime() - now.getTime()) / 86_400_000) : undefined;
-}
-
-/** The user entry of a single-context kubeconfig: whether it holds a token, and its client certificate's expiry. */
-function kubeconfigUser(kubeconfigYaml: string): { token: boolean; certificateExpiry: Date | null | undefined } {
-    const doc = yaml.load(kubeconfigYaml) as { users?: Array<{ user?: Record<string, unknown> }> } | undefined;
-    return {
-        token: typeof doc?.users?.[0]?.user?.token === "string",
-        certificateExpiry: clientCertificateExpiry(kubeconfigYaml),
-    };
 }
 
 /**
@@ -70,41 +59,27 @@ function kubeconfigUser(kubeconfigYaml: string): { token: boolean; certificateEx
  * authenticates with a token (what 4.x swaps in for a `system:masters` certificate) or with a client certificate that
  * expires later than ours. A kubeconfig of ours whose certificate expires later than the kept one (the user renewed
  * it) wins again; so does any kubeconfig of ours without a client certificate.
+ * @param kept the kubeconfig text in the Cluster, as read from the host
  */
-export function isKubeSphereRenewal(ours: string, kept: string | undefined): boolean {
-    if (kept === undefined || kept === ours) return false;
-    const ourExpiry = kubeconfigUser(ours).certificateExpiry;
+export function isKubeSphereRenewal(ours: ParsedKubeconfig, kept: string | undefined): boolean {
+    if (kept === undefined || kept === ours.yaml) return false;
+    const ourExpiry = clientCertificateExpiry(ours);
     if (!(ourExpiry instanceof Date)) return false;
-    let keptUser: ReturnType<typeof kubeconfigUser>;
-    let keptServer: string;
+    let keptKubeconfig: ParsedKubeconfig;
     try {
-        keptUser = kubeconfigUser(kept);
-        keptServer = kubeconfigCluster(kept).server;
+        keptKubeconfig = parseKubeconfig(kept);
     } catch {
         return false;
     }
-    if (keptServer !== kubeconfigCluster(ours).server) return false;
-    if (keptUser.token) return true;
-    return keptUser.certificateExpiry instanceof Date && keptUser.certificateExpiry.getTime() > ourExpiry.getTime();
+    if (keptKubeconfig.server !== ours.server) return false;
+    if (keptKubeconfig.hasToken) return true;
+    const keptExpiry = clientCertificateExpiry(keptKubeconfig);
+    return keptExpiry instanceof Date && keptExpiry.getTime() > ourExpiry.getTime();
 }
 
 /** Name of the token Secret for a credentials revision; a new name per revision is what rotates the token. */
 export function importTokenSecretName(revision: number): string {
     return `${IMPORT_SERVICE_ACCOUNT.name}-token-r${revision}`;
-}
-
-/** The cluster entry of a single-context kubeconfig (as resolveKubeconfig produces). */
-export function kubeconfigCluster(kubeconfigYaml: string): { server: string; caData?: string; insecure?: boolean } {
-    const doc = yaml.load(kubeconfigYaml) as { clusters: Array<{ cluster: Record<string, unknown> }> };
-    const cluster = doc.clusters[0].cluster;
-    return {
-        server: String(cluster.server),
-        caData:
-            typeof cluster["certificate-authority-data"] === "string"
-                ? cluster["certificate-authority-data"]
-                : undefined,
-        insecure: cluster["insecure-skip-tls-verify"] === true ? true : undefined,
-    };
 }
 
 /**
@@ -163,12 +138,12 @@ export type CertificateVerdict = { level: "ok" } | { level: "warn" | "error"; me
 /** Minimum remaining validity before we warn: KubeSphere itself flags certificates at seven days. */
 export const CERTIFICATE_WARN_DAYS = 30;
 
-/** Checks the client certificate of a single-context kubeconfig (nothing to check for tokens). */
-export function checkClientCertificate(kubeconfigYaml: string, now: Date = new Date()): CertificateVerdict {
-    const expires = clientCertificateExpiry(kubeconfigYaml);
+/** Checks the client certificate of a kubeconfig (nothing to check for tokens). */
+export function checkClientCertificate(kubeconfig: ParsedKubeconfig, now: Date = new Date()): CertificateVerdict {
+    const expires = clientCertificateExpiry(kubeconfig);
     if (expires === undefined) return { level: "ok" };
     if (expires === null) return { level: "error", message: "its client-certificate-data is not a PEM certificate" };
-    const days = clientCertificateDaysLeft(kubeconfigYaml, now)!;
+    const days = clientCertificateDaysLeft(kubeconfig, now)!;
     if (days < 0) return { level: "error", message: `its client certificate expired on ${expires.toISOString()}` };
     if (days < CERTIFICATE_WARN_DAYS)
         return {

@@ -22,11 +22,10 @@ import {
     defaultImportCredentials,
     ImportCheck,
     isKubeSphereRenewal,
-    kubeconfigCluster,
     serviceAccountKubeconfig,
 } from "./importCredentials";
 import { createImportServiceAccount } from "./importServiceAccount";
-import { authMethodOfKubeconfig, withServer } from "../kubernetes/kubeconfig";
+import { ParsedKubeconfig, parsedKubeconfigOutput, parseKubeconfig, withServer } from "../kubernetes/kubeconfig";
 import { ClusterAccess, currentClusterAccess } from "../kubernetes/kubeClient";
 import { describeInstall, KubesphereInstall, ksCoreConfigHash } from "../kubesphere/kubesphereVersion";
 import {
@@ -34,20 +33,17 @@ import {
     clusterObject,
     ClusterReadiness,
     clusterReadiness,
-    INSTALLER_API_VERSION,
-    INSTALLER_KIND,
-    installerMetadata,
-    installerPatchAnnotations,
+    ksInstallerPatch,
     memberInstallerSpec,
 } from "../kubesphere/kubesphereObjects";
 import { appliedSignalFor, waitForMemberInstaller } from "./memberInstaller";
 import { diagnose, DiagnosisInput, formatDiagnosis, readDiagnosisFacts, readyChecksBeforeJoin } from "./diagnosis";
 import { ClusterJoinState, waitForClusterJoin } from "./memberJoin";
 import { FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
-import { asResourceError, refusal } from "../kubernetes/resourceErrors";
+import { asResourceError, refusal, UpWait, waitOnUp } from "../kubernetes/resourceErrors";
 
 export interface MemberClusterArgs {
-    /** The host to join: a {@link HostCluster}, or `{ provider, jwtSecret }` taken from another stack. */
+    /** The host to join: a {@link HostCluster}, or `{ kubernetesProvider, jwtSecret, kubesphereMajor, ... }` taken from another stack. */
     host: FederationHost;
     /** Kubeconfig YAML Pulumi uses to reach the member, one context (see components/kubernetes/kubeconfig.ts). Secret. */
     kubeconfig: pulumi.Input<string>;
@@ -115,10 +111,7 @@ export interface MemberPreflight {
 }
 
 /** The member runs with the host's settings: how long `up` waited for its installer (not waited in previews; 4.x: nothing to wait for). */
-export interface MemberSettingsApplied {
-    waited: boolean;
-    waitedMs: number;
-}
+export type MemberSettingsApplied = UpWait;
 
 /**
  * The import credentials when the args name none: decided from the kubeconfig's auth method when it is known now (a
@@ -127,16 +120,11 @@ export interface MemberSettingsApplied {
 function defaultCredentialsFor(kubeconfig: pulumi.Input<string>, hostMajor: "v3" | "v4"): ImportCredentials {
     if (typeof kubeconfig !== "string") return "kubeconfig";
     try {
-        return defaultImportCredentials(authMethodOfKubeconfig(kubeconfig), hostMajor);
+        return defaultImportCredentials(parseKubeconfig(kubeconfig).authMethod, hostMajor);
     } catch {
         // Not kubeconfig YAML: the pre-flight reports it, naming the member.
         return "kubeconfig";
     }
-}
-
-/** The value of an Output (inside an apply, where it is known). */
-function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply(resolve));
 }
 
 /** The Cluster status fields we report (docs/kubesphere.md §3). */
@@ -155,8 +143,8 @@ export interface ClusterStatus {
  * The component's name is the KubeSphere cluster name.
  */
 export class MemberCluster extends pulumi.ComponentResource {
-    /** Kubernetes provider for the member. */
-    public readonly provider: k8s.Provider;
+    /** The Kubernetes provider (k8s.Provider) for the member; `provider` is where the member runs (MemberClusterArgs). */
+    public readonly kubernetesProvider: k8s.Provider;
     /** The server-side-apply patch of the member's ks-installer (KubeSphere 3.x only). */
     public readonly installerPatch?: k8s.apiextensions.CustomResourcePatch;
     /** The member's `Cluster` object on the host. */
@@ -172,7 +160,10 @@ export class MemberCluster extends pulumi.ComponentResource {
     /** The pre-flight's result (reads only, previews too); fails with the refusal, as a ResourceError on this component. */
     public readonly preflight: pulumi.Output<MemberPreflight>;
     /** What the diagnosis (components/members/diagnosis.ts) needs to know about this member, given the kubeconfigs. */
-    private diagnosisInput!: (memberKubeconfig: string, hostKubeconfig: string | undefined) => DiagnosisInput;
+    private diagnosisInput!: (
+        memberKubeconfig: ParsedKubeconfig,
+        hostKubeconfig: ParsedKubeconfig | undefined,
+    ) => DiagnosisInput;
 
     constructor(name: string, args: MemberClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:MemberCluster", name, {}, opts);
@@ -181,22 +172,41 @@ export class MemberCluster extends pulumi.ComponentResource {
         // Through tower KubeSphere never uses the member's kubeconfig, so there are no import credentials to choose.
         const credentials: ImportCredentials = viaAgent
             ? "kubeconfig"
-            : (args.credentials ?? defaultCredentialsFor(args.kubeconfig, args.host.kubesphereVersion));
+            : (args.credentials ?? defaultCredentialsFor(args.kubeconfig, args.host.kubesphereMajor));
         const access = currentClusterAccess();
-        const v3 = args.host.kubesphereVersion === "v3";
+        const v3 = args.host.kubesphereMajor === "v3";
 
-        const kubeconfig = pulumi.secret(args.kubeconfig);
-        this.provider = new k8s.Provider(
+        const kubeconfigText = pulumi.secret(args.kubeconfig);
+        this.kubernetesProvider = new k8s.Provider(
             name,
             // No deleteUnreachable: a short outage during `up --refresh` must not make Pulumi forget the member's
             // resources. A member that is gone for good is removed with PULUMI_K8S_DELETE_UNREACHABLE=true (README).
-            { kubeconfig, clusterIdentifier: args.clusterIdentifier ?? `kubesphere-federation/${name}` },
+            {
+                kubeconfig: kubeconfigText,
+                clusterIdentifier: args.clusterIdentifier ?? `kubesphere-federation/${name}`,
+            },
             { parent: this },
         );
+        // Each kubeconfig is parsed once here, and the parsed form is what every read and check below takes.
+        const kubeconfig = parsedKubeconfigOutput(
+            kubeconfigText,
+            `the kubeconfig of member "${name}"`,
+            `${configKey}.kubeconfig`,
+            this,
+        );
+        const hostKubeconfig: pulumi.Output<ParsedKubeconfig | undefined> =
+            args.host.kubeconfig === undefined
+                ? pulumi.output(undefined)
+                : parsedKubeconfigOutput(
+                      args.host.kubeconfig,
+                      `the kubeconfig of host "${args.host.hostClusterName ?? "host"}"`,
+                      "host.kubeconfig",
+                      this,
+                  );
 
         // Pre-flight: read-only, so it runs in previews too; everything below waits for it.
         const preflight: pulumi.Output<MemberPreflight> = pulumi
-            .all([kubeconfig, args.host.kubeconfig, args.otherMembers ?? []])
+            .all([kubeconfig, hostKubeconfig, args.otherMembers ?? []])
             .apply(async ([memberKubeconfig, hostKubeconfig, otherMembers]) => {
                 try {
                     return await this.checkBeforeJoin(
@@ -223,34 +233,30 @@ export class MemberCluster extends pulumi.ComponentResource {
 
         this.installerPatch = !v3
             ? undefined
-            : new k8s.apiextensions.CustomResourcePatch(
-                  `${name}-ks-installer`,
-                  {
-                      apiVersion: INSTALLER_API_VERSION,
-                      kind: INSTALLER_KIND,
-                      metadata: { ...installerMetadata, annotations: installerPatchAnnotations },
-                      spec: pulumi.secret(
-                          pulumi
-                              .all([checked, args.host.jwtSecret])
-                              .apply(([, jwtSecret]) => memberInstallerSpec(jwtSecret)),
-                      ),
-                  },
-                  {
-                      parent: this,
-                      provider: this.provider,
-                      // Deleting a server-side-apply patch removes the fields it owned: the member would lose its jwtSecret
-                      // and role (and settings someone else made before we forced ownership). Removing a member only
-                      // deletes its Cluster on the host; the member's ks-installer is left as it is (README, "Removing a member").
-                      retainOnDelete: true,
-                      additionalSecretOutputs: ["spec"],
-                  },
+            : ksInstallerPatch(
+                  name,
+                  pulumi.secret(
+                      pulumi
+                          .all([checked, args.host.jwtSecret])
+                          .apply(([, jwtSecret]) => memberInstallerSpec(jwtSecret)),
+                  ),
+                  { parent: this, provider: this.kubernetesProvider },
               );
 
         // The Cluster must not be created before the member runs with our settings: KubeSphere would report a
         // jwtSecret mismatch. This also checks, on every `up`, that nobody changed them since (docs/kubesphere.md §1).
         // 4.x: the host's controller configures the member, and the Cluster's KSCoreReady condition says when.
         const memberReady: pulumi.Output<MemberSettingsApplied> = this.installerPatch
-            ? this.waitForInstaller(name, configKey, this.installerPatch, kubeconfig, preflight, args, access)
+            ? this.waitForInstaller(
+                  name,
+                  configKey,
+                  this.installerPatch,
+                  kubeconfig,
+                  hostKubeconfig,
+                  preflight,
+                  args,
+                  access,
+              )
             : checked.apply(() => ({ waited: false, waitedMs: 0 }));
         // Members join only a host that is a host (docs/kubesphere.md §9); a host from another stack has nothing to wait for.
         const hostReady: pulumi.Output<HostReadiness | undefined> =
@@ -285,7 +291,8 @@ export class MemberCluster extends pulumi.ComponentResource {
                       .apply((jwtSecret) => agentToken(jwtSecret, name, args.credentialsRevision ?? 1)),
               )
             : undefined;
-        const rotation = token === undefined ? undefined : rotatedFirstOnHost(this, name, token, checked, args, access);
+        const rotation =
+            token === undefined ? undefined : rotatedFirstOnHost(this, name, token, checked, hostKubeconfig, access);
         const agentResources =
             rotation === undefined
                 ? []
@@ -296,10 +303,10 @@ export class MemberCluster extends pulumi.ComponentResource {
                           token: pulumi.secret(rotation.apply((rotated) => rotated.token)),
                           checked: checked.apply((found) => found.agent!),
                       },
-                      { parent: this, provider: this.provider },
+                      { parent: this, provider: this.kubernetesProvider },
                   );
-        const ownKubeconfig = kubeconfig.apply((text) =>
-            args.apiServerEndpoint === undefined ? text : withServer(text, args.apiServerEndpoint),
+        const ownKubeconfig = kubeconfig.apply((parsed) =>
+            args.apiServerEndpoint === undefined ? parsed : withServer(parsed, args.apiServerEndpoint),
         );
         const importKubeconfig = viaAgent
             ? undefined
@@ -307,8 +314,8 @@ export class MemberCluster extends pulumi.ComponentResource {
                   credentials === "serviceAccount"
                       ? this.serviceAccountKubeconfig(name, kubeconfig, checked, args)
                       : v3
-                        ? ownKubeconfig
-                        : this.keepingKubeSphereRenewal(name, ownKubeconfig, checked, args, access),
+                        ? ownKubeconfig.apply((parsed) => parsed.yaml)
+                        : this.keepingKubeSphereRenewal(name, ownKubeconfig, hostKubeconfig, checked, access),
               );
         this.cluster = new k8s.apiextensions.CustomResource(
             name,
@@ -336,6 +343,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                                         rotation!,
                                         (agentResources[agentResources.length - 1] as pulumi.CustomResource).id,
                                         kubeconfig,
+                                        hostKubeconfig,
                                         checked,
                                         args,
                                         access,
@@ -355,7 +363,7 @@ export class MemberCluster extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                provider: args.host.provider,
+                provider: args.host.kubernetesProvider,
                 // On removal the Cluster is deleted before anything happens on the member.
                 dependsOn: [...(this.installerPatch ? [this.installerPatch] : []), ...agentResources],
                 additionalSecretOutputs: ["spec"],
@@ -377,6 +385,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                       this.cluster,
                       name,
                       kubeconfig,
+                      hostKubeconfig,
                       token,
                       preflight,
                       recorded,
@@ -402,6 +411,7 @@ export class MemberCluster extends pulumi.ComponentResource {
                                     name,
                                     configKey,
                                     kubeconfig,
+                                    hostKubeconfig,
                                     args,
                                     access,
                                     v3 ? undefined : ksCoreConfigHash(configBytes ?? new Uint8Array()),
@@ -429,13 +439,13 @@ export class MemberCluster extends pulumi.ComponentResource {
         name: string,
         configKey: string,
         credentials: ImportCredentials,
-        memberKubeconfig: string,
-        hostKubeconfig: string | undefined,
+        memberKubeconfig: ParsedKubeconfig,
+        hostKubeconfig: ParsedKubeconfig | undefined,
         otherMembers: FleetMember[],
         args: MemberClusterArgs,
         access: ClusterAccess,
     ): Promise<MemberPreflight> {
-        const v3 = args.host.kubesphereVersion === "v3";
+        const v3 = args.host.kubesphereMajor === "v3";
         const viaAgent = args.connection === "agent";
         // Through tower KubeSphere never uses the member's kubeconfig: nothing to check for the import.
         const importCheck: ImportCheck = viaAgent
@@ -444,8 +454,8 @@ export class MemberCluster extends pulumi.ComponentResource {
                   member: name,
                   configKey,
                   credentials,
-                  authMethod: authMethodOfKubeconfig(memberKubeconfig),
-                  server: args.apiServerEndpoint ?? kubeconfigCluster(memberKubeconfig).server,
+                  authMethod: memberKubeconfig.authMethod,
+                  server: args.apiServerEndpoint ?? memberKubeconfig.server,
               });
         if (importCheck.error !== undefined) throw refusal(importCheck.error, this);
         if (importCheck.warning !== undefined) pulumi.log.warn(importCheck.warning, this);
@@ -511,17 +521,17 @@ export class MemberCluster extends pulumi.ComponentResource {
         name: string,
         configKey: string,
         patch: k8s.apiextensions.CustomResourcePatch,
-        kubeconfig: pulumi.Output<string>,
+        kubeconfig: pulumi.Output<ParsedKubeconfig>,
+        hostKubeconfig: pulumi.Output<ParsedKubeconfig | undefined>,
         preflight: pulumi.Output<MemberPreflight>,
         args: MemberClusterArgs,
         access: ClusterAccess,
     ): pulumi.Output<MemberSettingsApplied> {
         return pulumi
-            .all([patch.id, pulumi.secret(args.host.jwtSecret), kubeconfig, preflight])
-            .apply(async ([, hostJwtSecret, memberKubeconfig, found]) => {
-                if (pulumi.runtime.isDryRun()) return { waited: false, waitedMs: 0 };
-                try {
-                    const { waitedMs } = await waitForMemberInstaller({
+            .all([patch.id, pulumi.secret(args.host.jwtSecret), kubeconfig, hostKubeconfig, preflight])
+            .apply(([, hostJwtSecret, memberKubeconfig, host, found]) =>
+                waitOnUp(this, () =>
+                    waitForMemberInstaller({
                         member: name,
                         configKey,
                         read: access.memberInstallerReader(name, memberKubeconfig),
@@ -530,30 +540,19 @@ export class MemberCluster extends pulumi.ComponentResource {
                         signal: appliedSignalFor(found.install.kind === "v3" ? found.install.release : undefined),
                         timeoutMs: (args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
                         log: (message) => pulumi.log.info(message, this),
-                        explain: async (message) => {
-                            const hostKubeconfig =
-                                args.host.kubeconfig === undefined
-                                    ? undefined
-                                    : await outputValue(pulumi.output(args.host.kubeconfig));
-                            return formatDiagnosis(
+                        explain: async (message) =>
+                            formatDiagnosis(
                                 diagnose(
                                     await readDiagnosisFacts(
-                                        {
-                                            ...this.diagnosisInput(memberKubeconfig, hostKubeconfig),
-                                            withoutCluster: true,
-                                        },
+                                        { ...this.diagnosisInput(memberKubeconfig, host), withoutCluster: true },
                                         access,
                                     ),
                                 ),
                                 message,
-                            );
-                        },
-                    });
-                    return { waited: true, waitedMs };
-                } catch (err) {
-                    throw asResourceError(err, this);
-                }
-            });
+                            ),
+                    }),
+                ),
+            );
     }
 
     /**
@@ -563,16 +562,16 @@ export class MemberCluster extends pulumi.ComponentResource {
      */
     private keepingKubeSphereRenewal(
         name: string,
-        ownKubeconfig: pulumi.Output<string>,
+        ownKubeconfig: pulumi.Output<ParsedKubeconfig>,
+        hostKubeconfig: pulumi.Output<ParsedKubeconfig | undefined>,
         checked: pulumi.Output<MemberPreflight>,
-        args: MemberClusterArgs,
         access: ClusterAccess,
     ): pulumi.Output<string> {
-        return pulumi.all([ownKubeconfig, args.host.kubeconfig, checked]).apply(async ([ours, hostKubeconfig]) => {
-            if (hostKubeconfig === undefined) return ours;
+        return pulumi.all([ownKubeconfig, hostKubeconfig, checked]).apply(async ([ours, host]) => {
+            if (host === undefined) return ours.yaml;
             try {
-                const kept = await access.readImportedKubeconfig(hostKubeconfig, name);
-                if (!isKubeSphereRenewal(ours, kept)) return ours;
+                const kept = await access.readImportedKubeconfig(host, name);
+                if (!isKubeSphereRenewal(ours, kept)) return ours.yaml;
                 pulumi.log.info(
                     `member "${name}": KubeSphere renewed the kubeconfig in its Cluster (client certificate with 7 days or less left); ` +
                         `keeping KubeSphere's (a kubeconfig of yours whose certificate expires later replaces it)`,
@@ -592,15 +591,16 @@ export class MemberCluster extends pulumi.ComponentResource {
     private waitForJoin(
         name: string,
         configKey: string,
-        kubeconfig: pulumi.Output<string>,
+        kubeconfig: pulumi.Output<ParsedKubeconfig>,
+        hostKubeconfig: pulumi.Output<ParsedKubeconfig | undefined>,
         args: MemberClusterArgs,
         access: ClusterAccess,
         configHash: string | undefined,
     ): pulumi.Output<ClusterJoinState | undefined> {
         return pulumi
-            .all([this.cluster.id, kubeconfig, pulumi.output(args.host.kubeconfig!)])
+            .all([this.cluster.id, kubeconfig, hostKubeconfig])
             .apply(async ([, memberKubeconfig, hostKubeconfig]) => {
-                if (pulumi.runtime.isDryRun()) return undefined;
+                if (pulumi.runtime.isDryRun() || hostKubeconfig === undefined) return undefined;
                 try {
                     const { cluster } = await waitForClusterJoin({
                         member: name,
@@ -630,26 +630,25 @@ export class MemberCluster extends pulumi.ComponentResource {
     /** The ServiceAccount on the member and the static token kubeconfig built from it. */
     private serviceAccountKubeconfig(
         name: string,
-        kubeconfig: pulumi.Output<string>,
+        kubeconfig: pulumi.Output<ParsedKubeconfig>,
         preflight: pulumi.Output<MemberPreflight>,
         args: MemberClusterArgs,
     ) {
         const account = createImportServiceAccount(name, args.credentialsRevision ?? 1, preflight, {
             parent: this,
-            provider: this.provider,
+            provider: this.kubernetesProvider,
         });
         return pulumi
             .all([kubeconfig, account.token, account.caData])
-            .apply(([memberKubeconfig, token, secretCaData]) => {
-                const cluster = kubeconfigCluster(memberKubeconfig);
-                return serviceAccountKubeconfig({
+            .apply(([memberKubeconfig, token, secretCaData]) =>
+                serviceAccountKubeconfig({
                     member: name,
-                    server: args.apiServerEndpoint ?? cluster.server,
+                    server: args.apiServerEndpoint ?? memberKubeconfig.server,
                     token,
-                    caData: cluster.caData ?? secretCaData,
-                    insecure: cluster.insecure,
-                });
-            });
+                    caData: memberKubeconfig.caData ?? secretCaData,
+                    insecure: memberKubeconfig.insecure,
+                }),
+            );
     }
 }
 

@@ -5,6 +5,7 @@
  * Secrets: jwtSecrets are compared, never quoted.
  */
 import type { ImportCredentials } from "../config/configSchema";
+import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
 import { checkClientCertificate, clientCertificateDaysLeft, hasClientCertificate } from "./importCredentials";
 import type { KubesphereSettings } from "../kubesphere/kubesphereConfig";
 import {
@@ -132,7 +133,7 @@ export interface PreflightInput {
      * The kubeconfig KubeSphere will get (secret; only its user's kind and certificate are inspected), for
      * `credentials: kubeconfig`; undefined otherwise or when not known yet.
      */
-    importKubeconfig?: string;
+    importKubeconfig?: ParsedKubeconfig;
     /** 3.x: why the member's ks-apiserver did not answer through the service proxy (docs/kubesphere.md §4.3); undefined when it did. */
     ksApiserverProblem?: string;
     /**

@@ -21,17 +21,17 @@ class ProvisionedCluster extends pulumi.ComponentResource {
 }
 
 const config = new pulumi.Config();
-const kubesphereVersion = config.get("kubesphereVersion") === "v4" ? "v4" : "v3";
+const kubesphereMajor = config.get("kubesphereMajor") === "v4" ? "v4" : "v3";
 
 const host = new HostCluster("host", {
     hostClusterName: "host",
     kubeconfig: config.requireSecret("hostKubeconfig"),
-    kubesphereVersion,
+    kubesphereMajor,
 });
 
 const cluster = new ProvisionedCluster("prod-cluster", { kubeconfig: config.requireSecret("clusterKubeconfig") });
 
-// The host carries what the member needs (provider, jwtSecret, KubeSphere version, name).
+// The host carries what the member needs (Kubernetes provider, jwtSecret, KubeSphere major version, name).
 const member = new MemberCluster("prod", {
     host,
     kubeconfig: cluster.kubeconfig,

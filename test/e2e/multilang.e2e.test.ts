@@ -72,7 +72,7 @@ function yamlProject(): string {
         resources: program.resources,
         outputs: {
             ready: "${member1.ready}",
-            hostKubesphereVersion: "${host.kubesphereVersion}",
+            hostKubesphereVersion: "${host.detectedKubesphereVersion}",
             clusterName: "${member1.clusterName}",
             kubesphereVersion: "${member1.kubesphereVersion}",
         },

@@ -22,6 +22,8 @@ import {
 } from "../../components/members/diagnosis";
 import { ClusterFacts, HostFacts } from "../../components/members/memberPreflight";
 import { certificateKubeconfig, daysLeftAt, tokenKubeconfig } from "../fixtures/kubeconfigs";
+import { parseKubeconfig } from "../../components/kubernetes/kubeconfig";
+import type { ClusterCondition } from "../../components/kubesphere/kubesphereObjects";
 import { fakeClusterAccess, freshV3Facts } from "./pulumiMocks";
 
 const HOST_SECRET = "hostSecret0123456789abcdefghijkl";
@@ -75,7 +77,7 @@ function facts(overrides: Partial<DiagnosisFacts> = {}): DiagnosisFacts {
             ],
         },
         importProbe: okProbe,
-        importKubeconfig: tokenKubeconfig("m1"),
+        importKubeconfig: parseKubeconfig(tokenKubeconfig("m1")),
         clocks: {
             host: { serverMs: 100_000, sentMs: 100_000, receivedMs: 100_010 },
             member: { serverMs: 100_000, sentMs: 100_000, receivedMs: 100_010 },
@@ -179,13 +181,14 @@ describe("diagnosis: why a join is stuck", () => {
 
     it("client certificate: expired fails, expiring within 30 days warns, none is fine", () => {
         const expired = checkClientCertificateFinding(
-            facts({ importKubeconfig: certificateKubeconfig("m1"), now: daysLeftAt(-2) }),
+            facts({ importKubeconfig: parseKubeconfig(certificateKubeconfig("m1")), now: daysLeftAt(-2) }),
         );
         assert.strictEqual(expired.verdict, "fail");
         assert.match(expired.evidence, /expired/);
         assert.strictEqual(
-            checkClientCertificateFinding(facts({ importKubeconfig: certificateKubeconfig("m1"), now: daysLeftAt(5) }))
-                .verdict,
+            checkClientCertificateFinding(
+                facts({ importKubeconfig: parseKubeconfig(certificateKubeconfig("m1")), now: daysLeftAt(5) }),
+            ).verdict,
             "warn",
         );
         assert.strictEqual(checkClientCertificateFinding(facts()).verdict, "ok");
@@ -451,19 +454,22 @@ describe("diagnosis: why a join is stuck", () => {
         assert.ok(table.slice(1).every((row) => row.startsWith("m1 ")));
     });
 
-    it("reads through ClusterAccess: the Cluster's own kubeconfig is probed, and nothing is written", async () => {
+    /**
+     * Reads the diagnosis facts of m1 through a fake ClusterAccess whose Cluster on the host has `cluster` and its
+     * kubeconfig pointing at `server`, which does not resolve; returns what was probed and what was read.
+     */
+    async function readWithCluster(
+        cluster: { connectionType: string; conditions: ClusterCondition[] },
+        server: string,
+    ) {
         const probed: string[] = [];
         const access = fakeClusterAccess({
-            readClusterFacts: async (cluster) => (cluster === "host" ? host().facts : joinedMember()),
-            readClusterObject: async () => ({
-                connectionType: "direct",
-                conditions: [],
-                kubeconfig: tokenKubeconfig("m1", "https://m1.internal:6443"),
-            }),
-            probeImportKubeconfig: async (kubeconfig, source) => {
+            readClusterFacts: async (name) => (name === "host" ? host().facts : joinedMember()),
+            readClusterObject: async () => ({ ...cluster, kubeconfig: parseKubeconfig(tokenKubeconfig("m1", server)) }),
+            probeImportKubeconfig: async (_kubeconfig, source) => {
                 probed.push(source);
                 return {
-                    server: "https://m1.internal:6443",
+                    server,
                     source,
                     reach: { ok: false, kind: "dns", detail: "the name does not resolve (ENOTFOUND)" },
                 };
@@ -475,11 +481,19 @@ describe("diagnosis: why a join is stuck", () => {
                 configKey: "members[0]",
                 hostMajor: "v3",
                 hostName: "host",
-                memberKubeconfig: tokenKubeconfig("m1"),
-                hostKubeconfig: tokenKubeconfig("host"),
+                memberKubeconfig: parseKubeconfig(tokenKubeconfig("m1")),
+                hostKubeconfig: parseKubeconfig(tokenKubeconfig("host")),
                 credentials: "kubeconfig",
             },
             access,
+        );
+        return { probed, read };
+    }
+
+    it("reads through ClusterAccess: the Cluster's own kubeconfig is probed, and nothing is written", async () => {
+        const { probed, read } = await readWithCluster(
+            { connectionType: "direct", conditions: [] },
+            "https://m1.internal:6443",
         );
         assert.deepStrictEqual(probed, ["the Cluster's spec.connection.kubeconfig"]);
         assert.strictEqual(diagnose(read).cause?.check, "serverReachable");
@@ -487,10 +501,8 @@ describe("diagnosis: why a join is stuck", () => {
     });
 
     it("agent members: tower's kubeconfig (a host-internal Service) is not probed from here, so the agent is the cause", async () => {
-        const probed: string[] = [];
-        const access = fakeClusterAccess({
-            readClusterFacts: async (cluster) => (cluster === "host" ? host().facts : joinedMember()),
-            readClusterObject: async () => ({
+        const { probed, read } = await readWithCluster(
+            {
                 connectionType: "proxy",
                 conditions: [
                     {
@@ -500,28 +512,8 @@ describe("diagnosis: why a join is stuck", () => {
                         message: "Cluster has been initialized",
                     },
                 ],
-                kubeconfig: tokenKubeconfig("m1", "https://mc-m1.kubesphere-system.svc:6443"),
-            }),
-            probeImportKubeconfig: async (_kubeconfig, source) => {
-                probed.push(source);
-                return {
-                    server: "https://mc-m1.kubesphere-system.svc:6443",
-                    source,
-                    reach: { ok: false, kind: "dns", detail: "the name does not resolve (ENOTFOUND)" },
-                };
             },
-        });
-        const read = await readDiagnosisFacts(
-            {
-                member: "m1",
-                configKey: "members[0]",
-                hostMajor: "v3",
-                hostName: "host",
-                memberKubeconfig: tokenKubeconfig("m1"),
-                hostKubeconfig: tokenKubeconfig("host"),
-                credentials: "kubeconfig",
-            },
-            access,
+            "https://mc-m1.kubesphere-system.svc:6443",
         );
         assert.deepStrictEqual(probed, []);
         const diagnosis = diagnose(read);

@@ -108,7 +108,7 @@ describe("npm run doctor (program/doctor.ts)", () => {
                 fakeClusterAccess({
                     readClusterObject: async () => undefined,
                     readClusterFacts: async (cluster, kubeconfig) => {
-                        if (cluster === "fleet-host") readHosts.push(kubeconfig);
+                        if (cluster === "fleet-host") readHosts.push(kubeconfig.yaml);
                         return freshV3Facts(cluster);
                     },
                 }),

@@ -6,7 +6,7 @@ import { FederationConfigError, FederationConfigErrors } from "../../components/
 import { federate, FederationSummary } from "../../program/federation";
 import { HostCluster } from "../../components/host/hostCluster";
 import { useClusterAccess } from "../../components/kubernetes/kubeClient";
-import { resolveKubeconfig } from "../../components/kubernetes/kubeconfig";
+import { parseKubeconfig, resolveKubeconfig } from "../../components/kubernetes/kubeconfig";
 import { KubeconfigSourceContext } from "../../program/kubeconfigSources";
 import {
     certificateKubeconfig,
@@ -623,7 +623,7 @@ describe("federation resource graph (mocks)", () => {
                     conditions: [
                         { type: "Ready", status: "True", reason: "Ready", message: "read by the program's wait" },
                     ],
-                    kubeconfig: "imported",
+                    kubeconfig: parseKubeconfig(tokenKubeconfig("m1")),
                 };
             };
             const members = [{ name: "m1", provider: "generic", kubeconfig: { path: "/kube/lab.yaml" } }];

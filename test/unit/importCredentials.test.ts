@@ -12,11 +12,10 @@ import {
     IMPORT_SERVICE_ACCOUNT,
     importTokenSecretName,
     isKubeSphereRenewal,
-    kubeconfigCluster,
     serviceAccountKubeconfig,
     unreachableFromHostReason,
 } from "../../components/members/importCredentials";
-import { resolveKubeconfig } from "../../components/kubernetes/kubeconfig";
+import { parseKubeconfig, resolveKubeconfig } from "../../components/kubernetes/kubeconfig";
 import {
     certificateKubeconfig as fixtureCertificateKubeconfig,
     laterCertificateKubeconfig,
@@ -62,13 +61,16 @@ describe("import credentials", () => {
     });
 
     it("tells a client-certificate user from a token user, and counts the certificate's days", () => {
-        assert.strictEqual(hasClientCertificate(certificateKubeconfig), true);
-        assert.strictEqual(hasClientCertificate(tokenKubeconfig("m1")), false);
+        assert.strictEqual(hasClientCertificate(parseKubeconfig(certificateKubeconfig)), true);
+        assert.strictEqual(hasClientCertificate(parseKubeconfig(tokenKubeconfig("m1"))), false);
         assert.strictEqual(
-            clientCertificateDaysLeft(certificateKubeconfig, new Date(validTo.getTime() - days(10) - 1000)),
+            clientCertificateDaysLeft(
+                parseKubeconfig(certificateKubeconfig),
+                new Date(validTo.getTime() - days(10) - 1000),
+            ),
             10,
         );
-        assert.strictEqual(clientCertificateDaysLeft(tokenKubeconfig("m1")), undefined);
+        assert.strictEqual(clientCertificateDaysLeft(parseKubeconfig(tokenKubeconfig("m1"))), undefined);
     });
 
     it("names the token Secret after the revision, so a new revision mints a new token", () => {
@@ -95,7 +97,7 @@ describe("import credentials", () => {
     });
 
     it("reads server and CA from a minified kubeconfig", () => {
-        const cluster = kubeconfigCluster(tokenKubeconfig("m1"));
+        const cluster = parseKubeconfig(tokenKubeconfig("m1"));
         assert.strictEqual(cluster.server, "https://m1.example.com:6443");
         assert.strictEqual(cluster.caData, Buffer.from("ca-of-m1").toString("base64"));
     });
@@ -137,17 +139,26 @@ describe("import credentials", () => {
     });
 
     it("errors on an expired client certificate, warns under 30 days, accepts otherwise", () => {
-        const expired = checkClientCertificate(certificateKubeconfig, new Date(validTo.getTime() + days(1)));
+        const expired = checkClientCertificate(
+            parseKubeconfig(certificateKubeconfig),
+            new Date(validTo.getTime() + days(1)),
+        );
         assert.strictEqual(expired.level, "error");
         assert.match((expired as { message: string }).message, /expired on 2036-/);
-        const soon = checkClientCertificate(certificateKubeconfig, new Date(validTo.getTime() - days(10)));
+        const soon = checkClientCertificate(
+            parseKubeconfig(certificateKubeconfig),
+            new Date(validTo.getTime() - days(10)),
+        );
         assert.strictEqual(soon.level, "warn");
         assert.match((soon as { message: string }).message, /expires in 9 day\(s\)|expires in 10 day\(s\)/);
-        assert.deepStrictEqual(checkClientCertificate(certificateKubeconfig, new Date(validTo.getTime() - days(31))), {
-            level: "ok",
-        });
         assert.deepStrictEqual(
-            checkClientCertificate(tokenKubeconfig("m1")),
+            checkClientCertificate(parseKubeconfig(certificateKubeconfig), new Date(validTo.getTime() - days(31))),
+            {
+                level: "ok",
+            },
+        );
+        assert.deepStrictEqual(
+            checkClientCertificate(parseKubeconfig(tokenKubeconfig("m1"))),
             { level: "ok" },
             "tokens have nothing to check",
         );
@@ -158,7 +169,7 @@ describe("import credentials", () => {
             certificatePem.toString("base64"),
             Buffer.from("nope").toString("base64"),
         );
-        assert.strictEqual(checkClientCertificate(broken).level, "error");
+        assert.strictEqual(checkClientCertificate(parseKubeconfig(broken)).level, "error");
     });
 
     describe("isKubeSphereRenewal (4.x renews an imported client certificate in place)", () => {
@@ -168,36 +179,36 @@ describe("import credentials", () => {
 
         it("keeps a token or a later-expiring certificate that KubeSphere put in the Cluster for the same server", () => {
             assert.strictEqual(
-                isKubeSphereRenewal(ours, swappedToToken),
+                isKubeSphereRenewal(parseKubeconfig(ours), swappedToToken),
                 true,
                 "system:masters: the kubesphere ServiceAccount's token",
             );
             assert.strictEqual(
-                isKubeSphereRenewal(ours, renewedCertificate),
+                isKubeSphereRenewal(parseKubeconfig(ours), renewedCertificate),
                 true,
                 "any other user: a new certificate",
             );
         });
 
         it("does not keep anything else", () => {
-            assert.strictEqual(isKubeSphereRenewal(ours, undefined), false, "no Cluster yet");
-            assert.strictEqual(isKubeSphereRenewal(ours, ours), false, "unchanged");
+            assert.strictEqual(isKubeSphereRenewal(parseKubeconfig(ours), undefined), false, "no Cluster yet");
+            assert.strictEqual(isKubeSphereRenewal(parseKubeconfig(ours), ours), false, "unchanged");
             assert.strictEqual(
-                isKubeSphereRenewal(renewedCertificate, ours),
+                isKubeSphereRenewal(parseKubeconfig(renewedCertificate), ours),
                 false,
                 "the user renewed theirs: it expires later than the kept one",
             );
             assert.strictEqual(
-                isKubeSphereRenewal(ours, tokenKubeconfig("m1", "https://elsewhere.example.com:6443")),
+                isKubeSphereRenewal(parseKubeconfig(ours), tokenKubeconfig("m1", "https://elsewhere.example.com:6443")),
                 false,
                 "another server",
             );
             assert.strictEqual(
-                isKubeSphereRenewal(tokenKubeconfig("m1"), renewedCertificate),
+                isKubeSphereRenewal(parseKubeconfig(tokenKubeconfig("m1")), renewedCertificate),
                 false,
                 "ours has no certificate: nothing to renew",
             );
-            assert.strictEqual(isKubeSphereRenewal(ours, "not: [a kubeconfig"), false, "unreadable");
+            assert.strictEqual(isKubeSphereRenewal(parseKubeconfig(ours), "not: [a kubeconfig"), false, "unreadable");
         });
     });
 });

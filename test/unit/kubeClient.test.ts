@@ -16,14 +16,15 @@ import {
     readKubesphereLayout,
 } from "../../components/kubernetes/kubeClient";
 import { tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
+import { parseKubeconfig } from "../../components/kubernetes/kubeconfig";
 
 // Port 1 on loopback: nothing listens there, so the connection is refused at once.
 const unreachable = tokenKubeconfig("m9", "https://127.0.0.1:1");
 
 describe("direct cluster reads", () => {
     for (const [what, read] of [
-        ["pre-flight facts", () => readClusterFacts("m9", unreachable)],
-        ["layout detection", () => readKubesphereLayout("m9", unreachable)],
+        ["pre-flight facts", () => readClusterFacts("m9", parseKubeconfig(unreachable))],
+        ["layout detection", () => readKubesphereLayout("m9", parseKubeconfig(unreachable))],
     ] as const) {
         it(`${what}: an unreachable cluster fails naming it, its server and the fix, without credentials`, async () => {
             await assert.rejects(read(), (err: Error) => {
@@ -38,7 +39,7 @@ describe("direct cluster reads", () => {
     }
 
     it("ks-apiserver probe: an unreachable cluster is a reason, not a rejection", async () => {
-        assert.match((await probeKsApiserver(unreachable))!, /ECONNREFUSED|connect/);
+        assert.match((await probeKsApiserver(parseKubeconfig(unreachable)))!, /ECONNREFUSED|connect/);
     });
 });
 
@@ -120,7 +121,7 @@ describe("direct cluster reads against a loopback API server", () => {
         });
         const server = await api.start();
         try {
-            const facts = await readClusterFacts("m1", loopbackKubeconfig("m1", server));
+            const facts = await readClusterFacts("m1", parseKubeconfig(loopbackKubeconfig("m1", server)));
             assert.deepStrictEqual(facts, {
                 kubeSystemUid: "uid-m1",
                 installer: {
@@ -150,13 +151,16 @@ describe("direct cluster reads against a loopback API server", () => {
         const api = fakeApiServer({ "/api/v1/namespaces/kube-system": { metadata: { uid: "uid-bare" } } });
         const server = await api.start();
         try {
-            assert.deepStrictEqual(await readClusterFacts("bare", loopbackKubeconfig("bare", server)), {
-                kubeSystemUid: "uid-bare",
-                installer: undefined,
-                config: undefined,
-                configProblem: undefined,
-                kubesphereNamespace: undefined,
-            });
+            assert.deepStrictEqual(
+                await readClusterFacts("bare", parseKubeconfig(loopbackKubeconfig("bare", server))),
+                {
+                    kubeSystemUid: "uid-bare",
+                    installer: undefined,
+                    config: undefined,
+                    configProblem: undefined,
+                    kubesphereNamespace: undefined,
+                },
+            );
         } finally {
             await api.stop();
         }
@@ -171,7 +175,7 @@ describe("direct cluster reads against a loopback API server", () => {
         });
         const server = await api.start();
         try {
-            const facts = await readClusterFacts("h", loopbackKubeconfig("h", server));
+            const facts = await readClusterFacts("h", parseKubeconfig(loopbackKubeconfig("h", server)));
             assert.strictEqual(facts.config, undefined);
             assert.match(facts.configProblem!, /has no jwtSecret/);
         } finally {
@@ -206,7 +210,7 @@ describe("direct cluster reads against a loopback API server", () => {
         const server = await api.start();
         try {
             const kubeconfig = loopbackKubeconfig("host", server);
-            assert.deepStrictEqual(await listImportedClusters(kubeconfig), [
+            assert.deepStrictEqual(await listImportedClusters(parseKubeconfig(kubeconfig)), [
                 { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
                 { name: "m1", uid: undefined, isHostEntry: false, kubeSphereVersion: undefined },
                 {
@@ -217,7 +221,7 @@ describe("direct cluster reads against a loopback API server", () => {
                     stack: "acme/p/members-b",
                 },
             ]);
-            assert.deepStrictEqual(await hostRoleReader("host", kubeconfig)(), {
+            assert.deepStrictEqual(await hostRoleReader("host", parseKubeconfig(kubeconfig))(), {
                 config: { clusterRole: "host", multiclusterEnable: true },
                 hostEntry: { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
             });
@@ -237,12 +241,12 @@ describe("direct cluster reads against a loopback API server", () => {
         const server = await api.start();
         try {
             const kubeconfig = loopbackKubeconfig("host", server);
-            assert.strictEqual(await readImportedKubeconfig(kubeconfig, "m1"), kept);
-            assert.strictEqual(await readImportedKubeconfig(kubeconfig, "m2"), undefined);
+            assert.strictEqual(await readImportedKubeconfig(parseKubeconfig(kubeconfig), "m1"), kept);
+            assert.strictEqual(await readImportedKubeconfig(parseKubeconfig(kubeconfig), "m2"), undefined);
         } finally {
             await api.stop();
         }
-        await assert.rejects(readImportedKubeconfig(unreachable, "m1"), (err: Error) => {
+        await assert.rejects(readImportedKubeconfig(parseKubeconfig(unreachable), "m1"), (err: Error) => {
             assert.match(
                 err.message,
                 /^reading Cluster "m1" on the host \(https:\/\/127\.0\.0\.1:1\) failed: .+\. Fix: /,
@@ -260,7 +264,7 @@ describe("direct cluster reads against a loopback API server", () => {
             const api = fakeApiServer({}, status);
             const server = await api.start();
             try {
-                assert.strictEqual(await probeKsApiserver(loopbackKubeconfig("m1", server)), expected);
+                assert.strictEqual(await probeKsApiserver(parseKubeconfig(loopbackKubeconfig("m1", server))), expected);
                 assert.deepStrictEqual(api.requests, [
                     {
                         path: "/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version",
@@ -278,7 +282,7 @@ describe("direct cluster reads against a loopback API server", () => {
         const api = fakeApiServer({ [CLUSTERS]: { items: [] } }, 200, 2);
         const server = await api.start();
         try {
-            assert.deepStrictEqual(await listImportedClusters(loopbackKubeconfig("host", server)), []);
+            assert.deepStrictEqual(await listImportedClusters(parseKubeconfig(loopbackKubeconfig("host", server))), []);
             assert.strictEqual(api.requests.length, 3);
         } finally {
             await api.stop();
@@ -346,7 +350,9 @@ describe("diagnosis reads (components/kubernetes/kubeClient.ts)", () => {
                         spec: {
                             connection: {
                                 type: "proxy",
-                                kubeconfig: Buffer.from("imported: yes\n").toString("base64"),
+                                kubeconfig: Buffer.from(tokenKubeconfig("m1", "https://m1.internal:6443")).toString(
+                                    "base64",
+                                ),
                             },
                         },
                         status: {
@@ -376,7 +382,7 @@ describe("diagnosis reads (components/kubernetes/kubeClient.ts)", () => {
         const server = await api.start();
         try {
             const probe = await probeImportKubeconfig(
-                loopbackKubeconfig("m1", server),
+                parseKubeconfig(loopbackKubeconfig("m1", server)),
                 "the kubeconfig the program will import",
             );
             assert.deepStrictEqual(probe.reach, { ok: true });
@@ -396,7 +402,7 @@ describe("diagnosis reads (components/kubernetes/kubeClient.ts)", () => {
     });
 
     it("probes an imported kubeconfig: a closed port is refused, a 401 is unauthorized", async () => {
-        assert.deepStrictEqual((await probeImportKubeconfig(unreachable, "x")).reach, {
+        assert.deepStrictEqual((await probeImportKubeconfig(parseKubeconfig(unreachable), "x")).reach, {
             ok: false,
             kind: "refused",
             detail: "connection refused",
@@ -404,9 +410,14 @@ describe("diagnosis reads (components/kubernetes/kubeClient.ts)", () => {
         const api = diagnosisServer({ unauthorized: true });
         const server = await api.start();
         try {
-            assert.strictEqual((await probeImportKubeconfig(loopbackKubeconfig("m1", server), "x")).reach.ok, false);
+            assert.strictEqual(
+                (await probeImportKubeconfig(parseKubeconfig(loopbackKubeconfig("m1", server)), "x")).reach.ok,
+                false,
+            );
             assert.match(
-                JSON.stringify((await probeImportKubeconfig(loopbackKubeconfig("m1", server), "x")).reach),
+                JSON.stringify(
+                    (await probeImportKubeconfig(parseKubeconfig(loopbackKubeconfig("m1", server)), "x")).reach,
+                ),
                 /"kind":"unauthorized"/,
             );
         } finally {
@@ -418,19 +429,25 @@ describe("diagnosis reads (components/kubernetes/kubeClient.ts)", () => {
         const api = diagnosisServer();
         const server = await api.start();
         try {
-            const clock = await readClock(loopbackKubeconfig("host", server));
+            const clock = await readClock(parseKubeconfig(loopbackKubeconfig("host", server)));
             assert.strictEqual(clock.serverMs, Date.parse("Tue, 01 Dec 2026 10:00:00 GMT"));
             assert.ok(clock.receivedMs >= clock.sentMs);
-            const cluster = await readClusterObject(loopbackKubeconfig("host", server), "m1");
+            const cluster = await readClusterObject(parseKubeconfig(loopbackKubeconfig("host", server)), "m1");
+            // The kubeconfig KubeSphere got is parsed once, as it is read.
+            assert.strictEqual(cluster?.kubeconfig?.server, "https://m1.internal:6443");
+            assert.strictEqual(cluster?.kubeconfig?.authMethod, "token");
             assert.deepStrictEqual(cluster, {
                 connectionType: "proxy",
                 conditions: [{ type: "Ready", status: "False", message: "Cluster is Not Ready now" }],
                 configHash: "abc",
                 kubernetesVersion: undefined,
                 kubeSphereVersion: undefined,
-                kubeconfig: "imported: yes\n",
+                kubeconfig: cluster?.kubeconfig,
             });
-            assert.strictEqual(await readClusterObject(loopbackKubeconfig("host", server), "absent"), undefined);
+            assert.strictEqual(
+                await readClusterObject(parseKubeconfig(loopbackKubeconfig("host", server)), "absent"),
+                undefined,
+            );
         } finally {
             await api.stop();
         }
@@ -440,14 +457,14 @@ describe("diagnosis reads (components/kubernetes/kubeClient.ts)", () => {
         const api = diagnosisServer();
         const server = await api.start();
         try {
-            assert.deepStrictEqual(await readKsCoreConflicts(loopbackKubeconfig("m1", server)), [
+            assert.deepStrictEqual(await readKsCoreConflicts(parseKubeconfig(loopbackKubeconfig("m1", server))), [
                 "ClusterRoleBinding kubesphere (not label app.kubernetes.io/managed-by=Helm, annotation meta.helm.sh/release-name=ks-core, annotation meta.helm.sh/release-namespace=kubesphere-system)",
             ]);
         } finally {
             await api.stop();
         }
         await assert.rejects(
-            readKsCoreConflicts(unreachable),
+            readKsCoreConflicts(parseKubeconfig(unreachable)),
             /reading ConfigMap kubesphere-system\/kubesphere-config/,
         );
     });
@@ -476,7 +493,7 @@ describe("diagnosis reads (components/kubernetes/kubeClient.ts)", () => {
         const server = await api.start();
         try {
             await assert.rejects(
-                readClusterFacts("m1", loopbackKubeconfig("m1", server)),
+                readClusterFacts("m1", parseKubeconfig(loopbackKubeconfig("m1", server))),
                 /^Error: cluster "m1": the API server http:\/\/127\.0\.0\.1:\d+ rejects the kubeconfig's credentials \(HTTP 401/,
             );
         } finally {

@@ -2,7 +2,14 @@ import * as assert from "assert";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { FederationConfigError } from "../../components/config/errors";
-import { expandPath, readKubeconfigFile, resolveKubeconfig, withServer } from "../../components/kubernetes/kubeconfig";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    expandPath,
+    parseKubeconfig,
+    readKubeconfigFile,
+    resolveKubeconfig,
+    withServer,
+} from "../../components/kubernetes/kubeconfig";
 import { execKubeconfig, tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
 
 const origin = { key: "members[2].kubeconfig", description: "file /k/member.yaml", baseDir: "/k" };
@@ -198,8 +205,40 @@ describe("readKubeconfigFile", () => {
 describe("withServer", () => {
     it("replaces the server and keeps the credentials", () => {
         const resolved = resolveKubeconfig(tokenKubeconfig("m"), undefined, origin, noFiles);
-        const doc = yaml.load(withServer(resolved.yaml, "https://10.0.0.1:6443")) as any;
+        const doc = yaml.load(withServer(resolved, "https://10.0.0.1:6443").yaml) as any;
         assert.strictEqual(doc.clusters[0].cluster.server, "https://10.0.0.1:6443");
         assert.strictEqual(doc.users[0].user.token, tokenFor("m"));
+    });
+});
+
+describe("parseKubeconfig (parse once, pass the parsed result on)", () => {
+    it("reads server, CA, auth method and certificate of the current context from one parse", () => {
+        const parsed = parseKubeconfig(tokenKubeconfig("m1"));
+        assert.strictEqual(parsed.server, "https://m1.example.com:6443");
+        assert.strictEqual(parsed.caData, Buffer.from("ca-of-m1").toString("base64"));
+        assert.strictEqual(parsed.authMethod, "token");
+        assert.strictEqual(parsed.hasToken, true);
+        assert.strictEqual(parsed.clientCertificateData, undefined);
+        assert.strictEqual(parsed.yaml, tokenKubeconfig("m1"));
+        assert.strictEqual(parseKubeconfig(execKubeconfig("eks")).authMethod, "exec");
+    });
+
+    it("rejects text that is no kubeconfig without quoting it, naming the key", () => {
+        expectConfigError(
+            () =>
+                parseKubeconfig(`token: ${tokenFor("m1")}`, `the kubeconfig of member "m1"`, "members[m1].kubeconfig"),
+            "members[m1].kubeconfig",
+            /the kubeconfig of member "m1" has no current-context/,
+        );
+        const err = expectConfigError(() => parseKubeconfig("a: [b"), "kubeconfig", /is not valid YAML/);
+        assert.ok(!err.message.includes("a: [b"));
+    });
+
+    it("is plain data: it passes through pulumi.all (which copies objects) unchanged", async () => {
+        const parsed = parseKubeconfig(tokenKubeconfig("m1"));
+        const copied = await new Promise((resolve) =>
+            pulumi.all([pulumi.output(parsed), pulumi.output(1)]).apply(([value]) => resolve(value)),
+        );
+        assert.deepStrictEqual(copied, parsed);
     });
 });

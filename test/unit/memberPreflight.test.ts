@@ -8,6 +8,7 @@ import {
     preflightVerdict,
 } from "../../components/members/memberPreflight";
 import { certificateKubeconfig, daysLeftAt, tokenKubeconfig } from "../fixtures/kubeconfigs";
+import { parseKubeconfig } from "../../components/kubernetes/kubeconfig";
 import { freshV3Facts } from "./pulumiMocks";
 
 const HOST_SECRET = "hostSecret0123456789abcdefghijkl";
@@ -57,7 +58,7 @@ const base: PreflightInput = {
     facts: freshV3Facts("m1"),
     host: hostFacts(),
     credentials: "kubeconfig",
-    importKubeconfig: tokenKubeconfig("m1"),
+    importKubeconfig: parseKubeconfig(tokenKubeconfig("m1")),
 };
 
 function verdict(overrides: Partial<PreflightInput>) {
@@ -323,7 +324,7 @@ describe("preflightVerdict", () => {
             assert.deepStrictEqual(
                 verdict({
                     host: hostFacts("v3.3.2"),
-                    importKubeconfig: certificateKubeconfig("m1"),
+                    importKubeconfig: parseKubeconfig(certificateKubeconfig("m1")),
                     now: daysLeftAt(365),
                 }).errors,
                 [],
@@ -363,26 +364,44 @@ describe("preflightVerdict", () => {
     it("4.x: warns about a client certificate KubeSphere will renew, and refuses one with 7 days or less left", () => {
         const input = { hostMajor: "v4" as const, host: v4Host(), facts: bare };
         assert.match(
-            verdict({ ...input, importKubeconfig: certificateKubeconfig("m1"), now: daysLeftAt(365) }).warnings.join(),
+            verdict({
+                ...input,
+                importKubeconfig: parseKubeconfig(certificateKubeconfig("m1")),
+                now: daysLeftAt(365),
+            }).warnings.join(),
             /^member "m1": KubeSphere 4\.x renews the client certificate of an imported kubeconfig in place/,
         );
         assert.match(
-            verdict({ ...input, importKubeconfig: certificateKubeconfig("m1"), now: daysLeftAt(5) }).errors.join(),
+            verdict({
+                ...input,
+                importKubeconfig: parseKubeconfig(certificateKubeconfig("m1")),
+                now: daysLeftAt(5),
+            }).errors.join(),
             /KubeSphere 4\.x renews the client certificate .*has [45] day\(s\).*Fix: set members\[0\]\.credentials: serviceAccount/,
         );
         assert.match(
-            verdict({ ...input, importKubeconfig: certificateKubeconfig("m1"), now: daysLeftAt(-2) }).errors.join(),
+            verdict({
+                ...input,
+                importKubeconfig: parseKubeconfig(certificateKubeconfig("m1")),
+                now: daysLeftAt(-2),
+            }).errors.join(),
             /client certificate expired/,
         );
     });
 
     it("3.x: an expired client certificate is an error, one expiring soon a warning", () => {
         assert.match(
-            verdict({ importKubeconfig: certificateKubeconfig("m1"), now: daysLeftAt(-2) }).errors.join(),
+            verdict({
+                importKubeconfig: parseKubeconfig(certificateKubeconfig("m1")),
+                now: daysLeftAt(-2),
+            }).errors.join(),
             /^the kubeconfig KubeSphere gets for member "m1": its client certificate expired/,
         );
         assert.match(
-            verdict({ importKubeconfig: certificateKubeconfig("m1"), now: daysLeftAt(10) }).warnings.join(),
+            verdict({
+                importKubeconfig: parseKubeconfig(certificateKubeconfig("m1")),
+                now: daysLeftAt(10),
+            }).warnings.join(),
             /its client certificate expires in \d+ day/,
         );
     });

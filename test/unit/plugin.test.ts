@@ -68,14 +68,14 @@ describe("component package (plugin/): inferred schema", function () {
             "hostClusterName",
             "installerTimeoutSeconds",
             "kubeconfig",
-            "kubesphereVersion",
+            "kubesphereMajor",
         ]);
         assert.strictEqual(host.inputProperties.installerTimeoutSeconds.type, "number");
         assert.deepStrictEqual(host.required.sort(), [
+            "detectedKubesphereVersion",
             "hostClusterName",
             "jwtSecret",
             "kubeconfig",
-            "kubesphereVersion",
         ]);
         for (const output of Object.values(host.properties)) assert.strictEqual(output.type, "string");
     });
