@@ -110,6 +110,19 @@ function apiClients(kubeconfig: ParsedKubeconfig) {
     };
 }
 
+/** ClusterConfiguration kubesphere-system/ks-installer (3.x); undefined when it does not exist. */
+function readInstallerObject(custom: CustomObjectsApi): Promise<object | undefined> {
+    return notFoundAsUndefined(() =>
+        custom.getNamespacedCustomObject({
+            group: INSTALLER_GROUP,
+            version: INSTALLER_VERSION,
+            plural: "clusterconfigurations",
+            namespace: KUBESPHERE_NAMESPACE,
+            name: INSTALLER_NAME,
+        }),
+    );
+}
+
 /**
  * Reads what pre-flight needs from a cluster (docs/kubesphere.md §9: where each fact lives): its kube-system UID, its
  * ks-installer (role, jwtSecret, `status.core.version`), its kubesphere-config and its kubesphere-system namespace.
@@ -122,15 +135,7 @@ export async function readClusterFacts(cluster: string, kubeconfig: ParsedKubeco
     try {
         const [kubeSystem, installer, configMap, namespace] = await Promise.all([
             withTimeout(() => core.readNamespace({ name: "kube-system" })),
-            notFoundAsUndefined(() =>
-                custom.getNamespacedCustomObject({
-                    group: INSTALLER_GROUP,
-                    version: INSTALLER_VERSION,
-                    plural: "clusterconfigurations",
-                    namespace: KUBESPHERE_NAMESPACE,
-                    name: INSTALLER_NAME,
-                }),
-            ),
+            readInstallerObject(custom),
             notFoundAsUndefined(() =>
                 core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }),
             ),
@@ -574,15 +579,7 @@ export function memberInstallerReader(
     const { core, custom } = apiClients(kubeconfig);
     let installerState: Promise<MemberInstallerState["installer"]> | undefined;
     const readInstaller = async () => {
-        const installer = await notFoundAsUndefined(() =>
-            custom.getNamespacedCustomObject({
-                group: INSTALLER_GROUP,
-                version: INSTALLER_VERSION,
-                plural: "clusterconfigurations",
-                namespace: KUBESPHERE_NAMESPACE,
-                name: INSTALLER_NAME,
-            }),
-        );
+        const installer = await readInstallerObject(custom);
         const spec = (
             installer as
                 | { spec?: { authentication?: { jwtSecret?: string }; multicluster?: { clusterRole?: string } } }

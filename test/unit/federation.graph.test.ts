@@ -5,7 +5,7 @@ import { parseFederationConfig } from "../../components/config/configSchema";
 import { FederationConfigError, FederationConfigErrors } from "../../components/config/errors";
 import { federate, FederationSummary } from "../../program/federation";
 import { HostCluster } from "../../components/host/hostCluster";
-import { useClusterAccess } from "../../components/kubernetes/kubeClient";
+import { ClusterAccess, useClusterAccess } from "../../components/kubernetes/kubeClient";
 import { parseKubeconfig, resolveKubeconfig } from "../../components/kubernetes/kubeconfig";
 import { KubeconfigSourceContext } from "../../program/kubeconfigSources";
 import {
@@ -873,6 +873,19 @@ describe("federation resource graph (mocks)", () => {
                 asked.push(`${stack}:${name}`);
                 return { secretValue: output };
             });
+        /** The message member ack-prod's pre-flight refuses it with, in a member stack of `hostOutput`'s host. */
+        const memberStackRefusal = async (access: ClusterAccess): Promise<string> => {
+            const summary = await federate(memberStack(), fromHostStack(hostOutput), undefined, access);
+            const failure = await (
+                summary.members["ack-prod"].detectedKubesphereVersion as unknown as { promise(): Promise<unknown> }
+            )
+                .promise()
+                .then(
+                    () => undefined,
+                    (err: Error) => err,
+                );
+            return (failure as Error | undefined)?.message ?? "no refusal";
+        };
 
         it("a host-only stack exports the host's kubeconfig, jwtSecret, name and version as one secret", async () => {
             await installMocks(kubesphereYamlV3(JWT_SECRET));
@@ -961,17 +974,8 @@ describe("federation resource graph (mocks)", () => {
                     },
                 ],
             });
-            const summary = await federate(memberStack(), fromHostStack(hostOutput), undefined, access);
-            const failure = await (
-                summary.members["ack-prod"].detectedKubesphereVersion as unknown as { promise(): Promise<unknown> }
-            )
-                .promise()
-                .then(
-                    () => undefined,
-                    (err: Error) => err,
-                );
             assert.match(
-                (failure as Error).message,
+                await memberStackRefusal(access),
                 /member "ack-prod" \(members\[0\]\) belongs to another stack: host "host" already has its Cluster "ack-prod", created by stack organization\/kubesphere-federation\/fleet-members-b/,
             );
         });
@@ -1003,17 +1007,8 @@ describe("federation resource graph (mocks)", () => {
                     { name: "ack-prod-old", uid: "uid-ack-prod", isHostEntry: false },
                 ],
             });
-            const summary = await federate(memberStack(), fromHostStack(hostOutput), undefined, access);
-            const failure = await (
-                summary.members["ack-prod"].detectedKubesphereVersion as unknown as { promise(): Promise<unknown> }
-            )
-                .promise()
-                .then(
-                    () => undefined,
-                    (err: Error) => err,
-                );
             assert.match(
-                (failure as Error).message,
+                await memberStackRefusal(access),
                 /member "ack-prod" is already imported on the host as Cluster "ack-prod-old"/,
             );
         });
