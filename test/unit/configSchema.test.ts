@@ -206,7 +206,7 @@ describe("parseFederationConfig", () => {
                     member("m1", {
                         credentials: "token",
                         credentialsRevision: 0,
-                        apiServerEndpoint: "http://10.0.0.1:6443/api",
+                        apiServerEndpoint: "http://192.0.2.1:6443/api",
                         ksCoreValues: "x",
                     }),
                 ],
@@ -218,7 +218,7 @@ describe("parseFederationConfig", () => {
                 ["members[0].ksCoreValues", /expected a mapping of Helm values/],
                 [
                     "members[0].apiServerEndpoint",
-                    /"http:\/\/10\.0\.0\.1:6443\/api" is not an https:\/\/host\[:port\] URL/,
+                    /"http:\/\/192\.0\.2\.1:6443\/api" is not an https:\/\/host\[:port\] URL/,
                 ],
             ],
         );

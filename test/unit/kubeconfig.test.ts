@@ -205,8 +205,8 @@ describe("readKubeconfigFile", () => {
 describe("withServer", () => {
     it("replaces the server and keeps the credentials", () => {
         const resolved = resolveKubeconfig(tokenKubeconfig("m"), undefined, origin, noFiles);
-        const doc = yaml.load(withServer(resolved, "https://10.0.0.1:6443").yaml) as any;
-        assert.strictEqual(doc.clusters[0].cluster.server, "https://10.0.0.1:6443");
+        const doc = yaml.load(withServer(resolved, "https://192.0.2.1:6443").yaml) as any;
+        assert.strictEqual(doc.clusters[0].cluster.server, "https://192.0.2.1:6443");
         assert.strictEqual(doc.users[0].user.token, tokenFor("m"));
     });
 });
