@@ -21,7 +21,7 @@ import {
 import { diagnose, Diagnosis, Finding, formatTable, readDiagnosisFacts } from "../components/members/diagnosis";
 import { defaultImportCredentials } from "../components/members/importCredentials";
 import { FederationConfigError } from "../components/config/errors";
-import { ClusterAccess, liveClusterAccess } from "../components/kubernetes/kubeClient";
+import { ClusterAccess, liveClusterAccess } from "../components/kubesphere/clusterAccess";
 import {
     ParsedKubeconfig,
     readKubeconfigFile,

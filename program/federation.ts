@@ -22,11 +22,11 @@ import {
 } from "../components/host/hostCluster";
 import { afterHostStackFix, hostConfigKey, hostPreflightVerdict } from "../components/host/hostPreflight";
 import { ParsedKubeconfig, resolveKubeconfig } from "../components/kubernetes/kubeconfig";
-import { ClusterAccess, currentClusterAccess, useClusterAccess } from "../components/kubernetes/kubeClient";
+import { ClusterAccess, currentClusterAccess, useClusterAccess } from "../components/kubesphere/clusterAccess";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
 import { PROVIDER_DISPLAY_NAMES } from "../components/kubesphere/kubesphereObjects";
 import { MemberCluster } from "../components/members/memberCluster";
-import type { FleetChecked, FleetMember } from "../components/members/memberPreflight";
+import type { FleetChecked, FleetMember } from "../components/kubesphere/facts";
 import { describeInstall } from "../components/kubesphere/kubesphereVersion";
 
 /** What the program exports per member: names and status only, never credentials. */

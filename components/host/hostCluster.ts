@@ -9,11 +9,11 @@ import {
 import { DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS } from "../config/configSchema";
 import { waitForHostRole } from "./hostInstaller";
 import { hostPreflightVerdict, hostWaitPreviewMessage } from "./hostPreflight";
-import { ClusterAccess, currentClusterAccess } from "../kubernetes/kubeClient";
+import { ClusterAccess, currentClusterAccess } from "../kubesphere/clusterAccess";
 import { ParsedKubeconfig, parsedKubeconfigOutput } from "../kubernetes/kubeconfig";
 import { hostInstallerSpec, ksInstallerPatch } from "../kubesphere/kubesphereObjects";
 import { describeInstall, hasHostClusterNameOption } from "../kubesphere/kubesphereVersion";
-import type { ClusterFacts, FleetChecked, HostFacts } from "../members/memberPreflight";
+import type { ClusterFacts, FleetChecked, HostFacts } from "../kubesphere/facts";
 import { asResourceError, refusal, UpWait, waitOnUp } from "../kubernetes/resourceErrors";
 
 /** What a member needs from its host; a HostCluster, or values taken from another stack. */

@@ -5,16 +5,8 @@
  * Cluster entry. A member Cluster created before that sits without status, so members wait for this.
  * The assessment is pure and the loop is components/kubernetes/poll.ts, so every branch is unit-tested.
  */
-import type { ImportedCluster } from "../members/memberPreflight";
 import { PollOutcome, pollUntilDone } from "../kubernetes/poll";
-
-/** What the host shows; undefined parts could not be found. */
-export interface HostRoleState {
-    /** kubesphere-config's multicluster settings; undefined when the ConfigMap or its key does not exist. */
-    config?: { clusterRole?: string; multiclusterEnable?: boolean };
-    /** The Cluster labelled `cluster-role.kubesphere.io/host`, once KubeSphere has created it. */
-    hostEntry?: ImportedCluster;
-}
+import { HostRoleState } from "../kubesphere/facts";
 
 /**
  * Done when kubesphere-config shows the host role — `clusterRole: host` (3.3+), or `multicluster.enable: true` with

@@ -10,7 +10,7 @@ import {
     hasHostClusterNameOption,
     KubesphereInstall,
 } from "../kubesphere/kubesphereVersion";
-import { HostFacts, hostEntryOf, installOf } from "../members/memberPreflight";
+import { hostEntryOf, HostFacts, installOf } from "../kubesphere/facts";
 
 export interface HostPreflightVerdict {
     errors: string[];

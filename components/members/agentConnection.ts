@@ -5,19 +5,10 @@
  * No Pulumi resources here: components/members/agentMember.ts creates them.
  */
 import { createHmac } from "crypto";
-import type { ClusterCondition } from "../kubesphere/kubesphereObjects";
-import { KUBESPHERE_NAMESPACE } from "../kubesphere/kubesphereConfig";
-import { PollOutcome, pollUntilDone } from "../kubernetes/poll";
 import { afterHostStackFix, hostConfigKey } from "../host/hostPreflight";
-
-/** The agent's Deployment on the member, as KubeSphere names it (3.x handler.go; 4.1 tower extension handler.go). */
-export const AGENT_DEPLOYMENT_NAME = "cluster-agent";
-/** tower's Deployment and Service on the host (3.x: ks-installer's tower.yaml; 4.1: the tower extension's chart). */
-export const TOWER_NAME = "tower";
-/** 4.1: the extension's agent manifest adds ServiceAccount and ClusterRoleBinding `tower` (cluster-admin). */
-export const AGENT_SERVICE_ACCOUNT_V4 = "tower";
-/** 3.x: the agent runs as the member's own `kubesphere` ServiceAccount (cluster-admin, from ks-core's chart). */
-export const AGENT_SERVICE_ACCOUNT_V3 = "kubesphere";
+import { PollOutcome, pollUntilDone } from "../kubernetes/poll";
+import { KUBESPHERE_NAMESPACE } from "../kubesphere/kubesphereConfig";
+import { AGENT_DEPLOYMENT_NAME, agentCommand, AgentJoinView, TOWER_NAME, TowerFacts } from "../kubesphere/tower";
 
 /**
  * The token tower compares with the agent's. tower keeps a token set in advance (proxy.go addCluster), so the
@@ -35,14 +26,6 @@ export function agentToken(hostJwtSecret: string, member: string, revision: numb
 export function defaultAgentImage(hostInstallerVersion: string | undefined): string {
     const match = /^v?3\.([0-9]+)\./.exec(hostInstallerVersion ?? "");
     return match !== null && Number(match[1]) < 4 ? "kubesphere/tower:v0.2.0" : "kubesphere/tower:v0.2.1";
-}
-
-/** What the program reads of the host's tower. */
-export interface TowerFacts {
-    /** Deployment kubesphere-system/tower exists (3.x: applied with the host role; 4.1: the tower extension is installed). */
-    deployment: boolean;
-    /** Service kubesphere-system/tower: its type and, once a load balancer assigned one, `http://<ingress>:<port>`. */
-    service?: { type?: string; loadBalancerAddress?: string };
 }
 
 /**
@@ -110,25 +93,6 @@ export interface AgentDeploymentArgs<T> {
     serviceAccountName: string;
 }
 
-/** The `/agent` command line of KubeSphere's manifest, in its order. */
-export function agentCommand(member: string, token: string, proxyServer: string): string[] {
-    return [
-        "/agent",
-        `--name=${member}`,
-        `--token=${token}`,
-        `--proxy-server=${proxyServer}`,
-        "--keepalive=10s",
-        "--kubesphere-service=ks-apiserver.kubesphere-system.svc:80",
-        "--kubernetes-service=kubernetes.default.svc:443",
-        "--v=0",
-    ];
-}
-
-/** The token an agent Deployment's command line carries, or undefined. */
-export function tokenOfAgentCommand(command: readonly string[] | undefined): string | undefined {
-    return command?.find((arg) => arg.startsWith("--token="))?.slice("--token=".length);
-}
-
 /**
  * Deployment kubesphere-system/cluster-agent as KubeSphere renders it (no replicas field: one). `skipAwait`: Pulumi's
  * Deployment await wants available pods, which the join wait covers (AgentAvailable means the agent runs).
@@ -167,19 +131,6 @@ export function agentDeploymentObject(args: AgentDeploymentArgs<string>) {
     };
 }
 
-/** What one poll of the join reads: the member's Cluster on the host, and the agent Deployment on the member. */
-export interface AgentJoinView {
-    cluster?: {
-        token?: string;
-        conditions?: ClusterCondition[];
-        annotations?: Record<string, string>;
-        /** sha256 of spec.connection.kubeconfig: tower writes a new one on every agent connect. */
-        kubeconfigDigest?: string;
-    };
-    /** undefined: no Deployment kubesphere-system/cluster-agent on the member. */
-    agent?: { token?: string };
-}
-
 export interface AgentJoinExpectation {
     member: string;
     token: string;
@@ -194,7 +145,9 @@ export interface AgentJoinExpectation {
 }
 
 const condition = (view: AgentJoinView, type: string) => view.cluster?.conditions?.find((c) => c.type === type);
+
 const isTrue = (view: AgentJoinView, type: string) => condition(view, type)?.status === "True";
+
 const said = (view: AgentJoinView, type: string) => {
     const found = condition(view, type);
     return found === undefined ? "no condition yet" : `${found.status}${found.message ? `: ${found.message}` : ""}`;

@@ -8,9 +8,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
+import { AGENT_SERVICE_ACCOUNT_V3, AGENT_SERVICE_ACCOUNT_V4 } from "../kubesphere/tower";
 import {
-    AGENT_SERVICE_ACCOUNT_V3,
-    AGENT_SERVICE_ACCOUNT_V4,
     agentDeploymentMetadata,
     agentDeploymentObject,
     defaultAgentImage,
@@ -18,12 +17,12 @@ import {
     waitForAgentJoin,
 } from "./agentConnection";
 import { DEFAULT_READY_TIMEOUT_SECONDS } from "../config/configSchema";
-import { ClusterAccess } from "../kubernetes/kubeClient";
+import { ClusterAccess } from "../kubesphere/clusterAccess";
 import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
 import { KUBESPHERE_NAMESPACE } from "../kubesphere/kubesphereConfig";
 import { ksCoreConfigHash } from "../kubesphere/kubesphereVersion";
 import type { ClusterStatus, MemberClusterArgs, MemberPreflight } from "./memberCluster";
-import type { ClusterFacts } from "./memberPreflight";
+import type { ClusterFacts } from "../kubesphere/facts";
 import { asResourceError } from "../kubernetes/resourceErrors";
 
 export interface AgentResourcesArgs {

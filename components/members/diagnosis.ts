@@ -5,11 +5,14 @@
  * `npm run doctor`. Secrets: jwtSecrets are compared, never quoted ("differs"); kubeconfigs are never shown.
  */
 import type { ImportCredentials } from "../config/configSchema";
+import { checkClientCertificate, clientCertificateDaysLeft } from "../kubernetes/clientCertificate";
 import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
-import { checkClientCertificate, clientCertificateDaysLeft } from "./importCredentials";
-import type { ClusterAccess } from "../kubernetes/kubeClient";
+import { ClusterAccess } from "../kubesphere/clusterAccess";
+import { ClusterFacts, FleetMember, HostFacts } from "../kubesphere/facts";
 import type { ClusterCondition } from "../kubesphere/kubesphereObjects";
-import { ClusterFacts, FleetMember, HostFacts, preflightVerdict, PreflightVerdict } from "./memberPreflight";
+import { ClockReading, ImportProbe } from "../kubesphere/probes";
+import { ClusterObjectState } from "../kubesphere/reads";
+import { preflightVerdict, PreflightVerdict } from "./memberPreflight";
 
 /** One check's verdict: `fail` explains a stuck join, `warn` may, `ok` rules a cause out, `skip` could not be checked. */
 export type Verdict = "ok" | "warn" | "fail" | "skip";
@@ -67,53 +70,6 @@ export const CHECK_TITLES: Record<CheckId, string> = {
 
 /** KubeSphere's default `authentication.maximumClockSkew` (v3.4.1 pkg/apiserver/authentication/options.go NewOptions). */
 export const DEFAULT_MAXIMUM_CLOCK_SKEW_MS = 10_000;
-
-/** How a request with the kubeconfig KubeSphere got (or will get) went, from the machine running Pulumi. */
-export type ReachProbe =
-    | { ok: true }
-    | {
-          ok: false;
-          kind: "refused" | "timeout" | "dns" | "san" | "ca" | "tls" | "unauthorized" | "other";
-          detail: string;
-      };
-
-/** One permission KubeSphere needs on the member, as a SelfSubjectAccessReview answered it. */
-export interface AccessCheck {
-    /** e.g. "list nodes", "get services/proxy in kubesphere-system". */
-    what: string;
-    allowed: boolean;
-}
-
-/** The imported kubeconfig as probed: which server, how the request went, and what the identity may do. */
-export interface ImportProbe {
-    /** Where the kubeconfig points, e.g. `https://203.0.113.10:6443`. */
-    server: string;
-    /** Where the kubeconfig came from, for evidence: "the Cluster's spec.connection.kubeconfig" or "the kubeconfig the program will import". */
-    source: string;
-    reach: ReachProbe;
-    /** Undefined when the server could not be reached (nothing to ask). */
-    access?: AccessCheck[];
-    /** The kubeconfig verifies no server certificate (`insecure-skip-tls-verify`). */
-    insecure?: boolean;
-}
-
-/** One API server's clock, read from the `Date` header of a response (1 s resolution), against the local clock. */
-export interface ClockReading {
-    /** The server's Date header, in ms since the epoch (whole seconds). */
-    serverMs: number;
-    /** Local time when the request was sent and when the answer came. */
-    sentMs: number;
-    receivedMs: number;
-}
-
-/** The member's Cluster object on the host, as far as the diagnosis needs it. */
-export interface ClusterObjectState {
-    /** `spec.connection.type`: `direct` or `proxy`. */
-    connectionType?: string;
-    conditions: ClusterCondition[];
-    /** Annotation `kubesphere.io/config-hash` (4.x). */
-    configHash?: string;
-}
 
 /** Everything the diagnosis looked at for one member; undefined parts could not be read (said so in the finding). */
 export interface DiagnosisFacts {
@@ -707,6 +663,7 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
 
 /** Checks the pre-flight runs from the diagnosis (the pre-flight itself covers versions, ownership, certificates, ks-apiserver). */
 const BEFORE_JOIN_CHECKS: CheckId[] = ["serverReachable", "serverCertificate", "rights", "ksCore", "clockSkew"];
+
 /**
  * Of those, the ones that prove the join cannot work: the host verifies the same certificate and sends the same
  * credentials; Helm refuses the same unowned objects on every install.

@@ -26,7 +26,7 @@ import {
 } from "./importCredentials";
 import { createImportServiceAccount } from "./importServiceAccount";
 import { ParsedKubeconfig, parsedKubeconfigOutput, parseKubeconfig, withServer } from "../kubernetes/kubeconfig";
-import { ClusterAccess, currentClusterAccess } from "../kubernetes/kubeClient";
+import { ClusterAccess, currentClusterAccess } from "../kubesphere/clusterAccess";
 import { describeInstall, KubesphereInstall, ksCoreConfigHash } from "../kubesphere/kubesphereVersion";
 import {
     ClusterCondition,
@@ -39,7 +39,8 @@ import {
 import { appliedSignalFor, waitForMemberInstaller } from "./memberInstaller";
 import { diagnose, DiagnosisInput, formatDiagnosis, readDiagnosisFacts, readyChecksBeforeJoin } from "./diagnosis";
 import { ClusterJoinState, waitForClusterJoin } from "./memberJoin";
-import { FleetChecked, FleetMember, preflightVerdict } from "./memberPreflight";
+import { FleetChecked, FleetMember } from "../kubesphere/facts";
+import { preflightVerdict } from "./memberPreflight";
 import { asResourceError, refusal, UpWait, waitOnUp } from "../kubernetes/resourceErrors";
 
 export interface MemberClusterArgs {

@@ -6,17 +6,10 @@
  * poll loop are pure (reader, clock and sleep are injected) so every branch is unit-tested.
  * Secrets: jwtSecrets are compared, never printed.
  */
+import { PollOutcome, pollUntilDone } from "../kubernetes/poll";
+import { MemberInstallerState } from "../kubesphere/facts";
 import { isZeroDuration } from "../kubesphere/kubesphereConfig";
 import { KubesphereRelease, rendersNoMemberRole } from "../kubesphere/kubesphereVersion";
-import { PollOutcome, pollUntilDone } from "../kubernetes/poll";
-
-/** What the member says about itself; undefined parts could not be found. */
-export interface MemberInstallerState {
-    /** `spec` values of ks-installer; undefined when the object does not exist. */
-    installer?: { clusterRole?: string; jwtSecret?: string };
-    /** kubesphere-config values; undefined when the ConfigMap or its key does not exist. */
-    config?: { clusterRole?: string; jwtSecret?: string; accessTokenMaxAge?: number | string };
-}
 
 /**
  * What shows, in the member's kubesphere-config, that its installer applied our settings (docs/kubesphere.md §9):

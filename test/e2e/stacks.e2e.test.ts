@@ -22,7 +22,7 @@ import {
 } from "./harness/clusterQueries";
 import { createFederationStack, FederationStack } from "./harness/federationStack";
 import { doctor } from "../../program/doctor";
-import { liveClusterAccess } from "../../components/kubernetes/kubeClient";
+import { liveClusterAccess } from "../../components/kubesphere/clusterAccess";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
 
 const PROJECT = "kubesphere-federation";

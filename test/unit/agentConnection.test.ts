@@ -1,13 +1,11 @@
 import * as assert from "assert";
+import { agentCommand, AgentJoinView, tokenOfAgentCommand } from "../../components/kubesphere/tower";
 import {
-    agentCommand,
     agentDeploymentObject,
-    AgentJoinView,
     agentJoinOutcome,
     agentToken,
     defaultAgentImage,
     proxyAddress,
-    tokenOfAgentCommand,
     towerCheck,
     TowerCheckInput,
     waitForAgentJoin,

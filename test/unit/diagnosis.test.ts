@@ -1,26 +1,26 @@
 import * as assert from "assert";
 import {
     checkAgent,
+    checkClientCertificateFinding,
     checkClockSkew,
     checkJwtSecret,
     checkKsApiserver,
     checkKsCore,
+    checkPreflight,
     checkRights,
     checkServerCertificate,
     checkServerReachable,
-    checkClientCertificateFinding,
-    checkPreflight,
     diagnose,
     DiagnosisFacts,
     formatDiagnosis,
     formatTable,
-    ImportProbe,
     parseGoDuration,
     provesJoinFails,
     readDiagnosisFacts,
     readyChecksBeforeJoin,
 } from "../../components/members/diagnosis";
-import { ClusterFacts, HostFacts } from "../../components/members/memberPreflight";
+import { ImportProbe } from "../../components/kubesphere/probes";
+import { ClusterFacts, HostFacts } from "../../components/kubesphere/facts";
 import { certificateKubeconfig, daysLeftAt, tokenKubeconfig } from "../fixtures/kubeconfigs";
 import { parseKubeconfig } from "../../components/kubernetes/kubeconfig";
 import type { ClusterCondition } from "../../components/kubesphere/kubesphereObjects";

@@ -26,7 +26,7 @@ describe("examples/member-from-output (the packed package in a program of its ow
         assert.ok(fs.existsSync(path.join(path.dirname(entry), "members", "memberCluster.d.ts")));
         // Internal helpers are stripped from the declarations (stripInternal); the test seam is not public API.
         assert.doesNotMatch(
-            fs.readFileSync(path.join(path.dirname(entry), "kubernetes", "kubeClient.d.ts"), "utf8"),
+            fs.readFileSync(path.join(path.dirname(entry), "kubesphere", "clusterAccess.d.ts"), "utf8"),
             /useClusterAccess/,
         );
         assert.doesNotMatch(

@@ -16,7 +16,7 @@ async function main(jwtSecret: string): Promise<void> {
     const sdk = exampleRequire("@pulumi/pulumi") as typeof pulumi;
     // The packed library's cluster-read seam (an internal module: required by path, as no program would).
     const packedKubeClient = require(
-        path.join(path.dirname(exampleRequire.resolve("kubesphere-federation")), "kubernetes", "kubeClient.js"),
+        path.join(path.dirname(exampleRequire.resolve("kubesphere-federation")), "kubesphere", "clusterAccess.js"),
     );
     const world = await installMocks(kubesphereYamlV3(jwtSecret), {}, true, sdk, "member-from-output");
     const clusterKubeconfig = tokenKubeconfig("prod");

@@ -5,7 +5,7 @@ import { parseFederationConfig } from "../../components/config/configSchema";
 import { FederationConfigError, FederationConfigErrors } from "../../components/config/errors";
 import { federate, FederationSummary } from "../../program/federation";
 import { HostCluster } from "../../components/host/hostCluster";
-import { ClusterAccess, useClusterAccess } from "../../components/kubernetes/kubeClient";
+import { ClusterAccess, useClusterAccess } from "../../components/kubesphere/clusterAccess";
 import { parseKubeconfig, resolveKubeconfig } from "../../components/kubernetes/kubeconfig";
 import { KubeconfigSourceContext } from "../../program/kubeconfigSources";
 import {

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { assessHostRole, waitForHostRole } from "../../components/host/hostInstaller";
 import { hostPreflightVerdict, hostWaitPreviewMessage } from "../../components/host/hostPreflight";
-import type { HostFacts } from "../../components/members/memberPreflight";
+import type { HostFacts } from "../../components/kubesphere/facts";
 import { freshV3Facts } from "./pulumiMocks";
 
 const SECRET = "hostSecret0123456789abcdefghijkl";

@@ -5,10 +5,12 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import {
     checkClientCertificate,
-    checkImport,
     clientCertificateDaysLeft,
-    defaultImportCredentials,
     hasClientCertificate,
+} from "../../components/kubernetes/clientCertificate";
+import {
+    checkImport,
+    defaultImportCredentials,
     IMPORT_SERVICE_ACCOUNT,
     importTokenSecretName,
     isKubeSphereRenewal,

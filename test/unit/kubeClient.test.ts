@@ -2,19 +2,17 @@ import * as assert from "assert";
 import * as http from "http";
 import * as yaml from "js-yaml";
 import { AddressInfo } from "net";
+import { classifyRequestError } from "../../components/kubernetes/transport";
 import {
-    classifyRequestError,
     hostRoleReader,
     listImportedClusters,
-    probeImportKubeconfig,
-    probeKsApiserver,
-    readClock,
-    readKsCoreConflicts,
     readClusterFacts,
     readClusterObject,
     readImportedKubeconfig,
+    readKsCoreConflicts,
     readKubesphereLayout,
-} from "../../components/kubernetes/kubeClient";
+} from "../../components/kubesphere/reads";
+import { probeImportKubeconfig, probeKsApiserver, readClock } from "../../components/kubesphere/probes";
 import { tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
 import { parseKubeconfig } from "../../components/kubernetes/kubeconfig";
 

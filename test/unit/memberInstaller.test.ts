@@ -3,9 +3,9 @@ import { parseKubesphereRelease } from "../../components/kubesphere/kubesphereVe
 import {
     appliedSignalFor,
     assessMemberInstaller,
-    MemberInstallerState,
     waitForMemberInstaller,
 } from "../../components/members/memberInstaller";
+import { MemberInstallerState } from "../../components/kubesphere/facts";
 
 const HOST_SECRET = "hostSecret0123456789abcdefghijkl";
 const applied: MemberInstallerState = {

@@ -1,12 +1,6 @@
 import * as assert from "assert";
-import {
-    ClusterFacts,
-    HostFacts,
-    hostRoleEvidence,
-    installOf,
-    PreflightInput,
-    preflightVerdict,
-} from "../../components/members/memberPreflight";
+import { ClusterFacts, HostFacts, hostRoleEvidence, installOf } from "../../components/kubesphere/facts";
+import { PreflightInput, preflightVerdict } from "../../components/members/memberPreflight";
 import { certificateKubeconfig, daysLeftAt, tokenKubeconfig } from "../fixtures/kubeconfigs";
 import { parseKubeconfig } from "../../components/kubernetes/kubeconfig";
 import { freshV3Facts } from "./pulumiMocks";

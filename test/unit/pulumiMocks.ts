@@ -3,8 +3,8 @@
  * secrets still wrapped) and the options our components gave it, and plays the host's kubesphere-config.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterAccess } from "../../components/kubernetes/kubeClient";
-import type { ClusterFacts } from "../../components/members/memberPreflight";
+import type { ClusterAccess } from "../../components/kubesphere/clusterAccess";
+import type { ClusterFacts } from "../../components/kubesphere/facts";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 
 export interface RecordedResource {

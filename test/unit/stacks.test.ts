@@ -10,7 +10,7 @@ import * as path from "path";
 import { federate, readFederationConfig } from "../../program/federation";
 import { expandPath } from "../../components/kubernetes/kubeconfig";
 import { kubesphereYamlV3, tokenKubeconfig } from "../fixtures/kubeconfigs";
-import type { ClusterAccess } from "../../components/kubernetes/kubeClient";
+import type { ClusterAccess } from "../../components/kubesphere/clusterAccess";
 import { fakeClusterAccess, fakeV4ClusterAccess, freshV3Facts, installMocks, settle } from "./pulumiMocks";
 
 const STACKS_DIR = path.join(__dirname, "..", "..", "stacks");

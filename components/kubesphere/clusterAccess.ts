@@ -1,0 +1,76 @@
+/**
+ * ClusterAccess: every direct read (and the one direct write) the components make, as one object, so a test can
+ * give a component fake clusters. The real one is liveClusterAccess.
+ */
+import { probeImportKubeconfig, probeKsApiserver, readClock } from "./probes";
+import {
+    hostRoleReader,
+    listImportedClusters,
+    memberInstallerReader,
+    readClusterFacts,
+    readClusterObject,
+    readImportedKubeconfig,
+    readKsCoreConflicts,
+    readKubesphereLayout,
+} from "./reads";
+import { agentJoinReader, readTower, writeClusterAgentToken } from "./towerAccess";
+
+/** The direct cluster reads the program makes; injectable so graph tests run without clusters. */
+export interface ClusterAccess {
+    readClusterFacts: typeof readClusterFacts;
+    listImportedClusters: typeof listImportedClusters;
+    probeKsApiserver: typeof probeKsApiserver;
+    memberInstallerReader: typeof memberInstallerReader;
+    hostRoleReader: typeof hostRoleReader;
+    readKubesphereLayout: typeof readKubesphereLayout;
+    readImportedKubeconfig: typeof readImportedKubeconfig;
+    readTower: typeof readTower;
+    agentJoinReader: typeof agentJoinReader;
+    writeClusterAgentToken: typeof writeClusterAgentToken;
+    readClusterObject: typeof readClusterObject;
+    probeImportKubeconfig: typeof probeImportKubeconfig;
+    readClock: typeof readClock;
+    readKsCoreConflicts: typeof readKsCoreConflicts;
+}
+
+/** Reads real clusters. */
+export const liveClusterAccess: ClusterAccess = {
+    readClusterFacts,
+    listImportedClusters,
+    probeKsApiserver,
+    memberInstallerReader,
+    hostRoleReader,
+    readKubesphereLayout,
+    readImportedKubeconfig,
+    readTower,
+    agentJoinReader,
+    writeClusterAgentToken,
+    readClusterObject,
+    probeImportKubeconfig,
+    readClock,
+    readKsCoreConflicts,
+};
+
+let clusterAccessInUse: ClusterAccess = liveClusterAccess;
+
+/**
+ * How components built from now on read clusters directly (pre-flight, waits): the real clusters unless a test
+ * swapped them with {@link useClusterAccess}. Each component reads it once, in its constructor.
+ * @internal
+ */
+export function currentClusterAccess(): ClusterAccess {
+    return clusterAccessInUse;
+}
+
+/**
+ * Test seam: components constructed after this call read clusters through `access`. Returns the function that
+ * puts the previous access back. Not part of the public API (graph tests and the example's mock run use it).
+ * @internal
+ */
+export function useClusterAccess(access: ClusterAccess): () => void {
+    const previous = clusterAccessInUse;
+    clusterAccessInUse = access;
+    return () => {
+        clusterAccessInUse = previous;
+    };
+}
