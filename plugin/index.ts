@@ -19,7 +19,8 @@ import {
     MemberConnection,
     MemberProvider,
 } from "../components/config/configSchema";
-import { FederationHost, HostCluster, hostKubernetesProvider } from "../components/host/hostCluster";
+import { federationHost } from "../components/host/federationHost";
+import { HostCluster } from "../components/host/hostCluster";
 import { MemberCluster } from "../components/members/memberCluster";
 
 /** KubeSphere's name for the host when none is given (the program's default too). */
@@ -147,17 +148,17 @@ export class Member extends pulumi.ComponentResource {
     constructor(name: string, args: MemberArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere-federation:index:Member", name, {}, opts);
         const hostClusterName = args.hostClusterName || DEFAULT_HOST_CLUSTER_NAME;
-        const hostKubeconfig = pulumi.secret(args.hostKubeconfig);
-        const host: FederationHost = {
-            kubernetesProvider: hostKubernetesProvider(`${name}-host`, hostClusterName, hostKubeconfig, {
-                parent: this,
-            }),
-            jwtSecret: pulumi.secret(args.jwtSecret),
-            kubeconfig: hostKubeconfig,
-            hostClusterName,
-            kubesphereMajor: oneOf("Member", "kubesphereMajor", args.kubesphereMajor, KUBESPHERE_MAJORS, "v3"),
-            agentProxyAddress: args.agentProxyAddress,
-        };
+        const host = federationHost(
+            `${name}-host`,
+            {
+                hostClusterName,
+                kubeconfig: args.hostKubeconfig,
+                jwtSecret: args.jwtSecret,
+                kubesphereMajor: oneOf("Member", "kubesphereMajor", args.kubesphereMajor, KUBESPHERE_MAJORS, "v3"),
+                agentProxyAddress: args.agentProxyAddress,
+            },
+            { parent: this },
+        );
         const member = new MemberCluster(
             name,
             {

@@ -18,8 +18,11 @@ import {
     KubeconfigSource,
     parseFederationConfig,
 } from "../components/config/configSchema";
-import { diagnose, Diagnosis, Finding, formatTable, readDiagnosisFacts } from "../components/members/diagnosis";
-import { defaultImportCredentials } from "../components/members/importCredentials";
+import { diagnose } from "../components/members/diagnosis/diagnose";
+import { Diagnosis, Finding } from "../components/members/diagnosis/findings";
+import { formatTable } from "../components/members/diagnosis/format";
+import { readDiagnosisFacts } from "../components/members/diagnosis/readFacts";
+import { defaultImportCredentials } from "../components/members/direct/importCredentials";
 import { FederationConfigError } from "../components/config/errors";
 import { ClusterAccess, liveClusterAccess } from "../components/kubesphere/clusterAccess";
 import {

@@ -13,16 +13,12 @@ import {
     parseFederationConfig,
 } from "../components/config/configSchema";
 import { FederationConfigError, throwProblems } from "../components/config/errors";
-import {
-    FederationHost,
-    HostCluster,
-    hostKubernetesProvider,
-    sharedHostFacts,
-    sharedMemberFacts,
-} from "../components/host/hostCluster";
+import { FederationHost, federationHost } from "../components/host/federationHost";
+import { FederationReads } from "../components/host/federationReads";
+import { HostCluster } from "../components/host/hostCluster";
 import { afterHostStackFix, hostConfigKey, hostPreflightVerdict } from "../components/host/hostPreflight";
 import { ParsedKubeconfig, resolveKubeconfig } from "../components/kubernetes/kubeconfig";
-import { ClusterAccess, currentClusterAccess, useClusterAccess } from "../components/kubesphere/clusterAccess";
+import { ClusterAccess, liveClusterAccess } from "../components/kubesphere/clusterAccess";
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
 import { PROVIDER_DISPLAY_NAMES } from "../components/kubesphere/kubesphereObjects";
 import { MemberCluster } from "../components/members/memberCluster";
@@ -110,7 +106,8 @@ export interface HostStackOutput {
 
 /** The host as a federation sees it: a HostCluster of this stack, or one taken from the host stack. */
 interface FederationHostSide {
-    host: FederationHost;
+    /** The host, with the reads its members share (FederationHost.reads). */
+    host: FederationHost & { reads: FederationReads };
     hostName: string;
     kubesphereMajor: "v3" | "v4";
     hostKubesphereVersion: pulumi.Output<string>;
@@ -129,7 +126,7 @@ export async function federate(
     config: FederationConfig,
     sources: KubeconfigSourceContext,
     opts?: pulumi.ComponentResourceOptions,
-    clusterAccess: ClusterAccess = currentClusterAccess(),
+    clusterAccess: ClusterAccess = liveClusterAccess,
 ): Promise<FederationSummary> {
     const problems: FederationConfigError[] = [];
     const resolve = (source: KubeconfigSource, key: string) => {
@@ -155,90 +152,84 @@ export async function federate(
     // promise settled once they exist (a refusal rejects it, so nothing waits forever).
     let releaseFleet!: (checked: pulumi.Output<FleetChecked>) => void;
     const fleetChecked = pulumi.output(new Promise<pulumi.Output<FleetChecked>>((resolve) => (releaseFleet = resolve)));
-    // The components read clusters through the seam while they are constructed (below); restored in `finally`.
-    const restoreClusterAccess = useClusterAccess(clusterAccess);
-    try {
-        const side: FederationHostSide =
-            "stackReference" in hostConfig
-                ? await hostFromStack(hostConfig, config, sources, clusterAccess, opts)
-                : await ownHost(hostConfig, config, hostKubeconfig!.resolved, fleetChecked, clusterAccess, opts);
-        const { host } = side;
+    const side: FederationHostSide =
+        "stackReference" in hostConfig
+            ? await hostFromStack(hostConfig, config, sources, clusterAccess, opts)
+            : await ownHost(hostConfig, config, hostKubeconfig!.resolved, fleetChecked, clusterAccess, opts);
+    const { host } = side;
 
-        // Every member's kube-system UID, for "the same cluster listed twice" (KubeSphere: "MUST not import the same cluster
-        // twice"); the reads are the members' own pre-flight reads, shared. A member that cannot be read reports it itself.
-        const fleet: pulumi.Output<FleetMember[]> = pulumi
-            .all(memberKubeconfigs.map((source) => source!.resolved))
-            .apply((kubeconfigs) =>
-                Promise.all(
-                    kubeconfigs.map((kubeconfig, index) =>
-                        sharedMemberFacts(host, clusterAccess, config.members[index].name, kubeconfig).then(
-                            (facts) => facts.kubeSystemUid,
-                            () => undefined,
-                        ),
+    // Every member's kube-system UID, for "the same cluster listed twice" (KubeSphere: "MUST not import the same cluster
+    // twice"); the reads are the members' own pre-flight reads, shared. A member that cannot be read reports it itself.
+    const fleet: pulumi.Output<FleetMember[]> = pulumi
+        .all(memberKubeconfigs.map((source) => source!.resolved))
+        .apply((kubeconfigs) =>
+            Promise.all(
+                kubeconfigs.map((kubeconfig, index) =>
+                    host.reads.member(config.members[index].name, kubeconfig).then(
+                        (facts) => facts.kubeSystemUid,
+                        () => undefined,
                     ),
                 ),
-            )
-            .apply((uids) =>
-                config.members.map((member, index) => ({
-                    name: member.name,
-                    configKey: `members[${index}]`,
-                    kubeSystemUid: uids[index],
-                })),
-            );
+            ),
+        )
+        .apply((uids) =>
+            config.members.map((member, index) => ({
+                name: member.name,
+                configKey: `members[${index}]`,
+                kubeSystemUid: uids[index],
+            })),
+        );
 
-        const members: Record<string, MemberSummary> = {};
-        const preflights: Array<pulumi.Output<FleetChecked["members"][number]>> = [];
-        config.members.forEach((member, index) => {
-            const source = memberKubeconfigs[index]!;
-            const memberCluster = new MemberCluster(
-                member.name,
-                {
-                    host,
-                    // A kubeconfig known now is passed as text, so MemberCluster picks the import credentials from it.
-                    kubeconfig: source.yaml ?? source.resolved.apply((resolved) => resolved.yaml),
-                    provider: member.provider,
-                    connection: member.connection,
-                    ksCoreValues: member.ksCoreValues,
-                    credentials: member.credentials,
-                    credentialsRevision: member.credentialsRevision,
-                    apiServerEndpoint: member.apiServerEndpoint,
-                    description: member.description,
-                    group: member.group,
-                    readyTimeoutSeconds: member.readyTimeoutSeconds,
-                    installerTimeoutSeconds: member.installerTimeoutSeconds,
-                    configKey: `members[${index}]`,
-                    otherMembers: fleet.apply((all) => all.filter((other) => other.name !== member.name)),
-                    fleetChecked,
-                },
-                opts,
-            );
-            preflights.push(
-                memberCluster.preflight.apply((found) => ({
-                    name: member.name,
-                    kubesphere: describeInstall(found.install),
-                })),
-            );
-            members[member.name] = {
-                clusterName: memberCluster.clusterName,
-                provider: PROVIDER_DISPLAY_NAMES[member.provider],
-                ready: memberCluster.readiness.ready,
-                reason: memberCluster.readiness.reason,
-                message: memberCluster.readiness.message,
-                kubernetesVersion: memberCluster.versions.kubernetes,
-                kubesphereVersion: memberCluster.versions.kubesphere,
-                detectedKubesphereVersion: memberCluster.detectedKubesphereVersion,
-            };
-        });
-        releaseFleet(pulumi.all(preflights).apply((checked) => ({ members: checked })));
-        return {
-            hostName: side.hostName,
-            hostKubesphereVersion: side.hostKubesphereVersion,
-            members,
-            ...(side.exported === undefined ? {} : { federationHost: side.exported }),
+    const members: Record<string, MemberSummary> = {};
+    const preflights: Array<pulumi.Output<FleetChecked["members"][number]>> = [];
+    config.members.forEach((member, index) => {
+        const source = memberKubeconfigs[index]!;
+        const memberCluster = new MemberCluster(
+            member.name,
+            {
+                host,
+                // A kubeconfig known now is passed as text, so MemberCluster picks the import credentials from it.
+                kubeconfig: source.yaml ?? source.resolved.apply((resolved) => resolved.yaml),
+                provider: member.provider,
+                connection: member.connection,
+                ksCoreValues: member.ksCoreValues,
+                credentials: member.credentials,
+                credentialsRevision: member.credentialsRevision,
+                apiServerEndpoint: member.apiServerEndpoint,
+                description: member.description,
+                group: member.group,
+                readyTimeoutSeconds: member.readyTimeoutSeconds,
+                installerTimeoutSeconds: member.installerTimeoutSeconds,
+                configKey: `members[${index}]`,
+                otherMembers: fleet.apply((all) => all.filter((other) => other.name !== member.name)),
+                fleetChecked,
+            },
+            opts,
+        );
+        preflights.push(
+            memberCluster.preflight.apply((found) => ({
+                name: member.name,
+                kubesphere: describeInstall(found.install),
+            })),
+        );
+        members[member.name] = {
+            clusterName: memberCluster.clusterName,
+            provider: PROVIDER_DISPLAY_NAMES[member.provider],
+            ready: memberCluster.readiness.ready,
+            reason: memberCluster.readiness.reason,
+            message: memberCluster.readiness.message,
+            kubernetesVersion: memberCluster.versions.kubernetes,
+            kubesphereVersion: memberCluster.versions.kubesphere,
+            detectedKubesphereVersion: memberCluster.detectedKubesphereVersion,
         };
-    } finally {
-        restoreClusterAccess();
-    }
+    });
+    releaseFleet(pulumi.all(preflights).apply((checked) => ({ members: checked })));
+    return {
+        hostName: side.hostName,
+        hostKubesphereVersion: side.hostKubesphereVersion,
+        members,
+        ...(side.exported === undefined ? {} : { federationHost: side.exported }),
+    };
 }
 
 /** A host stack or single stack: this stack's HostCluster, whose patch waits for every member's pre-flight. */
@@ -260,6 +251,7 @@ async function ownHost(
             installerTimeoutSeconds: hostConfig.installerTimeoutSeconds,
             agentProxyAddress: hostConfig.agentProxyAddress,
             fleetChecked,
+            clusterAccess,
         },
         opts,
     );
@@ -330,24 +322,12 @@ async function hostFromStack(
                 : [],
         ),
     );
-    const secretKubeconfig = pulumi.secret(kubeconfig.yaml);
-    const reading = {
-        jwtSecret: pulumi.secret(exported.jwtSecret),
-        kubeconfig: secretKubeconfig,
-        hostClusterName: exported.name,
-        kubesphereMajor: exported.kubesphereVersion,
-        agentProxyAddress: exported.agentProxyAddress,
-        hostStack: stack,
-    };
-    // The host's own checks, read-only, before any resource (shared with every member's pre-flight, which reads the
-    // same object's facts): it must still be the host the host stack made.
+    // The host's own checks, read-only, before any resource (shared with every member's pre-flight through the
+    // host's reads): it must still be the host the host stack made.
+    const reads = new FederationReads(clusterAccess);
     let facts;
     try {
-        facts = await sharedHostFacts(
-            reading as Omit<FederationHost, "kubernetesProvider"> as FederationHost,
-            clusterAccess,
-            kubeconfig,
-        );
+        facts = await reads.host(exported.name, kubeconfig);
     } catch (err) {
         // The host's kubeconfig is the host stack's, not this stack's: say where to fix it.
         throw new pulumi.RunError(
@@ -365,11 +345,22 @@ async function hostFromStack(
         throw new pulumi.RunError([...verdict.errors, ...notHost].join("\n"));
     verdict.warnings.forEach((warning) => pulumi.log.warn(warning));
     // The only host resource of a member stack: the provider its members' Cluster objects go through.
-    const host: FederationHost = Object.assign(reading, {
-        kubernetesProvider: hostKubernetesProvider(`${exported.name}-from-stack`, exported.name, secretKubeconfig, {
-            ...opts,
-        }),
-    });
+    const host = {
+        ...federationHost(
+            `${exported.name}-from-stack`,
+            {
+                hostClusterName: exported.name,
+                kubeconfig: kubeconfig.yaml,
+                jwtSecret: exported.jwtSecret,
+                kubesphereMajor: exported.kubesphereVersion,
+                agentProxyAddress: exported.agentProxyAddress,
+                hostStack: stack,
+                reads,
+            },
+            opts,
+        ),
+        reads,
+    };
     pulumi.log.info(
         `host "${exported.name}" from stack ${stack}: KubeSphere ${describeInstall(verdict.install)}; this stack only joins its members`,
     );

@@ -9,44 +9,14 @@ import {
 import { DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS } from "../config/configSchema";
 import { waitForHostRole } from "./hostInstaller";
 import { hostPreflightVerdict, hostWaitPreviewMessage } from "./hostPreflight";
-import { ClusterAccess, currentClusterAccess } from "../kubesphere/clusterAccess";
-import { ParsedKubeconfig, parsedKubeconfigOutput } from "../kubernetes/kubeconfig";
+import type { ClusterAccess } from "../kubesphere/clusterAccess";
+import { FederationHost, hostKubernetesProvider } from "./federationHost";
+import { FederationReads } from "./federationReads";
+import { parsedKubeconfigOutput } from "../kubernetes/kubeconfig";
 import { hostInstallerSpec, ksInstallerPatch } from "../kubesphere/kubesphereObjects";
 import { describeInstall, hasHostClusterNameOption } from "../kubesphere/kubesphereVersion";
-import type { ClusterFacts, FleetChecked, HostFacts } from "../kubesphere/facts";
+import type { FleetChecked } from "../kubesphere/facts";
 import { asResourceError, refusal, UpWait, waitOnUp } from "../kubernetes/resourceErrors";
-
-/** What a member needs from its host; a HostCluster, or values taken from another stack. */
-export interface FederationHost {
-    /** The Kubernetes provider (k8s.Provider) for the host cluster; the member's Cluster object is created through it. */
-    readonly kubernetesProvider: k8s.Provider;
-    /** The host's jwtSecret (secret). */
-    readonly jwtSecret: pulumi.Input<string>;
-    /** The host's kubeconfig (secret), for the duplicate-import check; without it the check is skipped. */
-    readonly kubeconfig?: pulumi.Input<string>;
-    /** KubeSphere's name for the host (`spec.multicluster.hostClusterName`), e.g. `"host"`; named in messages. */
-    readonly hostClusterName: string;
-    /**
-     * The host's KubeSphere major version, which decides what a member's join is: `v3` (the member's ks-installer
-     * is patched) or `v4` (the host installs ks-core on the member). Members take it from here, so they cannot disagree.
-     */
-    readonly kubesphereMajor: "v3" | "v4";
-    /** Where agent members' agents dial the host's tower, e.g. `http://203.0.113.10:30880`. Default: tower's load-balancer address. */
-    readonly agentProxyAddress?: string;
-    /**
-     * Resolves once the host is a host (3.x: its installer has rendered the role and KubeSphere created its own
-     * Cluster entry); member Clusters are created after it. Without it members do not wait (host from another stack).
-     */
-    readonly readyForMembers?: pulumi.Output<HostReadiness>;
-    /**
-     * The host stack this host was taken from (`<organization>/<project>/<stack>`), in a member stack: messages then
-     * name that stack's config keys, which a member stack does not have. Default: none (this program's own host).
-     */
-    readonly hostStack?: string;
-}
-
-/** The host is ready for members: how long `up` waited for it (0 when it already was a host; not waited in previews). */
-export type HostReadiness = UpWait;
 
 export interface HostClusterArgs {
     /**
@@ -83,6 +53,12 @@ export interface HostClusterArgs {
      * @internal
      */
     fleetChecked?: pulumi.Input<FleetChecked>;
+    /**
+     * How the host and its members read clusters directly (pre-flight, waits). Default: the real clusters; tests
+     * pass fakes here, so two programs in one process never share them.
+     * @internal
+     */
+    clusterAccess?: ClusterAccess;
 }
 
 /**
@@ -107,8 +83,10 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
     public readonly kubeconfig: pulumi.Output<string>;
     /** The host's KubeSphere version as the pre-flight found it, e.g. `v3.4.1` or `v4.1.3`. */
     public readonly detectedKubesphereVersion: pulumi.Output<string>;
-    public readonly readyForMembers: pulumi.Output<HostReadiness>;
+    public readonly readyForMembers: pulumi.Output<UpWait>;
     public readonly agentProxyAddress?: string;
+    /** The direct reads of this federation, shared by the host's pre-flight and its members'. */
+    public readonly reads: FederationReads;
 
     constructor(name: string, args: HostClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubesphere:federation:HostCluster", name, {}, opts);
@@ -122,7 +100,8 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         });
 
         this.kubesphereMajor = args.kubesphereMajor ?? "v3";
-        const access = currentClusterAccess();
+        this.reads = new FederationReads(args.clusterAccess, this);
+        const access = this.reads.access;
         const timeoutSeconds = args.installerTimeoutSeconds ?? DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS;
 
         const parsedKubeconfig = parsedKubeconfigOutput(
@@ -134,7 +113,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
         // Pre-flight: reads only, so previews show it; the patch waits for it.
         const preflight = parsedKubeconfig.apply(async (kubeconfig) => {
             try {
-                const facts = await sharedHostFacts(this, access, kubeconfig);
+                const facts = await this.reads.host(args.hostClusterName, kubeconfig);
                 const verdict = hostPreflightVerdict({ hostMajor: this.kubesphereMajor, host: facts });
                 verdict.warnings.forEach((warning) => pulumi.log.warn(warning, this));
                 if (verdict.errors.length > 0) throw refusal(verdict.errors.join("\n"), this);
@@ -212,79 +191,4 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
             kubesphereLayout: this.kubesphereLayout,
         });
     }
-}
-
-/**
- * The Kubernetes provider for a host: a HostCluster's, and the one a member stack or the plugin's Member builds for
- * a host made elsewhere. One identity per host (`kubesphere-federation/<hostClusterName>`), so host resources keep
- * their provider wherever the host is built.
- * @internal
- */
-export function hostKubernetesProvider(
-    name: string,
-    hostClusterName: string,
-    kubeconfig: pulumi.Input<string>,
-    opts: pulumi.ResourceOptions & { clusterIdentifier?: string },
-): k8s.Provider {
-    const { clusterIdentifier, ...resourceOptions } = opts;
-    return new k8s.Provider(
-        name,
-        { kubeconfig, clusterIdentifier: clusterIdentifier ?? `kubesphere-federation/${hostClusterName}` },
-        resourceOptions,
-    );
-}
-
-const hostFactsByHost = new WeakMap<FederationHost, Promise<HostFacts>>();
-const memberFactsByHost = new WeakMap<FederationHost, Map<string, Promise<ClusterFacts>>>();
-
-/**
- * The host's facts (its own, and the clusters it has imported): read once per program run — a run builds its host
- * object once — and shared by the host's pre-flight and every member's, so a fleet of N members costs 2 host reads, not 2N.
- * @internal
- */
-export function sharedHostFacts(
-    host: FederationHost,
-    access: ClusterAccess,
-    hostKubeconfig: ParsedKubeconfig,
-): Promise<HostFacts> {
-    let facts = hostFactsByHost.get(host);
-    if (facts === undefined) {
-        const name = host.hostClusterName;
-        facts = Promise.all([
-            access.readClusterFacts(name, hostKubeconfig),
-            access.listImportedClusters(hostKubeconfig),
-        ]).then(
-            ([own, clusters]) => ({ name, facts: own, clusters }),
-            (err) => {
-                // One error object for every reader (the host and each member), so Pulumi reports it once.
-                throw host instanceof pulumi.Resource ? asResourceError(err, host) : err;
-            },
-        );
-        hostFactsByHost.set(host, facts);
-    }
-    return facts;
-}
-
-/**
- * A member's facts, read once per run and member kubeconfig: its own pre-flight and the fleet's "same cluster twice"
- * check (program/federation.ts) share the read.
- * @internal
- */
-export function sharedMemberFacts(
-    host: FederationHost,
-    access: ClusterAccess,
-    member: string,
-    memberKubeconfig: ParsedKubeconfig,
-): Promise<ClusterFacts> {
-    let byKubeconfig = memberFactsByHost.get(host);
-    if (byKubeconfig === undefined) {
-        byKubeconfig = new Map();
-        memberFactsByHost.set(host, byKubeconfig);
-    }
-    let facts = byKubeconfig.get(memberKubeconfig.yaml);
-    if (facts === undefined) {
-        facts = access.readClusterFacts(member, memberKubeconfig);
-        byKubeconfig.set(memberKubeconfig.yaml, facts);
-    }
-    return facts;
 }

@@ -50,27 +50,3 @@ export const liveClusterAccess: ClusterAccess = {
     readClock,
     readKsCoreConflicts,
 };
-
-let clusterAccessInUse: ClusterAccess = liveClusterAccess;
-
-/**
- * How components built from now on read clusters directly (pre-flight, waits): the real clusters unless a test
- * swapped them with {@link useClusterAccess}. Each component reads it once, in its constructor.
- * @internal
- */
-export function currentClusterAccess(): ClusterAccess {
-    return clusterAccessInUse;
-}
-
-/**
- * Test seam: components constructed after this call read clusters through `access`. Returns the function that
- * puts the previous access back. Not part of the public API (graph tests and the example's mock run use it).
- * @internal
- */
-export function useClusterAccess(access: ClusterAccess): () => void {
-    const previous = clusterAccessInUse;
-    clusterAccessInUse = access;
-    return () => {
-        clusterAccessInUse = previous;
-    };
-}

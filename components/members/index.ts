@@ -3,5 +3,5 @@
  * host (direct or agent connection), the join wait and, when a wait fails, the diagnosis.
  */
 export { MemberCluster } from "./memberCluster";
-export type { ClusterStatus, MemberClusterArgs, MemberPreflight, MemberSettingsApplied } from "./memberCluster";
-export { defaultImportCredentials } from "./importCredentials";
+export type { ClusterStatus, MemberClusterArgs, MemberPreflight } from "./memberClusterArgs";
+export { defaultImportCredentials } from "./direct/importCredentials";

@@ -9,7 +9,7 @@ import {
     towerCheck,
     TowerCheckInput,
     waitForAgentJoin,
-} from "../../components/members/agentConnection";
+} from "../../components/members/agent/agentConnection";
 
 const TOKEN = agentToken("host-jwt-secret", "edge1", 1);
 const expected = { member: "edge1", token: TOKEN, proxyAddress: "http://203.0.113.10:30880" };

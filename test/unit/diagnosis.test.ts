@@ -1,24 +1,23 @@
 import * as assert from "assert";
 import {
     checkAgent,
-    checkClientCertificateFinding,
-    checkClockSkew,
     checkJwtSecret,
     checkKsApiserver,
     checkKsCore,
     checkPreflight,
+} from "../../components/members/diagnosis/kubesphereChecks";
+import {
+    checkClientCertificateFinding,
+    checkClockSkew,
     checkRights,
     checkServerCertificate,
     checkServerReachable,
-    diagnose,
-    DiagnosisFacts,
-    formatDiagnosis,
-    formatTable,
     parseGoDuration,
-    provesJoinFails,
-    readDiagnosisFacts,
-    readyChecksBeforeJoin,
-} from "../../components/members/diagnosis";
+} from "../../components/members/diagnosis/connectionChecks";
+import { diagnose, provesJoinFails, findingsBeforeJoin } from "../../components/members/diagnosis/diagnose";
+import { DiagnosisFacts } from "../../components/members/diagnosis/findings";
+import { formatDiagnosis, formatTable } from "../../components/members/diagnosis/format";
+import { readDiagnosisFacts } from "../../components/members/diagnosis/readFacts";
 import { ImportProbe } from "../../components/kubesphere/probes";
 import { ClusterFacts, HostFacts } from "../../components/kubesphere/facts";
 import { certificateKubeconfig, daysLeftAt, tokenKubeconfig } from "../fixtures/kubeconfigs";
@@ -305,7 +304,7 @@ describe("diagnosis: why a join is stuck", () => {
             /^on the member, ClusterRoleBinding kubesphere \(not label app\.kubernetes\.io\/managed-by=Helm\) exist\(s\) without Helm's ownership metadata for release ks-core, so Helm refuses to adopt it and the host's ks-core install fails \("invalid ownership metadata"\)$/,
         );
         assert.match(before.fix!, /^delete it on the member .*meta\.helm\.sh\/release-name=ks-core/);
-        const refused = readyChecksBeforeJoin(
+        const refused = findingsBeforeJoin(
             diagnose(facts({ hostMajor: "v4", cluster: undefined, ksCoreConflicts: conflicts })),
         );
         assert.strictEqual(refused.errors.length, 1);
@@ -419,7 +418,7 @@ describe("diagnosis: why a join is stuck", () => {
     });
 
     it("before the join: certificate and rights failures refuse, an unreachable server and the clock warn", () => {
-        const before = readyChecksBeforeJoin(
+        const before = findingsBeforeJoin(
             diagnose(
                 facts({
                     cluster: undefined,
@@ -436,7 +435,7 @@ describe("diagnosis: why a join is stuck", () => {
         );
         assert.strictEqual(before.errors.length, 1);
         assert.match(before.errors[0], /^member "m1": kubeconfig KubeSphere got: server certificate: TLS to/);
-        const unreachable = readyChecksBeforeJoin(
+        const unreachable = findingsBeforeJoin(
             diagnose(
                 facts({
                     cluster: undefined,

@@ -24,13 +24,13 @@ describe("examples/member-from-output (the packed package in a program of its ow
         assert.strictEqual(entry, path.join(EXAMPLE, "node_modules", "kubesphere-federation", "lib", "index.js"));
         assert.ok(fs.existsSync(path.join(path.dirname(entry), "index.d.ts")));
         assert.ok(fs.existsSync(path.join(path.dirname(entry), "members", "memberCluster.d.ts")));
-        // Internal helpers are stripped from the declarations (stripInternal); the test seam is not public API.
+        // Internal helpers are stripped from the declarations (stripInternal).
         assert.doesNotMatch(
-            fs.readFileSync(path.join(path.dirname(entry), "kubesphere", "clusterAccess.d.ts"), "utf8"),
-            /useClusterAccess/,
+            fs.readFileSync(path.join(path.dirname(entry), "members", "memberClusterArgs.d.ts"), "utf8"),
+            /fleetChecked|otherMembers/,
         );
         assert.doesNotMatch(
-            fs.readFileSync(path.join(path.dirname(entry), "members", "memberCluster.d.ts"), "utf8"),
+            fs.readFileSync(path.join(path.dirname(entry), "host", "hostCluster.d.ts"), "utf8"),
             /fleetChecked|clusterAccess/,
         );
     });

@@ -14,8 +14,9 @@ const EXAMPLE = path.resolve(__dirname, "../../examples/member-from-output");
 async function main(jwtSecret: string): Promise<void> {
     const exampleRequire = createRequire(path.join(EXAMPLE, "index.ts"));
     const sdk = exampleRequire("@pulumi/pulumi") as typeof pulumi;
-    // The packed library's cluster-read seam (an internal module: required by path, as no program would).
-    const packedKubeClient = require(
+    // The packed library's real cluster reads (an internal module: required by path, as no program would), replaced
+    // by fakes in this process only: the example builds its components itself, so it cannot be handed an access.
+    const packedClusterAccess = require(
         path.join(path.dirname(exampleRequire.resolve("kubesphere-federation")), "kubesphere", "clusterAccess.js"),
     );
     const world = await installMocks(kubesphereYamlV3(jwtSecret), {}, true, sdk, "member-from-output");
@@ -27,13 +28,8 @@ async function main(jwtSecret: string): Promise<void> {
         },
         ["member-from-output:hostKubeconfig", "member-from-output:clusterKubeconfig"],
     );
-    const restore = packedKubeClient.useClusterAccess(fakeClusterAccess());
-    let program: Record<string, pulumi.Output<unknown>>;
-    try {
-        program = require(path.join(EXAMPLE, "index.ts"));
-    } finally {
-        restore();
-    }
+    Object.assign(packedClusterAccess.liveClusterAccess, fakeClusterAccess());
+    const program: Record<string, pulumi.Output<unknown>> = require(path.join(EXAMPLE, "index.ts"));
     const outputs = { clusterName: await valueOf(program.clusterName), ready: await valueOf(program.ready) };
     await settle();
     const cluster = world.resources.find((r) => r.type === "kubernetes:cluster.kubesphere.io/v1alpha1:Cluster");

@@ -5,7 +5,7 @@ import { parseFederationConfig } from "../../components/config/configSchema";
 import { FederationConfigError, FederationConfigErrors } from "../../components/config/errors";
 import { federate, FederationSummary } from "../../program/federation";
 import { HostCluster } from "../../components/host/hostCluster";
-import { ClusterAccess, useClusterAccess } from "../../components/kubesphere/clusterAccess";
+import { ClusterAccess } from "../../components/kubesphere/clusterAccess";
 import { parseKubeconfig, resolveKubeconfig } from "../../components/kubernetes/kubeconfig";
 import { KubeconfigSourceContext } from "../../program/kubeconfigSources";
 import {
@@ -18,7 +18,7 @@ import {
 } from "../fixtures/kubeconfigs";
 import * as yaml from "js-yaml";
 import { ksCoreConfigHash } from "../../components/kubesphere/kubesphereVersion";
-import { agentToken } from "../../components/members/agentConnection";
+import { agentToken } from "../../components/members/agent/agentConnection";
 import {
     fakeClusterAccess,
     fakeV4ClusterAccess as v4Access,
@@ -649,9 +649,11 @@ describe("federation resource graph (mocks)", () => {
     describe("HostCluster on its own", () => {
         it("exposes jwtSecret as a secret", async () => {
             await installMocks(kubesphereYamlV3(JWT_SECRET));
-            const restore = useClusterAccess(fakeClusterAccess());
-            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h") });
-            restore();
+            const host = new HostCluster("h", {
+                hostClusterName: "h",
+                kubeconfig: tokenKubeconfig("h"),
+                clusterAccess: fakeClusterAccess(),
+            });
             assert.strictEqual(await pulumi.isSecret(host.jwtSecret), true);
             assert.strictEqual(await valueOf(host.jwtSecret), JWT_SECRET);
             assert.strictEqual(await valueOf(host.kubesphereLayout), "v3");
@@ -824,9 +826,11 @@ describe("federation resource graph (mocks)", () => {
 
         it("fails the deployment when the host's kubesphere-config has no jwtSecret", async () => {
             await installMocks("multicluster:\n  clusterRole: none\n");
-            const restore = useClusterAccess(fakeClusterAccess());
-            const host = new HostCluster("h", { hostClusterName: "h", kubeconfig: tokenKubeconfig("h") });
-            restore();
+            const host = new HostCluster("h", {
+                hostClusterName: "h",
+                kubeconfig: tokenKubeconfig("h"),
+                clusterAccess: fakeClusterAccess(),
+            });
             // Output.promise() is internal API, but it is the only way to observe an apply's failure under mocks.
             const jwtSecret = (host.jwtSecret as unknown as { promise(): Promise<string> }).promise();
             await assert.rejects(

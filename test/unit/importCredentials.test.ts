@@ -16,7 +16,7 @@ import {
     isKubeSphereRenewal,
     serviceAccountKubeconfig,
     unreachableFromHostReason,
-} from "../../components/members/importCredentials";
+} from "../../components/members/direct/importCredentials";
 import { parseKubeconfig, resolveKubeconfig } from "../../components/kubernetes/kubeconfig";
 import {
     certificateKubeconfig as fixtureCertificateKubeconfig,

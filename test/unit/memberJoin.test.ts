@@ -1,6 +1,6 @@
 import * as assert from "assert";
-import { Diagnosis } from "../../components/members/diagnosis";
-import { assessClusterJoin, ClusterJoinState, waitForClusterJoin } from "../../components/members/memberJoin";
+import { Diagnosis } from "../../components/members/diagnosis/findings";
+import { assessClusterJoin, ClusterJoinState, waitForClusterJoin } from "../../components/members/direct/memberJoin";
 
 const ready: ClusterJoinState = {
     conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "Cluster is available now" }],

@@ -1,14 +1,8 @@
-/**
- * Agent connection (KubeSphere's "proxy" Cluster, tower): the pure parts — the agent's token, the objects the program
- * renders on the member as KubeSphere's own agent manifest does, the proxy address rule, the pre-flight rules for the
- * host's tower, and what the join wait reads as done or missing (docs/kubesphere.md §10).
- * No Pulumi resources here: components/members/agentMember.ts creates them.
- */
 import { createHmac } from "crypto";
-import { afterHostStackFix, hostConfigKey } from "../host/hostPreflight";
-import { PollOutcome, pollUntilDone } from "../kubernetes/poll";
-import { KUBESPHERE_NAMESPACE } from "../kubesphere/kubesphereConfig";
-import { AGENT_DEPLOYMENT_NAME, agentCommand, AgentJoinView, TOWER_NAME, TowerFacts } from "../kubesphere/tower";
+import { afterHostStackFix, hostConfigKey } from "../../host/hostPreflight";
+import { PollOutcome, pollUntilDone } from "../../kubernetes/poll";
+import { KUBESPHERE_NAMESPACE } from "../../kubesphere/kubesphereConfig";
+import { AGENT_DEPLOYMENT_NAME, agentCommand, AgentJoinView, TOWER_NAME, TowerFacts } from "../../kubesphere/tower";
 
 /**
  * The token tower compares with the agent's. tower keeps a token set in advance (proxy.go addCluster), so the
@@ -144,7 +138,7 @@ export interface AgentJoinExpectation {
     kubeconfigDigestBefore?: string;
 }
 
-const condition = (view: AgentJoinView, type: string) => view.cluster?.conditions?.find((c) => c.type === type);
+export const condition = (view: AgentJoinView, type: string) => view.cluster?.conditions?.find((c) => c.type === type);
 
 const isTrue = (view: AgentJoinView, type: string) => condition(view, type)?.status === "True";
 

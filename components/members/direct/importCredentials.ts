@@ -1,12 +1,7 @@
-/**
- * The kubeconfig KubeSphere gets for a member (docs/kubesphere.md §5), as pure functions: which credentials to use,
- * the static token kubeconfig for the ServiceAccount way, the endpoint override, the checks on what we import
- * (reachable-looking server, client certificate expiry), and recognising a 4.x host's in-place renewal of it. Kubeconfig texts are secrets: nothing here logs them.
- */
 import * as yaml from "js-yaml";
-import type { ImportCredentials } from "../config/configSchema";
-import { clientCertificateExpiry } from "../kubernetes/clientCertificate";
-import { KubeconfigAuthMethod, ParsedKubeconfig, parseKubeconfig } from "../kubernetes/kubeconfig";
+import type { ImportCredentials } from "../../config/configSchema";
+import { clientCertificateExpiry } from "../../kubernetes/clientCertificate";
+import { KubeconfigAuthMethod, ParsedKubeconfig, parseKubeconfig } from "../../kubernetes/kubeconfig";
 
 /**
  * Where the import ServiceAccount lives on the member: kube-system, which exists on every cluster and which nobody

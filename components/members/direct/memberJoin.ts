@@ -1,12 +1,8 @@
-/**
- * Waiting for a member's Cluster on the host to join: `Ready` (4.x also `KSCoreReady` and the ks-core config hash of
- * `spec.config`, docs/kubesphere.md §9). The program waits itself, not the provider (`pulumi.com/waitFor`), so that a join
- * KubeSphere reports failed and a check explains (components/members/diagnosis.ts) fails at once, and a timeout says why.
- * Pure: the reader, diagnosis, clock and sleep are injected.
- */
-import { Diagnosis, formatDiagnosis, provesJoinFails } from "./diagnosis";
-import { ClusterCondition } from "../kubesphere/kubesphereObjects";
-import { PollOutcome, pollUntilDone } from "../kubernetes/poll";
+import { PollOutcome, pollUntilDone } from "../../kubernetes/poll";
+import { ClusterCondition } from "../../kubesphere/kubesphereObjects";
+import { provesJoinFails } from "../diagnosis/diagnose";
+import { Diagnosis } from "../diagnosis/findings";
+import { formatDiagnosis } from "../diagnosis/format";
 
 /** The Cluster as the wait reads it (components/kubernetes/kubeClient.ts readClusterObject). */
 export interface ClusterJoinState {

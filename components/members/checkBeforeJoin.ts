@@ -1,0 +1,113 @@
+/**
+ * The first step of a MemberCluster: the pre-flight. Reads the member and the host (shared per run), logs the
+ * warnings and refuses, before any change and in previews too, a join that cannot work (memberPreflight.ts says
+ * which, the diagnosis's early checks add the connection KubeSphere will use).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
+import { asResourceError, refusal } from "../kubernetes/resourceErrors";
+import type { FleetMember } from "../kubesphere/facts";
+import { checkTower } from "./agent/agentJoin";
+import { diagnose, findingsBeforeJoin } from "./diagnosis/diagnose";
+import { readDiagnosisFacts } from "./diagnosis/readFacts";
+import { checkImport, ImportCheck } from "./direct/importCredentials";
+import { diagnosisInput, MemberContext, thisStack } from "./memberContext";
+import type { MemberPreflight } from "./memberClusterArgs";
+import { preflightVerdict } from "./memberPreflight";
+
+/** The pre-flight's result; fails with the refusal, as a ResourceError on the MemberCluster. */
+export function checkBeforeJoin(ctx: MemberContext): pulumi.Output<MemberPreflight> {
+    return pulumi
+        .all([ctx.kubeconfig, ctx.hostKubeconfig, ctx.args.otherMembers ?? []])
+        .apply(async ([memberKubeconfig, hostKubeconfig, otherMembers]) => {
+            try {
+                return await preflight(ctx, { memberKubeconfig, hostKubeconfig, otherMembers });
+            } catch (err) {
+                throw asResourceError(err, ctx.component);
+            }
+        });
+}
+
+/**
+ * What every change on the member waits for: its own pre-flight and, in a federation, everyone else's (so one
+ * refused member leaves every cluster unchanged).
+ */
+export function afterFleetChecked(
+    ctx: MemberContext,
+    preflight: pulumi.Output<MemberPreflight>,
+): pulumi.Output<MemberPreflight> {
+    const fleetChecked = ctx.args.fleetChecked;
+    return fleetChecked === undefined ? preflight : pulumi.all([preflight, fleetChecked]).apply(([own]) => own);
+}
+
+async function preflight(
+    ctx: MemberContext,
+    read: { memberKubeconfig: ParsedKubeconfig; hostKubeconfig?: ParsedKubeconfig; otherMembers: FleetMember[] },
+): Promise<MemberPreflight> {
+    const { name, configKey, credentials, args } = ctx;
+    const { memberKubeconfig, hostKubeconfig } = read;
+    const v3 = ctx.hostMajor === "v3";
+    const access = ctx.reads.access;
+    // Through tower KubeSphere never uses the member's kubeconfig: nothing to check for the import.
+    const importCheck: ImportCheck = ctx.viaAgent
+        ? {}
+        : checkImport({
+              member: name,
+              configKey,
+              credentials,
+              authMethod: memberKubeconfig.authMethod,
+              server: args.apiServerEndpoint ?? memberKubeconfig.server,
+          });
+    if (importCheck.error !== undefined) throw refusal(importCheck.error, ctx.component);
+    if (importCheck.warning !== undefined) pulumi.log.warn(importCheck.warning, ctx.component);
+    if (args.ksCoreValues !== undefined && v3) {
+        pulumi.log.warn(
+            `member "${name}": ${configKey}.ksCoreValues only applies to KubeSphere 4.x hosts and is ignored on this 3.x host`,
+            ctx.component,
+        );
+    }
+    const [facts, host] = await Promise.all([
+        ctx.reads.member(name, memberKubeconfig),
+        hostKubeconfig === undefined ? undefined : ctx.reads.host(args.host.hostClusterName, hostKubeconfig),
+    ]);
+    // docs/kubesphere.md §4.3, the console's check; 3.x only (4.x members may be bare until the host installs ks-core).
+    const ksApiserverProblem =
+        v3 && facts.installer !== undefined ? await access.probeKsApiserver(memberKubeconfig) : undefined;
+    const verdict = preflightVerdict({
+        member: name,
+        configKey,
+        hostMajor: ctx.hostMajor,
+        facts,
+        host,
+        otherMembers: read.otherMembers,
+        credentials,
+        importKubeconfig: credentials === "kubeconfig" && !ctx.viaAgent ? memberKubeconfig : undefined,
+        ksApiserverProblem,
+        stack: thisStack(),
+    });
+    const agent = ctx.viaAgent ? await checkTower(ctx, { hostKubeconfig, hostFacts: host?.facts }) : undefined;
+    verdict.warnings.forEach((warning) => pulumi.log.warn(warning, ctx.component));
+    const errors = [...verdict.errors, ...(agent?.errors ?? [])];
+    if (errors.length > 0) throw refusal(errors.join("\n"), ctx.component);
+    // The diagnosis checks that need no change first (the kubeconfig KubeSphere will get, the clocks): previews too.
+    const early = findingsBeforeJoin(
+        diagnose(
+            await readDiagnosisFacts(
+                {
+                    ...diagnosisInput(ctx, { memberKubeconfig, hostKubeconfig }),
+                    withoutCluster: true,
+                    known: {
+                        memberFacts: facts,
+                        host,
+                        ksApiserverProblem:
+                            v3 && facts.installer !== undefined ? (ksApiserverProblem ?? null) : undefined,
+                    },
+                },
+                access,
+            ),
+        ),
+    );
+    early.warnings.forEach((warning) => pulumi.log.warn(warning, ctx.component));
+    if (early.errors.length > 0) throw refusal(early.errors.join("\n"), ctx.component);
+    return { install: verdict.install, agent: agent && { proxyAddress: agent.proxyAddress!, image: agent.image } };
+}

@@ -1,0 +1,138 @@
+/**
+ * The diagnosis's reads: the member, the host, the member's Cluster, the clocks, the import kubeconfig's probe —
+ * each failure kept as a fact (a cluster that does not answer is a finding, not an error).
+ */
+import type { ImportCredentials } from "../../config/configSchema";
+import type { ParsedKubeconfig } from "../../kubernetes/kubeconfig";
+import { ClusterAccess } from "../../kubesphere/clusterAccess";
+import { ClusterFacts, FleetMember, HostFacts } from "../../kubesphere/facts";
+import { ClusterObjectState } from "../../kubesphere/reads";
+import { DiagnosisFacts } from "./findings";
+import { preflightVerdict } from "../memberPreflight";
+
+/** What the reader needs to know about one member (the rest it reads). */
+export interface DiagnosisInput {
+    member: string;
+    configKey: string;
+    hostMajor: "v3" | "v4";
+    hostName: string;
+    /** The kubeconfig Pulumi uses for the member (secret). */
+    memberKubeconfig: ParsedKubeconfig;
+    /** The host's kubeconfig (secret); undefined for a host from another stack (host checks are skipped). */
+    hostKubeconfig?: ParsedKubeconfig;
+    credentials: ImportCredentials;
+    /** The kubeconfig the program will import, when known before the Cluster exists (secret). */
+    importKubeconfig?: ParsedKubeconfig;
+    otherMembers?: FleetMember[];
+    /** Facts already read this run (the pre-flight's), so they are not read twice. */
+    known?: { memberFacts?: ClusterFacts; host?: HostFacts; ksApiserverProblem?: string | null };
+    /** Skip the Cluster object (previews: it may not exist, and the program's own kubeconfig is probed instead). */
+    withoutCluster?: boolean;
+}
+
+/**
+ * Reads, read-only, what the checks need: the pre-flight's facts (reused when given), the Cluster on the host, the
+ * kubeconfig KubeSphere got (the Cluster's spec.connection.kubeconfig, else what the program will import) probed from
+ * here, and both clusters' clocks. Never rejects: what could not be read is a `skip` with the reason.
+ */
+export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterAccess): Promise<DiagnosisFacts> {
+    const orUndefined = <T>(promise: Promise<T>) => promise.catch(() => undefined);
+    const memberRead = input.known?.memberFacts
+        ? Promise.resolve({
+              facts: input.known.memberFacts as ClusterFacts | undefined,
+              problem: undefined as string | undefined,
+          })
+        : access.readClusterFacts(input.member, input.memberKubeconfig).then(
+              (facts) => ({ facts: facts as ClusterFacts | undefined, problem: undefined as string | undefined }),
+              (err: unknown) => ({ facts: undefined, problem: err instanceof Error ? err.message : String(err) }),
+          );
+    const hostRead: Promise<HostFacts | undefined> =
+        input.known?.host !== undefined
+            ? Promise.resolve(input.known.host)
+            : input.hostKubeconfig === undefined
+              ? Promise.resolve(undefined)
+              : orUndefined(
+                    Promise.all([
+                        access.readClusterFacts(input.hostName, input.hostKubeconfig),
+                        access.listImportedClusters(input.hostKubeconfig),
+                    ]).then(([facts, clusters]) => ({
+                        name: input.hostName,
+                        facts,
+                        clusters,
+                    })),
+                );
+    const clusterRead =
+        input.withoutCluster || input.hostKubeconfig === undefined
+            ? Promise.resolve(undefined)
+            : orUndefined(access.readClusterObject(input.hostKubeconfig, input.member));
+    const clocksRead =
+        input.hostKubeconfig === undefined
+            ? Promise.resolve(undefined)
+            : orUndefined(
+                  Promise.all([access.readClock(input.hostKubeconfig), access.readClock(input.memberKubeconfig)]).then(
+                      ([host, member]) => ({ host, member }),
+                  ),
+              );
+    const [member, host, cluster, clocks] = await Promise.all([memberRead, hostRead, clusterRead, clocksRead]);
+
+    // 3.x: ks-installer runs ks-apiserver; 4.x: only once the host reports ks-core installed.
+    const ksCoreInstalled =
+        cluster?.conditions.some((found) => found.type === "KSCoreReady" && found.status === "True") === true;
+    const ksCoreConflicts =
+        input.hostMajor === "v4" && !ksCoreInstalled
+            ? await access.readKsCoreConflicts(input.memberKubeconfig).catch(() => undefined)
+            : undefined;
+    const ksApiserverProblem =
+        input.known?.ksApiserverProblem !== undefined
+            ? input.known.ksApiserverProblem
+            : (input.hostMajor === "v3" && member.facts?.installer !== undefined) ||
+                (input.hostMajor === "v4" && ksCoreInstalled)
+              ? ((await access.probeKsApiserver(input.memberKubeconfig)) ?? null)
+              : undefined;
+    // A proxy Cluster's kubeconfig is tower's, pointing at a host-internal Service (agent notes §2): not probed from here.
+    const importKubeconfig =
+        cluster?.connectionType === "proxy" ? undefined : (cluster?.kubeconfig ?? input.importKubeconfig);
+    const source =
+        cluster?.kubeconfig !== undefined
+            ? "the Cluster's spec.connection.kubeconfig"
+            : "the kubeconfig the program will import";
+    const importProbe =
+        importKubeconfig === undefined ? undefined : await access.probeImportKubeconfig(importKubeconfig, source);
+    const preflight =
+        member.facts === undefined
+            ? undefined
+            : preflightVerdict({
+                  member: input.member,
+                  configKey: input.configKey,
+                  hostMajor: input.hostMajor,
+                  facts: member.facts,
+                  host,
+                  otherMembers: input.otherMembers,
+                  credentials: input.credentials,
+                  importKubeconfig: input.credentials === "kubeconfig" ? importKubeconfig : undefined,
+                  // Reported by its own check.
+                  ksApiserverProblem: undefined,
+              });
+    let clusterState: ClusterObjectState | undefined;
+    if (cluster !== undefined)
+        clusterState = {
+            connectionType: cluster.connectionType,
+            conditions: cluster.conditions,
+            configHash: cluster.configHash,
+        };
+    return {
+        member: input.member,
+        configKey: input.configKey,
+        hostMajor: input.hostMajor,
+        host,
+        memberFacts: member.facts,
+        memberProblem: member.problem,
+        preflight,
+        ksApiserverProblem,
+        cluster: clusterState,
+        importProbe,
+        importKubeconfig,
+        clocks,
+        ksCoreConflicts,
+    };
+}
