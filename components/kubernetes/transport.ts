@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
+import type { ReachProbe } from "./reachProbe";
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { createHash } from "crypto";
 import { asString, type ParsedKubeconfig, selectedEntries } from "./kubeconfig";
@@ -94,7 +95,7 @@ export async function rawGet(
     });
 }
 
-/** Sorts a failed request into the causes the diagnosis knows (components/members/diagnosis.ts ReachProbe). */
+/** Sorts a failed request into the causes the diagnosis knows (reachProbe.ts). */
 export function classifyRequestError(err: unknown): ReachProbe {
     const code = String((err as { code?: unknown })?.code ?? "");
     const detail =
@@ -215,12 +216,3 @@ export function digestOf(value: string | undefined): string {
         .update(value ?? "")
         .digest("hex");
 }
-
-/** How a request with the kubeconfig KubeSphere got (or will get) went, from the machine running Pulumi. */
-export type ReachProbe =
-    | { ok: true }
-    | {
-          ok: false;
-          kind: "refused" | "timeout" | "dns" | "san" | "ca" | "tls" | "unauthorized" | "other";
-          detail: string;
-      };

@@ -11,10 +11,10 @@ import {
     clientConfig,
     describeKubeError,
     rawGet,
-    ReachProbe,
     REQUEST_TIMEOUT_MS,
     withTimeout,
 } from "../kubernetes/transport";
+import { ReachProbe } from "../kubernetes/reachProbe";
 import { KUBESPHERE_NAMESPACE } from "./kubesphereConfig";
 
 /**

@@ -133,8 +133,8 @@ describe("layers (docs/architecture.md)", () => {
     it("reads the imports of every layered source", () => {
         assert.ok(graph.size > 20, `only ${graph.size} files read`);
         assert.ok(
-            graph.get("components/members/memberCluster.ts")?.some((file) => file.startsWith("components/host/")),
-            "memberCluster.ts imports from host/",
+            graph.get("components/members/memberContext.ts")?.some((file) => file.startsWith("components/host/")),
+            "memberContext.ts imports from host/",
         );
     });
 
