@@ -6,7 +6,7 @@
  * - 3.4 host whose installer takes 20 s to become a host, members 3.2 (token kubeconfig), 3.3 (client certificate)
  *   and 3.4 (exec plugin, imported through a ServiceAccount token); then the ownership refusals: the same cluster
  *   listed twice, and a member that is the host of another federation, with nothing changed on any cluster.
- *   (Removing an unreachable member behind 3.4's webhook by the README's procedure: realWorld.e2e.test.ts.)
+ *   (Removing an unreachable member behind 3.4's webhook by docs/removing-members.md's procedure: realWorld.e2e.test.ts.)
  * - 3.3 host: an exec-plugin member (token credentials, which 3.3 never reports Ready) is refused before any change.
  * - 4.1 host: a bare exec-plugin member reaches Ready and KSCoreReady; a ksCoreValues change waits for the
  *   reinstall; a member whose ks-core another host installed is refused; removal leaves ks-core's namespace.

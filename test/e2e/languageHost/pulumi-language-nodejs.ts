@@ -7,7 +7,7 @@
  * InstallDependencies, as the real host in pulumi v3.248.0 does) for programs in other languages. Written from
  * ../../../../shared/pulumi-language-host.md (what the CLI calls and expects) and, for RunPlugin/InstallDependencies,
  * from the real host's source; test/e2e/tools/build.sh compiles it and installs it next to the `pulumi` binary,
- * where the CLI finds it without a warning. What it does not reproduce is listed in the README ("Tests").
+ * where the CLI finds it without a warning. What it does not reproduce is listed in CONTRIBUTING.md "The language host stand-in".
  *
  * It loads everything from the project's own `@pulumi/pulumi` (gRPC service definitions, `@grpc/grpc-js`,
  * `cmd/run`), resolved from the directory the CLI starts it in, as the real host resolves the SDK from the program
