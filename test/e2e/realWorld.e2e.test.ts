@@ -131,7 +131,7 @@ describe("real-world members (e2e)", function () {
         // Both entries are refused, each naming the other (the program checks the config's members against each
         // other too); member2-again's refusal also says member2 is already imported. Either refusal may come first.
         await assert.rejects(ctx.stack.up(), (err: Error) => {
-            // Both entries are in the config: the program names the pair (issue 8 item 3) rather than the Cluster.
+            // Both entries are in the config: the program names the pair (docs/preflight-checks.md) rather than the Cluster.
             assert.match(
                 err.message,
                 /member "member2(-again)?" \(members\[[12]\]\) and member "member2(-again)?" \(members\[[12]\]\) are the same cluster/,

@@ -1,5 +1,5 @@
 /**
- * End-to-end version matrix (issue 8 item 5): the real program on the real engine against hosts and members of
+ * End-to-end version matrix (docs/supported-versions.md): the real program on the real engine against hosts and members of
  * different KubeSphere versions, each emulated as its source shows (test/e2e/emulator, docs/kubesphere.md §9).
  * One sandbox per host version, shared by its scenarios, which run in order.
  *
@@ -145,7 +145,7 @@ describe("version matrix: KubeSphere 3.4 host with 3.2, 3.3 and 3.4 members (e2e
                 "True",
                 `${cluster.metadata.name}: ${conditionOf(cluster)?.message}`,
             );
-            // The program waits for the host to be a host before any member Cluster is created (issue 8 item 2).
+            // The program waits for the host to be a host before any member Cluster is created (docs/kubesphere.md §9.3).
             assert.ok(
                 (cluster as ClusterObject & { metadata: { creationTimestamp: string } }).metadata.creationTimestamp >=
                     (hostEntry as ClusterObject & { metadata: { creationTimestamp: string } }).metadata
