@@ -21,13 +21,14 @@ const MARKDOWN_FILES = [
         .map((name) => `docs/${name}`),
 ];
 
-/**
- * Where source comments are checked today. components/ and program/ are being restructured: their dangling pointers
- * are fixed after the move, then this becomes COMMENT_FOLDERS_WHEN_ENABLED.
- */
+/** The folders whose source comments are checked (with the top-level files below). */
 const COMMENT_FOLDERS = ["plugin", "test", "bench"];
-/** The folders to check once components/ and program/ point only inside the repository. */
-export const COMMENT_FOLDERS_WHEN_ENABLED = ["components", "program", "plugin", "test", "bench"];
+/**
+ * Folders being restructured, not checked yet: their dangling pointers are fixed after the move, then they join
+ * COMMENT_FOLDERS (which then is components, program, plugin, test, bench). `danglingCommentPointers(
+ * COMMENT_FOLDERS_AFTER_THE_MOVE)` lists what is left to fix.
+ */
+export const COMMENT_FOLDERS_AFTER_THE_MOVE = ["components", "program"];
 /** Top-level source files checked with the folders (the program's entry points). */
 const COMMENT_ROOT_FILES = ["index.ts", "doctor.ts", "compile.js", "program.js"];
 const SOURCE_EXTENSIONS = [".ts", ".js", ".mjs"];
