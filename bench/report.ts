@@ -53,7 +53,7 @@ function costCell(cost: ApiCost, members: number): string {
     return `${cost.requests}: host ${cost.hostRequests} + ${(cost.memberRequests / members).toFixed(1)}/member; ${cost.writes} writes`;
 }
 
-/** Targets of issue 9: a no-change preview within 1.5 s + 0.1 s per member, a first `up` within 1.5× the script. */
+/** The performance targets (bench/README.md "What the numbers say"): a no-change preview within 1.5 s + 0.1 s per member, a first `up` within 1.5× the script. */
 export const PREVIEW_TARGET_MS = (members: number) => 1500 + 100 * members;
 export const FIRST_UP_TARGET_RATIO = 1.5;
 

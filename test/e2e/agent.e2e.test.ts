@@ -1,5 +1,5 @@
 /**
- * End-to-end agent connection (issue 11): the real program on the real engine, with the emulated tower on the host
+ * End-to-end agent connection (docs/agent-connection.md): the real program on the real engine, with the emulated tower on the host
  * and the emulated agent on the member (test/e2e/emulator/tower.ts, agent.ts), joined by a real loopback tunnel.
  *
  * - 3.4 host, member1 direct and member2 agent: no proxy address refused before any change; both Ready, member2's

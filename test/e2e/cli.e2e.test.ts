@@ -3,7 +3,8 @@
  * copy of the repository, harness/cliProject.ts), the CLI running index.ts through the Node.js language host (the
  * test-only stand-in, test/e2e/languageHost/), the committed stack files, real kube-apiservers (the sandbox) and the
  * test-only KubeSphere emulator. The scenarios run in order on one sandbox, like a user's first day. Every command of
- * the README's "Quick start", "Adding an environment" and "Removing a member" runs here as written (last test).
+ * README.md's "Quick start" and "Adding an environment" and docs/removing-members.md's "Removing a member" runs here
+ * as written (last test).
  */
 import * as assert from "assert";
 import { execFile } from "child_process";
@@ -24,7 +25,7 @@ import {
     memberClusters,
 } from "./harness/clusterQueries";
 import { CliProject, CommandResult } from "./harness/cliProject";
-import { readmeCommands } from "./harness/readme";
+import { DOC_SECTIONS, docCommands } from "./harness/docCommands";
 import { createFederationStack } from "./harness/federationStack";
 import { toolsBinDir } from "./sandbox/paths";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
@@ -213,11 +214,11 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
                 "KubeSphere's finalizer holds the delete",
             );
             const onHost = { env: { KUBECONFIG: project.file(".sandbox/kubeconfigs/host.yaml") } };
-            for (const command of readmeCommands("A member that is gone for good").filter((line) =>
+            for (const command of docCommands(DOC_SECTIONS.memberGoneForGood).filter((line) =>
                 line.startsWith("kubectl "),
             )) {
                 const result = await project.run(command.replace("<member>", "member1"), onHost);
-                // As the README says: NotFound from the patch means KubeSphere dropped its finalizer once the webhook was gone.
+                // As docs/removing-members.md says: NotFound from the patch means KubeSphere dropped its finalizer once the webhook was gone.
                 const alreadyGone =
                     command.startsWith("kubectl patch clusters") &&
                     /Error from server \(NotFound\)/.test(result.output);
@@ -342,15 +343,15 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         );
     });
 
-    it("ran every command of the README's Quick start, Adding an environment and Removing a member as written", () => {
+    it("ran every command of Quick start, Adding an environment and Removing a member as written", () => {
         // npm ci and npm test are what .ci/run runs before this suite.
-        const documented = ["Quick start", "Adding an environment", "Removing a member"]
-            .flatMap((section) => readmeCommands(section))
+        const documented = [DOC_SECTIONS.quickStart, DOC_SECTIONS.addingAnEnvironment, DOC_SECTIONS.removingAMember]
+            .flatMap((section) => docCommands(section))
             .map((command) => command.replace("<member>", "member1"));
         const missing = documented.filter(
             (command) => !["npm ci", "npm test"].includes(command) && !project.commands.includes(command),
         );
-        assert.deepStrictEqual(missing, [], `README commands the CLI e2e did not run: ${missing.join(" | ")}`);
+        assert.deepStrictEqual(missing, [], `documented commands the CLI e2e did not run: ${missing.join(" | ")}`);
     });
 });
 

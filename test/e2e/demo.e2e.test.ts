@@ -7,7 +7,7 @@ import * as assert from "assert";
 import { exec } from "child_process";
 import { promisify } from "util";
 import { jwtSecretOf } from "./harness/clusterQueries";
-import { readmeCommands } from "./harness/readme";
+import { DOC_SECTIONS, docCommands } from "./harness/docCommands";
 import { DEFAULT_SANDBOX_DIR, REPO_ROOT } from "./sandbox/paths";
 import { loadSandbox } from "./sandbox/sandbox";
 import { readState } from "./sandbox/state";
@@ -28,7 +28,7 @@ describe("npm run demo, as the README's Try it locally writes it (e2e, real CLI)
     });
 
     it("joins member1 and member2 (both Ready), prints no secret, and a second run changes nothing", async () => {
-        const commands = readmeCommands("Try it locally");
+        const commands = docCommands(DOC_SECTIONS.tryItLocally);
         assert.deepStrictEqual(commands.slice(0, 2), ["npm ci", "npm run demo"]);
         const first = await run("npm run demo");
         assert.match(first, /^\s+member1\s+kubeadm\s+v\S+\s+True\s/m, first);

@@ -1,5 +1,5 @@
 /**
- * End-to-end, why a join is stuck (issue 12; README "Troubleshooting"): each cause the sandbox can produce, made the
+ * End-to-end, why a join is stuck (docs/troubleshooting.md): each cause the sandbox can produce, made the
  * way a user's mistake or a broken cluster makes it (a kubeconfig whose server is a closed loopback port, a server
  * name outside the certificate's SANs, a read-only identity, an expired certificate minted by the sandbox, a member
  * whose API server's clock is behind (the sandbox's Date-shifting front), a jwtSecret edited on the member), on one
@@ -7,7 +7,7 @@
  * not adopt for ks-core, and a ks-apiserver that stopped answering behind the member's real service proxy (the
  * sandbox's network-namespace ks-apiserver). Each asserts that the FIRST line of the error (or the warning, for the
  * clock) names the cause, and that no secret (tokens, jwtSecrets, keys) appears in it or anything the engine
- * printed; `npm run doctor` is run as the README writes it. First, a healthy join through the program's own Ready
+ * printed; `npm run doctor` is run as docs/troubleshooting.md writes it. First, a healthy join through the program's own Ready
  * wait. The agent that never connects is produced in agent.e2e.test.ts.
  */
 import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
@@ -22,7 +22,7 @@ import { MERGE_PATCH } from "./emulator/kubeApi";
 import { clusterApi, conditionOf, hostCluster, importedKubeconfig, jwtSecretOf } from "./harness/clusterQueries";
 import { CliProject } from "./harness/cliProject";
 import { createFederationStack, FederationStack } from "./harness/federationStack";
-import { readmeCommands } from "./harness/readme";
+import { DOC_SECTIONS, docCommands } from "./harness/docCommands";
 import { freePort } from "./sandbox/freePort";
 import { REPO_ROOT } from "./sandbox/paths";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
@@ -42,7 +42,7 @@ async function failureOf(stack: FederationStack): Promise<{ first: string; all: 
     throw new Error("pulumi up succeeded, expected a failure");
 }
 
-/** `npm run doctor` as the README writes it, on a project in `project` whose stack `stack` has this config. */
+/** `npm run doctor` as docs/troubleshooting.md writes it, on a project in `project` whose stack `stack` has this config. */
 async function runDoctorIn(
     project: string,
     stack: string,
@@ -56,7 +56,7 @@ async function runDoctorIn(
             config: { "kubesphere-federation:host": config.host, "kubesphere-federation:members": config.members },
         }),
     );
-    const [command] = readmeCommands("Troubleshooting").filter((line) => line.startsWith("npm run doctor"));
+    const [command] = docCommands(DOC_SECTIONS.troubleshooting).filter((line) => line.startsWith("npm run doctor"));
     assert.strictEqual(command, "npm run doctor -- --stack <stack>");
     try {
         const result = await execFileAsync("bash", ["-c", command.replace("<stack>", `${stack} --dir ${project}`)], {
@@ -370,7 +370,7 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
         }
     });
 
-    it("npm run doctor, as the README writes it, prints the checks per member and exits 1 for the failing one", async () => {
+    it("npm run doctor, as docs/troubleshooting.md writes it, prints the checks per member and exits 1 for the failing one", async () => {
         const { output, code } = await runDoctor("diag", [member1()]);
         assert.strictEqual(code, 1, output);
         assert.match(output, /^MEMBER\s+CHECK\s+VERDICT\s+EVIDENCE/m);

@@ -220,7 +220,7 @@ describe("federation on a local sandbox (e2e)", function () {
             clusterIndex >= 0 && (patchIndex === -1 || clusterIndex < patchIndex),
             `delete order: ${deletions.join(", ")}`,
         );
-        // README "Removing a member": the member keeps clusterRole member and the host's jwtSecret.
+        // docs/removing-members.md "Removing a member": the member keeps clusterRole member and the host's jwtSecret.
         const spec = await installerSpec("member2");
         assert.strictEqual(spec.multicluster.clusterRole, "member");
         assert.strictEqual(spec.authentication.jwtSecret, hostJwtSecret);

@@ -20,7 +20,7 @@ import * as os from "os";
 import * as path from "path";
 import { conditionOf, contextBefore, jwtSecretOf, memberClusters, waitUntil } from "./harness/clusterQueries";
 import { engineEnv } from "./harness/federationStack";
-import { readmeCommands } from "./harness/readme";
+import { DOC_SECTIONS, docBlocks, docCommands } from "./harness/docCommands";
 import { compileNodejsStandIn } from "./harness/languageHosts";
 import { REPO_ROOT, toolsBinDir } from "./sandbox/paths";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
@@ -38,17 +38,15 @@ interface Result {
     stdout: string;
 }
 
-/** The ```yaml block of the README's "Other Pulumi languages": the resources a YAML user writes. */
-function readmeYamlProgram(): {
+/** The ```yaml block of docs/other-languages.md: the resources a YAML user writes. */
+function documentedYamlProgram(): {
     packages: Record<string, string>;
     resources: Record<string, unknown>;
     outputs: Record<string, string>;
 } {
-    const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("## Other Pulumi languages\n"));
-    const block = /```yaml\n([\s\S]*?)```/.exec(section);
-    if (!block) throw new Error('README "Other Pulumi languages" has no ```yaml block');
-    return yaml.load(block[1].split("<checkout>").join(REPO_ROOT)) as {
+    const [block] = docBlocks(DOC_SECTIONS.otherLanguages, "yaml");
+    if (!block) throw new Error('docs/other-languages.md "Other Pulumi languages" has no ```yaml block');
+    return yaml.load(block.split("<checkout>").join(REPO_ROOT)) as {
         packages: Record<string, string>;
         resources: Record<string, unknown>;
         outputs: Record<string, string>;
@@ -56,11 +54,11 @@ function readmeYamlProgram(): {
 }
 
 /**
- * The YAML program's Pulumi.yaml: the README's packages, resources and outputs (plus a few outputs to check) and its
+ * The YAML program's Pulumi.yaml: docs/other-languages.md's packages, resources and outputs (plus a few outputs to check) and its
  * config.
  */
 function yamlProject(): string {
-    const program = readmeYamlProgram();
+    const program = documentedYamlProgram();
     return yaml.dump({
         name: "ksf-yaml",
         runtime: "yaml",
@@ -202,14 +200,14 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
         if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
     });
 
-    it("the README's command as written: pulumi package get-schema <checkout>/plugin reads Host and Member through RunPlugin", async () => {
-        const commands = readmeCommands("Other Pulumi languages");
+    it("the documented command as written: pulumi package get-schema <checkout>/plugin reads Host and Member through RunPlugin", async () => {
+        const commands = docCommands(DOC_SECTIONS.otherLanguages);
         assert.deepStrictEqual(commands, ["pulumi package get-schema <checkout>/plugin"]);
         // As written, through bash, with this test's CLI first on PATH.
         const result = await shell(commands[0].split("<checkout>").join(REPO_ROOT));
-        if (result.code !== 0) throw new Error(`README command failed: ${commands[0]}\n${result.output}`);
+        if (result.code !== 0) throw new Error(`documented command failed: ${commands[0]}\n${result.output}`);
         const schemaText = result.stdout;
-        assert.strictEqual(readmeYamlProgram().packages["kubesphere-federation"], PLUGIN_DIR);
+        assert.strictEqual(documentedYamlProgram().packages["kubesphere-federation"], PLUGIN_DIR);
         const schema = JSON.parse(schemaText.slice(schemaText.indexOf("{"))) as {
             name: string;
             resources: Record<string, { requiredInputs: string[] }>;
@@ -227,7 +225,7 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
         ]);
     });
 
-    it("pulumi package add <checkout>/plugin fails at the end as the README says: pulumi-yaml v1.25.0 has no Link", async () => {
+    it("pulumi package add <checkout>/plugin fails at the end as docs/other-languages.md says: pulumi-yaml v1.25.0 has no Link", async () => {
         const before = fs.readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8");
         const added = await pulumi(["package", "add", PLUGIN_DIR]);
         // Everything up to the SDK works (install, schema through RunPlugin); the YAML host's Link is missing.

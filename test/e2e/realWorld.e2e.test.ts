@@ -22,7 +22,7 @@ import {
     waitUntil,
 } from "./harness/clusterQueries";
 import { useSandbox } from "./harness/useSandbox";
-import { readmeCommands, runCommands } from "./harness/readme";
+import { DOC_SECTIONS, docCommands, runCommands } from "./harness/docCommands";
 
 // The program creates the import ServiceAccount in kube-system (components/members/importCredentials.ts IMPORT_SERVICE_ACCOUNT).
 const SERVICE_ACCOUNT = { name: "kubesphere-multicluster", namespace: "kube-system" };
@@ -131,7 +131,7 @@ describe("real-world members (e2e)", function () {
         // Both entries are refused, each naming the other (the program checks the config's members against each
         // other too); member2-again's refusal also says member2 is already imported. Either refusal may come first.
         await assert.rejects(ctx.stack.up(), (err: Error) => {
-            // Both entries are in the config: the program names the pair (issue 8 item 3) rather than the Cluster.
+            // Both entries are in the config: the program names the pair (docs/preflight-checks.md) rather than the Cluster.
             assert.match(
                 err.message,
                 /member "member2(-again)?" \(members\[[12]\]\) and member "member2(-again)?" \(members\[[12]\]\) are the same cluster/,
@@ -168,7 +168,7 @@ describe("real-world members (e2e)", function () {
         assert.strictEqual((await ctx.stack.up()).summary.result, "succeeded", "back to the two members");
         await ctx.sandbox.stopApiServer("member1");
         await configure([withEndpoint()]);
-        // README "A member that is gone for good": step 1, and step 2 done by hand while `pulumi up` waits.
+        // docs/removing-members.md "A member that is gone for good": step 1, and step 2 done by hand while `pulumi up` waits.
         ctx.stack.setEngineEnv("PULUMI_K8S_DELETE_UNREACHABLE", "true");
         const host = clusterApi(ctx.sandbox, "host").custom;
         const removal = ctx.stack.up();
@@ -181,7 +181,7 @@ describe("real-world members (e2e)", function () {
             (await hostCluster(ctx.sandbox, "member1"))?.metadata.finalizers?.length,
             "KubeSphere's finalizer holds the delete",
         );
-        // Without the README's procedure the finalizer cannot be dropped: 3.4's webhook refuses the update.
+        // Without the documented procedure the finalizer cannot be dropped: 3.4's webhook refuses the update.
         await assert.rejects(
             host.patchClusterCustomObject(
                 { ...CLUSTER, name: "member1", body: { metadata: { finalizers: null } } },
@@ -189,7 +189,7 @@ describe("real-world members (e2e)", function () {
             ),
             /denied the request/,
         );
-        await runCommands(readmeCommands("A member that is gone for good"), {
+        await runCommands(docCommands(DOC_SECTIONS.memberGoneForGood), {
             cwd: ctx.dir,
             env: { KUBECONFIG: ctx.sandbox.host.kubeconfigPath },
             substitute: { "<member>": "member1" },
@@ -210,7 +210,7 @@ describe("real-world members (e2e)", function () {
         assert.deepStrictEqual(
             webhooks.items.map((item) => item.metadata?.name),
             ["cluster.kubesphere.io"],
-            "the README re-applies the webhook",
+            "the documented procedure re-applies the webhook",
         );
     });
 });

@@ -1,5 +1,5 @@
 /**
- * End-to-end: a fleet split across stacks (README "One host stack, member stacks"), on the real Pulumi engine with
+ * End-to-end: a fleet split across stacks (docs/host-and-member-stacks.md), on the real Pulumi engine with
  * one file backend: a host-only stack, and two member stacks that take the host from it through a StackReference
  * (`host: { stackReference: organization/kubesphere-federation/fleet-host }`), one member each.
  * The stacks run one after the other here: inline programs share this process's Pulumi runtime; in CI each member
@@ -342,7 +342,7 @@ describe("host stack + member stacks on a local sandbox (e2e)", function () {
             ["host"],
             "KubeSphere's own host entry stays",
         );
-        // The member's ks-installer keeps its settings (the patch is retained on delete, README "Removing a member").
+        // The member's ks-installer keeps its settings (the patch is retained on delete, docs/removing-members.md "Removing a member").
         assert.strictEqual((await installerSpecOf(sandbox, "member1"))!.multicluster.clusterRole, "member");
         // The other member stack still has nothing to change.
         const again = await members.member2.up();

@@ -1,12 +1,12 @@
 /**
- * End-to-end version matrix (issue 8 item 5): the real program on the real engine against hosts and members of
+ * End-to-end version matrix (docs/supported-versions.md): the real program on the real engine against hosts and members of
  * different KubeSphere versions, each emulated as its source shows (test/e2e/emulator, docs/kubesphere.md §9).
  * One sandbox per host version, shared by its scenarios, which run in order.
  *
  * - 3.4 host whose installer takes 20 s to become a host, members 3.2 (token kubeconfig), 3.3 (client certificate)
  *   and 3.4 (exec plugin, imported through a ServiceAccount token); then the ownership refusals: the same cluster
  *   listed twice, and a member that is the host of another federation, with nothing changed on any cluster.
- *   (Removing an unreachable member behind 3.4's webhook by the README's procedure: realWorld.e2e.test.ts.)
+ *   (Removing an unreachable member behind 3.4's webhook by docs/removing-members.md's procedure: realWorld.e2e.test.ts.)
  * - 3.3 host: an exec-plugin member (token credentials, which 3.3 never reports Ready) is refused before any change.
  * - 4.1 host: a bare exec-plugin member reaches Ready and KSCoreReady; a ksCoreValues change waits for the
  *   reinstall; a member whose ks-core another host installed is refused; removal leaves ks-core's namespace.
@@ -145,7 +145,7 @@ describe("version matrix: KubeSphere 3.4 host with 3.2, 3.3 and 3.4 members (e2e
                 "True",
                 `${cluster.metadata.name}: ${conditionOf(cluster)?.message}`,
             );
-            // The program waits for the host to be a host before any member Cluster is created (issue 8 item 2).
+            // The program waits for the host to be a host before any member Cluster is created (docs/kubesphere.md §9.3).
             assert.ok(
                 (cluster as ClusterObject & { metadata: { creationTimestamp: string } }).metadata.creationTimestamp >=
                     (hostEntry as ClusterObject & { metadata: { creationTimestamp: string } }).metadata

@@ -1,5 +1,5 @@
 /**
- * The README's architecture sketch matches the folders: every folder of the library and the program, and every source
+ * The architecture sketch (docs/architecture.md) matches the folders: every folder of the library and the program, and every source
  * file in them, is named in it, and every path it names exists.
  */
 import * as assert from "assert";
@@ -9,14 +9,13 @@ import * as path from "path";
 const REPO = path.resolve(__dirname, "..", "..");
 
 function sketch(): string {
-    const readme = fs.readFileSync(path.join(REPO, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("\n## Architecture\n"));
-    const block = /```\n([\s\S]*?)```/.exec(section);
-    assert.ok(block, "README ## Architecture has a code block");
+    const doc = fs.readFileSync(path.join(REPO, "docs", "architecture.md"), "utf8");
+    const block = /```\n([\s\S]*?)```/.exec(doc);
+    assert.ok(block, "docs/architecture.md has a code block");
     return block[1];
 }
 
-describe("README architecture sketch", () => {
+describe("architecture sketch (docs/architecture.md)", () => {
     it("names every folder and source file of components/ and program/", () => {
         const text = sketch();
         for (const root of ["components", "program"]) {

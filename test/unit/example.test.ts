@@ -35,7 +35,7 @@ describe("examples/member-from-output (the packed package in a program of its ow
         );
     });
 
-    it("type-checks against the packed declarations (skipLibCheck off), as the README's commands do", () => {
+    it("type-checks against the packed declarations (skipLibCheck off), as the commands of docs/library.md do", () => {
         assert.deepStrictEqual(commands.slice(-1), ["npx tsc -p ."]);
         assert.strictEqual(
             JSON.parse(fs.readFileSync(path.join(EXAMPLE, "tsconfig.json"), "utf8")).compilerOptions.skipLibCheck,

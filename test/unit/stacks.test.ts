@@ -25,7 +25,7 @@ const EXAMPLE_STACKS = [
     "fleet-members-a",
     "fleet-members-b",
 ];
-/** The host-only stack of the split example (README "One host stack, member stacks"): no members, by design. */
+/** The host-only stack of the split example (docs/host-and-member-stacks.md): no members, by design. */
 const HOST_ONLY_STACKS = ["fleet-host"];
 
 /** Stack config as the engine hands it to a program: every value a string, objects as JSON. */

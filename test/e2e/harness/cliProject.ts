@@ -50,7 +50,7 @@ export interface RunningCommand {
 
 /** A copy of the repository with its own state backend, where commands run as a user types them. */
 export class CliProject {
-    /** Every command line run so far, in order, as written (what README tests compare against). */
+    /** Every command line run so far, in order, as written (what the documented-command tests compare against). */
     readonly commands: string[] = [];
 
     private constructor(

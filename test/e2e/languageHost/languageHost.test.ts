@@ -1,6 +1,6 @@
 /**
  * The test-only language host stand-in (pulumi-language-nodejs.ts), as installed by test/e2e/tools/build.sh and run
- * by the CLI: every RPC the CLI calls (see ../../../../shared/pulumi-language-host.md), spoken to over gRPC with the
+ * by the CLI: every RPC the CLI calls (CONTRIBUTING.md "The language host stand-in" lists them), spoken to over gRPC with the
  * SDK's own client stubs. Run gets a fake runner (PULUMI_LANGUAGE_NODEJS_RUN_PATH, which the real host honours too)
  * that records its command line and environment and exits as told; cli.e2e.test.ts runs the real runner on the
  * program through the real CLI.

@@ -5,9 +5,9 @@
  * version of its module. With it, the Pulumi CLI built from Go modules runs `index.ts` from the project directory
  * exactly as users run it (`pulumi preview`, `pulumi up`), and runs Node.js component packages (plugin/, RunPlugin and
  * InstallDependencies, as the real host in pulumi v3.248.0 does) for programs in other languages. Written from
- * ../../../../shared/pulumi-language-host.md (what the CLI calls and expects) and, for RunPlugin/InstallDependencies,
- * from the real host's source; test/e2e/tools/build.sh compiles it and installs it next to the `pulumi` binary,
- * where the CLI finds it without a warning. What it does not reproduce is listed in the README ("Tests").
+ * what the CLI v3.248.0 calls and expects of a Node.js language host (its gRPC LanguageRuntime service, as the SDK's
+ * stubs define it) and, for RunPlugin/InstallDependencies, from the real host's source; test/e2e/tools/build.sh compiles it and installs it next to the `pulumi` binary,
+ * where the CLI finds it without a warning. What it does not reproduce is listed in CONTRIBUTING.md "The language host stand-in".
  *
  * It loads everything from the project's own `@pulumi/pulumi` (gRPC service definitions, `@grpc/grpc-js`,
  * `cmd/run`), resolved from the directory the CLI starts it in, as the real host resolves the SDK from the program

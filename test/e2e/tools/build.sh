@@ -7,7 +7,7 @@
 #   test/e2e/tools/build.sh              # all tools
 #   test/e2e/tools/build.sh etcd pulumi  # a subset (etcd kube-apiserver kube-controller-manager
 #                                        # kubectl pulumi language-host provider actionlint yaml)
-#   The default set includes kubectl: the e2e suite runs the README's kubectl steps (removing an unreachable
+#   The default set includes kubectl: the e2e suite runs the kubectl steps of docs/removing-members.md (removing an unreachable
 #   member behind KubeSphere 3.4's webhook, the CLI e2e) and the benchmark (bench/) uses it too.
 #   actionlint is not in the default set: only .ci/run needs it.
 #
