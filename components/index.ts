@@ -1,10 +1,10 @@
 /**
  * kubesphere-federation as a library: the public entry point (package.json `exports`). Everything a program needs to
  * join KubeSphere member clusters to a host: the two components, the host interface members take, and the config
- * parser the repository's own program uses. One folder per step of the flow, each with an index of what it offers:
- * config/ → host/ → members/ → kubesphere/ (the objects), on kubernetes/ (kubeconfigs, reads, polling). Other modules
- * are internal; their declarations ship only because these types refer to them (helpers tagged internal are stripped
- * from the .d.ts files). See README "Use it from your own program" and "Architecture".
+ * parser the repository's own program uses. One folder per layer, each with an index of what it offers: config/ ←
+ * kubernetes/ ← kubesphere/ ← host/ ← members/ (docs/architecture.md "Layers"). Other modules are internal; their
+ * declarations ship only because these types refer to them (helpers tagged internal are stripped from the .d.ts
+ * files). See docs/library.md and docs/architecture.md.
  */
 export * from "./config";
 export * from "./host";

@@ -118,7 +118,11 @@ export interface MemberArgs {
     connection?: string;
     /** Agent members: where the agent dials the host's tower, as given to the `Host`. Default: tower's load-balancer address. */
     agentProxyAddress?: string;
-    /** How KubeSphere authenticates to the member: `kubeconfig` or `serviceAccount`. Default: `kubeconfig`. */
+    /**
+     * How KubeSphere authenticates to the member: `kubeconfig` or `serviceAccount`. Default: decided from the
+     * kubeconfig as MemberClusterArgs.credentials says (`serviceAccount` for exec/auth-provider kubeconfigs, and
+     * for client certificates on a 4.x host; else `kubeconfig`).
+     */
     credentials?: string;
     /** Bump to mint new credentials (ServiceAccount or agent token). Default: 1. */
     credentialsRevision?: number;

@@ -44,7 +44,7 @@ export interface FederationSummary {
     /** The host's KubeSphere version as the pre-flight found it (3.x: ks-installer; 4.x: the host's own Cluster entry). */
     hostKubesphereVersion: pulumi.Output<string>;
     members: Record<string, MemberSummary>;
-    /** A host-only stack: what member stacks take the host from (secret; README "One host stack, member stacks"). */
+    /** A host-only stack: what member stacks take the host from (secret; docs/host-and-member-stacks.md). */
     federationHost?: pulumi.Output<HostStackOutput>;
 }
 

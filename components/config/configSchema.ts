@@ -146,7 +146,7 @@ const hostSchema = z.strictObject({
         .optional(),
 });
 
-/** The name of the host stack's output that member stacks read (program/federation.ts, README "One host stack, member stacks"). */
+/** The name of the host stack's output that member stacks read (program/federation.ts, docs/host-and-member-stacks.md). */
 export const HOST_STACK_OUTPUT = "federationHost";
 
 /** A member stack: the host (its kubeconfig, jwtSecret, name and version) comes from the host stack's outputs. */
@@ -337,10 +337,10 @@ function nameClashes(config: FederationConfig): FederationConfigError[] {
 function issueMessage(issue: z.core.$ZodIssue): string {
     switch (issue.code) {
         case "unrecognized_keys":
-            return `unknown key(s) ${issue.keys.map((key) => `"${key}"`).join(", ")}. Fix: remove or correct them (see the config reference in README.md)`;
+            return `unknown key(s) ${issue.keys.map((key) => `"${key}"`).join(", ")}. Fix: remove or correct them (see the config reference in docs/configuration.md)`;
         case "invalid_type":
             if (issue.expected === "object") {
-                return `expected a mapping, found ${issue.input === undefined ? "nothing" : typeof issue.input}. Fix: see the config reference in README.md`;
+                return `expected a mapping, found ${issue.input === undefined ? "nothing" : typeof issue.input}. Fix: see the config reference in docs/configuration.md`;
             }
             return issue.message;
         default:

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * A refusal or failure of a component's pre-flight or wait, as Pulumi prints its own errors: the message on the
- * component, no stack trace (README "Bad input").
+ * component, no stack trace (docs/configuration.md "Bad input").
  *
  * The text stays as written: Pulumi's runtime prefixes an error it meets in a resource input with
  * `error serializing property "<name>": `, once for every input that carries it (@pulumi/pulumi runtime/rpc.js,

@@ -46,7 +46,7 @@ export const installerPatchAnnotations = { "pulumi.com/patchForce": "true" };
  * The server-side-apply patch of a 3.x cluster's ks-installer, owning only the fields `spec` sets. Kept on delete:
  * deleting a patch relinquishes its fields, which would strip the host role from a live host (and break every other
  * member), or a member's jwtSecret and role (and settings someone else made before we forced ownership); removing
- * the host or a member from Pulumi leaves its ks-installer as it is (README, "Removing a member"). The patch's
+ * the host or a member from Pulumi leaves its ks-installer as it is (docs/removing-members.md). The patch's
  * outputs are the whole live object, whose spec may hold the jwtSecret: secret.
  * @internal
  */

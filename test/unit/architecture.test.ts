@@ -18,19 +18,22 @@ function sketch(): string {
 describe("architecture sketch (docs/architecture.md)", () => {
     it("names every folder and source file of components/ and program/", () => {
         const text = sketch();
-        for (const root of ["components", "program"]) {
-            assert.match(text, new RegExp(`^${root}/`, "m"), root);
-            for (const entry of fs.readdirSync(path.join(REPO, root), { withFileTypes: true })) {
+        // A folder is a line of its own, indented two spaces per level; its files are named anywhere in the sketch.
+        const check = (dir: string, depth: number) => {
+            for (const entry of fs.readdirSync(path.join(REPO, dir), { withFileTypes: true })) {
+                const relative = `${dir}/${entry.name}`;
                 if (entry.isDirectory()) {
-                    assert.match(text, new RegExp(`^  ${entry.name}/`, "m"), `${root}/${entry.name}/`);
-                    for (const file of fs.readdirSync(path.join(REPO, root, entry.name))) {
-                        // The per-folder index.ts is stated once, in the sketch's heading line.
-                        if (file !== "index.ts") assert.ok(text.includes(file), `${root}/${entry.name}/${file}`);
-                    }
+                    assert.match(text, new RegExp(`^${" ".repeat(depth * 2)}${entry.name}/`, "m"), `${relative}/`);
+                    check(relative, depth + 1);
                 } else if (entry.name !== "index.ts") {
-                    assert.ok(text.includes(entry.name), `${root}/${entry.name}`);
+                    // The per-folder index.ts is stated once, in the sketch's heading line.
+                    assert.ok(text.includes(entry.name), relative);
                 }
             }
+        };
+        for (const root of ["components", "program"]) {
+            assert.match(text, new RegExp(`^${root}/`, "m"), root);
+            check(root, 1);
         }
     });
 

@@ -22,13 +22,7 @@ const MARKDOWN_FILES = [
 ];
 
 /** The folders whose source comments are checked (with the top-level files below). */
-const COMMENT_FOLDERS = ["plugin", "test", "bench"];
-/**
- * Folders being restructured, not checked yet: their dangling pointers are fixed after the move, then they join
- * COMMENT_FOLDERS (which then is components, program, plugin, test, bench). `danglingCommentPointers(
- * COMMENT_FOLDERS_AFTER_THE_MOVE)` lists what is left to fix.
- */
-export const COMMENT_FOLDERS_AFTER_THE_MOVE = ["components", "program"];
+const COMMENT_FOLDERS = ["components", "program", "plugin", "test", "bench"];
 /** Top-level source files checked with the folders (the program's entry points). */
 const COMMENT_ROOT_FILES = ["index.ts", "doctor.ts", "compile.js", "program.js"];
 const SOURCE_EXTENSIONS = [".ts", ".js", ".mjs"];

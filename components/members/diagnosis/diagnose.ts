@@ -1,5 +1,5 @@
 /**
- * Why a join is stuck (docs/kubesphere.md §11): every check run on the facts, in order, and which findings prove
+ * Why a join is stuck (docs/troubleshooting.md): every check run on the facts, in order, and which findings prove
  * the join cannot work — before it (the pre-flight's early checks) and while waiting.
  */
 import { ClusterObjectState } from "../../kubesphere/reads";

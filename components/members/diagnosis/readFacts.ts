@@ -89,7 +89,7 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
                 (input.hostMajor === "v4" && ksCoreInstalled)
               ? ((await access.probeKsApiserver(input.memberKubeconfig)) ?? null)
               : undefined;
-    // A proxy Cluster's kubeconfig is tower's, pointing at a host-internal Service (agent notes §2): not probed from here.
+    // A proxy Cluster's kubeconfig is tower's, pointing at a host-internal Service (docs/kubesphere.md §10): not probed from here.
     const importKubeconfig =
         cluster?.connectionType === "proxy" ? undefined : (cluster?.kubeconfig ?? input.importKubeconfig);
     const source =

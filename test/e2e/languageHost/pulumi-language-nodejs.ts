@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * TEST TOOLING ONLY — never part of the product. A stand-in for Pulumi's Node.js language host
- * (`pulumi-language-nodejs`, shipped with the Pulumi CLI), which cannot be built here: the Go module proxy serves no
- * version of its module. With it, the Pulumi CLI built from Go modules runs `index.ts` from the project directory
+ * (`pulumi-language-nodejs`, shipped with the Pulumi CLI), which the suite does not build from Go modules as it
+ * builds its other tools (CONTRIBUTING.md "The language host stand-in"). With it, the Pulumi CLI built from Go modules runs `index.ts` from the project directory
  * exactly as users run it (`pulumi preview`, `pulumi up`), and runs Node.js component packages (plugin/, RunPlugin and
  * InstallDependencies, as the real host in pulumi v3.248.0 does) for programs in other languages. Written from
  * what the CLI v3.248.0 calls and expects of a Node.js language host (its gRPC LanguageRuntime service, as the SDK's

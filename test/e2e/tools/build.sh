@@ -272,7 +272,7 @@ build_provider() {
 }
 
 # ---- pulumi-language-nodejs: TEST-ONLY stand-in ------------------------------
-# Pulumi's Node.js language host cannot be built (the Go proxy serves no version of its module); the stand-in in
+# Pulumi's Node.js language host is not built from Go modules like the other tools; the stand-in in
 # test/e2e/languageHost/ (TypeScript, on the project's own @pulumi/pulumi) lets the CLI run index.ts. Compiled into
 # .bin/pulumi-language-nodejs-standin-<source hash>/, then copied (not linked) next to the pulumi binary: the CLI
 # looks for its language host in the folder of its own resolved path, and warns "using ... from $PATH" unless the
