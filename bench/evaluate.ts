@@ -40,7 +40,7 @@ async function evaluate(memberCount: number): Promise<EvaluationResult> {
 
     const started = process.hrtime.bigint();
     const config = parseFederationConfig({
-        host: { name: "host", kubeconfig: { path: "/kube/host.yaml" }, kubesphereVersion: "v3" },
+        host: { name: "host", kubeconfig: { path: "/kube/host.yaml" }, kubesphereMajor: "v3" },
         members: names.map((name, i) => ({
             name,
             provider: (["ack", "eks", "kubeadm", "generic"] as const)[i % 4],

@@ -131,7 +131,7 @@ function hostFromStack(
     };
     return {
         hostKubeconfig: resolveKubeconfig(exported.kubeconfig, undefined, origin, (file) => fs.readFileSync(file)),
-        hostMajor: exported.kubesphereVersion,
+        hostMajor: exported.kubesphereMajor,
         hostName: exported.name,
     };
 }
@@ -146,8 +146,8 @@ async function ownHost(
     const resolved = resolveSource(host.kubeconfig, "host.kubeconfig", projectDir, stack);
     const hostKubeconfig = typeof resolved === "string" ? undefined : resolved;
     const hostMajor =
-        host.kubesphereVersion !== "auto"
-            ? host.kubesphereVersion
+        host.kubesphereMajor !== "auto"
+            ? host.kubesphereMajor
             : hostKubeconfig === undefined
               ? "v3"
               : await access.readKubesphereLayout(host.name, hostKubeconfig);

@@ -97,7 +97,12 @@ export interface HostStackOutput {
     /** The jwtSecret members must share. */
     jwtSecret: string;
     /** The host's KubeSphere major version, which decides what a member stack registers. */
-    kubesphereVersion: "v3" | "v4";
+    kubesphereMajor: "v3" | "v4";
+    /**
+     * Deprecated: the same major version under its name before 0.2, still written so member stacks on an older
+     * program read a newer host stack; a host stack's output without `kubesphereMajor` is read from it.
+     */
+    kubesphereVersion?: "v3" | "v4";
     /** The host's KubeSphere version as the host stack's pre-flight found it, e.g. `v3.4.1`. */
     detectedKubesphereVersion: string;
     /** `host.agentProxyAddress`, when set. */
@@ -128,6 +133,7 @@ export async function federate(
     opts?: pulumi.ComponentResourceOptions,
     clusterAccess: ClusterAccess = liveClusterAccess,
 ): Promise<FederationSummary> {
+    for (const warning of "warnings" in config.host ? (config.host.warnings ?? []) : []) pulumi.log.warn(warning);
     const problems: FederationConfigError[] = [];
     const resolve = (source: KubeconfigSource, key: string) => {
         try {
@@ -266,6 +272,7 @@ async function ownHost(
                           name: hostConfig.name,
                           kubeconfig,
                           jwtSecret,
+                          kubesphereMajor,
                           kubesphereVersion: kubesphereMajor,
                           detectedKubesphereVersion: detected,
                           ...(hostConfig.agentProxyAddress === undefined
@@ -335,7 +342,7 @@ async function hostFromStack(
                 `output "${HOST_STACK_OUTPUT}" of stack ${stack}: fix ${hostConfigKey("host.kubeconfig", stack)}${afterHostStackFix(stack)})`,
         );
     }
-    const verdict = hostPreflightVerdict({ hostMajor: exported.kubesphereVersion, host: facts, hostStack: stack });
+    const verdict = hostPreflightVerdict({ hostMajor: exported.kubesphereMajor, host: facts, hostStack: stack });
     const notHost = verdict.isHost
         ? []
         : [
@@ -352,7 +359,7 @@ async function hostFromStack(
                 hostClusterName: exported.name,
                 kubeconfig: kubeconfig.yaml,
                 jwtSecret: exported.jwtSecret,
-                kubesphereMajor: exported.kubesphereVersion,
+                kubesphereMajor: exported.kubesphereMajor,
                 agentProxyAddress: exported.agentProxyAddress,
                 hostStack: stack,
                 reads,
@@ -367,7 +374,7 @@ async function hostFromStack(
     return {
         host,
         hostName: exported.name,
-        kubesphereMajor: exported.kubesphereVersion,
+        kubesphereMajor: exported.kubesphereMajor,
         hostKubesphereVersion: pulumi.output(describeInstall(verdict.install)),
     };
 }
@@ -382,27 +389,25 @@ export function parseHostStackOutput(raw: unknown, stack: string, key: string): 
         );
     }
     const value = raw as Partial<Record<keyof HostStackOutput, unknown>>;
-    const missing = (
-        ["name", "kubeconfig", "jwtSecret", "kubesphereVersion", "detectedKubesphereVersion"] as const
-    ).filter((field) => typeof value[field] !== "string" || value[field] === "");
-    if (
-        typeof raw !== "object" ||
-        Array.isArray(raw) ||
-        missing.length > 0 ||
-        (value.kubesphereVersion !== "v3" && value.kubesphereVersion !== "v4")
-    ) {
+    // Host stacks before 0.2 wrote the major version as kubesphereVersion only.
+    const majorField = value.kubesphereMajor !== undefined ? "kubesphereMajor" : "kubesphereVersion";
+    const major = value[majorField];
+    const missing = (["name", "kubeconfig", "jwtSecret", majorField, "detectedKubesphereVersion"] as const).filter(
+        (field) => typeof value[field] !== "string" || value[field] === "",
+    );
+    if (typeof raw !== "object" || Array.isArray(raw) || missing.length > 0 || (major !== "v3" && major !== "v4")) {
         const what =
             typeof raw !== "object" || Array.isArray(raw)
                 ? `a ${Array.isArray(raw) ? "list" : typeof raw}`
                 : missing.length > 0
-                  ? `a mapping without ${missing.join(", ")}`
-                  : `kubesphereVersion ${JSON.stringify(value.kubesphereVersion)}`;
+                  ? `a mapping without ${missing.map((field) => (field === "kubesphereVersion" ? "kubesphereMajor" : field)).join(", ")}`
+                  : `${majorField} ${JSON.stringify(major)}`;
         throw new FederationConfigError(
             key,
             `output "${HOST_STACK_OUTPUT}" of stack ${stack} is ${what}, not a host stack's output. ${fix}`,
         );
     }
-    return raw as HostStackOutput;
+    return { ...(raw as HostStackOutput), kubesphereMajor: major };
 }
 
 /**
@@ -414,7 +419,7 @@ async function hostKubesphereMajor(
     hostKubeconfig: pulumi.Output<ParsedKubeconfig>,
     access: ClusterAccess,
 ): Promise<"v3" | "v4"> {
-    if (hostConfig.kubesphereVersion !== "auto") return hostConfig.kubesphereVersion;
+    if (hostConfig.kubesphereMajor !== "auto") return hostConfig.kubesphereMajor;
     const kubeconfig = await new Promise<ParsedKubeconfig>((resolve) => hostKubeconfig.apply(resolve));
     let layout: "v3" | "v4";
     try {
@@ -424,7 +429,7 @@ async function hostKubesphereMajor(
         throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
     }
     pulumi.log.info(
-        `host "${hostConfig.name}": KubeSphere ${layout === "v4" ? "4.x" : "3.x"} detected from its kubesphere-config (set host.kubesphereVersion to skip the check)`,
+        `host "${hostConfig.name}": KubeSphere ${layout === "v4" ? "4.x" : "3.x"} detected from its kubesphere-config (set host.kubesphereMajor to skip the check)`,
     );
     return layout;
 }

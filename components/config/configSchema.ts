@@ -123,17 +123,27 @@ const seconds = z
     .positive({ error: (issue) => `must be positive, found ${found(issue.input)}. Fix: e.g. 600` });
 
 /** KubeSphere major version of the host; `auto` reads it from the host's kubesphere-config layout. */
-export const KUBESPHERE_VERSIONS = ["v3", "v4", "auto"] as const;
-export type KubesphereVersion = (typeof KUBESPHERE_VERSIONS)[number];
+export const KUBESPHERE_MAJORS = ["v3", "v4", "auto"] as const;
+export type KubesphereMajorSetting = (typeof KUBESPHERE_MAJORS)[number];
 
-const hostSchema = z.strictObject({
+const kubesphereMajor = z.enum(KUBESPHERE_MAJORS, {
+    error: (issue) => `unknown version ${found(issue.input)}. Fix: use v3, v4 or auto (the default)`,
+});
+
+/**
+ * `host.kubesphereVersion`, the key's name before 0.2 (it always meant the major version; "version" is kept for
+ * releases such as v3.4.1): still read, with a warning naming the new key.
+ */
+export const DEPRECATED_KUBESPHERE_VERSION_WARNING =
+    "host.kubesphereVersion is deprecated: it sets the host's KubeSphere major version, now host.kubesphereMajor. " +
+    "Fix: rename the key in the stack file (host.kubesphereMajor takes the same values: v3, v4 or auto)";
+
+const hostFields = z.strictObject({
     name: clusterName.default("host"),
     kubeconfig: kubeconfigSource,
-    kubesphereVersion: z
-        .enum(KUBESPHERE_VERSIONS, {
-            error: (issue) => `unknown version ${found(issue.input)}. Fix: use v3, v4 or auto (the default)`,
-        })
-        .default("auto"),
+    kubesphereMajor: kubesphereMajor.optional(),
+    /** Deprecated name of kubesphereMajor. */
+    kubesphereVersion: kubesphereMajor.optional(),
     installerTimeoutSeconds: seconds.default(DEFAULT_HOST_INSTALLER_TIMEOUT_SECONDS),
     agentProxyAddress: z
         .string({
@@ -144,6 +154,26 @@ const hostSchema = z.strictObject({
                 `${found(issue.input)} is not an http(s)://host[:port] URL. Fix: set the address where members reach tower, e.g. "http://203.0.113.10:30880"`,
         })
         .optional(),
+});
+
+const hostSchema = hostFields.transform(({ kubesphereVersion, ...host }, ctx) => {
+    if (
+        kubesphereVersion !== undefined &&
+        host.kubesphereMajor !== undefined &&
+        kubesphereVersion !== host.kubesphereMajor
+    ) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["kubesphereVersion"],
+            message: `is ${kubesphereVersion}, but host.kubesphereMajor is ${host.kubesphereMajor}; kubesphereVersion is the old name of kubesphereMajor. Fix: remove host.kubesphereVersion`,
+        });
+        return z.NEVER;
+    }
+    return {
+        ...host,
+        kubesphereMajor: host.kubesphereMajor ?? kubesphereVersion ?? ("auto" as const),
+        ...(kubesphereVersion === undefined ? {} : { warnings: [DEPRECATED_KUBESPHERE_VERSION_WARNING] }),
+    };
 });
 
 /** The name of the host stack's output that member stacks read (program/federation.ts, docs/host-and-member-stacks.md). */

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { withFormerType } from "../kubernetes/resourceOptions";
 import {
     KUBESPHERE_CONFIG_NAME,
     KUBESPHERE_NAMESPACE,
@@ -89,7 +90,13 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
     public readonly reads: FederationReads;
 
     constructor(name: string, args: HostClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("kubesphere:federation:HostCluster", name, {}, opts);
+        // The type's package is the plugin's (kubesphere-federation); stacks made before 0.2 have the old token.
+        super(
+            "kubesphere-federation:index:HostCluster",
+            name,
+            {},
+            withFormerType(opts, "kubesphere:federation:HostCluster"),
+        );
         this.hostClusterName = args.hostClusterName;
         this.agentProxyAddress = args.agentProxyAddress;
         this.kubeconfig = pulumi.secret(args.kubeconfig);

@@ -59,7 +59,7 @@ export function hostPreflightVerdict(input: {
             errors.push(
                 `KubeSphere 3.x is not installed on ${prefix}: ClusterConfiguration kubesphere-system/ks-installer was not found ` +
                     `(KubeSphere found: ${describeInstall(install)}). Fix: point ${key("host.kubeconfig")} at the KubeSphere ` +
-                    `host, or set ${key("host.kubesphereVersion: v4 (or auto)")} for a KubeSphere 4.x host${then}`,
+                    `host, or set ${key("host.kubesphereMajor: v4 (or auto)")} for a KubeSphere 4.x host${then}`,
             );
         } else {
             if (facts.installer.clusterRole === "member") {

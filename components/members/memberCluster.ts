@@ -6,6 +6,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { withFormerType } from "../kubernetes/resourceOptions";
 import { ClusterReadiness, clusterReadiness } from "../kubesphere/kubesphereObjects";
 import { describeInstall } from "../kubesphere/kubesphereVersion";
 import { agentJoin } from "./agent/agentJoin";
@@ -45,7 +46,13 @@ export class MemberCluster extends pulumi.ComponentResource {
     public readonly preflight: pulumi.Output<MemberPreflight>;
 
     constructor(name: string, args: MemberClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("kubesphere:federation:MemberCluster", name, {}, opts);
+        // The type's package is the plugin's (kubesphere-federation); stacks made before 0.2 have the old token.
+        super(
+            "kubesphere-federation:index:MemberCluster",
+            name,
+            {},
+            withFormerType(opts, "kubesphere:federation:MemberCluster"),
+        );
         const ctx = memberContext(this, name, args);
         this.kubernetesProvider = ctx.kubernetesProvider;
 

@@ -122,8 +122,8 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
     it("pulumi preview lists the creates, with no warning about the language host and no secret", async () => {
         const preview = await project.ok("pulumi preview");
         for (const expected of [
-            "kubesphere:federation:HostCluster",
-            "kubesphere:federation:MemberCluster",
+            "kubesphere-federation:index:HostCluster",
+            "kubesphere-federation:index:MemberCluster",
             "ClusterConfigurationPatch",
             "cluster.kubesphere.io/v1alpha1:Cluster",
         ]) {
@@ -266,7 +266,7 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         for (const member of ["lab-dev", "lab-ci"])
             assert.match(
                 preview.output,
-                new RegExp(`kubesphere:federation:MemberCluster\\s+${member}\\s+create`),
+                new RegExp(`kubesphere-federation:index:MemberCluster\\s+${member}\\s+create`),
                 preview.output,
             );
     });
@@ -332,7 +332,7 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         // order of the groups varies): the refusal is in the member component's group (a ResourceError on it).
         const diagnostics = preview.output.slice(preview.output.indexOf("\nDiagnostics:\n")).split("\n");
         const header = diagnostics.findIndex(
-            (line) => line.trim() === "kubesphere:federation:MemberCluster (member2):",
+            (line) => line.trim() === "kubesphere-federation:index:MemberCluster (member2):",
         );
         const groupEnd = diagnostics.findIndex((line, index) => index > header && !/^\s{4,}\S/.test(line));
         const memberBlock = header < 0 ? "" : diagnostics.slice(header, groupEnd).join("\n");

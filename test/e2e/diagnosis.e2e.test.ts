@@ -350,7 +350,7 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
             const block =
                 up.output
                     .split("\n\n")
-                    .filter((part) => part.trimStart().startsWith("kubesphere:federation:MemberCluster (stuck):"))
+                    .filter((part) => part.trimStart().startsWith("kubesphere-federation:index:MemberCluster (stuck):"))
                     .pop() ?? "";
             assert.match(
                 block,

@@ -91,8 +91,8 @@ describe("federation on a local sandbox (e2e)", function () {
         // stack + HostCluster(provider, patch) + 2 x MemberCluster(provider, patch, Cluster); the ConfigMap is a read.
         assert.strictEqual(creates, 1 + 3 + 2 * 4, `creates: ${JSON.stringify(preview.changeSummary)}`);
         for (const expected of [
-            "kubesphere:federation:HostCluster",
-            "kubesphere:federation:MemberCluster",
+            "kubesphere-federation:index:HostCluster",
+            "kubesphere-federation:index:MemberCluster",
             "ClusterConfigurationPatch",
             "cluster.kubesphere.io/v1alpha1:Cluster",
         ]) {

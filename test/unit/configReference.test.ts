@@ -18,7 +18,7 @@ function schemaKeys(name: string): string[] {
     return [...body.matchAll(/^ {4}(\w+):/gm)].map((match) => match[1]);
 }
 
-const HOST_KEYS = [...schemaKeys("hostSchema"), ...schemaKeys("hostStackSchema")];
+const HOST_KEYS = [...schemaKeys("hostFields"), ...schemaKeys("hostStackSchema")];
 const MEMBER_KEYS = schemaKeys("memberSchema");
 
 function description(key: string): string {

@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import {
+    DEPRECATED_KUBESPHERE_VERSION_WARNING,
     DEFAULT_READY_TIMEOUT_SECONDS,
     FederationConfig,
     HostConfig,
@@ -175,9 +176,9 @@ describe("parseFederationConfig", () => {
         );
     });
 
-    it("accepts the real-world member options and the host's KubeSphere version", () => {
+    it("accepts the real-world member options and the host's KubeSphere major version", () => {
         const config = parseFederationConfig({
-            host: { kubeconfig, kubesphereVersion: "v4" },
+            host: { kubeconfig, kubesphereMajor: "v4" },
             members: [
                 member("m1", {
                     credentials: "serviceAccount",
@@ -187,10 +188,11 @@ describe("parseFederationConfig", () => {
                 }),
             ],
         });
-        assert.strictEqual(ownHost(config).kubesphereVersion, "v4");
+        assert.strictEqual(ownHost(config).kubesphereMajor, "v4");
+        assert.strictEqual(ownHost(config).warnings, undefined);
         assert.strictEqual(config.members[0].credentials, "serviceAccount");
         assert.strictEqual(config.members[0].credentialsRevision, 2);
-        assert.strictEqual(ownHost(parseFederationConfig({ host, members: [member("m1")] })).kubesphereVersion, "auto");
+        assert.strictEqual(ownHost(parseFederationConfig({ host, members: [member("m1")] })).kubesphereMajor, "auto");
         assert.strictEqual(
             parseFederationConfig({ host, members: [member("m1")] }).members[0].credentials,
             undefined,
@@ -198,10 +200,29 @@ describe("parseFederationConfig", () => {
         );
     });
 
+    it("reads host.kubesphereVersion, the old name of host.kubesphereMajor, with a warning naming the new key", () => {
+        const config = parseFederationConfig({ host: { kubeconfig, kubesphereVersion: "v3" }, members: [] });
+        assert.strictEqual(ownHost(config).kubesphereMajor, "v3");
+        assert.deepStrictEqual(ownHost(config).warnings, [DEPRECATED_KUBESPHERE_VERSION_WARNING]);
+        assert.match(
+            DEPRECATED_KUBESPHERE_VERSION_WARNING,
+            /host\.kubesphereVersion is deprecated.*host\.kubesphereMajor/,
+        );
+        // Both, agreeing: read; disagreeing: refused, naming the old key.
+        const both = parseFederationConfig({
+            host: { kubeconfig, kubesphereMajor: "v4", kubesphereVersion: "v4" },
+            members: [],
+        });
+        assert.strictEqual(ownHost(both).kubesphereMajor, "v4");
+        assertProblems({ host: { kubeconfig, kubesphereMajor: "v4", kubesphereVersion: "v3" }, members: [] }, [
+            ["host.kubesphereVersion", /is v3, but host\.kubesphereMajor is v4.*Fix: remove host\.kubesphereVersion/],
+        ]);
+    });
+
     it("rejects bad real-world member options", () => {
         assertProblems(
             {
-                host: { kubeconfig, kubesphereVersion: "5" },
+                host: { kubeconfig, kubesphereMajor: "5" },
                 members: [
                     member("m1", {
                         credentials: "token",
@@ -212,7 +233,7 @@ describe("parseFederationConfig", () => {
                 ],
             },
             [
-                ["host.kubesphereVersion", /unknown version "5"\. Fix: use v3, v4 or auto/],
+                ["host.kubesphereMajor", /unknown version "5"\. Fix: use v3, v4 or auto/],
                 ["members[0].credentials", /unknown credentials "token"\. Fix: use kubeconfig or serviceAccount/],
                 ["members[0].credentialsRevision", /must be 1 or more, found 0/],
                 ["members[0].ksCoreValues", /expected a mapping of Helm values/],

@@ -23,7 +23,7 @@ function project(stackYaml: string): string {
 const STACK = `config:
   kubesphere-federation:host:
     name: host
-    kubesphereVersion: v3
+    kubesphereMajor: v3
     kubeconfig: { path: host.yaml }
   kubesphere-federation:members:
     - { name: m1, provider: kubeadm, kubeconfig: { path: m1.yaml } }

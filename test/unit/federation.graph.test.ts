@@ -114,9 +114,9 @@ describe("federation resource graph (mocks)", () => {
             });
 
             it("registers one host and three members with their children", () => {
-                assert.strictEqual(byType(world, "kubesphere:federation:HostCluster").length, 1);
+                assert.strictEqual(byType(world, "kubesphere-federation:index:HostCluster").length, 1);
                 assert.deepStrictEqual(
-                    byType(world, "kubesphere:federation:MemberCluster")
+                    byType(world, "kubesphere-federation:index:MemberCluster")
                         .map((r) => r.name)
                         .sort(),
                     MEMBERS.map((m) => m.name).sort(),
@@ -930,7 +930,7 @@ describe("federation resource graph (mocks)", () => {
             await resolvedSummary(summary);
             await settle();
             assert.deepStrictEqual(asked, [`${HOST_STACK}:federationHost`]);
-            assert.strictEqual(byType(world, "kubesphere:federation:HostCluster").length, 0);
+            assert.strictEqual(byType(world, "kubesphere-federation:index:HostCluster").length, 0);
             assert.ok(!world.resources.some((r) => r.name === "host-ks-installer"), "no host patch");
             assert.strictEqual(
                 byType(world, "kubernetes:core/v1:ConfigMap").length,

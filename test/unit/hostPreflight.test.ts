@@ -159,7 +159,7 @@ describe("hostPreflightVerdict", () => {
             );
             assert.doesNotMatch(
                 named,
-                /host\.(kubeconfig|name|kubesphereVersion)/,
+                /host\.(kubeconfig|name|kubesphereMajor)/,
                 `a key this stack does not have: ${fix}`,
             );
             assert.match(fix, /in host stack acme\/kubesphere-federation\/fleet-host/);
@@ -174,7 +174,7 @@ describe("hostPreflightVerdict", () => {
         );
         assert.match(
             texts[0],
-            /Fix: point host\.kubeconfig in host stack acme\/kubesphere-federation\/fleet-host at the KubeSphere host, or set host\.kubesphereVersion: v4 \(or auto\) in host stack/,
+            /Fix: point host\.kubeconfig in host stack acme\/kubesphere-federation\/fleet-host at the KubeSphere host, or set host\.kubesphereMajor: v4 \(or auto\) in host stack/,
         );
     });
 

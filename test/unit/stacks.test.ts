@@ -133,7 +133,7 @@ describe("stack files", () => {
                     }),
                 },
                 undefined,
-                "kubesphereVersion" in host && host.kubesphereVersion === "v4"
+                "kubesphereMajor" in host && host.kubesphereMajor === "v4"
                     ? fakeV4ClusterAccess({ readClusterFacts: v4Facts(hostName) })
                     : fakeClusterAccess({ readClusterFacts: v3HostFacts(hostName) }),
             );
@@ -142,7 +142,7 @@ describe("stack files", () => {
                 Object.keys(summary.members),
                 federation.members.map((m) => m.name),
             );
-            const hostClusters = world.resources.filter((r) => r.type === "kubesphere:federation:HostCluster");
+            const hostClusters = world.resources.filter((r) => r.type === "kubesphere-federation:index:HostCluster");
             if (HOST_ONLY_STACKS.includes(stack)) {
                 assert.strictEqual(federation.members.length, 0, "a host-only stack");
                 assert.ok(summary.federationHost !== undefined, "a host-only stack exports what member stacks need");
