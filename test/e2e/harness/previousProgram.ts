@@ -4,7 +4,7 @@
  * without a replace or a delete.
  *
  * Which commit: UPGRADE_FROM_REF when set (any git revision); else the commit the last release tag (`v*`) before HEAD
- * points at; else, on a branch, where it left `main` (`git merge-base HEAD main`); else HEAD~1, the commit before the
+ * points at; else the commit CHANGELOG.md records for the last release; else, on a branch, where it left `main` (`git merge-base HEAD main`); else HEAD~1, the commit before the
  * change (CI's fresh clone of main before the first tag). Tags and that history must be in the clone: the release
  * workflow checks out with `fetch-depth: 0`.
  */
@@ -52,6 +52,13 @@ export function upgradeFromCommit(env: NodeJS.ProcessEnv = process.env): Upgrade
         const commit = tag && commitOf(tag);
         if (tag && commit && commit !== head) return { commit, why: `the last release tag ${tag}` };
     }
+    // The last release CHANGELOG.md records with its commit (`## [x.y.z] … commit <sha>`): what CI on a fresh clone
+    // of main upgrades from, tags or not.
+    const changelog = fs.readFileSync(path.join(REPO_ROOT, "CHANGELOG.md"), "utf8");
+    const released = /^## \[(\d+\.\d+\.\d+)\][^\n]*\bcommit ([0-9a-f]{7,40})\b/m.exec(changelog);
+    const releasedCommit = released && commitOf(released[2]);
+    if (released && releasedCommit && releasedCommit !== head)
+        return { commit: releasedCommit, why: `release ${released[1]} (CHANGELOG.md, commit ${released[2]})` };
     for (const main of ["main", "origin/main"]) {
         const commit = commitOf(main) && git(["merge-base", "HEAD", main]);
         if (commit && commit !== head) return { commit, why: `where HEAD left ${main} (git merge-base HEAD ${main})` };
