@@ -1,6 +1,6 @@
 /**
  * BENCHMARK ONLY, run as a child process per fleet size (so its peak RSS is its own): evaluates the program for
- * a host and N members under Pulumi mocks (no cluster, no engine), as test/unit/federation.graph.test.ts does, and
+ * a host and N members under Pulumi mocks (no cluster, no engine), as the graph tests (test/unit/graph/) do, and
  * prints one JSON line: { members, resources, evaluateMs, maxRssMb }.
  *
  *   ts-node --transpile-only bench/evaluate.ts 500

@@ -136,7 +136,7 @@ describe("upgrades keep stacks intact: pulumi up with the previous program, pulu
                 steps.some(
                     (step) =>
                         step.urn.endsWith(`::${member}`) &&
-                        step.urn.includes("kubesphere:federation:MemberCluster") &&
+                        step.urn.includes("kubesphere-federation:index:MemberCluster") &&
                         ["same", "update"].includes(step.op),
                 ),
                 `${member}'s MemberCluster is not kept (same/update): ${JSON.stringify(ops)}\n${steps.map((step) => `${step.op} ${step.urn}`).join("\n")}`,

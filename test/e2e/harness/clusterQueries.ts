@@ -5,6 +5,7 @@
 import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import * as yaml from "js-yaml";
 import { httpStatus } from "../emulator/kubeApi";
+import { KubesphereSettings, readKubesphereYaml } from "../emulator/kubesphereYaml";
 import { Sandbox } from "../sandbox/sandbox";
 import { waitFor } from "../sandbox/waitFor";
 
@@ -24,15 +25,17 @@ export interface ClusterObject {
     metadata: {
         name: string;
         uid: string;
+        resourceVersion?: string;
         finalizers?: string[];
         deletionTimestamp?: string;
         labels?: Record<string, string>;
         annotations?: Record<string, string>;
     };
-    spec: { connection: { kubeconfig: string }; config?: string };
+    spec: { connection: { kubeconfig: string; kubernetesAPIEndpoint?: string }; config?: string };
     status?: {
         conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
         uid?: string;
+        kubernetesVersion?: string;
         kubeSphereVersion?: string;
     };
 }
@@ -40,6 +43,20 @@ export interface ClusterObject {
 export function clusterApi(sandbox: Sandbox, cluster: string) {
     const kubeConfig = sandbox.loadKubeConfig(cluster);
     return { core: kubeConfig.makeApiClient(CoreV1Api), custom: kubeConfig.makeApiClient(CustomObjectsApi) };
+}
+
+/** The kubesphere.yaml text of a cluster's kubesphere-config. */
+export async function kubesphereYamlText(sandbox: Sandbox, cluster: string): Promise<string | undefined> {
+    const configMap = await clusterApi(sandbox, cluster).core.readNamespacedConfigMap({
+        name: "kubesphere-config",
+        namespace: "kubesphere-system",
+    });
+    return configMap.data?.["kubesphere.yaml"];
+}
+
+/** A cluster's kubesphere-config as the emulator reads it (jwtSecret and multicluster settings, either layout). */
+export async function kubesphereSettings(sandbox: Sandbox, cluster: string): Promise<KubesphereSettings> {
+    return readKubesphereYaml(await kubesphereYamlText(sandbox, cluster));
 }
 
 /** The jwtSecret in a cluster's kubesphere-config (either layout). */
@@ -64,18 +81,24 @@ export async function configRoleOf(sandbox: Sandbox, cluster: string): Promise<s
         ?.clusterRole;
 }
 
-/** The ks-installer spec of a cluster, or undefined when there is none. */
-export async function installerSpecOf(sandbox: Sandbox, cluster: string): Promise<Record<string, any> | undefined> {
+export interface InstallerObject {
+    spec: Record<string, any>;
+    status?: { core?: { version?: string } };
+}
+
+/** The ks-installer ClusterConfiguration of a cluster, or undefined when there is none. */
+export async function installerOf(sandbox: Sandbox, cluster: string): Promise<InstallerObject | undefined> {
     try {
-        return (
-            (await clusterApi(sandbox, cluster).custom.getNamespacedCustomObject(INSTALLER)) as {
-                spec: Record<string, any>;
-            }
-        ).spec;
+        return (await clusterApi(sandbox, cluster).custom.getNamespacedCustomObject(INSTALLER)) as InstallerObject;
     } catch (err) {
         if (httpStatus(err) === 404) return undefined;
         throw err;
     }
+}
+
+/** The ks-installer spec of a cluster, or undefined when there is none. */
+export async function installerSpecOf(sandbox: Sandbox, cluster: string): Promise<Record<string, any> | undefined> {
+    return (await installerOf(sandbox, cluster))?.spec;
 }
 
 export async function hostClusters(sandbox: Sandbox): Promise<ClusterObject[]> {
@@ -94,6 +117,31 @@ export async function hostCluster(sandbox: Sandbox, name: string): Promise<Clust
 
 export function conditionOf(cluster: ClusterObject | undefined, type = "Ready") {
     return cluster?.status?.conditions?.find((condition) => condition.type === type);
+}
+
+/** Waits until the Cluster `name` on the host satisfies `accept`, and returns it; `what` says what is awaited. */
+export async function waitForCluster(
+    sandbox: Sandbox,
+    name: string,
+    what: string,
+    accept: (cluster: ClusterObject) => boolean,
+    timeoutMs = 20_000,
+): Promise<ClusterObject> {
+    return waitFor(
+        async () => {
+            const cluster = await hostCluster(sandbox, name);
+            return cluster && accept(cluster) ? cluster : undefined;
+        },
+        { description: `Cluster "${name}" ${what}`, timeoutMs, intervalMs: 200 },
+    );
+}
+
+/** Waits until the Cluster `name` is gone from the host (its finalizer done). */
+export async function waitForClusterGone(sandbox: Sandbox, name: string, timeoutMs = 15_000): Promise<void> {
+    await waitFor(async () => (await hostCluster(sandbox, name)) === undefined, {
+        description: `Cluster "${name}" to disappear`,
+        timeoutMs,
+    });
 }
 
 /** The kubeconfig KubeSphere got for a member (decoded from spec.connection.kubeconfig). */

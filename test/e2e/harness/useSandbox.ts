@@ -1,6 +1,7 @@
 /**
- * One sandbox and one Pulumi stack per mocha describe block, started before its first test and removed after its
- * last, whatever happened. Shared by the e2e files that need a fresh sandbox per block (realWorld, versions, agent).
+ * One sandbox (and, unless told otherwise, one Pulumi stack) per mocha describe block, started before its first
+ * test and removed after its last, whatever happened. The one way the e2e files and the sandbox's own tests get a
+ * sandbox per block (realWorld, versions, agent, diagnosis's 4.x block, test/e2e/sandbox/*.test.ts).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -11,26 +12,63 @@ import { createFederationStack, FederationStack } from "./federationStack";
 export interface SandboxContext {
     sandbox: Sandbox;
     stack: FederationStack;
+    /** The block's temporary folder: the sandbox in `sandbox/`, the stack in `stack/`. */
     dir: string;
+    /** How long the sandbox took to start. */
+    startedInMs: number;
 }
 
-/** `stackName` names the stack and the temporary folder (`ksf-e2e-<stackName>-…`); options go to startSandbox. */
-export function useSandbox(stackName: string, options: Omit<StartSandboxOptions, "dir">): SandboxContext {
+/** A block without a stack (`withStack: false`): the sandbox's own tests run no program. */
+export type SandboxOnlyContext = Omit<SandboxContext, "stack">;
+
+export interface UseSandboxOptions extends Omit<StartSandboxOptions, "dir"> {
+    /** Create the block's Pulumi stack beside the sandbox. Default: true. */
+    withStack?: boolean;
+    /**
+     * Keep the block's folder (the sandbox's data and logs) when one of its tests failed or the sandbox did not
+     * start, and print where. Default: false. KSF_SANDBOX_KEEP=1 keeps it always, for every block.
+     */
+    keepOnFailure?: boolean;
+}
+
+/**
+ * `stackName` names the stack and the temporary folder (`ksf-e2e-<stackName>-…`); the options other than
+ * `withStack` and `keepOnFailure` go to startSandbox (reconcileDelayMs defaults to 1000 here).
+ */
+export function useSandbox(stackName: string, options: UseSandboxOptions & { withStack: false }): SandboxOnlyContext;
+export function useSandbox(stackName: string, options: UseSandboxOptions): SandboxContext;
+export function useSandbox(
+    stackName: string,
+    { withStack = true, keepOnFailure = false, ...sandboxOptions }: UseSandboxOptions,
+): SandboxContext {
     const context = {} as SandboxContext;
+    let failed = false;
     before(async function () {
         this.timeout(5 * 60_000);
         context.dir = fs.mkdtempSync(path.join(os.tmpdir(), `ksf-e2e-${stackName}-`));
+        const startedAt = Date.now();
         context.sandbox = await startSandbox({
             dir: path.join(context.dir, "sandbox"),
             reconcileDelayMs: 1000,
-            ...options,
+            ...sandboxOptions,
         });
-        context.stack = await createFederationStack(stackName, path.join(context.dir, "stack"));
+        context.startedInMs = Date.now() - startedAt;
+        if (withStack) context.stack = await createFederationStack(stackName, path.join(context.dir, "stack"));
+    });
+    afterEach(function () {
+        failed ||= this.currentTest?.state === "failed";
     });
     after(async function () {
         this.timeout(2 * 60_000);
         await context.sandbox?.stop();
-        if (context.dir) fs.rmSync(context.dir, { recursive: true, force: true });
+        if (!context.dir) return;
+        const keep =
+            (keepOnFailure && (failed || context.sandbox === undefined)) || process.env.KSF_SANDBOX_KEEP === "1";
+        if (keep) {
+            console.log(`      sandbox data and logs kept in ${context.dir}`);
+        } else {
+            fs.rmSync(context.dir, { recursive: true, force: true });
+        }
     });
     return context;
 }
