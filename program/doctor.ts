@@ -101,7 +101,7 @@ function hostFromStack(
     hostStack: string,
     projectDir: string,
     readStackOutput: StackOutputReader,
-): { hostKubeconfig?: ParsedKubeconfig; hostMajor: "v3" | "v4"; hostName: string } {
+): { hostKubeconfig?: ParsedKubeconfig; hostMajor: "v3" | "v4"; hostClusterName: string } {
     const key = "host.stackReference";
     let text: string;
     try {
@@ -132,7 +132,7 @@ function hostFromStack(
     return {
         hostKubeconfig: resolveKubeconfig(exported.kubeconfig, undefined, origin, (file) => fs.readFileSync(file)),
         hostMajor: exported.kubesphereMajor,
-        hostName: exported.name,
+        hostClusterName: exported.name,
     };
 }
 
@@ -142,7 +142,7 @@ async function ownHost(
     projectDir: string,
     stack: string,
     access: ClusterAccess,
-): Promise<{ hostKubeconfig?: ParsedKubeconfig; hostMajor: "v3" | "v4"; hostName: string }> {
+): Promise<{ hostKubeconfig?: ParsedKubeconfig; hostMajor: "v3" | "v4"; hostClusterName: string }> {
     const resolved = resolveSource(host.kubeconfig, "host.kubeconfig", projectDir, stack);
     const hostKubeconfig = typeof resolved === "string" ? undefined : resolved;
     const hostMajor =
@@ -151,7 +151,7 @@ async function ownHost(
             : hostKubeconfig === undefined
               ? "v3"
               : await access.readKubesphereLayout(host.name, hostKubeconfig);
-    return { hostKubeconfig, hostMajor, hostName: host.name };
+    return { hostKubeconfig, hostMajor, hostClusterName: host.name };
 }
 
 function notChecked(member: string, why: string): Diagnosis {
@@ -167,7 +167,7 @@ export async function doctor(
     readStackOutput: StackOutputReader = pulumiStackOutput,
 ): Promise<Diagnosis[]> {
     const config = readStackConfig(projectDir, stack);
-    const { hostKubeconfig, hostMajor, hostName } =
+    const { hostKubeconfig, hostMajor, hostClusterName } =
         "stackReference" in config.host
             ? hostFromStack(config.host.stackReference, projectDir, readStackOutput)
             : await ownHost(config.host, projectDir, stack, access);
@@ -188,7 +188,7 @@ export async function doctor(
                     member: member.name,
                     configKey,
                     hostMajor,
-                    hostName,
+                    hostClusterName,
                     memberKubeconfig: resolved,
                     hostKubeconfig,
                     credentials,

@@ -113,7 +113,7 @@ export interface HostStackOutput {
 interface FederationHostSide {
     /** The host, with the reads its members share (FederationHost.reads). */
     host: FederationHost & { reads: FederationReads };
-    hostName: string;
+    hostClusterName: string;
     kubesphereMajor: "v3" | "v4";
     hostKubesphereVersion: pulumi.Output<string>;
     /** Set for a host-only stack: what member stacks read. */
@@ -231,7 +231,7 @@ export async function federate(
     });
     releaseFleet(pulumi.all(preflights).apply((checked) => ({ members: checked })));
     return {
-        hostName: side.hostName,
+        hostName: side.hostClusterName,
         hostKubesphereVersion: side.hostKubesphereVersion,
         members,
         ...(side.exported === undefined ? {} : { federationHost: side.exported }),
@@ -282,7 +282,7 @@ async function ownHost(
               );
     return {
         host,
-        hostName: hostConfig.name,
+        hostClusterName: hostConfig.name,
         kubesphereMajor,
         hostKubesphereVersion: host.detectedKubesphereVersion,
         exported,
@@ -373,7 +373,7 @@ async function hostFromStack(
     );
     return {
         host,
-        hostName: exported.name,
+        hostClusterName: exported.name,
         kubesphereMajor: exported.kubesphereMajor,
         hostKubesphereVersion: pulumi.output(describeInstall(verdict.install)),
     };

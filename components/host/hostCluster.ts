@@ -183,7 +183,7 @@ export class HostCluster extends pulumi.ComponentResource implements FederationH
                 : pulumi.all([patch.id, parsedKubeconfig, preflight]).apply(([, kubeconfig]) =>
                       waitOnUp(this, () =>
                           waitForHostRole({
-                              host: args.hostClusterName,
+                              hostClusterName: args.hostClusterName,
                               read: access.hostRoleReader(args.hostClusterName, kubeconfig),
                               timeoutMs: timeoutSeconds * 1000,
                               log: (message) => pulumi.log.info(message, this),

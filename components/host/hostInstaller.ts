@@ -35,7 +35,7 @@ export const HOST_ROLE_SIGNAL =
 
 export interface HostRoleWaitOptions {
     /** The host's name (`host.name`), for messages. */
-    host: string;
+    hostClusterName: string;
     /** Reads the host's current state; rejects when the host cannot be reached. */
     read: () => Promise<HostRoleState>;
     timeoutMs: number;
@@ -47,7 +47,7 @@ export interface HostRoleWaitOptions {
 
 /** Polls the host until it is a host, or fails with the fix. */
 export function waitForHostRole(options: HostRoleWaitOptions): Promise<{ waitedMs: number }> {
-    const prefix = `host "${options.host}"`;
+    const prefix = `host "${options.hostClusterName}"`;
     return pollUntilDone({
         check: async () => assessHostRole(await options.read()),
         timeoutMs: options.timeoutMs,

@@ -127,7 +127,7 @@ export function diagnosisInput(ctx: MemberContext, clusters: DiagnosedClusters):
         member: ctx.name,
         configKey: ctx.configKey,
         hostMajor: ctx.hostMajor,
-        hostName: ctx.args.host.hostClusterName,
+        hostClusterName: ctx.args.host.hostClusterName,
         memberKubeconfig: clusters.memberKubeconfig,
         hostKubeconfig: clusters.hostKubeconfig,
         credentials: ctx.credentials,

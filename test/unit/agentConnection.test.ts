@@ -91,7 +91,7 @@ describe("agent connection", () => {
         const input = (overrides: Partial<TowerCheckInput> = {}): TowerCheckInput => ({
             member: "edge1",
             configKey: "members[0]",
-            hostName: "host",
+            hostClusterName: "host",
             hostMajor: "v3",
             hostIsHost: true,
             tower: { deployment: true, service: { type: "LoadBalancer" } },

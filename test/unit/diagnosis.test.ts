@@ -479,7 +479,7 @@ describe("diagnosis: why a join is stuck", () => {
                 member: "m1",
                 configKey: "members[0]",
                 hostMajor: "v3",
-                hostName: "host",
+                hostClusterName: "host",
                 memberKubeconfig: parseKubeconfig(tokenKubeconfig("m1")),
                 hostKubeconfig: parseKubeconfig(tokenKubeconfig("host")),
                 credentials: "kubeconfig",

@@ -142,7 +142,7 @@ describe("npm run doctor (program/doctor.ts)", () => {
             );
             await assert.rejects(
                 () => doctor(dir, "members-a", fakeClusterAccess(), () => JSON.stringify({ name: "fleet-host" })),
-                /host\.stackReference: output "federationHost" of stack acme\/kubesphere-federation\/fleet-host is a mapping without kubeconfig, jwtSecret, kubesphereVersion, detectedKubesphereVersion, not a host stack's output\. Fix: /,
+                /host\.stackReference: output "federationHost" of stack acme\/kubesphere-federation\/fleet-host is a mapping without kubeconfig, jwtSecret, kubesphereMajor, detectedKubesphereVersion, not a host stack's output\. Fix: /,
             );
         });
 

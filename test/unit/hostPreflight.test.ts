@@ -213,7 +213,7 @@ describe("waitForHostRole", () => {
         let reads = 0;
         const logs: string[] = [];
         const done = waitForHostRole({
-            host: "host",
+            hostClusterName: "host",
             read: async () => {
                 const state = states[Math.min(reads++, states.length - 1)];
                 if (state instanceof Error) throw state;

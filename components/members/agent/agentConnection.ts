@@ -33,7 +33,7 @@ export function proxyAddress(configured: string | undefined, tower: TowerFacts |
 export interface TowerCheckInput {
     member: string;
     configKey: string;
-    hostName: string;
+    hostClusterName: string;
     hostMajor: "v3" | "v4";
     /** 3.x: the host already runs as a host (its ks-installer applied tower.yaml with the role). */
     hostIsHost: boolean;
@@ -51,12 +51,12 @@ export function towerCheck(input: TowerCheckInput): { errors: string[]; proxyAdd
     if (input.tower !== undefined && !input.tower.deployment) {
         if (input.hostMajor === "v4") {
             errors.push(
-                `${who}: host "${input.hostName}" has no tower (Deployment ${KUBESPHERE_NAMESPACE}/${TOWER_NAME} not found): the KubeSphere 4.x extension "tower" ` +
+                `${who}: host "${input.hostClusterName}" has no tower (Deployment ${KUBESPHERE_NAMESPACE}/${TOWER_NAME} not found): the KubeSphere 4.x extension "tower" ` +
                     `(Multi-Cluster Agent Connection) is not installed. Fix: install it in the host's Extensions Center, then run \`pulumi up\` again; or use connection: direct`,
             );
         } else if (input.hostIsHost) {
             errors.push(
-                `${who}: host "${input.hostName}" runs as a KubeSphere host but has no tower (Deployment ${KUBESPHERE_NAMESPACE}/${TOWER_NAME} not found; ks-installer's multicluster role applies it). ` +
+                `${who}: host "${input.hostClusterName}" runs as a KubeSphere host but has no tower (Deployment ${KUBESPHERE_NAMESPACE}/${TOWER_NAME} not found; ks-installer's multicluster role applies it). ` +
                     `Fix: check the host's ks-installer log (kubectl -n kubesphere-system logs deploy/ks-installer) and restore tower, then run \`pulumi up\` again`,
             );
         }
@@ -71,7 +71,7 @@ export function towerCheck(input: TowerCheckInput): { errors: string[]; proxyAdd
                 : `Service ${KUBESPHERE_NAMESPACE}/${TOWER_NAME} of type ${service.type ?? "ClusterIP"} has no load-balancer address${service.type === "LoadBalancer" ? " (EXTERNAL-IP pending)" : ""}`;
         errors.push(
             `${who}: no proxy address for the agent to dial: ${proxyKey} is not set and the host has ${found}. ` +
-                `Fix: set ${proxyKey} to where the member reaches tower (port 8080 of Service tower on host "${input.hostName}", e.g. through a NodePort or load balancer), e.g. "http://203.0.113.10:30880"${afterHostStackFix(input.hostStack)}`,
+                `Fix: set ${proxyKey} to where the member reaches tower (port 8080 of Service tower on host "${input.hostClusterName}", e.g. through a NodePort or load balancer), e.g. "http://203.0.113.10:30880"${afterHostStackFix(input.hostStack)}`,
         );
     }
     return { errors, proxyAddress: address };

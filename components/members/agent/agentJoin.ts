@@ -20,7 +20,7 @@ export async function checkTower(
 ): Promise<{ errors: string[]; proxyAddress?: string; image: string }> {
     const { name, configKey, args } = ctx;
     const v3 = ctx.hostMajor === "v3";
-    const hostName = args.host.hostClusterName ?? "host";
+    const hostClusterName = args.host.hostClusterName ?? "host";
     if (host.hostKubeconfig === undefined) {
         return {
             errors: [
@@ -29,12 +29,12 @@ export async function checkTower(
             image: "",
         };
     }
-    const tower = await ctx.reads.access.readTower(hostName, host.hostKubeconfig);
+    const tower = await ctx.reads.access.readTower(hostClusterName, host.hostKubeconfig);
     const settings = host.hostFacts?.config;
     const check = towerCheck({
         member: name,
         configKey,
-        hostName,
+        hostClusterName,
         hostMajor: ctx.hostMajor,
         hostIsHost: settings?.clusterRole === "host" || settings?.multiclusterEnable === true,
         tower,

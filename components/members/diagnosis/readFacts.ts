@@ -15,7 +15,7 @@ export interface DiagnosisInput {
     member: string;
     configKey: string;
     hostMajor: "v3" | "v4";
-    hostName: string;
+    hostClusterName: string;
     /** The kubeconfig Pulumi uses for the member (secret). */
     memberKubeconfig: ParsedKubeconfig;
     /** The host's kubeconfig (secret); undefined for a host from another stack (host checks are skipped). */
@@ -53,10 +53,10 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
               ? Promise.resolve(undefined)
               : orUndefined(
                     Promise.all([
-                        access.readClusterFacts(input.hostName, input.hostKubeconfig),
+                        access.readClusterFacts(input.hostClusterName, input.hostKubeconfig),
                         access.listImportedClusters(input.hostKubeconfig),
                     ]).then(([facts, clusters]) => ({
-                        name: input.hostName,
+                        name: input.hostClusterName,
                         facts,
                         clusters,
                     })),

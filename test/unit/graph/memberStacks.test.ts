@@ -74,6 +74,7 @@ describe("federation resource graph (mocks)", () => {
                 name: "host",
                 kubeconfig: hostYaml,
                 jwtSecret: JWT_SECRET,
+                kubesphereMajor: "v3",
                 kubesphereVersion: "v3",
                 detectedKubesphereVersion: "v3.4.1",
             });
