@@ -3,15 +3,13 @@
  * give a component fake clusters. The real one is liveClusterAccess.
  */
 import { probeImportKubeconfig, probeKsApiserver, readClock } from "./probes";
+import { hostRoleReader, memberInstallerReader, readKubesphereLayout } from "./waitReads";
 import {
-    hostRoleReader,
     listImportedClusters,
-    memberInstallerReader,
     readClusterFacts,
     readClusterObject,
     readImportedKubeconfig,
     readKsCoreConflicts,
-    readKubesphereLayout,
 } from "./reads";
 import { agentJoinReader, readTower, writeClusterAgentToken } from "./towerAccess";
 

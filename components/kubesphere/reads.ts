@@ -7,12 +7,11 @@ import { ApiException, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api } fro
 import { checkClientCertificate } from "../kubernetes/clientCertificate";
 import { type ParsedKubeconfig, parseKubeconfig } from "../kubernetes/kubeconfig";
 import { apiClients, clientConfig, describeKubeError, notFoundAsUndefined, withTimeout } from "../kubernetes/transport";
-import { ClusterFacts, HostRoleState, ImportedCluster, MemberInstallerState } from "./facts";
+import { ClusterFacts, ImportedCluster } from "./facts";
 import {
     KUBESPHERE_CONFIG_KEY,
     KUBESPHERE_CONFIG_NAME,
     KUBESPHERE_NAMESPACE,
-    KubesphereConfigLayout,
     parseKubesphereConfig,
 } from "./kubesphereConfig";
 import {
@@ -30,7 +29,7 @@ const [INSTALLER_GROUP, INSTALLER_VERSION] = INSTALLER_API_VERSION.split("/");
 const [CLUSTER_GROUP, CLUSTER_VERSION] = CLUSTER_API_VERSION.split("/");
 
 /** ClusterConfiguration kubesphere-system/ks-installer (3.x); undefined when it does not exist. */
-function readInstallerObject(custom: CustomObjectsApi): Promise<object | undefined> {
+export function readInstallerObject(custom: CustomObjectsApi): Promise<object | undefined> {
     return notFoundAsUndefined(() =>
         custom.getNamespacedCustomObject({
             group: INSTALLER_GROUP,
@@ -267,16 +266,19 @@ export async function readImportedKubeconfig(
     return base64 ? Buffer.from(base64, "base64").toString("utf8") : undefined;
 }
 
-type ClusterItem = {
+/** A Cluster as listed on the host, the fields read. */
+export type ClusterItem = {
     metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
     status?: { uid?: string; kubeSphereVersion?: string };
 };
 
-function clusterItems(list: unknown): ClusterItem[] {
+/** The items of a Cluster list (none when the list is absent). */
+export function clusterItems(list: unknown): ClusterItem[] {
     return (list as { items?: ClusterItem[] } | undefined)?.items ?? [];
 }
 
-function importedCluster(item: ClusterItem): ImportedCluster {
+/** A Cluster on the host as the pre-flight sees it: name, the member's kube-system UID, host entry, version, stack mark. */
+export function importedCluster(item: ClusterItem): ImportedCluster {
     return {
         name: item.metadata?.name ?? "",
         uid: item.status?.uid || undefined,
@@ -286,115 +288,6 @@ function importedCluster(item: ClusterItem): ImportedCluster {
             ? { stack: item.metadata.annotations[STACK_ANNOTATION] }
             : {}),
     };
-}
-
-/**
- * Returns a function that reads whether a 3.x host is a host yet (docs/kubesphere.md §9, "When a host is really a host"):
- * its kubesphere-config and the Cluster entry KubeSphere labels `cluster-role.kubesphere.io/host`.
- */
-export function hostRoleReader(host: string, kubeconfig: ParsedKubeconfig): () => Promise<HostRoleState> {
-    const { core, custom } = apiClients(kubeconfig);
-    return async () => {
-        const [configMap, entries] = await Promise.all([
-            notFoundAsUndefined(() =>
-                core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }),
-            ),
-            notFoundAsUndefined(() =>
-                custom.listClusterCustomObject({
-                    group: CLUSTER_GROUP,
-                    version: CLUSTER_VERSION,
-                    plural: "clusters",
-                    labelSelector: HOST_CLUSTER_LABEL,
-                }),
-            ),
-        ]);
-        const settings =
-            configMap?.data?.[KUBESPHERE_CONFIG_KEY] === undefined ? undefined : parseOrUndefined(host, configMap.data);
-        return {
-            config:
-                settings === undefined
-                    ? undefined
-                    : { clusterRole: settings.clusterRole, multiclusterEnable: settings.multiclusterEnable },
-            hostEntry: clusterItems(entries).map(importedCluster)[0],
-        };
-    };
-}
-
-/** Which kubesphere-config layout a cluster has (3.x or 4.x), for `kubesphereVersion: auto`. */
-export async function readKubesphereLayout(
-    cluster: string,
-    kubeconfig: ParsedKubeconfig,
-): Promise<KubesphereConfigLayout> {
-    const { core, server } = apiClients(kubeconfig);
-    let configMap;
-    try {
-        configMap = await notFoundAsUndefined(() =>
-            core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }),
-        );
-    } catch (err) {
-        throw new Error(unreachableMessage(cluster, server, err));
-    }
-    return parseKubesphereConfig(cluster, configMap?.data).layout;
-}
-
-/**
- * Returns a function that reads a member's ks-installer and kubesphere-config. ks-installer is read on the first
- * call only (the drift check): later polls read kubesphere-config alone, halving the requests of a long wait.
- */
-export function memberInstallerReader(
-    member: string,
-    kubeconfig: ParsedKubeconfig,
-): () => Promise<MemberInstallerState> {
-    const { core, custom } = apiClients(kubeconfig);
-    let installerState: Promise<MemberInstallerState["installer"]> | undefined;
-    const readInstaller = async () => {
-        const installer = await readInstallerObject(custom);
-        const spec = (
-            installer as
-                | { spec?: { authentication?: { jwtSecret?: string }; multicluster?: { clusterRole?: string } } }
-                | undefined
-        )?.spec;
-        return installer === undefined
-            ? undefined
-            : { clusterRole: spec?.multicluster?.clusterRole, jwtSecret: spec?.authentication?.jwtSecret };
-    };
-    return async () => {
-        // A failed first read is retried on the next poll.
-        installerState ??= readInstaller().catch((err) => {
-            installerState = undefined;
-            throw err;
-        });
-        const [installer, configMap] = await Promise.all([
-            installerState,
-            notFoundAsUndefined(() =>
-                core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }),
-            ),
-        ]);
-        const settings =
-            configMap?.data?.[KUBESPHERE_CONFIG_KEY] === undefined
-                ? undefined
-                : parseOrUndefined(member, configMap.data);
-        return {
-            installer,
-            config:
-                settings === undefined
-                    ? undefined
-                    : {
-                          clusterRole: settings.clusterRole,
-                          jwtSecret: settings.jwtSecret,
-                          accessTokenMaxAge: settings.accessTokenMaxAge,
-                      },
-        };
-    };
-}
-
-/** While the installer rewrites kubesphere-config it may be incomplete: that is "not applied yet", not an error. */
-function parseOrUndefined(member: string, data: Record<string, string>) {
-    try {
-        return parseKubesphereConfig(member, data);
-    } catch {
-        return undefined;
-    }
 }
 
 /** The member's Cluster object on the host, as far as the diagnosis needs it. */

@@ -3,14 +3,13 @@ import * as http from "http";
 import * as yaml from "js-yaml";
 import { AddressInfo } from "net";
 import { classifyRequestError } from "../../components/kubernetes/transport";
+import { hostRoleReader, readKubesphereLayout } from "../../components/kubesphere/waitReads";
 import {
-    hostRoleReader,
     listImportedClusters,
     readClusterFacts,
     readClusterObject,
     readImportedKubeconfig,
     readKsCoreConflicts,
-    readKubesphereLayout,
 } from "../../components/kubesphere/reads";
 import { probeImportKubeconfig, probeKsApiserver, readClock } from "../../components/kubesphere/probes";
 import { tokenFor, tokenKubeconfig } from "../fixtures/kubeconfigs";
