@@ -2,7 +2,7 @@
 /**
  * BENCHMARK ONLY: tells the program's own API requests apart from the KubeSphere emulator's in the audit logs.
  *
- * The program's direct reads (components/kubernetes/kubeClient.ts) and the emulator both use @kubernetes/client-node, whose
+ * The program's direct reads (components/kubesphere/reads.ts, probes.ts, towerAccess.ts) and the emulator both use @kubernetes/client-node, whose
  * node-fetch sends the same User-Agent. The Pulumi Kubernetes provider (a Go process) and kubectl send their own.
  * - Inline program (the program runs in the benchmark's process): `asProgram(operation)` relabels this process's
  *   node-fetch requests while the stack operation runs; the emulator runs in its own process.

@@ -1,3 +1,3 @@
-/** Kubernetes plumbing: kubeconfigs, the read-only client the pre-flights and waits use, polling, Pulumi errors. */
+/** Kubernetes plumbing: kubeconfigs, client certificates, the transport of direct reads, polling, Pulumi errors and options. */
 export type { KubeconfigAuthMethod } from "./kubeconfig";
 export type { UpWait } from "./resourceErrors";

@@ -21,7 +21,7 @@ export type KubeconfigAuthMethod = "token" | "clientCertificate" | "basic" | "ex
 /**
  * A kubeconfig parsed once, where its text enters (the program's source reader; a component, once per resolved
  * Output), and passed on: what the code asks of it, and the document the client-node config for requests is built
- * from (clientConfig, components/kubernetes/kubeClient.ts). Plain data, so it passes through `pulumi.all` (which copies objects) unchanged. Secret
+ * from (clientConfig, components/kubernetes/transport.ts). Plain data, so it passes through `pulumi.all` (which copies objects) unchanged. Secret
  * material as a whole: it stays inside secret Outputs and is never logged.
  */
 export interface ParsedKubeconfig {
@@ -41,7 +41,7 @@ export interface ParsedKubeconfig {
     readonly clientCertificateData?: string;
     /** The user carries a static token. */
     readonly hasToken: boolean;
-    /** The parsed document, for the client-node config (kubeClient.ts) and {@link withServer}. */
+    /** The parsed document, for the client-node config (transport.ts) and {@link withServer}. */
     readonly document: KubeconfigDocument;
 }
 

@@ -5,7 +5,7 @@
 import type { KubesphereSettings } from "./kubesphereConfig";
 import { KubesphereInstall, parseKubesphereRelease } from "./kubesphereVersion";
 
-/** What a cluster says about itself (read by components/kubernetes/kubeClient.ts readClusterFacts). */
+/** What a cluster says about itself (read by reads.ts readClusterFacts). */
 export interface ClusterFacts {
     /** UID of the cluster's kube-system namespace: KubeSphere's identity of a cluster. */
     kubeSystemUid: string;

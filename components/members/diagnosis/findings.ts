@@ -85,7 +85,7 @@ export interface DiagnosisFacts {
     /** The kubeconfig KubeSphere got (secret: only its client certificate is inspected). */
     importKubeconfig?: ParsedKubeconfig;
     clocks?: { host: ClockReading; member: ClockReading };
-    /** 4.x: ks-core chart objects on the member that Helm will not adopt (kubeClient.ts readKsCoreConflicts); undefined when not read. */
+    /** 4.x: ks-core chart objects on the member that Helm will not adopt (kubesphere/reads.ts readKsCoreConflicts); undefined when not read. */
     ksCoreConflicts?: string[];
     now?: Date;
 }

@@ -4,7 +4,7 @@ import { provesJoinFails } from "../diagnosis/diagnose";
 import { Diagnosis } from "../diagnosis/findings";
 import { formatDiagnosis } from "../diagnosis/format";
 
-/** The Cluster as the wait reads it (components/kubernetes/kubeClient.ts readClusterObject). */
+/** The Cluster as the wait reads it (components/kubesphere/reads.ts readClusterObject). */
 export interface ClusterJoinState {
     conditions: ClusterCondition[];
     connectionType?: string;

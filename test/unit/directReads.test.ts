@@ -287,7 +287,7 @@ describe("direct cluster reads against a loopback API server", () => {
     });
 });
 
-describe("diagnosis reads (components/kubernetes/kubeClient.ts)", () => {
+describe("diagnosis reads (components/kubesphere/reads.ts, probes.ts)", () => {
     /** Answers /version (or 401), SelfSubjectAccessReviews (allowed unless the verb is "*"), and one Cluster. */
     function diagnosisServer(options: { unauthorized?: boolean } = {}) {
         const server = http.createServer((request, response) => {
