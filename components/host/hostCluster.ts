@@ -55,9 +55,9 @@ export interface HostClusterArgs {
      */
     fleetChecked?: pulumi.Input<FleetChecked>;
     /**
-     * How the host and its members read clusters directly (pre-flight, waits). Default: the real clusters; tests
-     * pass fakes here, so two programs in one process never share them.
-     * @internal
+     * How the host and its members read clusters directly (pre-flight, waits): passed on to members with the host
+     * (HostCluster.reads). Default: the real clusters (liveClusterAccess); a test under Pulumi mocks passes fakes, and
+     * two programs in one process never share them.
      */
     clusterAccess?: ClusterAccess;
 }
