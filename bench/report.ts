@@ -48,9 +48,12 @@ function table(header: string[], rows: Array<Array<string | number>>): string {
     return [row(header), row(header.map(() => "---")), ...rows.map(row)].join("\n");
 }
 
-/** `total: host H + M/member, W writes` (members' requests split evenly; they are alike). */
+/**
+ * `total: host H + M/member; W writes, R reviews` (members' requests split evenly; they are alike). Reviews are
+ * access/token reviews and dry runs: write verbs that persist nothing (audit.ts isNonPersisting).
+ */
 function costCell(cost: ApiCost, members: number): string {
-    return `${cost.requests}: host ${cost.hostRequests} + ${(cost.memberRequests / members).toFixed(1)}/member; ${cost.writes} writes`;
+    return `${cost.requests}: host ${cost.hostRequests} + ${(cost.memberRequests / members).toFixed(1)}/member; ${cost.writes} writes, ${cost.reviews ?? 0} reviews`;
 }
 
 /** Targets of issue 9: a no-change preview within 1.5 s + 0.1 s per member, a first `up` within 1.5× the script. */
