@@ -14,7 +14,10 @@ export interface FleetResult {
     program: ProgramRun[];
     /** The Pulumi CLI in a copy of the repository, cliFleet.ts. */
     cli: CliRun[];
+    /** bench/baseline.sh, the documented procedure (waits for each member's kubesphere-config). */
     baseline: BaselineRun[];
+    /** bench/baseline.sh BASELINE_PROCEDURE=shortcut: each Cluster created right after the member's patch. */
+    shortcut: BaselineRun[];
 }
 
 export interface WaitResult {
