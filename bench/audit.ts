@@ -142,14 +142,32 @@ export interface ApiCost {
     memberRequests: number;
     /** `<cluster role> <verb> <resource>` → count, e.g. `member get configmaps`. */
     byKind: Record<string, number>;
+    /**
+     * `<cluster role> <verb> <resource> <namespace/name>` (discovery: its path) → count, e.g.
+     * `member get configmaps kubesphere-system/kubesphere-config`: which objects the requests were about.
+     */
+    byObject: Record<string, number>;
+}
+
+/** The object a request is about, for `byObject`: `namespace/name`, a name, or the discovery path. */
+function objectOf(request: ApiRequest): string {
+    if (request.resource === "(discovery)") return request.uri.split("?")[0];
+    const match = /\/namespaces\/([^/?]+)\//.exec(request.uri);
+    const namespace = match && request.resource !== "namespaces" ? `${match[1]}/` : "";
+    return `${namespace}${request.name ?? "(collection)"}`;
 }
 
 export function apiCost(requests: ApiRequest[], hostName: string): ApiCost {
     const byKind: Record<string, number> = {};
+    const byObject: Record<string, number> = {};
     for (const request of requests) {
         const key = `${request.cluster === hostName ? "host" : "member"} ${request.verb} ${request.resource}`;
         byKind[key] = (byKind[key] ?? 0) + 1;
+        const objectKey = `${key} ${objectOf(request)}`;
+        byObject[objectKey] = (byObject[objectKey] ?? 0) + 1;
     }
+    const sorted = (counts: Record<string, number>) =>
+        Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
     const count = (kind: RequestClass) => requests.filter((request) => classOf(request) === kind).length;
     return {
         requests: requests.length,
@@ -159,6 +177,7 @@ export function apiCost(requests: ApiRequest[], hostName: string): ApiCost {
         discovery: count("discovery"),
         hostRequests: requests.filter((request) => request.cluster === hostName).length,
         memberRequests: requests.filter((request) => request.cluster !== hostName).length,
-        byKind: Object.fromEntries(Object.entries(byKind).sort(([a], [b]) => a.localeCompare(b))),
+        byKind: sorted(byKind),
+        byObject: sorted(byObject),
     };
 }

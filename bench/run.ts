@@ -18,7 +18,7 @@
  * on its own sandbox (test/e2e/sandbox) with kube-apiserver audit logs on, stopped even when the run fails.
  * Nothing secret is written: results hold timings, request counts and cluster names only.
  */
-import { execFile } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -154,9 +154,24 @@ function log(message: string): void {
     console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
+/** The commit measured (with `+changes` when the work tree differs from it). */
+function commit(): string {
+    try {
+        const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: BENCH_DIR, encoding: "utf8" }).trim();
+        const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+            cwd: BENCH_DIR,
+            encoding: "utf8",
+        }).trim();
+        return dirty ? `${head}+changes` : head;
+    } catch {
+        return "unknown";
+    }
+}
+
 function machine(): Record<string, string | number> {
     const cpus = os.cpus();
     return {
+        commit: commit(),
         cpus: cpus.length,
         cpuModel: cpus[0]?.model.trim() ?? "unknown",
         memoryGiB: Math.round(os.totalmem() / 2 ** 30),

@@ -144,6 +144,8 @@ describe("benchmark audit-log classifier", () => {
             { requests: 12, writes: 0, reviews: 8, reads: 2, discovery: 2, hostRequests: 6, memberRequests: 6 },
         );
         assert.strictEqual(cost.byKind["member create selfsubjectaccessreviews"], 2);
+        assert.strictEqual(cost.byObject["member get configmaps kubesphere-system/kubesphere-config"], 1);
+        assert.strictEqual(cost.byObject["host get (discovery) /openapi/v2"], 1);
     });
 
     it("a first up's patches and creates are writes, its reviews are not", () => {
