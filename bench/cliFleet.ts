@@ -56,6 +56,8 @@ export interface CliRun {
     timeline: StartupTimeline;
     /** Per set-up that was run (`--cli-setups`; the quick run: compiled only). */
     previews: Partial<Record<CliSetup, CliPreviews>>;
+    /** The environment added for the CLI's plugins (`--plugin-env`), when any. */
+    pluginEnv?: Record<string, string>;
     providerMemory?: ProviderMemory;
     attributionWarning?: string;
 }
@@ -130,7 +132,12 @@ function useSetup(
 
 /** First `pulumi up` and no-change `pulumi preview`s through the CLI, on a fresh fleet. */
 export async function runCli(
-    settings: RunSettings & { previewRepetitions: number; setups?: readonly CliSetup[] },
+    settings: RunSettings & {
+        previewRepetitions: number;
+        setups?: readonly CliSetup[];
+        /** Added to the `pulumi` commands' environment, which the CLI passes to its plugins (e.g. GOMEMLIMIT). */
+        pluginEnv?: Record<string, string>;
+    },
 ): Promise<CliRun> {
     return withSandbox(settings, `cli-${settings.members}`, async (sandbox, { sandboxStartMs, openApiWarmupMs }) => {
         const project = CliProject.create(sandbox.dir);
@@ -164,9 +171,12 @@ export async function runCli(
             settings.log(`cli-${settings.members}: pulumi up ...`);
             const sampler = sampleProviderMemory();
             let providerMemory: ProviderMemory | undefined;
-            const up = await timedCommand(project, "pulumi up --yes --skip-preview --non-interactive").finally(
-                () => (providerMemory = sampler.stop()),
-            );
+            const pluginEnv = settings.pluginEnv ?? {};
+            const up = await timedCommand(
+                project,
+                "pulumi up --yes --skip-preview --non-interactive",
+                pluginEnv,
+            ).finally(() => (providerMemory = sampler.stop()));
             log("pulumi up", up.endMs - up.startMs);
             const outputs = await project.ok(`pulumi stack output members --json`);
             const exported = JSON.parse(outputs.stdout) as Record<string, { ready?: boolean }>;
@@ -181,7 +191,12 @@ export async function runCli(
                 const env = useSetup(project, setup, original);
                 const runs = [];
                 for (let repetition = 0; repetition < settings.previewRepetitions; repetition++) {
-                    runs.push(await timedCommand(project, "pulumi preview --expect-no-changes --non-interactive", env));
+                    runs.push(
+                        await timedCommand(project, "pulumi preview --expect-no-changes --non-interactive", {
+                            ...pluginEnv,
+                            ...env,
+                        }),
+                    );
                 }
                 const ms = runs.map((run) => run.endMs - run.startMs);
                 log(
@@ -213,6 +228,7 @@ export async function runCli(
                 firstUp: { ms: up.endMs - up.startMs, cpuMs: up.cpuMs, cpu: up.cpu, cost: firstUpCost },
                 timeline: startupTimeline(sandbox, within(auditRequests(sandbox), up.startMs, up.endMs), up.startMs),
                 previews,
+                ...(Object.keys(pluginEnv).length ? { pluginEnv } : {}),
                 providerMemory,
                 ...(attributionWarning ? { attributionWarning } : {}),
             };

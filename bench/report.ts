@@ -522,7 +522,13 @@ export function cpuTargetsTable(results: BenchResults): string {
             const perCluster = memory.peakTotalRssMb / memory.peakProcesses;
             rows.push([
                 n,
-                "provider RSS per cluster (first `up`, peak total / processes)",
+                `provider RSS per cluster (first \`up\`, peak total / processes)${
+                    cli?.pluginEnv
+                        ? `, with ${Object.entries(cli.pluginEnv)
+                              .map(([k, v]) => `${k}=${v}`)
+                              .join(" ")}`
+                        : ""
+                }`,
                 `${Math.round(perCluster)} MB (${memory.peakTotalRssMb} MB / ${memory.peakProcesses})`,
                 `≤ 80 MB${mark(perCluster <= 80)}`,
             ]);

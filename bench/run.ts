@@ -3,7 +3,8 @@
  * moment, and how program evaluation scales. Measures and reports; never fails on a number.
  *
  *   npm run bench -- [--quick | --full] [--members 1,5,10] [--repetitions 1] [--paths inline,cli,baseline]
- *                    [--baselines documented,shortcut] [--cli-setups compiled,...] [--preview-repetitions 3]
+ *                    [--baselines documented,shortcut] [--cli-setups compiled,...] [--plugin-env GOMEMLIMIT=64MiB]
+ *                    [--preview-repetitions 3]
  *                    [--reconcile-delay-ms 2000] [--wait-delays 5000,20000] [--wait-members 2]
  *                    [--eval-sizes 0,100,500] [--phases fleet,waits,eval] [--out FILE] [--keep]
  *
@@ -44,6 +45,8 @@ interface Options {
     baselines: BaselineProcedure[];
     /** Which CLI set-ups the no-change previews run in (cliFleet.ts CLI_SETUPS). */
     cliSetups: CliSetup[];
+    /** Environment for the CLI's plugins (`--plugin-env GOMEMLIMIT=64MiB,GOGC=50`): the provider-memory experiment. */
+    pluginEnv: Record<string, string>;
     /** No-change `pulumi preview`s per CLI set-up (and of the CLI floor), for medians. */
     previewRepetitions: number;
     reconcileDelayMs: number;
@@ -77,7 +80,7 @@ const PRESETS = {
 
 const USAGE =
     "usage: npm run bench -- [--quick | --full] [--members 1,5,10] [--repetitions 1] [--paths inline,cli,baseline] " +
-    "[--baselines documented,shortcut] [--cli-setups compiled,ts-node transpile-only,ts-node type check] [--preview-repetitions 3] " +
+    "[--baselines documented,shortcut] [--cli-setups compiled,ts-node transpile-only,ts-node type check] [--plugin-env NAME=value,...] [--preview-repetitions 3] " +
     "[--reconcile-delay-ms 2000] [--wait-delays 5000,20000] " +
     "[--wait-members 2] [--eval-sizes 0,100,500] [--phases fleet,waits,eval] [--out FILE] [--keep]";
 
@@ -102,6 +105,7 @@ function parseOptions(argv: string[]): Options {
         "--full",
         "--baselines",
         "--cli-setups",
+        "--plugin-env",
         "--members",
         "--repetitions",
         "--paths",
@@ -132,8 +136,15 @@ function parseOptions(argv: string[]): Options {
     const badSetup = cliSetups.find((name) => !(CLI_SETUPS as readonly string[]).includes(name));
     if (badSetup) throw new Error(`--cli-setups takes ${CLI_SETUPS.join(", ")}, got "${badSetup}". ${USAGE}`);
     const stamp = new Date().toISOString().slice(0, 16).replace(":", "");
+    const pluginEnv: Record<string, string> = {};
+    for (const pair of (value("--plugin-env") ?? "").split(",").filter(Boolean)) {
+        const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(pair);
+        if (!match) throw new Error(`--plugin-env takes NAME=value pairs separated by commas, got "${pair}". ${USAGE}`);
+        pluginEnv[match[1]] = match[2];
+    }
     return {
         preset,
+        pluginEnv,
         members: numbers("--members", defaults.members, 1),
         repetitions: numbers("--repetitions", [1], 1)[0],
         paths,
@@ -298,6 +309,7 @@ async function main(): Promise<void> {
                                     ...settings(members, options.reconcileDelayMs),
                                     previewRepetitions: options.previewRepetitions,
                                     setups: options.cliSetups,
+                                    pluginEnv: options.pluginEnv,
                                 }),
                             );
                         });
