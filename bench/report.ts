@@ -303,7 +303,11 @@ function memoryLine(fleets: FleetResult[]): string {
                 memory.cpuMsPerProcess === undefined
                     ? ""
                     : `, ${(memory.cpuMsPerProcess / 1000).toFixed(1)} s CPU each (median)`;
-            return `${run.path}, ${run.members} member${run.members === 1 ? "" : "s"}: ${memory.peakProcesses} processes, ${memory.peakTotalRssMb} MB${cpu}`;
+            const anon =
+                memory.peakTotalAnonMb === undefined
+                    ? ""
+                    : ` (${memory.peakTotalAnonMb} MB of it anonymous; each also maps ${memory.peakFileMbPerProcess} MB of the binary, shared)`;
+            return `${run.path}, ${run.members} member${run.members === 1 ? "" : "s"}: ${memory.peakProcesses} processes, ${memory.peakTotalRssMb} MB${anon}${cpu}`;
         })
         .join("; ");
     // One provider process per cluster: per-cluster memory from the largest fleet measured, scaled to 25 members.
@@ -311,10 +315,18 @@ function memoryLine(fleets: FleetResult[]): string {
     const perCluster = largest
         ? largest.providerMemory!.peakTotalRssMb / largest.providerMemory!.peakProcesses
         : undefined;
+    const largestMemory = largest?.providerMemory;
+    const anonPerCluster =
+        largestMemory?.peakTotalAnonMb === undefined
+            ? undefined
+            : largestMemory.peakTotalAnonMb / largestMemory.peakProcesses;
     const scaled =
         perCluster === undefined
             ? ""
-            : ` About ${Math.round(perCluster)} MB per cluster (${largest!.path}, ${largest!.members} members), so a 25-member fleet (26 clusters) needs about ${(Math.round((26 * perCluster) / 100) / 10).toFixed(1)} GB for its providers.`;
+            : anonPerCluster === undefined
+              ? ` About ${Math.round(perCluster)} MB of RSS per cluster (${largest!.path}, ${largest!.members} members).`
+              : ` About ${Math.round(perCluster)} MB of RSS per cluster (${largest!.path}, ${largest!.members} members), but only ${Math.round(anonPerCluster)} MB of it the process's own: ` +
+                `a 25-member fleet (26 clusters) needs about ${Math.round(26 * anonPerCluster + (largestMemory?.peakFileMbPerProcess ?? 0))} MB for its providers, not ${(Math.round((26 * perCluster) / 100) / 10).toFixed(1)} GB.`;
     return (
         `Memory: each sandbox cluster runs a kube-apiserver (${first?.apiServerRssMb ?? "?"} MB RSS) and a kube-controller-manager ` +
         `(${first?.controllerManagerRssMb ?? "?"} MB). Pulumi Kubernetes provider processes during the first \`up\` (one per cluster), peak: ${providers || "–"}.${scaled}`
@@ -520,18 +532,26 @@ export function cpuTargetsTable(results: BenchResults): string {
         const memory = cli?.providerMemory;
         if (memory && memory.peakProcesses > 0) {
             const perCluster = memory.peakTotalRssMb / memory.peakProcesses;
+            const env = cli?.pluginEnv
+                ? `, with ${Object.entries(cli.pluginEnv)
+                      .map(([k, v]) => `${k}=${v}`)
+                      .join(" ")}`
+                : "";
             rows.push([
                 n,
-                `provider RSS per cluster (first \`up\`, peak total / processes)${
-                    cli?.pluginEnv
-                        ? `, with ${Object.entries(cli.pluginEnv)
-                              .map(([k, v]) => `${k}=${v}`)
-                              .join(" ")}`
-                        : ""
-                }`,
+                `provider RSS per cluster (first \`up\`, peak total / processes)${env}`,
                 `${Math.round(perCluster)} MB (${memory.peakTotalRssMb} MB / ${memory.peakProcesses})`,
                 `≤ 80 MB${mark(perCluster <= 80)}`,
             ]);
+            if (memory.peakTotalAnonMb !== undefined) {
+                const anonPerCluster = memory.peakTotalAnonMb / memory.peakProcesses;
+                rows.push([
+                    n,
+                    "of which each provider's own (anonymous RSS), and its binary's pages (file RSS, shared by all)",
+                    `${Math.round(anonPerCluster)} MB own per cluster (${memory.peakTotalAnonMb} MB / ${memory.peakProcesses}); ${memory.peakFileMbPerProcess} MB file, once`,
+                    `≤ 80 MB own${mark(anonPerCluster <= 80)}`,
+                ]);
+            }
         }
     }
     return table(["members", "measure", "this run", "target"], rows);

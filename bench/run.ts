@@ -12,7 +12,8 @@
  * 2 members (the local stack) through the CLI and by both baseline procedures, 2 no-change previews of the
  * compiled set-up and of the CLI floor, evaluation under mocks for 0 and 100 members. `--full` is the documented
  * full run: 1, 5 and 10 members by every path and set-up, the wait-precision runs, evaluation up to 500 members.
- * Any option given explicitly overrides the preset's value. CPU time (every process, per role) and API requests
+ * Any option given explicitly overrides the preset's value. `npm run bench -- --render bench/results/X.json` rewrites
+ * X.md from saved results with the current tables. CPU time (every process, per role) and API requests
  * are the figures to compare; wall time is printed next to them but mostly measures the machine's other load.
  *
  * Writes bench/results/<date>.json (and the same tables as .md) and prints the Markdown tables. Every fleet runs
@@ -223,7 +224,22 @@ async function evaluateSize(members: number): Promise<EvaluationResult> {
     return JSON.parse(stdout.trim().split("\n").at(-1) as string) as EvaluationResult;
 }
 
+/** `--render FILE.json`: rewrites FILE.md from saved results with the current tables (e.g. after adding a column). */
+function render(file: string): void {
+    const results = JSON.parse(fs.readFileSync(file, "utf8")) as BenchResults;
+    for (const fleet of results.fleets) fleet.shortcut ??= [];
+    const report = markdownReport(results);
+    fs.writeFileSync(file.replace(/\.json$/, "") + ".md", report);
+    console.log(report);
+}
+
 async function main(): Promise<void> {
+    const renderAt = process.argv.indexOf("--render");
+    if (renderAt >= 0) {
+        const file = process.argv[renderAt + 1];
+        if (!file?.endsWith(".json")) throw new Error(`--render takes a results file (.json). ${USAGE}`);
+        return render(path.resolve(file));
+    }
     const options = parseOptions(process.argv.slice(2));
     if (
         (options.phases.has("fleet") || options.phases.has("waits")) &&
