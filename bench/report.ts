@@ -109,14 +109,16 @@ export function fleetTable(fleets: FleetResult[]): string {
 /** No-change `pulumi preview` (and the inline no-change `up`), medians over every repetition. */
 export function previewTable(fleets: FleetResult[], floor: CliFloor | undefined): string {
     // Wall clock, and in brackets the CPU time of the command's process tree (see cliFleet.ts timedCommand).
-    const withCpu = (ms: number[], cpuMs: number[]) => {
-        const cpu = medianOrUndefined(cpuMs);
+    const withCpu = (ms: number[], cpuMs: number[], breakdowns: Array<CpuBreakdown | undefined> = []) => {
+        // The repetition whose total is the median, as in the CPU table (its roles add up); else the median.
+        const cpu = medianBreakdown(breakdowns)?.totalMs ?? medianOrUndefined(cpuMs);
         return `${seconds(medianOrUndefined(ms))}${cpu === undefined ? "" : ` (CPU ${seconds(cpu)})`}`;
     };
     const cliCell = (fleet: FleetResult, setup: (typeof CLI_SETUPS)[number]) =>
         withCpu(
             fleet.cli.flatMap((run) => run.previews[setup]?.ms ?? []),
             fleet.cli.flatMap((run) => run.previews[setup]?.cpuMs ?? []),
+            fleet.cli.flatMap((run) => run.previews[setup]?.cpu ?? []),
         );
     return table(
         [
@@ -132,7 +134,7 @@ export function previewTable(fleets: FleetResult[], floor: CliFloor | undefined)
             seconds(medianOrUndefined(fleet.program.map((run) => run.preview.ms))),
             ...CLI_SETUPS.map((setup) => cliCell(fleet, setup)),
             seconds(PREVIEW_TARGET_MS(fleet.members)),
-            floor ? withCpu(floor.ms, floor.cpuMs ?? []) : "–",
+            floor ? withCpu(floor.ms, floor.cpuMs ?? [], floor.cpu) : "–",
             seconds(medianOrUndefined(fleet.program.map((run) => run.noChangeUp.ms))),
         ]),
     );
@@ -583,7 +585,7 @@ export function previewRequestsTable(results: BenchResults): string {
 export function markdownReport(results: BenchResults): string {
     const m = results.machine;
     return [
-        `Benchmark of ${results.startedAt} (${results.durationS} s, \`--${results.options.preset ?? "full"}\`) on ${m.cpus}× ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}; Node.js ${m.node}; ` +
+        `Benchmark of ${results.startedAt} (${results.durationS} s, \`npm run bench -- ${results.options.argv ?? `--${results.options.preset ?? "full"}`}\`) on ${m.cpus}× ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}; Node.js ${m.node}; ` +
             `load average at start ${m.loadAverage}${m.commit ? `; commit ${m.commit}` : ""}. Repetitions: ${results.options.repetitions} (medians shown).`,
         "",
         "**CPU and API requests** per phase and path: user + system CPU of every process the operation started " +

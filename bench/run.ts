@@ -259,6 +259,8 @@ async function main(): Promise<void> {
             phases: [...options.phases],
             paths: [...options.paths],
             out: path.relative(process.cwd(), options.out),
+            /** The command line as given, to repeat the run. */
+            argv: process.argv.slice(2).join(" "),
         },
         fleets: [],
         waits: [],
