@@ -272,12 +272,25 @@ export function waitTable(fleets: FleetResult[], waits: WaitResult[]): string {
 export function evaluationTable(evaluation: EvaluationResult[]): string {
     const empty = evaluation.find((result) => result.members === 0);
     return table(
-        ["members", "resources", "evaluation time", "per member", "peak RSS", "RSS per member"],
+        [
+            "members",
+            "resources",
+            "evaluation time",
+            "per member",
+            "CPU",
+            "CPU per member",
+            "peak RSS",
+            "RSS per member",
+        ],
         evaluation.map((result) => [
             result.members,
             result.resources,
             `${result.evaluateMs} ms`,
             result.members ? `${(result.evaluateMs / result.members).toFixed(1)} ms` : "–",
+            result.evaluateCpuMs === undefined ? "–" : `${result.evaluateCpuMs} ms`,
+            result.members && result.evaluateCpuMs !== undefined
+                ? `${(result.evaluateCpuMs / result.members).toFixed(1)} ms`
+                : "–",
             `${result.maxRssMb} MB`,
             result.members && empty ? `${((result.maxRssMb - empty.maxRssMb) / result.members).toFixed(2)} MB` : "–",
         ]),
