@@ -523,7 +523,7 @@ export function cpuTargetsTable(results: BenchResults): string {
                 n,
                 "no-change `pulumi preview`: requests per member; writes",
                 `${perMember.toFixed(1)}/member; ${preview.cost.writes} writes (${preview.cost.reviews} reviews)`,
-                `≤ ${PREVIEW_REQUESTS_PER_MEMBER_TARGET}/member, 0 writes${mark(perMember <= PREVIEW_REQUESTS_PER_MEMBER_TARGET && preview.cost.writes === 0)}`,
+                `≤ ${PREVIEW_REQUESTS_PER_MEMBER_TARGET}/member${mark(perMember <= PREVIEW_REQUESTS_PER_MEMBER_TARGET)}, 0 writes${mark(preview.cost.writes === 0)}`,
             ]);
         }
         const upCpu = cli?.firstUp.cpu?.totalMs;
