@@ -356,7 +356,7 @@ function warnings(results: BenchResults): string[] {
     return runs.map((run) => run.attributionWarning).filter((warning): warning is string => warning !== undefined);
 }
 
-/** Targets of issue 21, in CPU of one run: see cpuTargetsTable. */
+/** The CPU and request targets, computed within one run: see cpuTargetsTable. */
 export const PREVIEW_CPU_TARGET_MS = (members: number) => 1000 + 100 * members;
 export const PREVIEW_REQUESTS_PER_MEMBER_TARGET = 8;
 export const FIRST_UP_CPU_TARGET_RATIO = 1.3;
@@ -500,7 +500,7 @@ export function cpuTable(results: BenchResults): string {
     );
 }
 
-/** The issue's targets, from CPU and requests of this one run; misses are shown, never hidden. */
+/** The targets, from CPU and requests of this one run; misses are shown, never hidden. */
 export function cpuTargetsTable(results: BenchResults): string {
     const floor = medianBreakdown(results.cliFloor?.cpu ?? [])?.totalMs;
     const rows: Array<Array<string | number>> = [];
@@ -609,7 +609,7 @@ export function markdownReport(results: BenchResults): string {
         "",
         cpuTable(results),
         "",
-        "**Targets** (issue 21), computed from CPU within this run:",
+        "**Targets**, computed from CPU and requests within this run:",
         "",
         cpuTargetsTable(results),
         "",
