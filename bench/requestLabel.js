@@ -7,8 +7,8 @@
  * - Inline program (the program runs in the benchmark's process): `asProgram(operation)` relabels this process's
  *   node-fetch requests while the stack operation runs; the emulator runs in its own process.
  * - Requests sent with no User-Agent at all (the program's raw GETs of /version and the ks-apiserver service proxy,
- *   kubeClient.ts rawGet and probeKsApiserver, use https.request directly) get the label too: without it the audit
- *   log shows an empty User-Agent and they would go uncounted.
+ *   functions rawGet and probeKsApiserver, use https.request directly) get the label too: without it the audit log
+ *   shows an empty User-Agent and they would go uncounted.
  * - Through the CLI (the program runs in a Node.js process the language host starts): the benchmark sets
  *   NODE_OPTIONS="--require <this file>" and KSF_BENCH_LABEL_PROGRAM=1 for the `pulumi` commands only, so that
  *   process relabels all of its requests. Plain JavaScript so that the program's start-up pays no compiler for it.
