@@ -23,6 +23,7 @@ import {
     TimedCost,
     withSandbox,
 } from "./fleet";
+import { CpuBreakdown, sampleProcessCpu } from "./processCpu";
 import { ProviderMemory, sampleProviderMemory } from "./providerMemory";
 
 const STACK = "bench";
@@ -37,6 +38,8 @@ export interface CliPreviews {
     ms: number[];
     /** CPU time of each one's process tree, ms (see timedCommand). */
     cpuMs?: number[];
+    /** The same per role (CLI, language host, program, providers), each repetition. */
+    cpu?: CpuBreakdown[];
     /** API requests of the first one. */
     cost: ApiCost;
 }
@@ -49,9 +52,12 @@ export interface CliRun {
     /** `npm run build` on the fresh copy (every source transpiled), before the first `up`; untimed otherwise. */
     compileFromScratchMs: number;
     /** `pulumi up --yes --skip-preview` (what the Automation API runs for `up`), compiled set-up. */
-    firstUp: TimedCost & { cpuMs?: number };
+    firstUp: TimedCost & { cpuMs?: number; cpu?: CpuBreakdown };
     timeline: StartupTimeline;
-    previews: Record<CliSetup, CliPreviews>;
+    /** Per set-up that was run (`--cli-setups`; the quick run: compiled only). */
+    previews: Partial<Record<CliSetup, CliPreviews>>;
+    /** The environment added for the CLI's plugins (`--plugin-env`), when any. */
+    pluginEnv?: Record<string, string>;
     providerMemory?: ProviderMemory;
     attributionWarning?: string;
 }
@@ -60,6 +66,7 @@ export interface CliRun {
 export interface CliFloor {
     ms: number[];
     cpuMs?: number[];
+    cpu?: CpuBreakdown[];
 }
 
 /** NODE_OPTIONS that make the program's process label its own requests (bench/requestLabel.js). */
@@ -76,17 +83,28 @@ async function timedCommand(
     project: CliProject,
     command: string,
     env: Record<string, string> = {},
-): Promise<{ startMs: number; endMs: number; cpuMs: number; result: CommandResult }> {
+): Promise<{ startMs: number; endMs: number; cpuMs: number; cpu: CpuBreakdown; result: CommandResult }> {
     const startMs = Date.now();
-    const result = await project.run(`TIMEFORMAT='ksf-bench-cpu %3U %3S'; time { ${command} ; }`, {
+    const running = project.start(`TIMEFORMAT='ksf-bench-cpu %3U %3S'; time { ${command} ; }`, {
         env: { ...labelEnv(), ...env },
     });
+    const shell = running.process.pid as number;
+    // Per role from samples of the command's tree; the total from bash's `time` (every process, reaped ones too).
+    const sampler = sampleProcessCpu(() => [shell]);
+    let result: CommandResult;
+    let totalMs = 0;
+    try {
+        result = await running.done;
+    } finally {
+        const cpu = [...running.output().matchAll(/ksf-bench-cpu ([\d.]+) ([\d.]+)/g)].at(-1);
+        if (cpu) totalMs = Math.round((Number(cpu[1]) + Number(cpu[2])) * 1000);
+    }
+    const breakdown = sampler.stop(totalMs);
     const endMs = Date.now();
     if (result.code !== 0)
         throw new Error(`\`${command}\` exited ${result.code}:\n${result.output.split("\n").slice(-30).join("\n")}`);
-    const cpu = [...result.output.matchAll(/ksf-bench-cpu ([\d.]+) ([\d.]+)/g)].at(-1);
-    if (!cpu) throw new Error(`\`${command}\`: no CPU time in its output`);
-    return { startMs, endMs, cpuMs: Math.round((Number(cpu[1]) + Number(cpu[2])) * 1000), result };
+    if (!totalMs) throw new Error(`\`${command}\`: no CPU time in its output`);
+    return { startMs, endMs, cpuMs: totalMs, cpu: breakdown, result };
 }
 
 /** Rewrites the copy's Pulumi.yaml and package.json for a set-up; returns the environment it needs. */
@@ -113,7 +131,14 @@ function useSetup(
 }
 
 /** First `pulumi up` and no-change `pulumi preview`s through the CLI, on a fresh fleet. */
-export async function runCli(settings: RunSettings & { previewRepetitions: number }): Promise<CliRun> {
+export async function runCli(
+    settings: RunSettings & {
+        previewRepetitions: number;
+        setups?: readonly CliSetup[];
+        /** Added to the `pulumi` commands' environment, which the CLI passes to its plugins (e.g. GOMEMLIMIT). */
+        pluginEnv?: Record<string, string>;
+    },
+): Promise<CliRun> {
     return withSandbox(settings, `cli-${settings.members}`, async (sandbox, { sandboxStartMs, openApiWarmupMs }) => {
         const project = CliProject.create(sandbox.dir);
         try {
@@ -146,9 +171,12 @@ export async function runCli(settings: RunSettings & { previewRepetitions: numbe
             settings.log(`cli-${settings.members}: pulumi up ...`);
             const sampler = sampleProviderMemory();
             let providerMemory: ProviderMemory | undefined;
-            const up = await timedCommand(project, "pulumi up --yes --skip-preview --non-interactive").finally(
-                () => (providerMemory = sampler.stop()),
-            );
+            const pluginEnv = settings.pluginEnv ?? {};
+            const up = await timedCommand(
+                project,
+                "pulumi up --yes --skip-preview --non-interactive",
+                pluginEnv,
+            ).finally(() => (providerMemory = sampler.stop()));
             log("pulumi up", up.endMs - up.startMs);
             const outputs = await project.ok(`pulumi stack output members --json`);
             const exported = JSON.parse(outputs.stdout) as Record<string, { ready?: boolean }>;
@@ -158,12 +186,17 @@ export async function runCli(settings: RunSettings & { previewRepetitions: numbe
             if (notReady.length > 0)
                 throw new Error(`cli-${settings.members}: not Ready after pulumi up: ${notReady.join(", ")}`);
 
-            const previews = {} as Record<CliSetup, CliPreviews>;
-            for (const setup of CLI_SETUPS) {
+            const previews: Partial<Record<CliSetup, CliPreviews>> = {};
+            for (const setup of settings.setups ?? CLI_SETUPS) {
                 const env = useSetup(project, setup, original);
                 const runs = [];
                 for (let repetition = 0; repetition < settings.previewRepetitions; repetition++) {
-                    runs.push(await timedCommand(project, "pulumi preview --expect-no-changes --non-interactive", env));
+                    runs.push(
+                        await timedCommand(project, "pulumi preview --expect-no-changes --non-interactive", {
+                            ...pluginEnv,
+                            ...env,
+                        }),
+                    );
                 }
                 const ms = runs.map((run) => run.endMs - run.startMs);
                 log(
@@ -173,6 +206,7 @@ export async function runCli(settings: RunSettings & { previewRepetitions: numbe
                 previews[setup] = {
                     ms,
                     cpuMs: runs.map((run) => run.cpuMs),
+                    cpu: runs.map((run) => run.cpu),
                     cost: clientCost(sandbox, "program", runs[0].startMs, runs[0].endMs),
                 };
             }
@@ -191,9 +225,10 @@ export async function runCli(settings: RunSettings & { previewRepetitions: numbe
                 sandboxStartMs,
                 openApiWarmupMs,
                 compileFromScratchMs,
-                firstUp: { ms: up.endMs - up.startMs, cpuMs: up.cpuMs, cost: firstUpCost },
+                firstUp: { ms: up.endMs - up.startMs, cpuMs: up.cpuMs, cpu: up.cpu, cost: firstUpCost },
                 timeline: startupTimeline(sandbox, within(auditRequests(sandbox), up.startMs, up.endMs), up.startMs),
                 previews,
+                ...(Object.keys(pluginEnv).length ? { pluginEnv } : {}),
                 providerMemory,
                 ...(attributionWarning ? { attributionWarning } : {}),
             };
@@ -227,12 +262,14 @@ export async function runCliFloor(dir: string, repetitions: number): Promise<Cli
         await project.ok(`pulumi up --yes --skip-preview --non-interactive`);
         const ms: number[] = [];
         const cpuMs: number[] = [];
+        const cpu: CpuBreakdown[] = [];
         for (let repetition = 0; repetition < repetitions; repetition++) {
             const run = await timedCommand(project, "pulumi preview --expect-no-changes --non-interactive");
             ms.push(run.endMs - run.startMs);
             cpuMs.push(run.cpuMs);
+            cpu.push(run.cpu);
         }
-        return { ms, cpuMs };
+        return { ms, cpuMs, cpu };
     } finally {
         project.dispose();
     }

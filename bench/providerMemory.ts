@@ -11,6 +11,25 @@ export interface ProviderMemory {
     peakTotalRssMb: number;
     /** CPU time (user + system) each provider process had used when last sampled, median over them, ms. */
     cpuMsPerProcess?: number;
+    /**
+     * Highest total anonymous RSS (heap, stacks: memory each process has to itself), MB. RSS also counts the pages of
+     * the provider's 167 MB binary it has touched (RssFile, ~80 MB each), which the page cache holds once for all
+     * provider processes: summing RSS counts them once per process.
+     */
+    peakTotalAnonMb?: number;
+    /** Highest file-backed RSS of one provider process (its binary's pages, shared by all of them), MB. */
+    peakFileMbPerProcess?: number;
+}
+
+/** RssAnon and RssFile of a process, MB (/proc/<pid>/status), or undefined when it is gone. */
+function rssParts(pid: number): { anonMb: number; fileMb: number } | undefined {
+    try {
+        const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+        const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+        return { anonMb: kb("RssAnon") / 1024, fileMb: kb("RssFile") / 1024 };
+    } catch {
+        return undefined;
+    }
 }
 
 /** Parent pid, command name and RSS (MB) of every process. */
@@ -63,6 +82,15 @@ export function sampleProviderMemory(intervalMs = 500): { stop: () => ProviderMe
         for (const p of providers) cpuMsByPid.set(p.pid, p.cpuMs);
         peak.peakProcesses = Math.max(peak.peakProcesses, providers.length);
         peak.peakTotalRssMb = Math.max(peak.peakTotalRssMb, Math.round(providers.reduce((sum, p) => sum + p.rssMb, 0)));
+        const parts = providers.map((p) => rssParts(p.pid)).filter((part) => part !== undefined);
+        if (parts.length) {
+            const anon = Math.round(parts.reduce((sum, part) => sum + part.anonMb, 0));
+            peak.peakTotalAnonMb = Math.max(peak.peakTotalAnonMb ?? 0, anon);
+            peak.peakFileMbPerProcess = Math.max(
+                peak.peakFileMbPerProcess ?? 0,
+                Math.round(Math.max(...parts.map((part) => part.fileMb))),
+            );
+        }
     };
     const timer = setInterval(sample, intervalMs);
     return {
