@@ -28,7 +28,10 @@ import {
 const [INSTALLER_GROUP, INSTALLER_VERSION] = INSTALLER_API_VERSION.split("/");
 const [CLUSTER_GROUP, CLUSTER_VERSION] = CLUSTER_API_VERSION.split("/");
 
-/** ClusterConfiguration kubesphere-system/ks-installer (3.x); undefined when it does not exist. */
+/**
+ * ClusterConfiguration kubesphere-system/ks-installer (3.x); undefined when it does not exist.
+ * @internal
+ */
 export function readInstallerObject(custom: CustomObjectsApi): Promise<object | undefined> {
     return notFoundAsUndefined(() =>
         custom.getNamespacedCustomObject({
