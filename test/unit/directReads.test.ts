@@ -288,8 +288,11 @@ describe("direct cluster reads against a loopback API server", () => {
 });
 
 describe("diagnosis reads (components/kubesphere/reads.ts, probes.ts)", () => {
-    /** Answers /version (or 401), SelfSubjectAccessReviews (allowed unless the verb is "*"), and one Cluster. */
-    function diagnosisServer(options: { unauthorized?: boolean } = {}) {
+    /**
+     * Answers /version (or 401), SelfSubjectAccessReviews (allowed unless the verb is "*", or all with
+     * `clusterAdmin`; counted in `reviews`), and one Cluster.
+     */
+    function diagnosisServer(options: { unauthorized?: boolean; clusterAdmin?: boolean; reviews?: string[] } = {}) {
         const server = http.createServer((request, response) => {
             const url = new URL(request.url ?? "/", "http://x");
             if (options.unauthorized) {
@@ -308,11 +311,15 @@ describe("diagnosis reads (components/kubesphere/reads.ts, probes.ts)", () => {
                 let body = "";
                 request.on("data", (chunk) => (body += chunk));
                 request.on("end", () => {
-                    const review = JSON.parse(body) as { spec: { resourceAttributes: { verb: string } } };
+                    const review = JSON.parse(body) as {
+                        spec: { resourceAttributes: { verb: string; resource: string } };
+                    };
+                    const { verb, resource } = review.spec.resourceAttributes;
+                    options.reviews?.push(`${verb} ${resource}`);
                     response.writeHead(201, { "content-type": "application/json" }).end(
                         JSON.stringify({
                             ...review,
-                            status: { allowed: review.spec.resourceAttributes.verb !== "*" },
+                            status: { allowed: options.clusterAdmin === true || verb !== "*" },
                         }),
                     );
                 });
@@ -373,6 +380,27 @@ describe("diagnosis reads (components/kubesphere/reads.ts, probes.ts)", () => {
             stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
         };
     }
+
+    it("asks one review for a cluster-admin identity: every verb on every resource implies the other rights", async () => {
+        const reviews: string[] = [];
+        const api = diagnosisServer({ clusterAdmin: true, reviews });
+        const server = await api.start();
+        try {
+            const probe = await probeImportKubeconfig(parseKubeconfig(loopbackKubeconfig("m1", server)), "x");
+            assert.deepStrictEqual(reviews, ["* *"]);
+            assert.deepStrictEqual(
+                probe.access?.map((check) => `${check.what}: ${check.allowed}`),
+                [
+                    "get namespaces: true",
+                    "list nodes: true",
+                    "get services/proxy in kubesphere-system: true",
+                    "do everything (cluster-admin): true",
+                ],
+            );
+        } finally {
+            await api.stop();
+        }
+    });
 
     it("probes an imported kubeconfig: reachable, and which of KubeSphere's permissions the identity has", async () => {
         const api = diagnosisServer();
