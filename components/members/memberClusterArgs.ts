@@ -10,7 +10,7 @@ import type { ClusterCondition } from "../kubesphere/kubesphereObjects";
 import type { KubesphereInstall } from "../kubesphere/kubesphereVersion";
 
 export interface MemberClusterArgs {
-    /** The host to join: a {@link HostCluster}, or `{ kubernetesProvider, jwtSecret, kubesphereMajor, ... }` taken from another stack. */
+    /** The host to join: a HostCluster, or `federationHost(...)` for a host made elsewhere (host/federationHost.ts). */
     host: FederationHost;
     /** Kubeconfig YAML Pulumi uses to reach the member, one context (see components/kubernetes/kubeconfig.ts). Secret. */
     kubeconfig: pulumi.Input<string>;
