@@ -123,10 +123,9 @@ const seconds = z
     .positive({ error: (issue) => `must be positive, found ${found(issue.input)}. Fix: e.g. 600` });
 
 /** KubeSphere major version of the host; `auto` reads it from the host's kubesphere-config layout. */
-export const KUBESPHERE_MAJORS = ["v3", "v4", "auto"] as const;
-export type KubesphereMajorSetting = (typeof KUBESPHERE_MAJORS)[number];
+const KUBESPHERE_MAJOR_SETTINGS = ["v3", "v4", "auto"] as const;
 
-const kubesphereMajor = z.enum(KUBESPHERE_MAJORS, {
+const kubesphereMajor = z.enum(KUBESPHERE_MAJOR_SETTINGS, {
     error: (issue) => `unknown version ${found(issue.input)}. Fix: use v3, v4 or auto (the default)`,
 });
 

@@ -7,12 +7,10 @@
  * as written (last test).
  */
 import * as assert from "assert";
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { promisify } from "util";
 import { AdmissionregistrationV1Api } from "@kubernetes/client-node";
 import {
     clusterApi,
@@ -23,15 +21,13 @@ import {
     installerSpecOf,
     jwtSecretOf,
     memberClusters,
+    warmOpenApi,
 } from "./harness/clusterQueries";
 import { CliProject, CommandResult } from "./harness/cliProject";
 import { DOC_SECTIONS, docCommands } from "./harness/docCommands";
 import { createFederationStack } from "./harness/federationStack";
-import { toolsBinDir } from "./sandbox/paths";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
 import { waitFor } from "./sandbox/waitFor";
-
-const execFileAsync = promisify(execFile);
 
 /** What `pulumi up` prints when run non-interactively needs `--yes`; a user answers the prompt instead. */
 const ANSWER_YES = { PULUMI_SKIP_CONFIRMATIONS: "true" };
@@ -84,15 +80,7 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         // KubeSphere 3.4 (the sandbox's default): its webhook keeps the finalizer of an unreachable member's Cluster.
         sandbox = await startSandbox({ dir: path.join(workDir, "sandbox"), members: 2 });
         project = CliProject.create(sandbox.dir);
-        // A fresh kube-apiserver builds its OpenAPI documents on the first request (seconds; over the provider's 32 s
-        // timeout on a loaded machine); clusters that have run a while answer from a cache.
-        for (const cluster of sandbox.clusters) {
-            await execFileAsync(
-                path.join(toolsBinDir(), "kubectl"),
-                ["--kubeconfig", cluster.kubeconfigPath, "get", "--raw", "/openapi/v2"],
-                { maxBuffer: 256 * 1024 * 1024 },
-            );
-        }
+        await warmOpenApi(sandbox);
     });
 
     after(async function () {

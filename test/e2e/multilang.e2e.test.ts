@@ -13,12 +13,19 @@
  * package), so the YAML program is exactly what a user writes.
  */
 import * as assert from "assert";
-import { execFileSync, spawn } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { conditionOf, contextBefore, jwtSecretOf, memberClusters, waitUntil } from "./harness/clusterQueries";
+import {
+    conditionOf,
+    contextBefore,
+    jwtSecretOf,
+    memberClusters,
+    waitUntil,
+    warmOpenApi,
+} from "./harness/clusterQueries";
 import { engineEnv } from "./harness/federationStack";
 import { DOC_SECTIONS, docBlocks, docCommands } from "./harness/docCommands";
 import { compileNodejsStandIn } from "./harness/languageHosts";
@@ -184,14 +191,7 @@ describe("the component package from a Pulumi YAML program (e2e, real CLI, multi
             fs.realpathSync(path.join(toolsBinDir(), "pulumi-resource-kubernetes")),
             path.join(providerDir, "pulumi-resource-kubernetes"),
         );
-        // A fresh kube-apiserver builds its OpenAPI documents on the first request (see cli.e2e.test.ts).
-        for (const cluster of sandbox.clusters) {
-            execFileSync(
-                path.join(toolsBinDir(), "kubectl"),
-                ["--kubeconfig", cluster.kubeconfigPath, "get", "--raw", "/openapi/v2"],
-                { maxBuffer: 256 * 1024 * 1024 },
-            );
-        }
+        await warmOpenApi(sandbox);
     });
 
     after(async function () {

@@ -6,17 +6,14 @@
  * need aliases for this to hold, so a missing alias fails here, naming the URNs.
  */
 import * as assert from "assert";
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { promisify } from "util";
 import { CliProject } from "./harness/cliProject";
 import { checkOutProgram, kubernetesSdkVersion, UpgradeFrom, upgradeFromCommit } from "./harness/previousProgram";
 import { REPO_ROOT, toolsBinDir } from "./sandbox/paths";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
-
-const execFileAsync = promisify(execFile);
+import { warmOpenApi } from "./harness/clusterQueries";
 
 /** Step operations that replace or delete something that exists (Pulumi's display ops, `pulumi preview --json`). */
 const DESTRUCTIVE_OPS = new Set([
@@ -67,14 +64,7 @@ describe("upgrades keep stacks intact: pulumi up with the previous program, pulu
                     `the suite has only the provider for ${currentProvider} (test/e2e/tools/build.sh) and no network to fetch another; ` +
                     `fix: set UPGRADE_FROM_REF to a commit on ${currentProvider}, or build that provider version`,
             );
-        // A fresh kube-apiserver builds its OpenAPI documents on the first request (see cli.e2e.test.ts).
-        for (const cluster of sandbox.clusters) {
-            await execFileAsync(
-                path.join(toolsBinDir(), "kubectl"),
-                ["--kubeconfig", cluster.kubeconfigPath, "get", "--raw", "/openapi/v2"],
-                { maxBuffer: 256 * 1024 * 1024 },
-            );
-        }
+        await warmOpenApi(sandbox);
     });
 
     after(async function () {

@@ -3,11 +3,17 @@
  * Values read here (jwtSecrets, kubeconfigs) are secrets: tests compare them, never print them.
  */
 import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import { execFile } from "child_process";
+import * as path from "path";
+import { promisify } from "util";
 import * as yaml from "js-yaml";
 import { httpStatus } from "../emulator/kubeApi";
 import { KubesphereSettings, readKubesphereYaml } from "../emulator/kubesphereYaml";
+import { toolsBinDir } from "../sandbox/paths";
 import { Sandbox } from "../sandbox/sandbox";
 import { waitFor } from "../sandbox/waitFor";
+
+const execFileAsync = promisify(execFile);
 
 export const CLUSTER = { group: "cluster.kubesphere.io", version: "v1alpha1", plural: "clusters" };
 export const INSTALLER = {
@@ -161,4 +167,19 @@ export async function waitUntil(condition: () => Promise<boolean>, what: string)
 export function contextBefore(text: string, secret: string): string {
     const at = text.indexOf(secret);
     return JSON.stringify(text.slice(Math.max(0, at - 120), at));
+}
+
+/**
+ * Has every kube-apiserver of the sandbox build its OpenAPI documents now: a fresh one builds them on the first
+ * request (seconds; over the provider's 32 s timeout on a loaded machine), clusters that have run a while answer
+ * from a cache. Tests that run the CLI call it before their first `pulumi` command.
+ */
+export async function warmOpenApi(sandbox: Sandbox): Promise<void> {
+    for (const cluster of sandbox.clusters) {
+        await execFileAsync(
+            path.join(toolsBinDir(), "kubectl"),
+            ["--kubeconfig", cluster.kubeconfigPath, "get", "--raw", "/openapi/v2"],
+            { maxBuffer: 256 * 1024 * 1024 },
+        );
+    }
 }
