@@ -23,7 +23,7 @@ import {
     memberClusters,
     warmOpenApi,
 } from "./harness/clusterQueries";
-import { CliProject, CommandResult } from "./harness/cliProject";
+import { CliProject, CommandResult, diagnosticsGroup } from "./harness/cliProject";
 import { DOC_SECTIONS, docCommands } from "./harness/docCommands";
 import { createFederationStack } from "./harness/federationStack";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
@@ -318,12 +318,7 @@ describe("the Pulumi CLI on index.ts (e2e, CLI path)", function () {
         ]);
         // Pulumi groups diagnostics by resource, a header line per resource with its messages indented below it (the
         // order of the groups varies): the refusal is in the member component's group (a ResourceError on it).
-        const diagnostics = preview.output.slice(preview.output.indexOf("\nDiagnostics:\n")).split("\n");
-        const header = diagnostics.findIndex(
-            (line) => line.trim() === "kubesphere-federation:index:MemberCluster (member2):",
-        );
-        const groupEnd = diagnostics.findIndex((line, index) => index > header && !/^\s{4,}\S/.test(line));
-        const memberBlock = header < 0 ? "" : diagnostics.slice(header, groupEnd).join("\n");
+        const memberBlock = diagnosticsGroup(preview.output, "kubesphere-federation:index:MemberCluster (member2):");
         assert.match(
             memberBlock,
             /^\s+error: KubeSphere is not installed on member "member2"/m,

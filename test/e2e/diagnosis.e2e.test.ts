@@ -20,7 +20,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { MERGE_PATCH } from "./emulator/kubeApi";
 import { clusterApi, conditionOf, hostCluster, importedKubeconfig, jwtSecretOf } from "./harness/clusterQueries";
-import { CliProject } from "./harness/cliProject";
+import { CliProject, diagnosticsGroup } from "./harness/cliProject";
 import { createFederationStack, FederationStack } from "./harness/federationStack";
 import { DOC_SECTIONS, docCommands } from "./harness/docCommands";
 import { freePort } from "./sandbox/freePort";
@@ -346,12 +346,8 @@ describe("diagnosis: why a join is stuck (e2e)", function () {
             await project.ok("pulumi stack init stuck");
             const up = await project.run("pulumi up --yes");
             assert.notStrictEqual(up.code, 0, up.output);
-            // The update's Diagnostics (the preview before it has a block with the warnings only).
-            const block =
-                up.output
-                    .split("\n\n")
-                    .filter((part) => part.trimStart().startsWith("kubesphere-federation:index:MemberCluster (stuck):"))
-                    .pop() ?? "";
+            // The update's Diagnostics (the preview before it has a group with the warnings only).
+            const block = diagnosticsGroup(up.output, "kubesphere-federation:index:MemberCluster (stuck):");
             assert.match(
                 block,
                 new RegExp(

@@ -19,6 +19,19 @@ const KUBERNETES_PROVIDER_VERSION = (
     ) as { version: string }
 ).version;
 
+/**
+ * One resource's group in the last "Diagnostics:" section of a CLI run (an update prints its preview's section first):
+ * the header line, e.g. "kubesphere-federation:index:MemberCluster (stuck):", and its indented messages. Pulumi
+ * orders the groups as it pleases, so a test finds its group by header, never by position. "" when it is absent.
+ */
+export function diagnosticsGroup(output: string, header: string): string {
+    const lines = output.slice(output.lastIndexOf("\nDiagnostics:\n")).split("\n");
+    const start = lines.findIndex((line) => line.trim() === header);
+    if (start < 0) return "";
+    const end = lines.findIndex((line, index) => index > start && !/^\s{4,}\S/.test(line));
+    return lines.slice(start, end < 0 ? undefined : end).join("\n");
+}
+
 /** What one command did. */
 export interface CommandResult {
     command: string;
