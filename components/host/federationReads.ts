@@ -9,10 +9,12 @@ import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
 import { asResourceError } from "../kubernetes/resourceErrors";
 import { ClusterAccess, liveClusterAccess } from "../kubesphere/clusterAccess";
 import type { ClusterFacts, HostFacts } from "../kubesphere/facts";
+import type { ClockReading } from "../kubesphere/probes";
 
 /** The direct reads of one federation and the facts read once per run (this file's header says why). */
 export class FederationReads {
     private hostFacts?: Promise<HostFacts>;
+    private hostClockReading?: Promise<ClockReading>;
     private readonly memberFactsByKubeconfig = new Map<string, Promise<ClusterFacts>>();
 
     /**
@@ -37,6 +39,15 @@ export class FederationReads {
             },
         );
         return this.hostFacts;
+    }
+
+    /**
+     * The host's clock, read once: each member's clock-skew check compares its own reading with this one (an offset
+     * against the local clock, which a run's minutes do not move).
+     */
+    hostClock(hostKubeconfig: ParsedKubeconfig): Promise<ClockReading> {
+        this.hostClockReading ??= this.access.readClock(hostKubeconfig);
+        return this.hostClockReading;
     }
 
     /** A member's facts, read once per member kubeconfig. */

@@ -43,6 +43,8 @@ export interface ImportedCluster {
     isHostEntry: boolean;
     /** status.kubeSphereVersion; on 4.x the host's own entry is where the host's version lives. */
     kubeSphereVersion?: string;
+    /** Its Ready condition is True (as KubeSphere last wrote it). */
+    ready?: boolean;
     /** The Pulumi stack that created it, from the program's annotation (kubesphereObjects.ts STACK_ANNOTATION); absent without one. */
     stack?: string;
 }

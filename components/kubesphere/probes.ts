@@ -71,14 +71,16 @@ export async function probeImportKubeconfig(kubeconfig: ParsedKubeconfig, source
     const server = cluster?.server ?? "";
     const insecure = cluster?.skipTLSVerify === true;
     let reach: ReachProbe;
+    let clock: ClockReading | undefined;
     try {
         const answer = await rawGet(kubeConfig, server, "/version");
         reach =
             answer.status === 401 ? { ok: false, kind: "unauthorized", detail: "HTTP 401 Unauthorized" } : { ok: true };
+        clock = clockOf(answer);
     } catch (err) {
         reach = classifyRequestError(err);
     }
-    if (!reach.ok) return { server, source, reach, insecure };
+    if (!reach.ok) return { server, source, reach, insecure, ...(clock ? { clock } : {}) };
     const authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
     const review = async ({ what, attributes }: (typeof NEEDED_ACCESS)[number]): Promise<AccessCheck> => {
         try {
@@ -102,16 +104,21 @@ export async function probeImportKubeconfig(kubeconfig: ParsedKubeconfig, source
                 : [...(await Promise.all(NEEDED_ACCESS.slice(0, -1).map(review))), all],
         )
         .catch(() => undefined);
-    return { server, source, reach, insecure, ...(access ? { access } : {}) };
+    return { server, source, reach, insecure, ...(access ? { access } : {}), ...(clock ? { clock } : {}) };
 }
 
 /** The cluster's clock, from the Date header of GET /version. Rejects when the cluster does not answer. */
 export async function readClock(kubeconfig: ParsedKubeconfig): Promise<ClockReading> {
     const kubeConfig = clientConfig(kubeconfig);
-    const answer = await rawGet(kubeConfig, kubeConfig.getCurrentCluster()?.server ?? "", "/version");
+    const clock = clockOf(await rawGet(kubeConfig, kubeConfig.getCurrentCluster()?.server ?? "", "/version"));
+    if (clock === undefined) throw new Error("the API server sent no Date header");
+    return clock;
+}
+
+/** The clock reading in an answer's Date header; undefined without one. */
+function clockOf(answer: { date?: string; sentMs: number; receivedMs: number }): ClockReading | undefined {
     const serverMs = answer.date === undefined ? NaN : Date.parse(answer.date);
-    if (Number.isNaN(serverMs)) throw new Error("the API server sent no Date header");
-    return { serverMs, sentMs: answer.sentMs, receivedMs: answer.receivedMs };
+    return Number.isNaN(serverMs) ? undefined : { serverMs, sentMs: answer.sentMs, receivedMs: answer.receivedMs };
 }
 
 /** One permission KubeSphere needs on the member, as a SelfSubjectAccessReview answered it. */
@@ -132,6 +139,8 @@ export interface ImportProbe {
     access?: AccessCheck[];
     /** The kubeconfig verifies no server certificate (`insecure-skip-tls-verify`). */
     insecure?: boolean;
+    /** The server's clock from the reach request's Date header (the diagnosis's clock check reuses it). */
+    clock?: ClockReading;
 }
 
 /** One API server's clock, read from the `Date` header of a response (1 s resolution), against the local clock. */

@@ -272,7 +272,7 @@ export async function readImportedKubeconfig(
 /** A Cluster as listed on the host, the fields read. */
 export type ClusterItem = {
     metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-    status?: { uid?: string; kubeSphereVersion?: string };
+    status?: { uid?: string; kubeSphereVersion?: string; conditions?: { type?: string; status?: string }[] };
 };
 
 /** The items of a Cluster list (none when the list is absent). */
@@ -287,6 +287,9 @@ export function importedCluster(item: ClusterItem): ImportedCluster {
         uid: item.status?.uid || undefined,
         isHostEntry: item.metadata?.labels?.[HOST_CLUSTER_LABEL] !== undefined,
         kubeSphereVersion: item.status?.kubeSphereVersion || undefined,
+        ...(item.status?.conditions?.some((found) => found.type === "Ready" && found.status === "True")
+            ? { ready: true }
+            : {}),
         ...(item.metadata?.annotations?.[STACK_ANNOTATION]
             ? { stack: item.metadata.annotations[STACK_ANNOTATION] }
             : {}),

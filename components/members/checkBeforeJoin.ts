@@ -71,8 +71,13 @@ async function preflight(
         hostKubeconfig === undefined ? undefined : ctx.reads.host(args.host.hostClusterName, hostKubeconfig),
     ]);
     // docs/kubesphere.md §4.3, the console's check; 3.x only (4.x members may be bare until the host installs ks-core).
-    const ksApiserverProblem =
-        v3 && facts.installer !== undefined ? await access.probeKsApiserver(memberKubeconfig) : undefined;
+    // The console validates before an import only: a member the host already lists as this cluster (same kube-system
+    // UID) and Ready is past it, so its previews skip the probe (one request per member; bench/RESULTS.md).
+    const imported = host?.clusters.find(
+        (cluster) => cluster.name === name && !cluster.isHostEntry && cluster.uid === facts.kubeSystemUid,
+    );
+    const probeKsApiserver = v3 && facts.installer !== undefined && imported?.ready !== true;
+    const ksApiserverProblem = probeKsApiserver ? await access.probeKsApiserver(memberKubeconfig) : undefined;
     const verdict = preflightVerdict({
         member: name,
         configKey,
@@ -99,8 +104,7 @@ async function preflight(
                     known: {
                         memberFacts: facts,
                         host,
-                        ksApiserverProblem:
-                            v3 && facts.installer !== undefined ? (ksApiserverProblem ?? null) : undefined,
+                        ksApiserver: { problem: probeKsApiserver ? (ksApiserverProblem ?? null) : undefined },
                     },
                 },
                 access,

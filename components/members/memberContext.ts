@@ -123,6 +123,7 @@ export interface DiagnosedClusters {
 
 /** What the diagnosis (diagnosis/readFacts.ts) needs to know about this member, given the kubeconfigs. */
 export function diagnosisInput(ctx: MemberContext, clusters: DiagnosedClusters): DiagnosisInput {
+    const hostKubeconfig = clusters.hostKubeconfig;
     return {
         member: ctx.name,
         configKey: ctx.configKey,
@@ -131,6 +132,7 @@ export function diagnosisInput(ctx: MemberContext, clusters: DiagnosedClusters):
         memberKubeconfig: clusters.memberKubeconfig,
         hostKubeconfig: clusters.hostKubeconfig,
         credentials: ctx.credentials,
+        ...(hostKubeconfig === undefined ? {} : { hostClock: () => ctx.reads.hostClock(hostKubeconfig) }),
         // What the program imports, when known before the Cluster exists (a ServiceAccount token is minted later).
         // Agent members: KubeSphere gets tower's kubeconfig, never the member's.
         importKubeconfig:

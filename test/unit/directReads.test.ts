@@ -388,6 +388,8 @@ describe("diagnosis reads (components/kubesphere/reads.ts, probes.ts)", () => {
         try {
             const probe = await probeImportKubeconfig(parseKubeconfig(loopbackKubeconfig("m1", server)), "x");
             assert.deepStrictEqual(reviews, ["* *"]);
+            // Its GET /version is the member's clock reading too (readFacts.ts uses it instead of a second request).
+            assert.strictEqual(probe.clock?.serverMs, Date.parse("Tue, 01 Dec 2026 10:00:00 GMT"));
             assert.deepStrictEqual(
                 probe.access?.map((check) => `${check.what}: ${check.allowed}`),
                 [

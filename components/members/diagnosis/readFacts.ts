@@ -6,6 +6,7 @@ import type { ImportCredentials } from "../../config/configSchema";
 import type { ParsedKubeconfig } from "../../kubernetes/kubeconfig";
 import { ClusterAccess } from "../../kubesphere/clusterAccess";
 import { ClusterFacts, FleetMember, HostFacts } from "../../kubesphere/facts";
+import type { ClockReading } from "../../kubesphere/probes";
 import { ClusterObjectState } from "../../kubesphere/reads";
 import { DiagnosisFacts } from "./findings";
 import { preflightVerdict } from "../memberPreflight";
@@ -25,7 +26,14 @@ export interface DiagnosisInput {
     importKubeconfig?: ParsedKubeconfig;
     otherMembers?: FleetMember[];
     /** Facts already read this run (the pre-flight's), so they are not read twice. */
-    known?: { memberFacts?: ClusterFacts; host?: HostFacts; ksApiserverProblem?: string | null };
+    known?: {
+        memberFacts?: ClusterFacts;
+        host?: HostFacts;
+        /** The pre-flight's ks-apiserver probe: its problem, null when it answered, undefined when not probed. */
+        ksApiserver?: { problem?: string | null };
+    };
+    /** The host's clock read once per run (FederationReads.hostClock); else it is read here. */
+    hostClock?: () => Promise<ClockReading>;
     /** Skip the Cluster object (previews: it may not exist, and the program's own kubeconfig is probed instead). */
     withoutCluster?: boolean;
 }
@@ -65,15 +73,12 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
         input.withoutCluster || input.hostKubeconfig === undefined
             ? Promise.resolve(undefined)
             : orUndefined(access.readClusterObject(input.hostKubeconfig, input.member));
-    const clocksRead =
-        input.hostKubeconfig === undefined
+    const hostKubeconfig = input.hostKubeconfig;
+    const hostClockRead =
+        hostKubeconfig === undefined
             ? Promise.resolve(undefined)
-            : orUndefined(
-                  Promise.all([access.readClock(input.hostKubeconfig), access.readClock(input.memberKubeconfig)]).then(
-                      ([host, member]) => ({ host, member }),
-                  ),
-              );
-    const [member, host, cluster, clocks] = await Promise.all([memberRead, hostRead, clusterRead, clocksRead]);
+            : orUndefined(input.hostClock?.() ?? access.readClock(hostKubeconfig));
+    const [member, host, cluster] = await Promise.all([memberRead, hostRead, clusterRead]);
 
     // 3.x: ks-installer runs ks-apiserver; 4.x: only once the host reports ks-core installed.
     const ksCoreInstalled =
@@ -83,8 +88,8 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
             ? await access.readKsCoreConflicts(input.memberKubeconfig).catch(() => undefined)
             : undefined;
     const ksApiserverProblem =
-        input.known?.ksApiserverProblem !== undefined
-            ? input.known.ksApiserverProblem
+        input.known?.ksApiserver !== undefined
+            ? input.known.ksApiserver.problem
             : (input.hostMajor === "v3" && member.facts?.installer !== undefined) ||
                 (input.hostMajor === "v4" && ksCoreInstalled)
               ? ((await access.probeKsApiserver(input.memberKubeconfig)) ?? null)
@@ -96,8 +101,21 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
         cluster?.kubeconfig !== undefined
             ? "the Cluster's spec.connection.kubeconfig"
             : "the kubeconfig the program will import";
-    const importProbe =
-        importKubeconfig === undefined ? undefined : await access.probeImportKubeconfig(importKubeconfig, source);
+    // Same server and credentials as the member's kubeconfig: the probe's GET /version is the member's clock
+    // reading too (one request fewer per member; bench/RESULTS.md).
+    const probeIsMemberClock = importKubeconfig !== undefined && importKubeconfig.yaml === input.memberKubeconfig.yaml;
+    const [importProbe, memberClock, hostClock] = await Promise.all([
+        importKubeconfig === undefined ? undefined : access.probeImportKubeconfig(importKubeconfig, source),
+        probeIsMemberClock || hostKubeconfig === undefined
+            ? undefined
+            : orUndefined(access.readClock(input.memberKubeconfig)),
+        hostClockRead,
+    ]);
+    const memberClockReading = probeIsMemberClock ? importProbe?.clock : memberClock;
+    const clocks =
+        hostClock !== undefined && memberClockReading !== undefined
+            ? { host: hostClock, member: memberClockReading }
+            : undefined;
     const preflight =
         member.facts === undefined
             ? undefined

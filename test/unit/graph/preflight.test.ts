@@ -38,6 +38,47 @@ describe("federation resource graph (mocks)", () => {
                 "probe",
             ]);
         });
+        it("read the host's clock once per run, each member's clock with its import probe, and skip the console's ks-apiserver probe for a member the host lists Ready", async () => {
+            await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const reads: string[] = [];
+            const clock = { serverMs: 1_000_000, sentMs: 1_000_000, receivedMs: 1_000_000 };
+            const access = fakeClusterAccess({
+                listImportedClusters: async () => [
+                    { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
+                    // Imported by this stack before (the mocks' stack), KubeSphere reports it Ready.
+                    {
+                        name: "lab",
+                        uid: "uid-lab",
+                        isHostEntry: false,
+                        ready: true,
+                        stack: "organization/kubesphere-federation/unit",
+                    },
+                ],
+                probeKsApiserver: async (kubeconfig) => {
+                    reads.push(`ks-apiserver:${kubeconfig.server}`);
+                    return undefined;
+                },
+                readClock: async (kubeconfig) => {
+                    reads.push(`clock:${kubeconfig.server}`);
+                    return clock;
+                },
+                probeImportKubeconfig: async (kubeconfig, source) => {
+                    reads.push(`import:${kubeconfig.server}`);
+                    return { server: kubeconfig.server, source, reach: { ok: true }, clock };
+                },
+            });
+            await resolvedSummary(await federate(fleetConfig(), sources(), undefined, access));
+            await settle();
+            const server = (cluster: string) => `https://${cluster}.example.com:6443`;
+            assert.deepStrictEqual(reads.sort(), [
+                `clock:${server("host")}`,
+                `import:${server("ack-prod")}`,
+                `import:${server("eks-staging")}`,
+                `import:${server("lab")}`,
+                `ks-apiserver:${server("ack-prod")}`,
+                `ks-apiserver:${server("eks-staging")}`,
+            ]);
+        });
     });
 
     describe("refusals before any change", () => {
