@@ -60,6 +60,15 @@ export function useSandbox(
     });
     after(async function () {
         this.timeout(2 * 60_000);
+        if (failed && context.sandbox) {
+            // What the emulator saw is the first thing to read when a wait timed out; CI keeps only the output.
+            // The emulator never logs a secret (test/e2e/emulator/log.ts).
+            const emulatorLog = context.sandbox.logFile("emulator");
+            const tail = fs.existsSync(emulatorLog)
+                ? fs.readFileSync(emulatorLog, "utf8").trimEnd().split("\n").slice(-40).join("\n")
+                : "(no emulator log)";
+            console.log(`      last lines of the emulator log (${emulatorLog}):\n${tail.replace(/^/gm, "        ")}`);
+        }
         await context.sandbox?.stop();
         if (!context.dir) return;
         const keep =

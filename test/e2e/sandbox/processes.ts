@@ -19,6 +19,18 @@ export interface SpawnOptions {
     env?: NodeJS.ProcessEnv;
 }
 
+/** How children started by spawnLogged in this Node process ended, by pid: "exit code 2", "signal SIGKILL". */
+const endings = new Map<number, string>();
+
+/**
+ * How a child started by spawnLogged in this process ended ("exit code 2", "signal SIGKILL"), or undefined while
+ * it runs (or when another process started it). For error messages: a process that dies without a line in its
+ * log is otherwise a mystery.
+ */
+export function endingOf(pid: number): string | undefined {
+    return endings.get(pid);
+}
+
 /** Starts a process with its output in a log file and returns its pid; throws if it could not be started. */
 export function spawnLogged(command: string, args: string[], options: SpawnOptions): Promise<number> {
     const logFd = fs.openSync(options.logFile, "a");
@@ -31,6 +43,9 @@ export function spawnLogged(command: string, args: string[], options: SpawnOptio
         });
         return new Promise((resolve, reject) => {
             child.once("error", (err) => reject(new Error(`could not start ${command}: ${err.message}`)));
+            child.once("exit", (code, signal) => {
+                if (child.pid !== undefined) endings.set(child.pid, signal ? `signal ${signal}` : `exit code ${code}`);
+            });
             child.once("spawn", () => {
                 if (options.detached) {
                     // Let the caller exit while the process keeps running.

@@ -68,7 +68,7 @@ import {
     writeKubeconfig,
 } from "./kubeconfigFile";
 import { EMULATOR_MAIN, REPO_ROOT, toolBinary, toolsBinDir } from "./paths";
-import { isRunning, OwnedProcess, spawnLogged, terminate } from "./processes";
+import { endingOf, isRunning, OwnedProcess, spawnLogged, terminate } from "./processes";
 import { seedKubesphere } from "./seed";
 import { ClusterRole, ClusterState, readState, SandboxState, writeState } from "./state";
 import { waitFor } from "./waitFor";
@@ -681,7 +681,8 @@ export class Sandbox {
                 description: "kubesphere-emulator to finish its first pass",
                 timeoutMs: 60_000,
                 intervalMs: 200,
-                giveUpIf: () => (isRunning(owned) ? undefined : "the emulator exited"),
+                giveUpIf: () =>
+                    isRunning(owned) ? undefined : `the emulator exited (${endingOf(pid) ?? "how is not known"})`,
             });
         } catch (err) {
             throw new Error(`${(err as Error).message}${logTail(emulatorLog)}`);
