@@ -7,7 +7,7 @@
  * on 3.x), the namespace exists on every KubeSphere host (3.x and 4.x), and it goes with KubeSphere when KubeSphere is
  * uninstalled; kube-system is Kubernetes' own components' (their leader-election Leases).
  */
-import { ApiException, CoordinationV1Api, V1Lease } from "@kubernetes/client-node";
+import { ApiException, CoordinationV1Api, V1Lease, V1MicroTime } from "@kubernetes/client-node";
 import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
 import { clientConfig, describeKubeError, withTimeout } from "../kubernetes/transport";
 import { KUBESPHERE_NAMESPACE } from "./kubesphereConfig";
@@ -62,8 +62,9 @@ function leaseBody(name: string, held: JoinLeaseHolder, resourceVersion?: string
         spec: {
             holderIdentity: held.holder,
             leaseDurationSeconds: held.durationSeconds,
-            acquireTime: held.acquireTime,
-            renewTime: held.renewTime,
+            // MicroTime: the API server parses exactly six fractional digits (a Date's JSON has three).
+            acquireTime: new V1MicroTime(held.acquireTime.getTime()),
+            renewTime: new V1MicroTime(held.renewTime.getTime()),
         },
     };
 }
@@ -81,11 +82,11 @@ function joinLeaseOf(lease: V1Lease): JoinLease {
 }
 
 /** A write's answer: 409 is "someone else's" (AlreadyExists on create, Conflict on a guarded update), 403 forbidden. */
-function writeOutcome(err: unknown): JoinLeaseWrite {
+function writeOutcome(err: unknown, name: string): JoinLeaseWrite {
     if (err instanceof ApiException && err.code === 409) return { outcome: "taken" };
     if (err instanceof ApiException && err.code === 403)
         return { outcome: "forbidden", detail: describeKubeError(err) };
-    throw new Error(`writing Lease ${JOIN_LEASE_NAMESPACE}: ${describeKubeError(err)}`);
+    throw new Error(`writing Lease ${JOIN_LEASE_NAMESPACE}/${name} on the host: ${describeKubeError(err)}`);
 }
 
 /** Creates the lease; atomic on the API server, so of two creators exactly one gets `written`, the other `taken`. */
@@ -103,7 +104,7 @@ export async function createJoinLease(
         );
         return { outcome: "written", lease: joinLeaseOf(lease) };
     } catch (err) {
-        return writeOutcome(err);
+        return writeOutcome(err, name);
     }
 }
 
@@ -140,7 +141,7 @@ export async function replaceJoinLease(
         );
         return { outcome: "written", lease: joinLeaseOf(lease) };
     } catch (err) {
-        return writeOutcome(err);
+        return writeOutcome(err, current.name);
     }
 }
 
