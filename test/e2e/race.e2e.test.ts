@@ -5,12 +5,13 @@
  * two member stacks listing the sandbox's member1 under two names, launched together: exactly one joins it, the
  * other is refused naming the first, the host never has two Clusters of it, and no join lease is left behind.
  * Three rounds, destroying both member stacks between them, so the outcome is not the luck of one start order.
+ * Then a lease held by another stack (made here) refuses, and taken over once stale.
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CoordinationV1Api } from "@kubernetes/client-node";
+import { CoordinationV1Api, CoreV1Api, V1MicroTime } from "@kubernetes/client-node";
 import { conditionOf, memberClusters, warmOpenApi } from "./harness/clusterQueries";
 import { CliProject, CommandResult } from "./harness/cliProject";
 import { Sandbox, startSandbox } from "./sandbox/sandbox";
@@ -101,6 +102,10 @@ describe("two member stacks adding the same cluster at the same moment (e2e, CLI
                 lost,
             );
             assert.doesNotMatch(lost, /already exists/, lost);
+            // Which check refused it depends on how far the winner got; the CI log shows it.
+            console.log(
+                `      round ${round}: ${winner} joined; ${loser} refused by ${/holds the join lease/.test(lost) ? "the join lease" : "the pre-flight"}`,
+            );
             const clusters = await memberClusters(sandbox);
             assert.deepStrictEqual(
                 clusters.map((cluster) => cluster.metadata.name),
@@ -119,4 +124,55 @@ describe("two member stacks adding the same cluster at the same moment (e2e, CLI
             assert.deepStrictEqual(await memberClusters(sandbox), []);
         });
     }
+
+    it("a join lease another stack holds refuses naming it and its age; once stale (its holder killed) it is taken over", async () => {
+        const coordination = sandbox.loadKubeConfig("host").makeApiClient(CoordinationV1Api);
+        const uid = (
+            await sandbox.loadKubeConfig("member1").makeApiClient(CoreV1Api).readNamespace({ name: "kube-system" })
+        ).metadata!.uid!;
+        const name = `kubesphere-federation-join-${uid}`;
+        const gone = qualified("race-gone");
+        const secondsAgo = (seconds: number) => new V1MicroTime(Date.now() - seconds * 1000);
+        await coordination.createNamespacedLease({
+            namespace: "kubesphere-system",
+            body: {
+                metadata: { name },
+                spec: {
+                    holderIdentity: gone,
+                    leaseDurationSeconds: 600,
+                    acquireTime: secondsAgo(30),
+                    renewTime: secondsAgo(5),
+                },
+            },
+        });
+        const refused = await project.run(`pulumi up --yes --stack ${MEMBER_STACKS[0]}`);
+        assert.notStrictEqual(refused.code, 0, refused.output);
+        assert.match(
+            refused.output,
+            new RegExp(
+                `member "${memberName(MEMBER_STACKS[0])}" \\(members\\[0\\]\\): stack ${gone} is joining the same cluster \\(kube-system namespace UID ${uid}\\) ` +
+                    `to host "host" right now: it holds the join lease \\(Lease kubesphere-system/${name}, taken \\d+s ago, last renewed \\d+s ago, for 600s\\)`,
+            ),
+            refused.output,
+        );
+        assert.deepStrictEqual(await memberClusters(sandbox), [], "refused before any change");
+        // Its holder was killed: last renewed ten minutes ago, past its duration.
+        const lease = await coordination.readNamespacedLease({ name, namespace: "kubesphere-system" });
+        lease.spec!.renewTime = secondsAgo(900);
+        await coordination.replaceNamespacedLease({ name, namespace: "kubesphere-system", body: lease });
+        const taken = await project.ok(`pulumi up --yes --stack ${MEMBER_STACKS[0]}`);
+        assert.match(
+            taken.output,
+            new RegExp(`took over the stale join lease of stack ${gone} \\(last renewed \\d+s ago\\)`),
+        );
+        assert.deepStrictEqual(
+            (await memberClusters(sandbox)).map((cluster) => cluster.metadata.name),
+            [memberName(MEMBER_STACKS[0])],
+        );
+        assert.deepStrictEqual(
+            (await hostLeases()).filter((found) => found.startsWith("kubesphere-federation-join-")),
+            [],
+        );
+        await project.ok(`pulumi destroy --yes --stack ${MEMBER_STACKS[0]}`);
+    });
 });

@@ -141,5 +141,50 @@ describe("federation resource graph (mocks)", () => {
                 "the lease is released on the refusal",
             );
         });
+
+        it("takes no join lease for a member this stack has already joined, nor in a preview", async () => {
+            for (const preview of [false, true]) {
+                await installMocks(kubesphereYamlV3(JWT_SECRET), {}, preview);
+                const leaseCalls: string[] = [];
+                const record = (call: string) => async () => {
+                    leaseCalls.push(call);
+                    throw new Error(`${call} must not be called`);
+                };
+                const access = fakeClusterAccess({
+                    memberInstallerReader: () => async () => ({
+                        installer: { clusterRole: "member", jwtSecret: JWT_SECRET },
+                        config: { clusterRole: "member", jwtSecret: JWT_SECRET },
+                    }),
+                    hostRoleReader: () => async () => ({
+                        config: { clusterRole: "host", multiclusterEnable: true },
+                        hostEntry: { name: "host", isHostEntry: true },
+                    }),
+                    // In a preview, also a member not joined yet: a preview never takes the lease.
+                    listImportedClusters: async () => [
+                        { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
+                        ...(preview
+                            ? []
+                            : [
+                                  {
+                                      name: "m1",
+                                      uid: "uid-m1",
+                                      isHostEntry: false,
+                                      ready: true as const,
+                                      stack: "organization/kubesphere-federation/unit",
+                                  },
+                              ]),
+                    ],
+                    createJoinLease: record("createJoinLease"),
+                    readJoinLease: record("readJoinLease"),
+                    replaceJoinLease: record("replaceJoinLease"),
+                    deleteJoinLease: record("deleteJoinLease"),
+                });
+                const members = [{ name: "m1", provider: "generic", kubeconfig: { path: "/kube/lab.yaml" } }];
+                const summary = await federate(fleetConfig(members), sources(), undefined, access);
+                await valueOf(summary.members["m1"].ready);
+                await settle();
+                assert.deepStrictEqual(leaseCalls, [], preview ? "preview" : "up of a joined member");
+            }
+        });
     });
 });
