@@ -273,8 +273,14 @@ async function leaseFor(
         log: (message) => pulumi.log.info(message, ctx.component),
     });
     // Under the lease: the host's Clusters as they are now, where a stack that joined this cluster meanwhile shows.
-    const fresh: HostFacts = { ...host, clusters: await access.listImportedClusters(hostKubeconfig) };
-    const errors = crossStackErrors({ ...target, host: fresh });
+    let errors: string[];
+    try {
+        const fresh: HostFacts = { ...host, clusters: await access.listImportedClusters(hostKubeconfig) };
+        errors = crossStackErrors({ ...target, host: fresh });
+    } catch (err) {
+        await lease.release().catch(() => undefined);
+        throw err;
+    }
     if (errors.length > 0) {
         await lease.release();
         throw refusal(errors.join("\n"), ctx.component);
