@@ -1,5 +1,5 @@
 /**
- * ClusterAccess: every direct read (and the one direct write) the components make, as one object, so a test can
+ * ClusterAccess: every direct read (and the few direct writes: an agent token, the join lease) the components make, as one object, so a test can
  * give a component fake clusters. The real one is liveClusterAccess.
  */
 import { probeImportKubeconfig, probeKsApiserver, readClock } from "./probes";
@@ -12,6 +12,7 @@ import {
     readKsCoreConflicts,
 } from "./reads";
 import { agentJoinReader, readTower, writeClusterAgentToken } from "./towerAccess";
+import { createJoinLease, deleteJoinLease, readJoinLease, replaceJoinLease } from "./joinLeases";
 
 /** The direct cluster reads the program makes; injectable so graph tests run without clusters. */
 export interface ClusterAccess {
@@ -29,6 +30,10 @@ export interface ClusterAccess {
     probeImportKubeconfig: typeof probeImportKubeconfig;
     readClock: typeof readClock;
     readKsCoreConflicts: typeof readKsCoreConflicts;
+    createJoinLease: typeof createJoinLease;
+    readJoinLease: typeof readJoinLease;
+    replaceJoinLease: typeof replaceJoinLease;
+    deleteJoinLease: typeof deleteJoinLease;
 }
 
 /** Reads real clusters. */
@@ -47,4 +52,8 @@ export const liveClusterAccess: ClusterAccess = {
     probeImportKubeconfig,
     readClock,
     readKsCoreConflicts,
+    createJoinLease,
+    readJoinLease,
+    replaceJoinLease,
+    deleteJoinLease,
 };

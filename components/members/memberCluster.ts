@@ -1,6 +1,6 @@
 /**
- * MemberCluster: the join of one member, as the steps it takes in order — pre-flight (checkBeforeJoin.ts), the
- * member's settings (memberSettings.ts, 3.x), the connection KubeSphere gets (direct/directJoin.ts or
+ * MemberCluster: the join of one member, as the steps it takes in order — pre-flight (checkBeforeJoin.ts), the join
+ * lease against other stacks (joinLease.ts, `up` only), the member's settings (memberSettings.ts, 3.x), the connection KubeSphere gets (direct/directJoin.ts or
  * agent/agentJoin.ts), the Cluster on the host (memberClusterObject.ts), the join wait, the outputs. Each step takes
  * the member's context (memberContext.ts).
  */
@@ -12,6 +12,7 @@ import { describeInstall } from "../kubesphere/kubesphereVersion";
 import { agentJoin } from "./agent/agentJoin";
 import { afterFleetChecked, checkBeforeJoin } from "./checkBeforeJoin";
 import { directJoin } from "./direct/directJoin";
+import { joinLease } from "./joinLease";
 import type { MemberClusterArgs, MemberPreflight } from "./memberClusterArgs";
 import { createClusterObject } from "./memberClusterObject";
 import { memberContext } from "./memberContext";
@@ -61,7 +62,9 @@ export class MemberCluster extends pulumi.ComponentResource {
         this.detectedKubesphereVersion = pulumi.unsecret(
             this.preflight.apply((found) => describeInstall(found.install)),
         );
-        const checked = afterFleetChecked(ctx, this.preflight);
+        // `up`: no other stack joins the same cluster meanwhile (the join lease, released once the member joined).
+        const lease = joinLease(ctx, afterFleetChecked(ctx, this.preflight));
+        const checked = lease.checked;
 
         // 3.x: the host's jwtSecret and the member role, applied by the member's installer before the Cluster exists.
         const settings = applyMemberSettings(ctx, this.preflight, checked);
@@ -71,7 +74,7 @@ export class MemberCluster extends pulumi.ComponentResource {
         const path = ctx.viaAgent ? agentJoin(ctx, this.preflight, checked) : directJoin(ctx, checked);
         const { cluster, recorded } = createClusterObject(ctx, settings, path);
         this.cluster = cluster;
-        const status = path.joined(cluster, recorded);
+        const status = lease.releasedAfter(path.joined(cluster, recorded));
 
         this.clusterName = cluster.metadata.name;
         this.readiness = status.apply(clusterReadiness);

@@ -61,7 +61,7 @@ export interface PreflightVerdict {
  * two member stacks listing the same member would otherwise collide only at Kubernetes' "already exists", after changes.
  * KubeSphere's own host entry is left to the host-entry check.
  */
-function otherStackClaims(input: PreflightInput, host: HostFacts): string[] {
+function otherStackClaims(input: CrossStackInput, host: HostFacts): string[] {
     const claimed = host.clusters.find((cluster) => cluster.name === input.member && !cluster.isHostEntry);
     if (input.stack === undefined || claimed?.stack === undefined || claimed.stack === input.stack) return [];
     return [
@@ -71,6 +71,41 @@ function otherStackClaims(input: PreflightInput, host: HostFacts): string[] {
             `${claimed.stack}, then its \`pulumi up\`); if stack ${claimed.stack} was renamed to this one, remove the mark ` +
             `(kubectl annotate clusters.cluster.kubesphere.io ${input.member} ${STACK_ANNOTATION}-)`,
     ];
+}
+
+/** What the checks between stacks look at: the member, this stack, and the host's Clusters. */
+export interface CrossStackInput {
+    member: string;
+    configKey: string;
+    /** This stack (PreflightInput.stack); undefined: no stack check. */
+    stack?: string;
+    /** The member's kube-system namespace UID. */
+    kubeSystemUid: string;
+    host: HostFacts;
+}
+
+/**
+ * The refusals that depend on what other stacks did on the host: the same cluster already imported under another
+ * name, and a Cluster of the member's name made by another stack. Part of the pre-flight, and run again under the
+ * join lease (joinLease.ts) on a fresh list of the host's Clusters, where a stack racing this one shows.
+ */
+export function crossStackErrors(input: CrossStackInput): string[] {
+    const errors: string[] = [];
+    const twin = input.host.clusters.find(
+        (cluster) => cluster.name !== input.member && cluster.uid === input.kubeSystemUid,
+    );
+    if (twin !== undefined) {
+        const otherStack = twin.stack !== undefined && twin.stack !== input.stack ? twin.stack : undefined;
+        errors.push(
+            `member "${input.member}" is already imported on the host as Cluster "${twin.name}"${otherStack === undefined ? "" : `, which stack ${otherStack} manages`} ` +
+                `(same kube-system namespace UID; KubeSphere: "MUST not import the same cluster twice"). Fix: keep one of the two entries` +
+                (otherStack === undefined
+                    ? `, or delete the stale Cluster on the host (kubectl delete clusters.cluster.kubesphere.io ${twin.name})`
+                    : ` (remove ${input.configKey} from this stack's config, or member "${twin.name}" from stack ${otherStack})`),
+        );
+    }
+    errors.push(...otherStackClaims(input, input.host));
+    return errors;
 }
 
 /**
@@ -187,20 +222,7 @@ export function preflightVerdict(input: PreflightInput): PreflightVerdict {
     }
 
     if (host !== undefined && !isHostItself) {
-        const twin = host.clusters.find(
-            (cluster) => cluster.name !== input.member && cluster.uid === facts.kubeSystemUid,
-        );
-        if (twin !== undefined) {
-            const otherStack = twin.stack !== undefined && twin.stack !== input.stack ? twin.stack : undefined;
-            errors.push(
-                `${prefix} is already imported on the host as Cluster "${twin.name}"${otherStack === undefined ? "" : `, which stack ${otherStack} manages`} ` +
-                    `(same kube-system namespace UID; KubeSphere: "MUST not import the same cluster twice"). Fix: keep one of the two entries` +
-                    (otherStack === undefined
-                        ? `, or delete the stale Cluster on the host (kubectl delete clusters.cluster.kubesphere.io ${twin.name})`
-                        : ` (remove ${input.configKey} from this stack's config, or member "${twin.name}" from stack ${otherStack})`),
-            );
-        }
-        errors.push(...otherStackClaims(input, host));
+        errors.push(...crossStackErrors({ ...input, kubeSystemUid: facts.kubeSystemUid, host }));
         warnings.push(...unmarkedClaims(input, host));
         const managedBy = facts.kubesphereNamespace?.hostCluster;
         const hostName = hostEntryOf(host.clusters)?.name ?? host.name;

@@ -155,6 +155,24 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
         }),
         readClock: async () => ({ serverMs: 1_000_000, sentMs: 1_000_000, receivedMs: 1_000_000 }),
         readKsCoreConflicts: async () => [],
+        // The join lease (`up` only): always free on fake hosts.
+        createJoinLease: async (_kubeconfig, name, held) => ({
+            outcome: "written",
+            lease: {
+                name,
+                holder: held.holder,
+                acquireTime: held.acquireTime,
+                renewTime: held.renewTime,
+                durationSeconds: held.durationSeconds,
+                resourceVersion: "1",
+            },
+        }),
+        readJoinLease: async () => undefined,
+        replaceJoinLease: async (_kubeconfig, current, held) => ({
+            outcome: "written",
+            lease: { ...current, ...held, resourceVersion: `${Number(current.resourceVersion) + 1}` },
+        }),
+        deleteJoinLease: async () => undefined,
         ...overrides,
     };
 }
