@@ -193,6 +193,7 @@ export async function doctor(
                     hostKubeconfig,
                     credentials,
                     importKubeconfig,
+                    withPods: true,
                 },
                 access,
             );

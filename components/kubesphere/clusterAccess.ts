@@ -2,6 +2,7 @@
  * ClusterAccess: every direct read (and the one direct write) the components make, as one object, so a test can
  * give a component fake clusters. The real one is liveClusterAccess.
  */
+import { readPods } from "../kubernetes/pods";
 import { probeImportKubeconfig, probeKsApiserver, readClock } from "./probes";
 import { hostRoleReader, memberInstallerReader, readKubesphereLayout } from "./waitReads";
 import {
@@ -29,6 +30,7 @@ export interface ClusterAccess {
     probeImportKubeconfig: typeof probeImportKubeconfig;
     readClock: typeof readClock;
     readKsCoreConflicts: typeof readKsCoreConflicts;
+    readPods: typeof readPods;
 }
 
 /** Reads real clusters. */
@@ -47,4 +49,5 @@ export const liveClusterAccess: ClusterAccess = {
     probeImportKubeconfig,
     readClock,
     readKsCoreConflicts,
+    readPods,
 };

@@ -25,6 +25,29 @@ export const CONFIG_HASH_ANNOTATION = "kubesphere.io/config-hash";
  */
 export const STACK_ANNOTATION = "kubesphere-federation.io/stack";
 
+/**
+ * A KubeSphere workload on a member whose pods a join needs running (docs/kubesphere.md §11): read by label selector
+ * for the diagnosis; `deployment` and `container` name it in the fix.
+ */
+export interface KubesphereWorkload {
+    /** What the join needs it for, e.g. `ks-installer`. */
+    name: string;
+    namespace: string;
+    labelSelector: string;
+    deployment: string;
+    /** What it does in the join, for messages: "applies the host's settings". */
+    role: string;
+}
+
+/** 3.x: ks-installer's pod applies the settings; its label is `app: ks-install` up to 3.2, `app: ks-installer` in 3.4 (docs/kubesphere.md §11). */
+export const KS_INSTALLER_WORKLOAD: KubesphereWorkload = {
+    name: "ks-installer",
+    namespace: KUBESPHERE_NAMESPACE,
+    labelSelector: "app in (ks-install,ks-installer)",
+    deployment: "ks-installer",
+    role: "applies the host's jwtSecret and clusterRole",
+};
+
 /** Display text KubeSphere's console shows for a member (`spec.provider` is free text). */
 export const PROVIDER_DISPLAY_NAMES: Record<MemberProvider, string> = {
     ack: "Alibaba Cloud ACK",

@@ -148,7 +148,7 @@ export async function explained(
     message: string,
     clusters: DiagnosedClusters & { withoutCluster?: boolean },
 ): Promise<string> {
-    const input = { ...diagnosisInput(ctx, clusters), withoutCluster: clusters.withoutCluster };
+    const input = { ...diagnosisInput(ctx, clusters), withoutCluster: clusters.withoutCluster, withPods: true };
     return formatDiagnosis(diagnose(await readDiagnosisFacts(input, ctx.reads.access)), message);
 }
 

@@ -155,6 +155,24 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
         }),
         readClock: async () => ({ serverMs: 1_000_000, sentMs: 1_000_000, receivedMs: 1_000_000 }),
         readKsCoreConflicts: async () => [],
+        // Read only when a wait fails and by the doctor: a running ks-installer pod (3.4.1).
+        readPods: async (_kubeconfig, namespace) => [
+            {
+                namespace,
+                name: "ks-installer-5b9d4c7f8d-abcde",
+                phase: "Running",
+                containers: [
+                    {
+                        name: "installer",
+                        image: "kubesphere/ks-installer:v3.4.1",
+                        ready: true,
+                        restartCount: 0,
+                        running: true,
+                    },
+                ],
+                imagePullSecrets: [],
+            },
+        ],
         ...overrides,
     };
 }

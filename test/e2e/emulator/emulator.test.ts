@@ -7,6 +7,7 @@ import * as yaml from "js-yaml";
 import { reviewClusterUpdate } from "./clusterWebhook";
 import { fnv1a64Hex } from "./fnv";
 import { helmOwnershipProblem } from "./ksCoreInstall";
+import { kubeletStatus, podName } from "./kubelet";
 import { readKubesphereYaml, renderKubesphereYamlV3, withClusterName } from "./kubesphereYaml";
 import { credentialPluginError, goTimeString, MemberClientCache } from "./memberClient";
 import { VERSION_TRAITS } from "./versions";
@@ -154,6 +155,45 @@ describe("kubesphere-emulator (pure parts)", () => {
                 },
             }),
             undefined,
+        );
+    });
+
+    it("plays the kubelet: a running pod, then ErrImagePull with the runtime's error and ImagePullBackOff with image_manager.go's message", () => {
+        const workload = {
+            workload: "ks-installer",
+            namespace: "kubesphere-system",
+            labels: { app: "ks-installer" },
+            container: "installer",
+            image: "kubesphere/ks-installer:v3.4.1",
+        };
+        assert.match(podName("member1", workload), /^ks-installer-[0-9a-f]{10}-[0-9a-f]{5}$/);
+        const since = "2026-12-03T06:00:00Z";
+        const running = kubeletStatus(workload, "running", since, 0);
+        assert.strictEqual(running.phase, "Running");
+        assert.deepStrictEqual(
+            [running.containerStatuses[0].ready, running.containerStatuses[0].state],
+            [true, { running: { startedAt: since } }],
+        );
+        const first = kubeletStatus(workload, "unpullable", since, 1);
+        assert.strictEqual(first.phase, "Pending");
+        assert.strictEqual(first.containerStatuses[0].state.waiting?.reason, "ErrImagePull");
+        assert.match(
+            first.containerStatuses[0].state.waiting!.message,
+            /^rpc error: code = Unknown desc = failed to pull and unpack image "docker\.io\/kubesphere\/ks-installer:v3\.4\.1": /,
+        );
+        assert.deepStrictEqual(kubeletStatus(workload, "unpullable", since, 2).containerStatuses[0].state.waiting, {
+            reason: "ImagePullBackOff",
+            message: 'Back-off pulling image "kubesphere/ks-installer:v3.4.1"',
+        });
+        assert.deepStrictEqual(
+            first.conditions.find((found) => found.type === "Ready"),
+            {
+                type: "Ready",
+                status: "False",
+                reason: "ContainersNotReady",
+                message: "containers with unready status: [installer]",
+                lastTransitionTime: since,
+            },
         );
     });
 });

@@ -70,7 +70,7 @@ async function main(config: EmulatorConfig): Promise<void> {
             await applyTowerObjects(kubeConfig, VERSION_TRAITS[cluster.version].towerImage);
             log(`cluster "${cluster.name}": tower Deployment and Service applied (ks-multicluster role)`);
         };
-        return new InstallerEmulator(cluster, kubeConfig, config, changes, onHostRendered);
+        return new InstallerEmulator(cluster, kubeConfig, config, changes, onHostRendered, config.podsFile);
     });
     const host = config.clusters.find((cluster) => cluster.role === "host");
     let controller: ClusterController | undefined;

@@ -1,0 +1,227 @@
+/**
+ * The kubelet, for the pods the emulator stands for (ks-installer on 3.x clusters). TEST ONLY. The sandbox runs no
+ * kubelet, scheduler or ReplicaSet controller, so the emulator writes each such Pod object itself and its status the
+ * way a kubelet writes it (test/e2e/sandbox/README.md, "Pods"):
+ * - running: phase Running, conditions PodScheduled/Initialized/ContainersReady/Ready True, the container
+ *   `ready: true, started: true` in `state.running`;
+ * - unpullable: phase Pending, Ready and ContainersReady False (reason ContainersNotReady, message "containers with
+ *   unready status: [<container>]", kubernetes pkg/kubelet/status/generate.go), the container waiting: first
+ *   `ErrImagePull` with the container runtime's error (pkg/kubelet/images/image_manager.go returns the CRI error's
+ *   text as the message; the text here is containerd's for a registry that refuses the pull), then
+ *   `ImagePullBackOff` with "Back-off pulling image \"<image>\"" (same file) on every later pass.
+ * Which behaviour a pod has is a test-only switch per cluster and workload: the pods file named in the emulator's
+ * config (`podsFile`, `{"<cluster>": {"<workload>": "unpullable"}}`), written by `Sandbox.setEmulatedPod` and read
+ * on every pass; no file or no entry: running. Nothing KubeSphere has.
+ */
+import { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+import * as fs from "fs";
+import { fnv1a64Hex } from "./fnv";
+import { httpStatus, MERGE_PATCH, withTimeout } from "./kubeApi";
+import { ChangeLog } from "./log";
+import { stableJson } from "./stableJson";
+
+const REQUEST_TIMEOUT_MS = 3000;
+
+/** What a test makes of a pod: it runs, or its image cannot be pulled. */
+export type PodBehaviour = "running" | "unpullable";
+
+/** A pod's status as JSON (times as RFC 3339 text, as the API server stores them). */
+export interface KubeletPodStatus {
+    phase: "Pending" | "Running";
+    startTime: string;
+    conditions: Array<{ type: string; status: string; reason?: string; message?: string; lastTransitionTime: string }>;
+    containerStatuses: Array<{
+        name: string;
+        image: string;
+        imageID: string;
+        ready: boolean;
+        started: boolean;
+        restartCount: number;
+        state: { running?: { startedAt: string }; waiting?: { reason: string; message: string } };
+    }>;
+}
+
+/** One Deployment's pod, as its manifest describes it. */
+export interface EmulatedWorkload {
+    /** The switch's key and the Deployment's name, e.g. `ks-installer`. */
+    workload: string;
+    namespace: string;
+    labels: Record<string, string>;
+    container: string;
+    image: string;
+    serviceAccountName?: string;
+}
+
+/** The behaviour the pods file gives `workload` on `cluster` (read on every call); running without one. */
+export function podBehaviour(podsFile: string | undefined, cluster: string, workload: string): PodBehaviour {
+    if (podsFile === undefined) return "running";
+    try {
+        const all = JSON.parse(fs.readFileSync(podsFile, "utf8")) as Record<string, Record<string, unknown>>;
+        return all[cluster]?.[workload] === "unpullable" ? "unpullable" : "running";
+    } catch {
+        // No file (the usual case), or one being rewritten: running.
+        return "running";
+    }
+}
+
+/** The pod's name, as a Deployment's ReplicaSet would make it: `<deployment>-<10 hex>-<5 hex>`, stable per cluster. */
+export function podName(cluster: string, workload: EmulatedWorkload): string {
+    const hash = fnv1a64Hex(Buffer.from(`${cluster}/${workload.namespace}/${workload.workload}/${workload.image}`));
+    return `${workload.workload}-${hash.slice(0, 10)}-${hash.slice(10, 15)}`;
+}
+
+/**
+ * The containerd error a kubelet shows as ErrImagePull's message when the registry refuses the pull (what users of
+ * a withdrawn or login-only image see: docs/kubesphere.md §11).
+ */
+export function pullRefusedMessage(image: string): string {
+    const reference = image.includes("/") && image.split("/")[0].includes(".") ? image : `docker.io/${image}`;
+    return (
+        `rpc error: code = Unknown desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ` +
+        `pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`
+    );
+}
+
+/**
+ * The status a kubelet writes for the pod. `pulls` counts the failed pulls so far (1: ErrImagePull, then
+ * ImagePullBackOff); `since` is when the pod was started (RFC 3339).
+ */
+export function kubeletStatus(
+    workload: EmulatedWorkload,
+    behaviour: PodBehaviour,
+    since: string,
+    pulls: number,
+): KubeletPodStatus {
+    const scheduled = { type: "PodScheduled", status: "True", lastTransitionTime: since };
+    const initialized = { type: "Initialized", status: "True", lastTransitionTime: since };
+    if (behaviour === "running") {
+        return {
+            phase: "Running",
+            startTime: since,
+            conditions: [
+                initialized,
+                { type: "Ready", status: "True", lastTransitionTime: since },
+                { type: "ContainersReady", status: "True", lastTransitionTime: since },
+                scheduled,
+            ],
+            containerStatuses: [
+                {
+                    name: workload.container,
+                    image: workload.image,
+                    imageID: `${workload.image.split(":")[0]}@sha256:${fnv1a64Hex(Buffer.from(workload.image)).repeat(4)}`,
+                    ready: true,
+                    started: true,
+                    restartCount: 0,
+                    state: { running: { startedAt: since } },
+                },
+            ],
+        };
+    }
+    const notReady = {
+        status: "False",
+        reason: "ContainersNotReady",
+        message: `containers with unready status: [${workload.container}]`,
+        lastTransitionTime: since,
+    };
+    const waiting =
+        pulls <= 1
+            ? { reason: "ErrImagePull", message: pullRefusedMessage(workload.image) }
+            : { reason: "ImagePullBackOff", message: `Back-off pulling image "${workload.image}"` };
+    return {
+        phase: "Pending",
+        startTime: since,
+        conditions: [initialized, { type: "Ready", ...notReady }, { type: "ContainersReady", ...notReady }, scheduled],
+        containerStatuses: [
+            {
+                name: workload.container,
+                image: workload.image,
+                imageID: "",
+                ready: false,
+                started: false,
+                restartCount: 0,
+                state: { waiting },
+            },
+        ],
+    };
+}
+
+/** Plays the kubelet for one cluster's emulated pods. */
+export class EmulatedKubelet {
+    /** Per pod: failed pulls so far, and the status last written (to write only on change). */
+    private readonly pods = new Map<string, { pulls: number; written?: string; since: string }>();
+
+    constructor(
+        private readonly cluster: string,
+        private readonly core: CoreV1Api,
+        private readonly podsFile: string | undefined,
+        private readonly changes: ChangeLog,
+    ) {}
+
+    /** Writes the workload's Pod and status for this pass; true when its container runs. */
+    async play(workload: EmulatedWorkload): Promise<boolean> {
+        const behaviour = podBehaviour(this.podsFile, this.cluster, workload.workload);
+        const name = podName(this.cluster, workload);
+        let pod = this.pods.get(name);
+        if (pod === undefined) {
+            const existing = await this.readPod(workload.namespace, name);
+            if (existing === undefined) await this.createPod(workload, name);
+            const started = existing?.status?.startTime as unknown as string | undefined;
+            pod = { pulls: 0, since: started ?? new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+            this.pods.set(name, pod);
+        }
+        pod.pulls = behaviour === "unpullable" ? pod.pulls + 1 : 0;
+        const status = kubeletStatus(workload, behaviour, pod.since, pod.pulls);
+        const text = stableJson(status);
+        if (pod.written !== text) {
+            try {
+                await this.core.patchNamespacedPodStatus(
+                    { name, namespace: workload.namespace, body: { status } },
+                    MERGE_PATCH,
+                );
+            } catch (err) {
+                // Deleted by hand (or with its namespace): a ReplicaSet would make a new one; so does the next pass.
+                if (httpStatus(err) === 404) this.pods.delete(name);
+                throw err;
+            }
+            pod.written = text;
+        }
+        const waiting = status.containerStatuses?.[0]?.state?.waiting;
+        this.changes.report(
+            `kubelet/${this.cluster}/${workload.workload}`,
+            `cluster "${this.cluster}": pod ${workload.namespace}/${name} ${behaviour === "running" ? "running" : `${waiting?.reason ?? "waiting"} (image ${workload.image})`}`,
+        );
+        return behaviour === "running";
+    }
+
+    private async readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+        try {
+            return await withTimeout(
+                this.core.readNamespacedPod({ name, namespace }),
+                REQUEST_TIMEOUT_MS,
+                `reading pod ${name}`,
+            );
+        } catch (err) {
+            if (httpStatus(err) === 404) return undefined;
+            throw err;
+        }
+    }
+
+    private async createPod(workload: EmulatedWorkload, name: string): Promise<void> {
+        try {
+            await this.core.createNamespacedPod({
+                namespace: workload.namespace,
+                body: {
+                    metadata: { name, namespace: workload.namespace, labels: workload.labels },
+                    spec: {
+                        // No node object exists; the name is what `kubectl get pods -o wide` shows.
+                        nodeName: `${this.cluster}-node`,
+                        ...(workload.serviceAccountName ? { serviceAccountName: workload.serviceAccountName } : {}),
+                        containers: [{ name: workload.container, image: workload.image, imagePullPolicy: "Always" }],
+                    },
+                },
+            });
+        } catch (err) {
+            if (httpStatus(err) !== 409) throw err;
+        }
+    }
+}
