@@ -194,6 +194,7 @@ export async function doctor(
                     credentials,
                     importKubeconfig,
                     withPods: true,
+                    viaAgent: member.connection === "agent",
                 },
                 access,
             );

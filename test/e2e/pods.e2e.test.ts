@@ -34,22 +34,29 @@ async function failureOf(stack: FederationStack): Promise<{ first: string; all: 
 
 describe("pods: a KubeSphere pod on the member that cannot run (e2e)", function () {
     this.timeout(10 * 60_000);
-    const ctx = useSandbox("pods", { members: 1, hostVersion: "3.4", memberVersions: ["3.4"] });
+    const ctx = useSandbox("pods", { members: 2, hostVersion: "3.4", memberVersions: ["3.4", "3.4"] });
 
+    const direct = {
+        name: "member1",
+        provider: "kubeadm",
+        installerTimeoutSeconds: 15,
+        readyTimeoutSeconds: 120,
+    };
+    const agent = { name: "member2", provider: "generic", connection: "agent", readyTimeoutSeconds: 20 };
+    let members: Array<Record<string, unknown>> = [direct];
     const config = () => ({
-        host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
-        members: [
-            {
-                name: "member1",
-                provider: "kubeadm",
-                kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath },
-                installerTimeoutSeconds: 15,
-                readyTimeoutSeconds: 120,
-            },
-        ],
+        host: {
+            name: "host",
+            kubeconfig: { path: ctx.sandbox.host.kubeconfigPath },
+            agentProxyAddress: ctx.sandbox.towerAddress,
+        },
+        members: members.map((member) => ({
+            ...member,
+            kubeconfig: { path: ctx.sandbox.cluster(String(member.name)).kubeconfigPath },
+        })),
     });
-    /** The doctor's rows for member1's pods, as `npm run doctor` prints them (program/doctor.ts on a stack file). */
-    const doctorPodRow = async () => {
+    /** The doctor's pods row for `member`, as `npm run doctor` prints it (program/doctor.ts on a stack file). */
+    const doctorPodRow = async (member = "member1") => {
         const project = path.join(ctx.dir, "project");
         fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
         fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
@@ -59,7 +66,9 @@ describe("pods: a KubeSphere pod on the member that cannot run (e2e)", function 
             yaml.dump({ config: { "kubesphere-federation:host": host, "kubesphere-federation:members": members } }),
         );
         const table = formatTable(await doctor(project, "pods")).split("\n");
-        const row = table.find((line) => line.includes("KubeSphere's pods on the member"));
+        const row = table.find(
+            (line) => line.startsWith(`${member} `) && line.includes("KubeSphere's pods on the member"),
+        );
         assert.ok(row, `the doctor prints a pods row:\n${table.join("\n")}`);
         return row;
     };
@@ -103,5 +112,37 @@ describe("pods: a KubeSphere pod on the member that cannot run (e2e)", function 
             await doctorPodRow(),
             /\bOK\b.*pod kubesphere-system\/ks-installer-\S+ runs \(kubesphere\/ks-installer:v3\.4\.1\)/,
         );
+    });
+
+    it("an agent member whose cluster-agent image cannot be pulled: the join wait's error names the pod, image and the pull error first; fixed, the next up converges", async () => {
+        ctx.sandbox.setEmulatedPod("member2", "cluster-agent", "unpullable");
+        members = [direct, agent];
+        await ctx.stack.setFederationConfig(config());
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            new RegExp(
+                `^member "member2": KubeSphere's pods on the member: pod kubesphere-system/cluster-agent-[0-9a-f]{10}-[0-9a-f]{5} ` +
+                    `container agent cannot pull image kubesphere/tower:v0\\.2\\.1: (ImagePullBackOff|ErrImagePull) \\(.*kubesphere/tower:v0\\.2\\.1.*\\); ` +
+                    `no imagePullSecrets\\. Fix: .*set image deploy/cluster-agent agent=<registry>/kubesphere/tower:v0\\.2\\.1`,
+            ),
+            failure.first,
+        );
+        assert.match(failure.all, /FAIL {2}agent connection \(proxy\)/, "the agent check fails too, below");
+        const token = (await hostCluster(ctx.sandbox, "member2")) as { spec: { connection: { token?: string } } };
+        const agentToken = token.spec.connection.token ?? "";
+        assert.ok(agentToken.length > 16 && !failure.all.includes(agentToken), "the agent token is not printed");
+        assert.match(
+            await doctorPodRow("member2"),
+            /\bFAIL\b.*container agent cannot pull image kubesphere\/tower:v0\.2\.1/,
+        );
+
+        ctx.sandbox.setEmulatedPod("member2", "cluster-agent", "running");
+        const result = await ctx.stack.up();
+        assert.strictEqual(result.summary.result, "succeeded");
+        const joined = await hostCluster(ctx.sandbox, "member2");
+        assert.strictEqual(conditionOf(joined, "AgentAvailable")?.status, "True");
+        assert.strictEqual(conditionOf(joined)?.status, "True");
+        assert.match(await doctorPodRow("member2"), /\bOK\b.*cluster-agent-\S+ runs \(kubesphere\/tower:v0\.2\.1\)/);
     });
 });

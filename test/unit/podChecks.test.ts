@@ -12,7 +12,8 @@ import { diagnose } from "../../components/members/diagnosis/diagnose";
 import { DiagnosisFacts } from "../../components/members/diagnosis/findings";
 import { formatDiagnosis } from "../../components/members/diagnosis/format";
 import { checkPods, podVerdict } from "../../components/members/diagnosis/podChecks";
-import { readDiagnosisFacts } from "../../components/members/diagnosis/readFacts";
+import { readDiagnosisFacts, workloadsFor } from "../../components/members/diagnosis/readFacts";
+import { CLUSTER_AGENT_WORKLOAD } from "../../components/kubesphere/tower";
 import { parseKubeconfig } from "../../components/kubernetes/kubeconfig";
 import { tokenKubeconfig } from "../fixtures/kubeconfigs";
 import { fakeClusterAccess, freshV3Facts } from "./pulumiMocks";
@@ -161,6 +162,43 @@ describe("pod verdicts (diagnosis/podChecks.ts)", () => {
         );
         assert.strictEqual(failing.verdict, "fail");
         assert.strictEqual(failing.title, "KubeSphere's pods on the member");
+    });
+});
+
+describe("which pods the diagnosis reads (readFacts.ts workloadsFor)", () => {
+    it("3.x: ks-installer; an agent member: the cluster-agent too (label app=agent); a bare 4.x member: none yet", () => {
+        assert.deepStrictEqual(
+            workloadsFor("v3", freshV3Facts("m")).map((workload) => workload.name),
+            ["ks-installer"],
+        );
+        assert.deepStrictEqual(
+            workloadsFor("v3", freshV3Facts("m"), true).map((workload) => workload.name),
+            ["ks-installer", "cluster-agent"],
+        );
+        assert.deepStrictEqual(workloadsFor("v4", { kubeSystemUid: "u" }), []);
+        assert.strictEqual(CLUSTER_AGENT_WORKLOAD.labelSelector, "app=agent");
+        const verdict = podVerdict(CLUSTER_AGENT_WORKLOAD, [
+            {
+                namespace: "kubesphere-system",
+                name: "cluster-agent-1",
+                phase: "Pending",
+                containers: [
+                    {
+                        name: "agent",
+                        image: "kubesphere/tower:v0.2.1",
+                        ready: false,
+                        restartCount: 0,
+                        running: false,
+                        waiting: {
+                            reason: "ImagePullBackOff",
+                            message: 'Back-off pulling image "kubesphere/tower:v0.2.1"',
+                        },
+                    },
+                ],
+                imagePullSecrets: [],
+            },
+        ]);
+        assert.match(verdict.fix!, /set image deploy\/cluster-agent agent=<registry>\/kubesphere\/tower:v0\.2\.1/);
     });
 });
 

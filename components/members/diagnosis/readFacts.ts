@@ -9,6 +9,7 @@ import { ClusterFacts, FleetMember, HostFacts } from "../../kubesphere/facts";
 import type { ClockReading } from "../../kubesphere/probes";
 import { KS_INSTALLER_WORKLOAD, KubesphereWorkload } from "../../kubesphere/kubesphereObjects";
 import { ClusterObjectState } from "../../kubesphere/reads";
+import { CLUSTER_AGENT_WORKLOAD } from "../../kubesphere/tower";
 import { DiagnosisFacts, WorkloadPods } from "./findings";
 import { preflightVerdict } from "../memberPreflight";
 
@@ -42,12 +43,20 @@ export interface DiagnosisInput {
      * pre-flight, so a healthy member's preview makes no more requests.
      */
     withPods?: boolean;
+    /** The member connects through tower's agent (its cluster-agent pod is read too). */
+    viaAgent?: boolean;
 }
 
 /** The workloads whose pods the join needs on this member (docs/kubesphere.md §11), given what it has installed. */
-export function workloadsFor(hostMajor: "v3" | "v4", memberFacts: ClusterFacts | undefined): KubesphereWorkload[] {
-    if (hostMajor === "v3" && memberFacts?.installer !== undefined) return [KS_INSTALLER_WORKLOAD];
-    return [];
+export function workloadsFor(
+    hostMajor: "v3" | "v4",
+    memberFacts: ClusterFacts | undefined,
+    viaAgent = false,
+): KubesphereWorkload[] {
+    return [
+        ...(hostMajor === "v3" && memberFacts?.installer !== undefined ? [KS_INSTALLER_WORKLOAD] : []),
+        ...(viaAgent ? [CLUSTER_AGENT_WORKLOAD] : []),
+    ];
 }
 
 /** Lists each workload's pods; a listing that fails is kept as its problem. */
@@ -108,7 +117,7 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
             : orUndefined(input.hostClock?.() ?? access.readClock(hostKubeconfig));
     const [member, host, cluster] = await Promise.all([memberRead, hostRead, clusterRead]);
     const podsRead = input.withPods
-        ? readWorkloadPods(access, input.memberKubeconfig, workloadsFor(input.hostMajor, member.facts))
+        ? readWorkloadPods(access, input.memberKubeconfig, workloadsFor(input.hostMajor, member.facts, input.viaAgent))
         : Promise.resolve(undefined);
 
     // 3.x: ks-installer runs ks-apiserver; 4.x: only once the host reports ks-core installed.

@@ -1,5 +1,5 @@
 /**
- * The kubelet, for the pods the emulator stands for (ks-installer on 3.x clusters). TEST ONLY. The sandbox runs no
+ * The kubelet, for the pods the emulator stands for (ks-installer on 3.x clusters, the cluster-agent on members). TEST ONLY. The sandbox runs no
  * kubelet, scheduler or ReplicaSet controller, so the emulator writes each such Pod object itself and its status the
  * way a kubelet writes it (test/e2e/sandbox/README.md, "Pods"):
  * - running: phase Running, conditions PodScheduled/Initialized/ContainersReady/Ready True, the container
@@ -157,10 +157,16 @@ export class EmulatedKubelet {
         private readonly changes: ChangeLog,
     ) {}
 
+    /** The pod last played per workload, so a new image (a rollout) replaces it. */
+    private readonly current = new Map<string, { namespace: string; name: string }>();
+
     /** Writes the workload's Pod and status for this pass; true when its container runs. */
     async play(workload: EmulatedWorkload): Promise<boolean> {
         const behaviour = podBehaviour(this.podsFile, this.cluster, workload.workload);
         const name = podName(this.cluster, workload);
+        const previous = this.current.get(workload.workload);
+        if (previous !== undefined && previous.name !== name) await this.remove(workload.workload);
+        this.current.set(workload.workload, { namespace: workload.namespace, name });
         let pod = this.pods.get(name);
         if (pod === undefined) {
             const existing = await this.readPod(workload.namespace, name);
@@ -193,6 +199,19 @@ export class EmulatedKubelet {
         return behaviour === "running";
     }
 
+    /** The workload's Deployment is gone (or rolled to another image): its pod goes, as the garbage collector makes it. */
+    async remove(workload: string): Promise<void> {
+        const previous = this.current.get(workload);
+        if (previous === undefined) return;
+        this.current.delete(workload);
+        this.pods.delete(previous.name);
+        try {
+            await this.core.deleteNamespacedPod({ name: previous.name, namespace: previous.namespace });
+        } catch (err) {
+            if (httpStatus(err) !== 404) throw err;
+        }
+    }
+
     private async readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
         try {
             return await withTimeout(
@@ -213,8 +232,8 @@ export class EmulatedKubelet {
                 body: {
                     metadata: { name, namespace: workload.namespace, labels: workload.labels },
                     spec: {
-                        // No node object exists; the name is what `kubectl get pods -o wide` shows.
-                        nodeName: `${this.cluster}-node`,
+                        // No nodeName: no Node or kubelet exists to confirm a graceful delete, so a bound pod would stay
+                        // Terminating and hold up the deletion of its namespace; an unbound one is deleted at once.
                         ...(workload.serviceAccountName ? { serviceAccountName: workload.serviceAccountName } : {}),
                         containers: [{ name: workload.container, image: workload.image, imagePullPolicy: "Always" }],
                     },

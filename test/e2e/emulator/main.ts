@@ -125,7 +125,7 @@ async function main(config: EmulatorConfig): Promise<void> {
         : Promise.resolve();
     const agents = config.clusters
         .filter((cluster) => cluster.role === "member")
-        .map((cluster) => new AgentEmulator(cluster, loadKubeConfig(cluster.kubeconfigPath), changes));
+        .map((cluster) => new AgentEmulator(cluster, loadKubeConfig(cluster.kubeconfigPath), changes, config.podsFile));
     const agentsReady = repeat(config.installerPollMs, async () => {
         await Promise.all(
             agents.map((agent, i) =>
