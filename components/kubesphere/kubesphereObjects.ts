@@ -48,6 +48,24 @@ export const KS_INSTALLER_WORKLOAD: KubesphereWorkload = {
     role: "applies the host's jwtSecret and clusterRole",
 };
 
+/** 4.x: ks-core's ks-apiserver on the member (label `app: ks-apiserver`): Ready needs its /version (docs/kubesphere.md §9, §11). */
+export const KS_APISERVER_WORKLOAD: KubesphereWorkload = {
+    name: "ks-apiserver",
+    namespace: KUBESPHERE_NAMESPACE,
+    labelSelector: "app=ks-apiserver",
+    deployment: "ks-apiserver",
+    role: "answers KubeSphere's API on the member (Ready needs it)",
+};
+
+/** 4.x: ks-core's ks-controller-manager on the member (label `app: ks-controller-manager`, docs/kubesphere.md §11). */
+export const KS_CONTROLLER_MANAGER_WORKLOAD: KubesphereWorkload = {
+    name: "ks-controller-manager",
+    namespace: KUBESPHERE_NAMESPACE,
+    labelSelector: "app=ks-controller-manager",
+    deployment: "ks-controller-manager",
+    role: "runs KubeSphere's controllers on the member",
+};
+
 /** Display text KubeSphere's console shows for a member (`spec.provider` is free text). */
 export const PROVIDER_DISPLAY_NAMES: Record<MemberProvider, string> = {
     ack: "Alibaba Cloud ACK",

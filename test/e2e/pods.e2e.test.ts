@@ -146,3 +146,36 @@ describe("pods: a KubeSphere pod on the member that cannot run (e2e)", function 
         assert.match(await doctorPodRow("member2"), /\bOK\b.*cluster-agent-\S+ runs \(kubesphere\/tower:v0\.2\.1\)/);
     });
 });
+
+describe("pods on a KubeSphere 4.1 member: a ks-apiserver that crash-loops (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const ctx = useSandbox("pods4", { members: 1, hostVersion: "4.1", memberVersions: ["4.1"] });
+    const config = () => ({
+        host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
+        members: [
+            {
+                name: "member1",
+                provider: "kubeadm",
+                kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath },
+                readyTimeoutSeconds: 20,
+            },
+        ],
+    });
+
+    it("the Ready wait's timeout names the crash-looping ks-apiserver pod first, with its restarts and last termination; running again, the next up converges", async () => {
+        ctx.sandbox.setEmulatedPod("member1", "ks-apiserver", "crashLoop");
+        await ctx.stack.setFederationConfig(config());
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            /^member "member1": KubeSphere's pods on the member: pod kubesphere-system\/ks-apiserver-[0-9a-f]{10}-[0-9a-f]{5} container ks-apiserver \(image kubesphere\/ks-apiserver:v4\.1\.3\) is in CrashLoopBackOff: restarted [1-9]\d* time\(s\), last termination Error, exit code 1\. Fix: read why it exits: kubectl -n kubesphere-system logs ks-apiserver-\S+ -c ks-apiserver --previous/,
+            failure.first,
+        );
+        assert.match(failure.all, /no endpoints available for service/, "what KubeSphere wrote in Ready=False, below");
+        ctx.sandbox.setEmulatedPod("member1", "ks-apiserver", "running");
+        const result = await ctx.stack.up();
+        assert.strictEqual(result.summary.result, "succeeded");
+        const joined = await hostCluster(ctx.sandbox, "member1");
+        assert.strictEqual(conditionOf(joined)?.status, "True", conditionOf(joined)?.message);
+    });
+});

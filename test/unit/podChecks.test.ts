@@ -166,7 +166,7 @@ describe("pod verdicts (diagnosis/podChecks.ts)", () => {
 });
 
 describe("which pods the diagnosis reads (readFacts.ts workloadsFor)", () => {
-    it("3.x: ks-installer; an agent member: the cluster-agent too (label app=agent); a bare 4.x member: none yet", () => {
+    it("3.x: ks-installer; an agent member: the cluster-agent too (label app=agent); 4.x: ks-core's pods once installed", () => {
         assert.deepStrictEqual(
             workloadsFor("v3", freshV3Facts("m")).map((workload) => workload.name),
             ["ks-installer"],
@@ -176,6 +176,11 @@ describe("which pods the diagnosis reads (readFacts.ts workloadsFor)", () => {
             ["ks-installer", "cluster-agent"],
         );
         assert.deepStrictEqual(workloadsFor("v4", { kubeSystemUid: "u" }), []);
+        assert.deepStrictEqual(
+            workloadsFor("v4", { kubeSystemUid: "u" }, false, true).map((workload) => workload.labelSelector),
+            ["app=ks-apiserver", "app=ks-controller-manager"],
+            "4.x, once the host reports KSCoreReady",
+        );
         assert.strictEqual(CLUSTER_AGENT_WORKLOAD.labelSelector, "app=agent");
         const verdict = podVerdict(CLUSTER_AGENT_WORKLOAD, [
             {

@@ -7,7 +7,12 @@ import type { ParsedKubeconfig } from "../../kubernetes/kubeconfig";
 import { ClusterAccess } from "../../kubesphere/clusterAccess";
 import { ClusterFacts, FleetMember, HostFacts } from "../../kubesphere/facts";
 import type { ClockReading } from "../../kubesphere/probes";
-import { KS_INSTALLER_WORKLOAD, KubesphereWorkload } from "../../kubesphere/kubesphereObjects";
+import {
+    KS_APISERVER_WORKLOAD,
+    KS_CONTROLLER_MANAGER_WORKLOAD,
+    KS_INSTALLER_WORKLOAD,
+    KubesphereWorkload,
+} from "../../kubesphere/kubesphereObjects";
 import { ClusterObjectState } from "../../kubesphere/reads";
 import { CLUSTER_AGENT_WORKLOAD } from "../../kubesphere/tower";
 import { DiagnosisFacts, WorkloadPods } from "./findings";
@@ -52,10 +57,13 @@ export function workloadsFor(
     hostMajor: "v3" | "v4",
     memberFacts: ClusterFacts | undefined,
     viaAgent = false,
+    ksCoreInstalled = false,
 ): KubesphereWorkload[] {
     return [
         ...(hostMajor === "v3" && memberFacts?.installer !== undefined ? [KS_INSTALLER_WORKLOAD] : []),
         ...(viaAgent ? [CLUSTER_AGENT_WORKLOAD] : []),
+        // 4.x: ks-core's pods exist once the host has installed it.
+        ...(hostMajor === "v4" && ksCoreInstalled ? [KS_APISERVER_WORKLOAD, KS_CONTROLLER_MANAGER_WORKLOAD] : []),
     ];
 }
 
@@ -116,13 +124,17 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
             ? Promise.resolve(undefined)
             : orUndefined(input.hostClock?.() ?? access.readClock(hostKubeconfig));
     const [member, host, cluster] = await Promise.all([memberRead, hostRead, clusterRead]);
-    const podsRead = input.withPods
-        ? readWorkloadPods(access, input.memberKubeconfig, workloadsFor(input.hostMajor, member.facts, input.viaAgent))
-        : Promise.resolve(undefined);
 
     // 3.x: ks-installer runs ks-apiserver; 4.x: only once the host reports ks-core installed.
     const ksCoreInstalled =
         cluster?.conditions.some((found) => found.type === "KSCoreReady" && found.status === "True") === true;
+    const podsRead = input.withPods
+        ? readWorkloadPods(
+              access,
+              input.memberKubeconfig,
+              workloadsFor(input.hostMajor, member.facts, input.viaAgent, ksCoreInstalled),
+          )
+        : Promise.resolve(undefined);
     const ksCoreConflicts =
         input.hostMajor === "v4" && !ksCoreInstalled
             ? await access.readKsCoreConflicts(input.memberKubeconfig).catch(() => undefined)

@@ -196,4 +196,33 @@ describe("kubesphere-emulator (pure parts)", () => {
             },
         );
     });
+
+    it("plays a crash loop: Running, CrashLoopBackOff with kuberuntime's back-off message, restartCount and lastState.terminated", () => {
+        const workload = {
+            workload: "ks-apiserver",
+            namespace: "kubesphere-system",
+            labels: { app: "ks-apiserver" },
+            container: "ks-apiserver",
+            image: "kubesphere/ks-apiserver:v4.1.3",
+        };
+        const status = kubeletStatus(workload, "crashLoop", "2026-12-03T06:00:00Z", 3, {
+            name: "ks-apiserver-x",
+            uid: "u1",
+        });
+        assert.strictEqual(status.phase, "Running");
+        const container = status.containerStatuses[0];
+        assert.deepStrictEqual(container.state.waiting, {
+            reason: "CrashLoopBackOff",
+            message: "back-off 40s restarting failed container=ks-apiserver pod=ks-apiserver-x_kubesphere-system(u1)",
+        });
+        assert.strictEqual(container.restartCount, 3);
+        assert.deepStrictEqual(
+            [container.lastState?.terminated?.exitCode, container.lastState?.terminated?.reason],
+            [1, "Error"],
+        );
+        assert.match(
+            kubeletStatus(workload, "crashLoop", "2026-12-03T06:00:00Z", 9).containerStatuses[0].state.waiting!.message,
+            /^back-off 5m0s /,
+        );
+    });
 });

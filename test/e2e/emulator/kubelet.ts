@@ -1,5 +1,6 @@
 /**
- * The kubelet, for the pods the emulator stands for (ks-installer on 3.x clusters, the cluster-agent on members). TEST ONLY. The sandbox runs no
+ * The kubelet, for the pods the emulator stands for (ks-installer on 3.x clusters, the cluster-agent on members,
+ * ks-core's ks-apiserver and ks-controller-manager on 4.x members once installed). TEST ONLY. The sandbox runs no
  * kubelet, scheduler or ReplicaSet controller, so the emulator writes each such Pod object itself and its status the
  * way a kubelet writes it (test/e2e/sandbox/README.md, "Pods"):
  * - running: phase Running, conditions PodScheduled/Initialized/ContainersReady/Ready True, the container
@@ -9,6 +10,9 @@
  *   `ErrImagePull` with the container runtime's error (pkg/kubelet/images/image_manager.go returns the CRI error's
  *   text as the message; the text here is containerd's for a registry that refuses the pull), then
  *   `ImagePullBackOff` with "Back-off pulling image \"<image>\"" (same file) on every later pass.
+ * - crashLoop: phase Running, the container waiting `CrashLoopBackOff` with "back-off <d> restarting failed
+ *   container=<c> pod=<pod>_<ns>(<uid>)" (pkg/kubelet/kuberuntime/kuberuntime_manager.go), its restartCount growing
+ *   by one per pass, `lastState.terminated` exit code 1, reason Error.
  * Which behaviour a pod has is a test-only switch per cluster and workload: the pods file named in the emulator's
  * config (`podsFile`, `{"<cluster>": {"<workload>": "unpullable"}}`), written by `Sandbox.setEmulatedPod` and read
  * on every pass; no file or no entry: running. Nothing KubeSphere has.
@@ -22,8 +26,8 @@ import { stableJson } from "./stableJson";
 
 const REQUEST_TIMEOUT_MS = 3000;
 
-/** What a test makes of a pod: it runs, or its image cannot be pulled. */
-export type PodBehaviour = "running" | "unpullable";
+/** What a test makes of a pod: it runs, its image cannot be pulled, or its container exits (1) on every start. */
+export type PodBehaviour = "running" | "unpullable" | "crashLoop";
 
 /** A pod's status as JSON (times as RFC 3339 text, as the API server stores them). */
 export interface KubeletPodStatus {
@@ -38,6 +42,7 @@ export interface KubeletPodStatus {
         started: boolean;
         restartCount: number;
         state: { running?: { startedAt: string }; waiting?: { reason: string; message: string } };
+        lastState?: { terminated?: { exitCode: number; reason: string; startedAt: string; finishedAt: string } };
     }>;
 }
 
@@ -57,7 +62,8 @@ export function podBehaviour(podsFile: string | undefined, cluster: string, work
     if (podsFile === undefined) return "running";
     try {
         const all = JSON.parse(fs.readFileSync(podsFile, "utf8")) as Record<string, Record<string, unknown>>;
-        return all[cluster]?.[workload] === "unpullable" ? "unpullable" : "running";
+        const behaviour = all[cluster]?.[workload];
+        return behaviour === "unpullable" || behaviour === "crashLoop" ? behaviour : "running";
     } catch {
         // No file (the usual case), or one being rewritten: running.
         return "running";
@@ -83,14 +89,16 @@ export function pullRefusedMessage(image: string): string {
 }
 
 /**
- * The status a kubelet writes for the pod. `pulls` counts the failed pulls so far (1: ErrImagePull, then
- * ImagePullBackOff); `since` is when the pod was started (RFC 3339).
+ * The status a kubelet writes for the pod. `pulls` counts the failed pulls (1: ErrImagePull, then ImagePullBackOff)
+ * or the container's exits so far (its restartCount); `since` is when the pod was started (RFC 3339); `pod` its
+ * name and UID, for CrashLoopBackOff's message.
  */
 export function kubeletStatus(
     workload: EmulatedWorkload,
     behaviour: PodBehaviour,
     since: string,
     pulls: number,
+    pod: { name: string; uid: string } = { name: workload.workload, uid: "" },
 ): KubeletPodStatus {
     const scheduled = { type: "PodScheduled", status: "True", lastTransitionTime: since };
     const initialized = { type: "Initialized", status: "True", lastTransitionTime: since };
@@ -123,6 +131,40 @@ export function kubeletStatus(
         message: `containers with unready status: [${workload.container}]`,
         lastTransitionTime: since,
     };
+    if (behaviour === "crashLoop") {
+        // kuberuntime_manager.go doBackOff: "back-off %s restarting failed container=%s pod=%s", the back-off doubling
+        // from 10 s up to 5 min; the pod stays Running (its sandbox runs), the container waits.
+        const backOffSeconds = Math.min(300, 10 * 2 ** Math.max(0, Math.min(5, pulls - 1)));
+        const backOff =
+            backOffSeconds >= 60 ? `${Math.floor(backOffSeconds / 60)}m${backOffSeconds % 60}s` : `${backOffSeconds}s`;
+        return {
+            phase: "Running",
+            startTime: since,
+            conditions: [
+                initialized,
+                { type: "Ready", ...notReady },
+                { type: "ContainersReady", ...notReady },
+                scheduled,
+            ],
+            containerStatuses: [
+                {
+                    name: workload.container,
+                    image: workload.image,
+                    imageID: `${workload.image.split(":")[0]}@sha256:${fnv1a64Hex(Buffer.from(workload.image)).repeat(4)}`,
+                    ready: false,
+                    started: false,
+                    restartCount: pulls,
+                    state: {
+                        waiting: {
+                            reason: "CrashLoopBackOff",
+                            message: `back-off ${backOff} restarting failed container=${workload.container} pod=${pod.name}_${workload.namespace}(${pod.uid})`,
+                        },
+                    },
+                    lastState: { terminated: { exitCode: 1, reason: "Error", startedAt: since, finishedAt: since } },
+                },
+            ],
+        };
+    }
     const waiting =
         pulls <= 1
             ? { reason: "ErrImagePull", message: pullRefusedMessage(workload.image) }
@@ -148,7 +190,7 @@ export function kubeletStatus(
 /** Plays the kubelet for one cluster's emulated pods. */
 export class EmulatedKubelet {
     /** Per pod: failed pulls so far, and the status last written (to write only on change). */
-    private readonly pods = new Map<string, { pulls: number; written?: string; since: string }>();
+    private readonly pods = new Map<string, { pulls: number; written?: string; since: string; uid: string }>();
 
     constructor(
         private readonly cluster: string,
@@ -169,14 +211,17 @@ export class EmulatedKubelet {
         this.current.set(workload.workload, { namespace: workload.namespace, name });
         let pod = this.pods.get(name);
         if (pod === undefined) {
-            const existing = await this.readPod(workload.namespace, name);
-            if (existing === undefined) await this.createPod(workload, name);
+            const existing = (await this.readPod(workload.namespace, name)) ?? (await this.createPod(workload, name));
             const started = existing?.status?.startTime as unknown as string | undefined;
-            pod = { pulls: 0, since: started ?? new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+            pod = {
+                pulls: 0,
+                since: started ?? new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+                uid: existing?.metadata?.uid ?? "",
+            };
             this.pods.set(name, pod);
         }
-        pod.pulls = behaviour === "unpullable" ? pod.pulls + 1 : 0;
-        const status = kubeletStatus(workload, behaviour, pod.since, pod.pulls);
+        pod.pulls = behaviour === "running" ? 0 : pod.pulls + 1;
+        const status = kubeletStatus(workload, behaviour, pod.since, pod.pulls, { name, uid: pod.uid });
         const text = stableJson(status);
         if (pod.written !== text) {
             try {
@@ -225,9 +270,9 @@ export class EmulatedKubelet {
         }
     }
 
-    private async createPod(workload: EmulatedWorkload, name: string): Promise<void> {
+    private async createPod(workload: EmulatedWorkload, name: string): Promise<V1Pod | undefined> {
         try {
-            await this.core.createNamespacedPod({
+            return await this.core.createNamespacedPod({
                 namespace: workload.namespace,
                 body: {
                     metadata: { name, namespace: workload.namespace, labels: workload.labels },
@@ -241,6 +286,7 @@ export class EmulatedKubelet {
             });
         } catch (err) {
             if (httpStatus(err) !== 409) throw err;
+            return undefined;
         }
     }
 }

@@ -386,10 +386,11 @@ export class Sandbox {
     }
 
     /**
-     * TEST SWITCH (../emulator/kubelet.ts): whether the pod of `workload` (e.g. `ks-installer`) on cluster `name` can
-     * pull its image. The running emulator reads it on its next pass; `running` makes the next pull succeed.
+     * TEST SWITCH (../emulator/kubelet.ts): whether the pod of `workload` (`ks-installer`, `cluster-agent`,
+     * `ks-apiserver`, `ks-controller-manager`) on cluster `name` runs, cannot pull its image, or crash-loops. The running
+     * emulator reads it on its next pass; `running` makes the next pull or start succeed.
      */
-    setEmulatedPod(name: string, workload: string, behaviour: "running" | "unpullable"): void {
+    setEmulatedPod(name: string, workload: string, behaviour: "running" | "unpullable" | "crashLoop"): void {
         this.clusterState(name);
         const file = this.emulatorPodsFile();
         let all: Record<string, Record<string, string>> = {};
