@@ -134,7 +134,16 @@ export class ClusterControllerV4 extends ClusterController {
             kubelet === undefined
                 ? true
                 : (
-                      await Promise.all(ksCoreWorkloads(this.traits.release).map((workload) => kubelet.play(workload)))
+                      await Promise.all(
+                          ksCoreWorkloads(this.traits.release).map((workload) =>
+                              // A pod the kubelet could not write this pass (its ServiceAccount not there yet): the
+                              // next pass writes it; the join goes on as if it ran.
+                              kubelet.play(workload).catch((err: unknown) => {
+                                  this.say(name, `ks-core pod ${workload.workload} not written: ${describeError(err)}`);
+                                  return true;
+                              }),
+                          ),
+                      )
                   )[0];
         const kubeSphereVersion = ksApiserverRuns
             ? await this.fetchKubeSphereVersion(clients)
