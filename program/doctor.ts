@@ -193,6 +193,8 @@ export async function doctor(
                     hostKubeconfig,
                     credentials,
                     importKubeconfig,
+                    withPods: true,
+                    viaAgent: member.connection === "agent",
                 },
                 access,
             );

@@ -16,6 +16,11 @@ export interface PollOptions {
     log: (message: string) => void;
     /** The progress line, given seconds elapsed and what is still missing. */
     progress: (seconds: number, detail: string) => string;
+    /**
+     * Something to add to a progress line, read when one is due (at most once per progress interval), e.g. a pod
+     * that cannot pull its image; undefined: nothing. A rejection adds nothing.
+     */
+    progressNote?: () => Promise<string | undefined>;
     /** The line once done, given the seconds it took (logged only after a wait of 10 s or more). */
     done: (seconds: number) => string;
     /** The error at the timeout, given the timeout in seconds and what was still missing. */
@@ -71,7 +76,9 @@ export async function pollUntilDone(options: PollOptions): Promise<{ waitedMs: n
         if (elapsed >= options.timeoutMs)
             throw new Error(await explain(options.timeout(Math.round(options.timeoutMs / 1000), lastDetail)));
         if (now() - lastProgress >= PROGRESS_EVERY_MS) {
-            options.log(options.progress(Math.round(elapsed / 1000), lastDetail));
+            const note = await options.progressNote?.().catch(() => undefined);
+            const line = options.progress(Math.round(elapsed / 1000), lastDetail);
+            options.log(note === undefined ? line : `${line}; ${note}`);
             lastProgress = now();
         }
         await sleep(Math.min(interval, Math.max(0, options.timeoutMs - elapsed)));

@@ -2,6 +2,7 @@
  * ClusterAccess: every direct read (and the few direct writes: an agent token, the join lease) the components make, as one object, so a test can
  * give a component fake clusters. The real one is liveClusterAccess.
  */
+import { readPods } from "../kubernetes/pods";
 import { probeImportKubeconfig, probeKsApiserver, readClock } from "./probes";
 import { hostRoleReader, memberInstallerReader, readKubesphereLayout } from "./waitReads";
 import {
@@ -34,6 +35,7 @@ export interface ClusterAccess {
     readJoinLease: typeof readJoinLease;
     replaceJoinLease: typeof replaceJoinLease;
     deleteJoinLease: typeof deleteJoinLease;
+    readPods: typeof readPods;
 }
 
 /** Reads real clusters. */
@@ -56,4 +58,5 @@ export const liveClusterAccess: ClusterAccess = {
     readJoinLease,
     replaceJoinLease,
     deleteJoinLease,
+    readPods,
 };

@@ -25,6 +25,47 @@ export const CONFIG_HASH_ANNOTATION = "kubesphere.io/config-hash";
  */
 export const STACK_ANNOTATION = "kubesphere-federation.io/stack";
 
+/**
+ * A KubeSphere workload on a member whose pods a join needs running (docs/kubesphere.md §11): read by label selector
+ * for the diagnosis; `deployment` and `container` name it in the fix.
+ */
+export interface KubesphereWorkload {
+    /** What the join needs it for, e.g. `ks-installer`. */
+    name: string;
+    namespace: string;
+    labelSelector: string;
+    deployment: string;
+    /** What it does in the join, for messages: "applies the host's settings". */
+    role: string;
+}
+
+/** 3.x: ks-installer's pod applies the settings; its label is `app: ks-install` up to 3.2, `app: ks-installer` in 3.4 (docs/kubesphere.md §11). */
+export const KS_INSTALLER_WORKLOAD: KubesphereWorkload = {
+    name: "ks-installer",
+    namespace: KUBESPHERE_NAMESPACE,
+    labelSelector: "app in (ks-install,ks-installer)",
+    deployment: "ks-installer",
+    role: "applies the host's jwtSecret and clusterRole",
+};
+
+/** 4.x: ks-core's ks-apiserver on the member (label `app: ks-apiserver`): Ready needs its /version (docs/kubesphere.md §9, §11). */
+export const KS_APISERVER_WORKLOAD: KubesphereWorkload = {
+    name: "ks-apiserver",
+    namespace: KUBESPHERE_NAMESPACE,
+    labelSelector: "app=ks-apiserver",
+    deployment: "ks-apiserver",
+    role: "answers KubeSphere's API on the member (Ready needs it)",
+};
+
+/** 4.x: ks-core's ks-controller-manager on the member (label `app: ks-controller-manager`, docs/kubesphere.md §11). */
+export const KS_CONTROLLER_MANAGER_WORKLOAD: KubesphereWorkload = {
+    name: "ks-controller-manager",
+    namespace: KUBESPHERE_NAMESPACE,
+    labelSelector: "app=ks-controller-manager",
+    deployment: "ks-controller-manager",
+    role: "runs KubeSphere's controllers on the member",
+};
+
 /** Display text KubeSphere's console shows for a member (`spec.provider` is free text). */
 export const PROVIDER_DISPLAY_NAMES: Record<MemberProvider, string> = {
     ack: "Alibaba Cloud ACK",

@@ -2,10 +2,20 @@
  * tower and its agent as KubeSphere names and renders them (docs/kubesphere.md §10): object names, the agent's
  * command line, what the host's tower and the join look like when read.
  */
-import type { ClusterCondition } from "./kubesphereObjects";
+import { KUBESPHERE_NAMESPACE } from "./kubesphereConfig";
+import type { ClusterCondition, KubesphereWorkload } from "./kubesphereObjects";
 
 /** The agent's Deployment on the member, as KubeSphere names it (3.x handler.go; 4.1 tower extension handler.go). */
 export const AGENT_DEPLOYMENT_NAME = "cluster-agent";
+
+/** The agent's pods: the Deployment's label `app: agent`, as KubeSphere's agent manifest has it (docs/kubesphere.md §10.3, §11). */
+export const CLUSTER_AGENT_WORKLOAD: KubesphereWorkload = {
+    name: "cluster-agent",
+    namespace: KUBESPHERE_NAMESPACE,
+    labelSelector: "app=agent",
+    deployment: AGENT_DEPLOYMENT_NAME,
+    role: "connects the member to the host's tower",
+};
 
 /** tower's Deployment and Service on the host (3.x: ks-installer's tower.yaml; 4.1: the tower extension's chart). */
 export const TOWER_NAME = "tower";

@@ -132,6 +132,7 @@ export function diagnosisInput(ctx: MemberContext, clusters: DiagnosedClusters):
         memberKubeconfig: clusters.memberKubeconfig,
         hostKubeconfig: clusters.hostKubeconfig,
         credentials: ctx.credentials,
+        viaAgent: ctx.viaAgent,
         ...(hostKubeconfig === undefined ? {} : { hostClock: () => ctx.reads.hostClock(hostKubeconfig) }),
         // What the program imports, when known before the Cluster exists (a ServiceAccount token is minted later).
         // Agent members: KubeSphere gets tower's kubeconfig, never the member's.
@@ -148,7 +149,7 @@ export async function explained(
     message: string,
     clusters: DiagnosedClusters & { withoutCluster?: boolean },
 ): Promise<string> {
-    const input = { ...diagnosisInput(ctx, clusters), withoutCluster: clusters.withoutCluster };
+    const input = { ...diagnosisInput(ctx, clusters), withoutCluster: clusters.withoutCluster, withPods: true };
     return formatDiagnosis(diagnose(await readDiagnosisFacts(input, ctx.reads.access)), message);
 }
 

@@ -80,6 +80,8 @@ export interface InstallerWaitOptions {
     timeoutMs: number;
     /** Progress messages (pulumi.log.info in the program). */
     log: (message: string) => void;
+    /** Why the installer may not be running, read when a progress line is due (a pod that cannot pull its image). */
+    podProblem?: () => Promise<string | undefined>;
     /** Explains a timeout or an unreachable member (the diagnosis, components/members/diagnosis.ts). Default: none. */
     explain?: (message: string) => Promise<string>;
     /** How long the member may fail to answer before we give up. Default 10 s. */
@@ -115,6 +117,7 @@ export function waitForMemberInstaller(options: InstallerWaitOptions): Promise<{
         log: options.log,
         progress: (seconds, detail) =>
             `${prefix}: waiting for ks-installer to apply ${settings} (${seconds}s; ${detail})`,
+        progressNote: options.podProblem,
         done: (seconds) => `${prefix}: ks-installer applied ${settings} after ${seconds}s`,
         timeout: (seconds, detail) =>
             `${prefix}: ks-installer did not apply ${settings} within ${seconds}s ` +

@@ -8,7 +8,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_INSTALLER_TIMEOUT_SECONDS } from "../config/configSchema";
 import { UpWait, waitOnUp } from "../kubernetes/resourceErrors";
-import { ksInstallerPatch, memberInstallerSpec } from "../kubesphere/kubesphereObjects";
+import { KS_INSTALLER_WORKLOAD, ksInstallerPatch, memberInstallerSpec } from "../kubesphere/kubesphereObjects";
+import { podVerdict } from "./diagnosis/podChecks";
 import { explained, MemberContext } from "./memberContext";
 import type { MemberPreflight } from "./memberClusterArgs";
 import { appliedSignalFor, waitForMemberInstaller } from "./memberInstaller";
@@ -51,6 +52,16 @@ export function applyMemberSettings(
                     signal: appliedSignalFor(found.install.kind === "v3" ? found.install.release : undefined),
                     timeoutMs: (ctx.args.installerTimeoutSeconds ?? DEFAULT_INSTALLER_TIMEOUT_SECONDS) * 1000,
                     log: (message) => pulumi.log.info(message, ctx.component),
+                    // One pod list per progress line (every 10 s), only while the wait is already waiting.
+                    podProblem: async () => {
+                        const pods = await ctx.reads.access.readPods(
+                            memberKubeconfig,
+                            KS_INSTALLER_WORKLOAD.namespace,
+                            KS_INSTALLER_WORKLOAD.labelSelector,
+                        );
+                        const verdict = podVerdict(KS_INSTALLER_WORKLOAD, pods);
+                        return verdict.verdict === "fail" ? verdict.evidence : undefined;
+                    },
                     explain: (message) =>
                         explained(ctx, message, { memberKubeconfig, hostKubeconfig, withoutCluster: true }),
                 }),

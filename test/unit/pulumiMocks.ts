@@ -173,6 +173,24 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
             lease: { ...current, ...held, resourceVersion: `${Number(current.resourceVersion) + 1}` },
         }),
         deleteJoinLease: async () => undefined,
+        // Read only when a wait fails and by the doctor: a running ks-installer pod (3.4.1).
+        readPods: async (_kubeconfig, namespace) => [
+            {
+                namespace,
+                name: "ks-installer-5b9d4c7f8d-abcde",
+                phase: "Running",
+                containers: [
+                    {
+                        name: "installer",
+                        image: "kubesphere/ks-installer:v3.4.1",
+                        ready: true,
+                        restartCount: 0,
+                        running: true,
+                    },
+                ],
+                imagePullSecrets: [],
+            },
+        ],
         ...overrides,
     };
 }

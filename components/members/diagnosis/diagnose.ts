@@ -19,11 +19,13 @@ import {
     checkPreflight,
     condition,
 } from "./kubesphereChecks";
+import { checkPods } from "./podChecks";
 
 /** Runs every check over what was read; the cause is the first failing check in order of likelihood. */
 export function diagnose(facts: DiagnosisFacts): Diagnosis {
     const byCheck: Record<CheckId, (facts: DiagnosisFacts) => Finding> = {
         preflight: checkPreflight,
+        pods: checkPods,
         jwtSecret: checkJwtSecret,
         serverReachable: checkServerReachable,
         serverCertificate: checkServerCertificate,

@@ -3,6 +3,8 @@
  * checks read. Plain data; the checks are in connectionChecks.ts and kubesphereChecks.ts, the reading in readFacts.ts.
  */
 import type { ParsedKubeconfig } from "../../kubernetes/kubeconfig";
+import type { PodState } from "../../kubernetes/pods";
+import type { KubesphereWorkload } from "../../kubesphere/kubesphereObjects";
 import { ClusterFacts, HostFacts } from "../../kubesphere/facts";
 import { ClockReading, ImportProbe } from "../../kubesphere/probes";
 import { ClusterObjectState } from "../../kubesphere/reads";
@@ -14,6 +16,7 @@ export type Verdict = "ok" | "warn" | "fail" | "skip";
 /** The causes the diagnosis checks, most likely first when several fail (see {@link CHECK_ORDER}). */
 export type CheckId =
     | "preflight"
+    | "pods"
     | "jwtSecret"
     | "serverReachable"
     | "serverCertificate"
@@ -35,9 +38,13 @@ export interface Finding {
     fix?: string;
 }
 
-/** Order of likelihood: a refused combination or a wrong secret first, the clock last (it does not stop Ready). */
+/**
+ * Order of likelihood: a refused combination, then a KubeSphere pod that cannot run (nothing it does happens: the
+ * settings, the install, the agent), then a wrong secret; the clock last (it does not stop Ready).
+ */
 export const CHECK_ORDER: CheckId[] = [
     "preflight",
+    "pods",
     "jwtSecret",
     "serverReachable",
     "serverCertificate",
@@ -51,6 +58,7 @@ export const CHECK_ORDER: CheckId[] = [
 
 export const CHECK_TITLES: Record<CheckId, string> = {
     preflight: "versions and pre-flight",
+    pods: "KubeSphere's pods on the member",
     jwtSecret: "member jwtSecret and role",
     serverReachable: "kubeconfig KubeSphere got: server reachable",
     serverCertificate: "kubeconfig KubeSphere got: server certificate",
@@ -87,7 +95,16 @@ export interface DiagnosisFacts {
     clocks?: { host: ClockReading; member: ClockReading };
     /** 4.x: ks-core chart objects on the member that Helm will not adopt (kubesphere/reads.ts readKsCoreConflicts); undefined when not read. */
     ksCoreConflicts?: string[];
+    /** The pods of the workloads the join needs on the member (podChecks.ts); undefined when not read (pre-flight, previews). */
+    pods?: WorkloadPods[];
     now?: Date;
+}
+
+/** What the diagnosis read for one workload: its pods, or why they could not be listed. */
+export interface WorkloadPods {
+    workload: KubesphereWorkload;
+    pods?: PodState[];
+    problem?: string;
 }
 
 export interface Diagnosis {

@@ -7,8 +7,15 @@ import type { ParsedKubeconfig } from "../../kubernetes/kubeconfig";
 import { ClusterAccess } from "../../kubesphere/clusterAccess";
 import { ClusterFacts, FleetMember, HostFacts } from "../../kubesphere/facts";
 import type { ClockReading } from "../../kubesphere/probes";
+import {
+    KS_APISERVER_WORKLOAD,
+    KS_CONTROLLER_MANAGER_WORKLOAD,
+    KS_INSTALLER_WORKLOAD,
+    KubesphereWorkload,
+} from "../../kubesphere/kubesphereObjects";
 import { ClusterObjectState } from "../../kubesphere/reads";
-import { DiagnosisFacts } from "./findings";
+import { CLUSTER_AGENT_WORKLOAD } from "../../kubesphere/tower";
+import { DiagnosisFacts, WorkloadPods } from "./findings";
 import { preflightVerdict } from "../memberPreflight";
 
 /** What the reader needs to know about one member (the rest it reads). */
@@ -36,6 +43,44 @@ export interface DiagnosisInput {
     hostClock?: () => Promise<ClockReading>;
     /** Skip the Cluster object (previews: it may not exist, and the program's own kubeconfig is probed instead). */
     withoutCluster?: boolean;
+    /**
+     * Read the pods of the workloads the join needs on the member (a wait's failure, the doctor); not in the
+     * pre-flight, so a healthy member's preview makes no more requests.
+     */
+    withPods?: boolean;
+    /** The member connects through tower's agent (its cluster-agent pod is read too). */
+    viaAgent?: boolean;
+}
+
+/** The workloads whose pods the join needs on this member (docs/kubesphere.md §11), given what it has installed. */
+export function workloadsFor(
+    hostMajor: "v3" | "v4",
+    memberFacts: ClusterFacts | undefined,
+    viaAgent = false,
+    ksCoreInstalled = false,
+): KubesphereWorkload[] {
+    return [
+        ...(hostMajor === "v3" && memberFacts?.installer !== undefined ? [KS_INSTALLER_WORKLOAD] : []),
+        ...(viaAgent ? [CLUSTER_AGENT_WORKLOAD] : []),
+        // 4.x: ks-core's pods exist once the host has installed it.
+        ...(hostMajor === "v4" && ksCoreInstalled ? [KS_APISERVER_WORKLOAD, KS_CONTROLLER_MANAGER_WORKLOAD] : []),
+    ];
+}
+
+/** Lists each workload's pods; a listing that fails is kept as its problem. */
+export function readWorkloadPods(
+    access: ClusterAccess,
+    kubeconfig: ParsedKubeconfig,
+    workloads: KubesphereWorkload[],
+): Promise<WorkloadPods[]> {
+    return Promise.all(
+        workloads.map((workload) =>
+            access.readPods(kubeconfig, workload.namespace, workload.labelSelector).then(
+                (pods) => ({ workload, pods }),
+                (err: unknown) => ({ workload, problem: err instanceof Error ? err.message : String(err) }),
+            ),
+        ),
+    );
 }
 
 /**
@@ -83,6 +128,13 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
     // 3.x: ks-installer runs ks-apiserver; 4.x: only once the host reports ks-core installed.
     const ksCoreInstalled =
         cluster?.conditions.some((found) => found.type === "KSCoreReady" && found.status === "True") === true;
+    const podsRead = input.withPods
+        ? readWorkloadPods(
+              access,
+              input.memberKubeconfig,
+              workloadsFor(input.hostMajor, member.facts, input.viaAgent, ksCoreInstalled),
+          )
+        : Promise.resolve(undefined);
     const ksCoreConflicts =
         input.hostMajor === "v4" && !ksCoreInstalled
             ? await access.readKsCoreConflicts(input.memberKubeconfig).catch(() => undefined)
@@ -104,12 +156,13 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
     // Same server and credentials as the member's kubeconfig: the probe's GET /version is the member's clock
     // reading too (one request fewer per member; bench/RESULTS.md).
     const probeIsMemberClock = importKubeconfig !== undefined && importKubeconfig.yaml === input.memberKubeconfig.yaml;
-    const [importProbe, memberClock, hostClock] = await Promise.all([
+    const [importProbe, memberClock, hostClock, pods] = await Promise.all([
         importKubeconfig === undefined ? undefined : access.probeImportKubeconfig(importKubeconfig, source),
         probeIsMemberClock || hostKubeconfig === undefined
             ? undefined
             : orUndefined(access.readClock(input.memberKubeconfig)),
         hostClockRead,
+        podsRead,
     ]);
     const memberClockReading = probeIsMemberClock ? importProbe?.clock : memberClock;
     const clocks =
@@ -152,5 +205,6 @@ export async function readDiagnosisFacts(input: DiagnosisInput, access: ClusterA
         importKubeconfig,
         clocks,
         ksCoreConflicts,
+        pods,
     };
 }

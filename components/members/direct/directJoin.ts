@@ -110,7 +110,10 @@ function waitForJoin(ctx: MemberContext, created: pulumi.Output<string>): pulumi
                     ksCoreConfigHash: ctx.ksCoreConfigHash,
                     diagnose: async () =>
                         diagnose(
-                            await readDiagnosisFacts(diagnosisInput(ctx, { memberKubeconfig, hostKubeconfig }), access),
+                            await readDiagnosisFacts(
+                                { ...diagnosisInput(ctx, { memberKubeconfig, hostKubeconfig }), withPods: true },
+                                access,
+                            ),
                         ),
                     timeoutMs: (ctx.args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000,
                     log: (message) => pulumi.log.info(message, ctx.component),

@@ -8,7 +8,8 @@
  * - sends its config (name, token, CA, bearer token) and, on "Unauthorized agent" or a failed dial, logs
  *   `Connection error: <why> (Attempt: N)` and retries with backoff (real: up to 2 min; here 1 s growing to 5 s);
  * - once accepted, opens a TCP connection to the member's API server for every channel tower opens.
- * A changed Deployment (another token, say) restarts the agent, as a rollout does; a deleted one stops it.
+ * A changed Deployment (another token, say) restarts the agent, as a rollout does; a deleted one stops it. Its pod is
+ * written as a kubelet writes it (kubelet.ts): while the test switch makes its image unpullable the agent does not run.
  * Sandbox stand-ins: `kubernetes.default.svc:443` is the member API server's loopback address, and the pod's
  * mounted ca.crt is the CA in the member's sandbox kubeconfig.
  */
@@ -17,6 +18,7 @@ import * as net from "net";
 import { EmulatedCluster } from "./config";
 import { describeError, httpStatus, withTimeout } from "./kubeApi";
 import { KUBESPHERE_NAMESPACE } from "./kubesphereObjects";
+import { EmulatedKubelet } from "./kubelet";
 import { ChangeLog } from "./log";
 import { stableJson } from "./stableJson";
 import { AgentConfig, FrameType, Tunnel, TUNNEL_PROTOCOL } from "./tunnel";
@@ -242,12 +244,17 @@ export class AgentEmulator {
     private readonly apps: AppsV1Api;
     private running?: { key: string; agent: RunningAgent };
 
+    private readonly kubelet: EmulatedKubelet;
+
     constructor(
         private readonly member: EmulatedCluster,
         private readonly kubeConfig: KubeConfig,
         private readonly changes: ChangeLog,
+        /** The test switch of the pods (kubelet.ts); undefined: the agent's image can always be pulled. */
+        podsFile?: string,
     ) {
         this.apps = kubeConfig.makeApiClient(AppsV1Api);
+        this.kubelet = new EmulatedKubelet(member.name, kubeConfig.makeApiClient(CoreV1Api), podsFile, changes);
     }
 
     private say(message: string): void {
@@ -266,6 +273,7 @@ export class AgentEmulator {
             if (httpStatus(err) !== 404) throw err;
             if (this.running) this.say(`Deployment ${KUBESPHERE_NAMESPACE}/${AGENT_DEPLOYMENT} deleted; agent stopped`);
             this.stop();
+            await this.kubelet.remove(AGENT_DEPLOYMENT);
             return;
         }
         const podSpec = deployment.spec?.template?.spec;
@@ -273,6 +281,19 @@ export class AgentEmulator {
             podSpec?.containers?.find((candidate) => candidate.name === "agent") ?? podSpec?.containers?.[0];
         const flags = parseAgentCommand(container?.command);
         const serviceAccount = podSpec?.serviceAccountName || "default";
+        const pulled = await this.kubelet.play({
+            workload: AGENT_DEPLOYMENT,
+            namespace: KUBESPHERE_NAMESPACE,
+            labels: (deployment.spec?.template?.metadata?.labels ?? {}) as Record<string, string>,
+            container: container?.name ?? "agent",
+            image: container?.image ?? "",
+            serviceAccountName: podSpec?.serviceAccountName,
+        });
+        if (!pulled) {
+            if (this.running) this.stop();
+            this.say(`its pod cannot pull image ${container?.image}: the agent does not run`);
+            return;
+        }
         const key = stableJson({ uid: deployment.metadata?.uid, command: container?.command, serviceAccount });
         if (this.running?.key === key) return;
         this.stop();

@@ -26,7 +26,8 @@ import {
     KUBESPHERE_NAMESPACE,
 } from "./kubesphereObjects";
 import { KubesphereSettings } from "./kubesphereYaml";
-import { installKsCore, renewClientCertificate } from "./ksCoreInstall";
+import { installKsCore, ksCoreWorkloads, renewClientCertificate } from "./ksCoreInstall";
+import { EmulatedKubelet } from "./kubelet";
 import { goTimeString, MemberClients } from "./memberClient";
 
 const SEVEN_DAYS_S = 7 * 86400;
@@ -37,6 +38,12 @@ export class ClusterControllerV4 extends ClusterController {
 
     /** Set by main.ts: how long the Helm install of ks-core takes. */
     installDelayMs = 2000;
+
+    /**
+     * Set by main.ts: the kubelet of each sandbox member, by name (kubelet.ts), which runs ks-core's pods once
+     * installed; a Cluster without one (not a sandbox member) gets no pods.
+     */
+    kubelets = new Map<string, EmulatedKubelet>();
 
     protected isHost(settings: KubesphereSettings): boolean {
         return settings.clusterRole === "host";
@@ -120,7 +127,27 @@ export class ClusterControllerV4 extends ClusterController {
             renewedKubeconfig = expiry.renewedKubeconfig;
         }
 
-        const kubeSphereVersion = await this.fetchKubeSphereVersion(clients);
+        // ks-core's pods on the member; a ks-apiserver whose container does not run leaves its Service without
+        // ready endpoints, which the service proxy answers with 503 "no endpoints available for service".
+        const kubelet = uid !== host.kubeSystemUid ? this.kubelets.get(name) : undefined;
+        const ksApiserverRuns =
+            kubelet === undefined
+                ? true
+                : (
+                      await Promise.all(
+                          ksCoreWorkloads(this.traits.release).map((workload) =>
+                              // A pod the kubelet could not write this pass (its ServiceAccount not there yet): the
+                              // next pass writes it; the join goes on as if it ran.
+                              kubelet.play(workload).catch((err: unknown) => {
+                                  this.say(name, `ks-core pod ${workload.workload} not written: ${describeError(err)}`);
+                                  return true;
+                              }),
+                          ),
+                      )
+                  )[0];
+        const kubeSphereVersion = ksApiserverRuns
+            ? await this.fetchKubeSphereVersion(clients)
+            : { error: `no endpoints available for service "${KS_APISERVER.name}"` };
         const ready: WantedCondition =
             "error" in kubeSphereVersion
                 ? { type: "Ready", status: "False", reason: "Ready", message: kubeSphereVersion.error }

@@ -58,6 +58,8 @@ export interface EmulatorConfig {
     readyFile?: string;
     /** Test-only control of the certificate-expiry clock (clock.ts); absent: the wall clock. */
     clockFile?: string;
+    /** Test-only switch of the pods the emulator plays the kubelet for (kubelet.ts); absent: every pod runs. */
+    podsFile?: string;
 }
 
 export const DEFAULT_RECONCILE_DELAY_MS = 2000;
@@ -122,5 +124,6 @@ export function loadEmulatorConfig(argv: string[], env: NodeJS.ProcessEnv): Emul
         tower: file.tower,
         readyFile: file.readyFile,
         clockFile: file.clockFile,
+        podsFile: file.podsFile,
     };
 }

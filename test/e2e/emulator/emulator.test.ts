@@ -7,6 +7,7 @@ import * as yaml from "js-yaml";
 import { reviewClusterUpdate } from "./clusterWebhook";
 import { fnv1a64Hex } from "./fnv";
 import { helmOwnershipProblem } from "./ksCoreInstall";
+import { kubeletStatus, podName } from "./kubelet";
 import { readKubesphereYaml, renderKubesphereYamlV3, withClusterName } from "./kubesphereYaml";
 import { credentialPluginError, goTimeString, MemberClientCache } from "./memberClient";
 import { VERSION_TRAITS } from "./versions";
@@ -154,6 +155,74 @@ describe("kubesphere-emulator (pure parts)", () => {
                 },
             }),
             undefined,
+        );
+    });
+
+    it("plays the kubelet: a running pod, then ErrImagePull with the runtime's error and ImagePullBackOff with image_manager.go's message", () => {
+        const workload = {
+            workload: "ks-installer",
+            namespace: "kubesphere-system",
+            labels: { app: "ks-installer" },
+            container: "installer",
+            image: "kubesphere/ks-installer:v3.4.1",
+        };
+        assert.match(podName("member1", workload), /^ks-installer-[0-9a-f]{10}-[0-9a-f]{5}$/);
+        const since = "2026-12-03T06:00:00Z";
+        const running = kubeletStatus(workload, "running", since, 0);
+        assert.strictEqual(running.phase, "Running");
+        assert.deepStrictEqual(
+            [running.containerStatuses[0].ready, running.containerStatuses[0].state],
+            [true, { running: { startedAt: since } }],
+        );
+        const first = kubeletStatus(workload, "unpullable", since, 1);
+        assert.strictEqual(first.phase, "Pending");
+        assert.strictEqual(first.containerStatuses[0].state.waiting?.reason, "ErrImagePull");
+        assert.match(
+            first.containerStatuses[0].state.waiting!.message,
+            /^rpc error: code = Unknown desc = failed to pull and unpack image "docker\.io\/kubesphere\/ks-installer:v3\.4\.1": /,
+        );
+        assert.deepStrictEqual(kubeletStatus(workload, "unpullable", since, 2).containerStatuses[0].state.waiting, {
+            reason: "ImagePullBackOff",
+            message: 'Back-off pulling image "kubesphere/ks-installer:v3.4.1"',
+        });
+        assert.deepStrictEqual(
+            first.conditions.find((found) => found.type === "Ready"),
+            {
+                type: "Ready",
+                status: "False",
+                reason: "ContainersNotReady",
+                message: "containers with unready status: [installer]",
+                lastTransitionTime: since,
+            },
+        );
+    });
+
+    it("plays a crash loop: Running, CrashLoopBackOff with kuberuntime's back-off message, restartCount and lastState.terminated", () => {
+        const workload = {
+            workload: "ks-apiserver",
+            namespace: "kubesphere-system",
+            labels: { app: "ks-apiserver" },
+            container: "ks-apiserver",
+            image: "kubesphere/ks-apiserver:v4.1.3",
+        };
+        const status = kubeletStatus(workload, "crashLoop", "2026-12-03T06:00:00Z", 3, {
+            name: "ks-apiserver-x",
+            uid: "u1",
+        });
+        assert.strictEqual(status.phase, "Running");
+        const container = status.containerStatuses[0];
+        assert.deepStrictEqual(container.state.waiting, {
+            reason: "CrashLoopBackOff",
+            message: "back-off 40s restarting failed container=ks-apiserver pod=ks-apiserver-x_kubesphere-system(u1)",
+        });
+        assert.strictEqual(container.restartCount, 3);
+        assert.deepStrictEqual(
+            [container.lastState?.terminated?.exitCode, container.lastState?.terminated?.reason],
+            [1, "Error"],
+        );
+        assert.match(
+            kubeletStatus(workload, "crashLoop", "2026-12-03T06:00:00Z", 9).containerStatuses[0].state.waiting!.message,
+            /^back-off 5m0s /,
         );
     });
 });

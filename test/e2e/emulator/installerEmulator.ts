@@ -6,7 +6,8 @@
  * a delay, so the program's waits for a member's reconfiguration are exercised. Per version (docs/kubesphere.md §9):
  * what kubesphere-config looks like (3.1/3.2 have no `clusterRole`, 3.1 no `hostClusterName`), `status.core.version`, and a run that makes the
  * cluster a host takes `hostInstallerDelayMs` (kubefed first) and, on 3.4, applies the Cluster webhook
- * configuration. On 4.x there is no ks-installer and this does nothing.
+ * configuration. On 4.x there is no ks-installer and this does nothing. The installer runs in a pod (kubelet.ts plays
+ * its kubelet): while that pod's image cannot be pulled (the test switch), nothing is applied.
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig, V1ConfigMap } from "@kubernetes/client-node";
 import { EmulatedCluster } from "./config";
@@ -20,6 +21,7 @@ import {
     KUBESPHERE_NAMESPACE,
 } from "./kubesphereObjects";
 import { KubesphereSettings, readKubesphereYaml, renderKubesphereYamlV3 } from "./kubesphereYaml";
+import { EmulatedKubelet, EmulatedWorkload } from "./kubelet";
 import { ChangeLog } from "./log";
 import { digest } from "./stableJson";
 import { VERSION_TRAITS, VersionTraits } from "./versions";
@@ -62,6 +64,7 @@ export class InstallerEmulator {
     private pending?: { specDigest: string; dueAt: number };
 
     private readonly traits: VersionTraits;
+    private readonly kubelet: EmulatedKubelet;
 
     constructor(
         private readonly cluster: EmulatedCluster,
@@ -70,10 +73,25 @@ export class InstallerEmulator {
         private readonly changes: ChangeLog,
         /** Called after a run that rendered the host role (3.4: applies the Cluster webhook configuration). */
         private readonly onHostRendered: () => Promise<void> = async () => undefined,
+        /** The test switch of the pods this cluster runs (kubelet.ts); undefined: every pod runs. */
+        podsFile?: string,
     ) {
         this.core = kubeConfig.makeApiClient(CoreV1Api);
         this.customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
         this.traits = VERSION_TRAITS[cluster.version];
+        this.kubelet = new EmulatedKubelet(cluster.name, this.core, podsFile, changes);
+    }
+
+    /** ks-installer's pod, as its Deployment (ks-installer's deploy/kubesphere-installer.yaml) makes it. */
+    private installerPod(): EmulatedWorkload {
+        return {
+            workload: "ks-installer",
+            namespace: KUBESPHERE_NAMESPACE,
+            labels: { app: this.traits.installerPodLabel ?? "ks-installer" },
+            container: "installer",
+            image: `kubesphere/ks-installer:${this.traits.release}`,
+            serviceAccountName: "ks-installer",
+        };
     }
 
     private get subject(): string {
@@ -93,6 +111,11 @@ export class InstallerEmulator {
         const installer = await this.readInstaller();
         if (!installer) {
             this.say("no ClusterConfiguration ks-installer (not KubeSphere 3.x): nothing to do");
+            return;
+        }
+        if (!(await this.kubelet.play(this.installerPod()))) {
+            // The installer never starts: no spec change is noticed, nothing is rendered.
+            this.say("ks-installer's pod cannot pull its image: the installer does not run");
             return;
         }
         const spec = installer.spec ?? {};

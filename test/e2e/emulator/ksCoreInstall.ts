@@ -3,6 +3,7 @@
  * installKSCoreInMemberCluster, kubeconfig.go renewKubeConfig), reduced to the objects the federation program and
  * the tests can see. TEST ONLY. Secrets handled here (jwtSecret, tokens, keys) are never logged.
  */
+import type { EmulatedWorkload } from "./kubelet";
 import { V1CertificateSigningRequest } from "@kubernetes/client-node";
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -172,6 +173,22 @@ async function refuseUnownedObjects(clients: MemberClients): Promise<void> {
  * Every object carries Helm's ownership metadata; one that exists without it fails the install before anything is
  * written, with Helm's error (refuseUnownedObjects), e.g. a ClusterRoleBinding `kubesphere` made with kubectl.
  */
+/**
+ * The Deployments of ks-core v4.1.3's chart whose pods the emulator runs (kubelet.ts): ks-apiserver first (Ready
+ * needs it), then ks-controller-manager; label `app: <name>`, container `<name>`, image `kubesphere/<name>:<release>`
+ * (config/ks-core/templates/ks-apiserver.yaml, ks-controller-manager.yaml, with the chart's default registry).
+ */
+export function ksCoreWorkloads(release: string): EmulatedWorkload[] {
+    return ["ks-apiserver", "ks-controller-manager"].map((name) => ({
+        workload: name,
+        namespace: KUBESPHERE_NAMESPACE,
+        labels: { app: name },
+        container: name,
+        image: `kubesphere/${name}:${release}`,
+        serviceAccountName: "kubesphere",
+    }));
+}
+
 export async function installKsCore(
     clients: MemberClients,
     options: { jwtSecret: string; release: string; values: Buffer },

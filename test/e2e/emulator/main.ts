@@ -13,7 +13,7 @@
  * Polls rather than watches (simpler, and robust to a member apiserver going away); logs one line per state
  * change; never logs secrets; never exits on an API error.
  */
-import { KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import * as fs from "fs";
 import { useClockFile } from "./clock";
 import { ClusterController } from "./clusterController";
@@ -22,6 +22,7 @@ import { ClusterControllerV4 } from "./clusterControllerV4";
 import { applyClusterWebhookConfiguration, serveClusterWebhook } from "./clusterWebhook";
 import { EmulatorConfig, loadEmulatorConfig } from "./config";
 import { InstallerEmulator } from "./installerEmulator";
+import { EmulatedKubelet } from "./kubelet";
 import { describeError } from "./kubeApi";
 import { ChangeLog, log } from "./log";
 import { MemberClientCache } from "./memberClient";
@@ -70,7 +71,7 @@ async function main(config: EmulatorConfig): Promise<void> {
             await applyTowerObjects(kubeConfig, VERSION_TRAITS[cluster.version].towerImage);
             log(`cluster "${cluster.name}": tower Deployment and Service applied (ks-multicluster role)`);
         };
-        return new InstallerEmulator(cluster, kubeConfig, config, changes, onHostRendered);
+        return new InstallerEmulator(cluster, kubeConfig, config, changes, onHostRendered, config.podsFile);
     });
     const host = config.clusters.find((cluster) => cluster.role === "host");
     let controller: ClusterController | undefined;
@@ -78,6 +79,10 @@ async function main(config: EmulatorConfig): Promise<void> {
         if (VERSION_TRAITS[host.version].generation === 4) {
             const v4 = new ClusterControllerV4(host, loadKubeConfig(host.kubeconfigPath), changes);
             v4.installDelayMs = config.reconcileDelayMs;
+            for (const member of config.clusters.filter((cluster) => cluster.role === "member")) {
+                const core = loadKubeConfig(member.kubeconfigPath).makeApiClient(CoreV1Api);
+                v4.kubelets.set(member.name, new EmulatedKubelet(member.name, core, config.podsFile, changes));
+            }
             controller = v4;
         } else {
             controller = new ClusterControllerV3(host, loadKubeConfig(host.kubeconfigPath), changes);
@@ -125,7 +130,7 @@ async function main(config: EmulatorConfig): Promise<void> {
         : Promise.resolve();
     const agents = config.clusters
         .filter((cluster) => cluster.role === "member")
-        .map((cluster) => new AgentEmulator(cluster, loadKubeConfig(cluster.kubeconfigPath), changes));
+        .map((cluster) => new AgentEmulator(cluster, loadKubeConfig(cluster.kubeconfigPath), changes, config.podsFile));
     const agentsReady = repeat(config.installerPollMs, async () => {
         await Promise.all(
             agents.map((agent, i) =>

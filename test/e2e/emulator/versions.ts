@@ -47,6 +47,12 @@ export interface VersionTraits {
     writesClusterNameIntoMemberConfig: boolean;
     /** The Cluster UPDATE validating webhook `validating-cluster.kubesphere.io` (3.4.x only). */
     clusterWebhook: boolean;
+    /**
+     * The label of ks-installer's Deployment and pod: `app: ks-install` in ks-installer v3.2.1's
+     * deploy/kubesphere-installer.yaml (3.1 taken as 3.2), `app: ks-installer` in v3.4.1's (3.3 taken as 3.4);
+     * container `installer`, image `kubesphere/ks-installer:<release>`. Undefined on 4.x (no ks-installer).
+     */
+    installerPodLabel?: string;
     /** tower's image (ks-installer roles/download: v0.2.1 in 3.4, v0.2.0 in 3.1–3.3; 4.1's extension: v0.2.1). */
     towerImage: string;
 }
@@ -57,6 +63,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
     "3.1": {
         release: "v3.1.1",
         generation: 3,
+        installerPodLabel: "ks-install",
         rendersClusterRole: false,
         hostClusterNameOption: false,
         specOauthOptionsWinOnMembers: true,
@@ -69,6 +76,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
     "3.2": {
         release: "v3.2.1",
         generation: 3,
+        installerPodLabel: "ks-install",
         rendersClusterRole: false,
         hostClusterNameOption: true,
         specOauthOptionsWinOnMembers: false,
@@ -81,6 +89,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
     "3.3": {
         release: "v3.3.2",
         generation: 3,
+        installerPodLabel: "ks-installer",
         rendersClusterRole: true,
         hostClusterNameOption: true,
         specOauthOptionsWinOnMembers: false,
@@ -94,6 +103,7 @@ export const VERSION_TRAITS: Record<KubesphereVersion, VersionTraits> = {
     "3.4": {
         release: "v3.4.1",
         generation: 3,
+        installerPodLabel: "ks-installer",
         rendersClusterRole: true,
         hostClusterNameOption: true,
         specOauthOptionsWinOnMembers: false,

@@ -385,6 +385,30 @@ export class Sandbox {
         fs.writeFileSync(this.emulatorClockFile(), JSON.stringify({ offsetSeconds: Math.round(days * 86400) }) + "\n");
     }
 
+    /**
+     * TEST SWITCH (../emulator/kubelet.ts): whether the pod of `workload` (`ks-installer`, `cluster-agent`,
+     * `ks-apiserver`, `ks-controller-manager`) on cluster `name` runs, cannot pull its image, or crash-loops. The running
+     * emulator reads it on its next pass; `running` makes the next pull or start succeed.
+     */
+    setEmulatedPod(name: string, workload: string, behaviour: "running" | "unpullable" | "crashLoop"): void {
+        this.clusterState(name);
+        const file = this.emulatorPodsFile();
+        let all: Record<string, Record<string, string>> = {};
+        try {
+            all = JSON.parse(fs.readFileSync(file, "utf8")) as typeof all;
+        } catch {
+            all = {};
+        }
+        all[name] = { ...all[name], [workload]: behaviour };
+        const temporary = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(temporary, JSON.stringify(all) + "\n");
+        fs.renameSync(temporary, file);
+    }
+
+    private emulatorPodsFile(): string {
+        return path.join(path.dirname(this.state.emulator.configFile), "emulator-pods.json");
+    }
+
     private emulatorClockFile(): string {
         return path.join(path.dirname(this.state.emulator.configFile), "emulator-clock.json");
     }
@@ -665,6 +689,7 @@ export class Sandbox {
             tower: this.state.tower,
             readyFile,
             clockFile: this.emulatorClockFile(),
+            podsFile: this.emulatorPodsFile(),
         };
         fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");
         fs.rmSync(readyFile, { force: true });

@@ -2,7 +2,8 @@
  * Makes a bare sandbox cluster look like a fresh KubeSphere install of its version (docs/kubesphere.md §1, §2, §9). TEST ONLY.
  * 3.x: namespace kubesphere-system, ClusterConfiguration ks-installer (clusterRole none, empty jwtSecret, created
  * like `kubectl apply` does, status core enabled with the release), kubesphere-config with the cluster's own random
- * jwtSecret in that version's layout, and the ks-apiserver Service (see the emulator's KS_APISERVER).
+ * jwtSecret in that version's layout, the ks-apiserver Service (see the emulator's KS_APISERVER) and ks-installer's
+ * ServiceAccount (its pod is the emulator's, ../emulator/kubelet.ts).
  * 4.x host: ks-core installed with role host (kubesphere-config in the 4.x layout, ks-apiserver); no ClusterConfiguration.
  * 4.x member: nothing at all (bare), as users join them: the host installs ks-core.
  */
@@ -67,6 +68,13 @@ export async function seedKubesphere(
                     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
                     subjects: [{ kind: "ServiceAccount", name: "kubesphere", namespace: KUBESPHERE_NAMESPACE }],
                 },
+            }),
+        );
+        // ks-installer's deploy/kubesphere-installer.yaml: its pod runs as SA ks-installer (the emulator plays that pod).
+        await createUnlessExists(() =>
+            core.createNamespacedServiceAccount({
+                namespace: KUBESPHERE_NAMESPACE,
+                body: { metadata: { name: "ks-installer", namespace: KUBESPHERE_NAMESPACE } },
             }),
         );
         const installer = {

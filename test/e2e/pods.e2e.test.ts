@@ -1,0 +1,181 @@
+/**
+ * End-to-end, the pods a join needs on the member (docs/kubesphere.md §11), through the real engine on a 3.4 sandbox:
+ * a member whose ks-installer image cannot be pulled (the emulator's kubelet switch, test/e2e/sandbox/README.md
+ * "Pods") makes the installer wait fail with the pod, its image and ImagePullBackOff on the error's FIRST line, and
+ * the doctor's row fails with the same evidence (the wait's progress line is unit-tested: the harness cancels a
+ * failed run before the engine prints its diagnostics); once the image can be pulled, the
+ * next `up` converges and the row passes.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { doctor } from "../../program/doctor";
+import { formatTable } from "../../components/members/diagnosis/format";
+import { clusterApi, hostCluster, conditionOf, jwtSecretOf } from "./harness/clusterQueries";
+import { FederationStack } from "./harness/federationStack";
+import { useSandbox } from "./harness/useSandbox";
+import { REPO_ROOT } from "./sandbox/paths";
+import { waitFor } from "./sandbox/waitFor";
+
+const IMAGE = "kubesphere/ks-installer:v3.4.1";
+
+/** The first line of a failed `up`'s error (the program's message; Pulumi adds context below), and all of it. */
+async function failureOf(stack: FederationStack): Promise<{ first: string; all: string }> {
+    try {
+        await stack.up();
+    } catch (err) {
+        const all = (err as Error).message.replace(/^the program failed: /, "");
+        if (process.env.KSF_E2E_VERBOSE) process.stdout.write(`\n--- up failed:\n${all}\n---\n`);
+        return { first: all.split("\n")[0], all };
+    }
+    throw new Error("pulumi up succeeded, expected a failure");
+}
+
+describe("pods: a KubeSphere pod on the member that cannot run (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const ctx = useSandbox("pods", { members: 2, hostVersion: "3.4", memberVersions: ["3.4", "3.4"] });
+
+    const direct = {
+        name: "member1",
+        provider: "kubeadm",
+        installerTimeoutSeconds: 15,
+        readyTimeoutSeconds: 120,
+    };
+    const agent = { name: "member2", provider: "generic", connection: "agent", readyTimeoutSeconds: 20 };
+    let members: Array<Record<string, unknown>> = [direct];
+    const config = () => ({
+        host: {
+            name: "host",
+            kubeconfig: { path: ctx.sandbox.host.kubeconfigPath },
+            agentProxyAddress: ctx.sandbox.towerAddress,
+        },
+        members: members.map((member) => ({
+            ...member,
+            kubeconfig: { path: ctx.sandbox.cluster(String(member.name)).kubeconfigPath },
+        })),
+    });
+    /** The doctor's pods row for `member`, as `npm run doctor` prints it (program/doctor.ts on a stack file). */
+    const doctorPodRow = async (member = "member1") => {
+        const project = path.join(ctx.dir, "project");
+        fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
+        fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
+        const { host, members } = config();
+        fs.writeFileSync(
+            path.join(project, "stacks", "Pulumi.pods.yaml"),
+            yaml.dump({ config: { "kubesphere-federation:host": host, "kubesphere-federation:members": members } }),
+        );
+        const table = formatTable(await doctor(project, "pods")).split("\n");
+        const row = table.find(
+            (line) => line.startsWith(`${member} `) && line.includes("KubeSphere's pods on the member"),
+        );
+        assert.ok(row, `the doctor prints a pods row:\n${table.join("\n")}`);
+        return row;
+    };
+    const installerPodWaiting = async () => {
+        const pods = await clusterApi(ctx.sandbox, "member1").core.listNamespacedPod({
+            namespace: "kubesphere-system",
+            labelSelector: "app=ks-installer",
+        });
+        return pods.items[0]?.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+    };
+
+    it("a 3.4 member whose ks-installer image cannot be pulled: the installer wait's error names the pod, image and ImagePullBackOff first; fixed, the next up converges", async () => {
+        ctx.sandbox.setEmulatedPod("member1", "ks-installer", "unpullable");
+        await waitFor(async () => (await installerPodWaiting()) === "ImagePullBackOff", {
+            description: "the emulated kubelet to report ImagePullBackOff for member1's ks-installer",
+            timeoutMs: 15_000,
+            intervalMs: 200,
+        });
+        await ctx.stack.setFederationConfig(config());
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            new RegExp(
+                `^member "member1": KubeSphere's pods on the member: pod kubesphere-system/ks-installer-[0-9a-f]{10}-[0-9a-f]{5} ` +
+                    `container installer cannot pull image ${IMAGE.replace(/\./g, "\\.")}: ImagePullBackOff \\(Back-off pulling image "${IMAGE.replace(/\./g, "\\.")}"\\); ` +
+                    `no imagePullSecrets\\. Fix: make .* pullable from the member's nodes: .*registry.*imagePullSecrets`,
+            ),
+        );
+        assert.match(failure.all, /ks-installer did not apply the host's jwtSecret and clusterRole member within 15s/);
+        for (const secret of [await jwtSecretOf(ctx.sandbox, "host")].filter((value) => value.length >= 16)) {
+            assert.ok(!failure.all.includes(secret), "the host's jwtSecret is not printed");
+        }
+        const failing = await doctorPodRow();
+        assert.match(failing, /\bFAIL\b.*cannot pull image kubesphere\/ks-installer:v3\.4\.1: ImagePullBackOff/);
+
+        ctx.sandbox.setEmulatedPod("member1", "ks-installer", "running");
+        const result = await ctx.stack.up();
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.strictEqual(conditionOf(await hostCluster(ctx.sandbox, "member1"))?.status, "True");
+        assert.match(
+            await doctorPodRow(),
+            /\bOK\b.*pod kubesphere-system\/ks-installer-\S+ runs \(kubesphere\/ks-installer:v3\.4\.1\)/,
+        );
+    });
+
+    it("an agent member whose cluster-agent image cannot be pulled: the join wait's error names the pod, image and the pull error first; fixed, the next up converges", async () => {
+        ctx.sandbox.setEmulatedPod("member2", "cluster-agent", "unpullable");
+        members = [direct, agent];
+        await ctx.stack.setFederationConfig(config());
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            new RegExp(
+                `^member "member2": KubeSphere's pods on the member: pod kubesphere-system/cluster-agent-[0-9a-f]{10}-[0-9a-f]{5} ` +
+                    `container agent cannot pull image kubesphere/tower:v0\\.2\\.1: (ImagePullBackOff|ErrImagePull) \\(.*kubesphere/tower:v0\\.2\\.1.*\\); ` +
+                    `no imagePullSecrets\\. Fix: .*set image deploy/cluster-agent agent=<registry>/kubesphere/tower:v0\\.2\\.1`,
+            ),
+            failure.first,
+        );
+        assert.match(failure.all, /FAIL {2}agent connection \(proxy\)/, "the agent check fails too, below");
+        const token = (await hostCluster(ctx.sandbox, "member2")) as { spec: { connection: { token?: string } } };
+        const agentToken = token.spec.connection.token ?? "";
+        assert.ok(agentToken.length > 16 && !failure.all.includes(agentToken), "the agent token is not printed");
+        assert.match(
+            await doctorPodRow("member2"),
+            /\bFAIL\b.*container agent cannot pull image kubesphere\/tower:v0\.2\.1/,
+        );
+
+        ctx.sandbox.setEmulatedPod("member2", "cluster-agent", "running");
+        const result = await ctx.stack.up();
+        assert.strictEqual(result.summary.result, "succeeded");
+        const joined = await hostCluster(ctx.sandbox, "member2");
+        assert.strictEqual(conditionOf(joined, "AgentAvailable")?.status, "True");
+        assert.strictEqual(conditionOf(joined)?.status, "True");
+        assert.match(await doctorPodRow("member2"), /\bOK\b.*cluster-agent-\S+ runs \(kubesphere\/tower:v0\.2\.1\)/);
+    });
+});
+
+describe("pods on a KubeSphere 4.1 member: a ks-apiserver that crash-loops (e2e)", function () {
+    this.timeout(10 * 60_000);
+    const ctx = useSandbox("pods4", { members: 1, hostVersion: "4.1", memberVersions: ["4.1"] });
+    const config = () => ({
+        host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath } },
+        members: [
+            {
+                name: "member1",
+                provider: "kubeadm",
+                kubeconfig: { path: ctx.sandbox.cluster("member1").kubeconfigPath },
+                readyTimeoutSeconds: 20,
+            },
+        ],
+    });
+
+    it("the Ready wait's timeout names the crash-looping ks-apiserver pod first, with its restarts and last termination; running again, the next up converges", async () => {
+        ctx.sandbox.setEmulatedPod("member1", "ks-apiserver", "crashLoop");
+        await ctx.stack.setFederationConfig(config());
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            /^member "member1": KubeSphere's pods on the member: pod kubesphere-system\/ks-apiserver-[0-9a-f]{10}-[0-9a-f]{5} container ks-apiserver \(image kubesphere\/ks-apiserver:v4\.1\.3\) is in CrashLoopBackOff: restarted [1-9]\d* time\(s\), last termination Error, exit code 1\. Fix: read why it exits: kubectl -n kubesphere-system logs ks-apiserver-\S+ -c ks-apiserver --previous/,
+            failure.first,
+        );
+        assert.match(failure.all, /no endpoints available for service/, "what KubeSphere wrote in Ready=False, below");
+        ctx.sandbox.setEmulatedPod("member1", "ks-apiserver", "running");
+        const result = await ctx.stack.up();
+        assert.strictEqual(result.summary.result, "succeeded");
+        const joined = await hostCluster(ctx.sandbox, "member1");
+        assert.strictEqual(conditionOf(joined)?.status, "True", conditionOf(joined)?.message);
+    });
+});
