@@ -136,6 +136,13 @@ export interface MemberArgs {
     readyTimeoutSeconds?: number;
     /** KubeSphere 3.x: how long to wait for the member's ks-installer, in seconds. Default: 600. */
     installerTimeoutSeconds?: number;
+    /**
+     * A registry the member's nodes pull KubeSphere's images from (the agent's; 4.x: ks-core's), e.g.
+     * `registry.example.com/kubesphere-mirror`. Default: the images as KubeSphere names them.
+     */
+    imageRegistry?: string;
+    /** Secret names in kubesphere-system on the member the same pods pull with. Default: none. */
+    imagePullSecrets?: string[];
 }
 
 /** Joins a cluster to a KubeSphere host (a MemberCluster), given the host's kubeconfig and jwtSecret. */
@@ -191,6 +198,8 @@ export class Member extends pulumi.ComponentResource {
                 group: args.group,
                 readyTimeoutSeconds: args.readyTimeoutSeconds,
                 installerTimeoutSeconds: args.installerTimeoutSeconds,
+                imageRegistry: args.imageRegistry,
+                imagePullSecrets: args.imagePullSecrets,
             },
             { parent: this },
         );

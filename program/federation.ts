@@ -107,6 +107,10 @@ export interface HostStackOutput {
     detectedKubesphereVersion: string;
     /** `host.agentProxyAddress`, when set. */
     agentProxyAddress?: string;
+    /** `host.imageRegistry`, when set: the default of the member stacks' members. */
+    imageRegistry?: string;
+    /** `host.imagePullSecrets`, when set: the default of the member stacks' members. */
+    imagePullSecrets?: string[];
 }
 
 /** The host as a federation sees it: a HostCluster of this stack, or one taken from the host stack. */
@@ -118,6 +122,19 @@ interface FederationHostSide {
     hostKubesphereVersion: pulumi.Output<string>;
     /** Set for a host-only stack: what member stacks read. */
     exported?: pulumi.Output<HostStackOutput>;
+    /** Where members pull KubeSphere's images from unless they say otherwise (`host.imageRegistry`, `imagePullSecrets`). */
+    imageDefaults: ImageDefaults;
+}
+
+/** The host's image settings, the default of each member's. */
+type ImageDefaults = Pick<HostStackOutput, "imageRegistry" | "imagePullSecrets">;
+
+/** The image settings that are set, as a spread: none adds no key (a host stack's output stays as it was). */
+function imageSettings(settings: ImageDefaults): ImageDefaults {
+    return {
+        ...(settings.imageRegistry === undefined ? {} : { imageRegistry: settings.imageRegistry }),
+        ...(settings.imagePullSecrets === undefined ? {} : { imagePullSecrets: settings.imagePullSecrets }),
+    };
 }
 
 /**
@@ -199,6 +216,8 @@ export async function federate(
                 provider: member.provider,
                 connection: member.connection,
                 ksCoreValues: member.ksCoreValues,
+                imageRegistry: member.imageRegistry ?? side.imageDefaults.imageRegistry,
+                imagePullSecrets: member.imagePullSecrets ?? side.imageDefaults.imagePullSecrets,
                 credentials: member.credentials,
                 credentialsRevision: member.credentialsRevision,
                 apiServerEndpoint: member.apiServerEndpoint,
@@ -278,6 +297,7 @@ async function ownHost(
                           ...(hostConfig.agentProxyAddress === undefined
                               ? {}
                               : { agentProxyAddress: hostConfig.agentProxyAddress }),
+                          ...imageSettings(hostConfig),
                       })),
               );
     return {
@@ -286,6 +306,7 @@ async function ownHost(
         kubesphereMajor,
         hostKubesphereVersion: host.detectedKubesphereVersion,
         exported,
+        imageDefaults: imageSettings(hostConfig),
     };
 }
 
@@ -376,6 +397,7 @@ async function hostFromStack(
         hostClusterName: exported.name,
         kubesphereMajor: exported.kubesphereMajor,
         hostKubesphereVersion: pulumi.output(describeInstall(verdict.install)),
+        imageDefaults: imageSettings(exported),
     };
 }
 

@@ -117,6 +117,33 @@ const kubeconfigSource = z.unknown().transform((value, ctx) => {
     return parsed.data;
 });
 
+/** A registry, optionally with a path: `registry.example.com`, `registry.example.com:5000/mirror` (no scheme). */
+export const IMAGE_REGISTRY_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+
+const imageRegistry = z
+    .string({
+        error: (issue) =>
+            `expected a registry, found ${found(issue.input)}. Fix: e.g. "registry.example.com/kubesphere-mirror"`,
+    })
+    .regex(IMAGE_REGISTRY_PATTERN, {
+        error: (issue) =>
+            `${found(issue.input)} is not a registry[:port][/path] (no scheme, no trailing slash). Fix: e.g. "registry.example.com/kubesphere-mirror"`,
+    });
+
+/** Names of Secrets of type kubernetes.io/dockerconfigjson in kubesphere-system on the member (names only). */
+const imagePullSecrets = z.array(
+    z
+        .string({ error: (issue) => `expected a Secret name, found ${found(issue.input)}. Fix: e.g. [registry-login]` })
+        .regex(CLUSTER_NAME_PATTERN, {
+            error: (issue) =>
+                `${found(issue.input)} is not a Secret name. Fix: lowercase letters, digits, "-" and ".", e.g. registry-login`,
+        }),
+    {
+        error: (issue) =>
+            `expected a list of Secret names, found ${found(issue.input)}. Fix: e.g. imagePullSecrets: [registry-login]`,
+    },
+);
+
 const seconds = z
     .number({ error: (issue) => `expected a number of seconds, found ${found(issue.input)}. Fix: e.g. 600` })
     .int({ error: (issue) => `must be a whole number of seconds, found ${found(issue.input)}. Fix: e.g. 600` })
@@ -153,6 +180,10 @@ const hostFields = z.strictObject({
                 `${found(issue.input)} is not an http(s)://host[:port] URL. Fix: set the address where members reach tower, e.g. "http://203.0.113.10:30880"`,
         })
         .optional(),
+    /** The default of every member's imageRegistry. */
+    imageRegistry: imageRegistry.optional(),
+    /** The default of every member's imagePullSecrets. */
+    imagePullSecrets: imagePullSecrets.optional(),
 });
 
 const hostSchema = hostFields.transform(({ kubesphereVersion, ...host }, ctx) => {
@@ -258,6 +289,8 @@ const memberSchema = z.strictObject({
                 `${found(issue.input)} is not an https://host[:port] URL. Fix: e.g. "https://203.0.113.10:6443"`,
         })
         .optional(),
+    imageRegistry: imageRegistry.optional(),
+    imagePullSecrets: imagePullSecrets.optional(),
 });
 
 const federationSchema = z.strictObject({

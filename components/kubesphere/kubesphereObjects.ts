@@ -37,6 +37,11 @@ export interface KubesphereWorkload {
     deployment: string;
     /** What it does in the join, for messages: "applies the host's settings". */
     role: string;
+    /**
+     * Whether the program decides where its image comes from (MemberClusterArgs.imageRegistry: the agent's image,
+     * 4.x ks-core's values), so a pull failure's fix is that key; otherwise the member's own installation decides.
+     */
+    imageFromRegistryKey?: boolean;
 }
 
 /** 3.x: ks-installer's pod applies the settings; its label is `app: ks-install` up to 3.2, `app: ks-installer` in 3.4 (docs/kubesphere.md §11). */
@@ -55,6 +60,7 @@ export const KS_APISERVER_WORKLOAD: KubesphereWorkload = {
     labelSelector: "app=ks-apiserver",
     deployment: "ks-apiserver",
     role: "answers KubeSphere's API on the member (Ready needs it)",
+    imageFromRegistryKey: true,
 };
 
 /** 4.x: ks-core's ks-controller-manager on the member (label `app: ks-controller-manager`, docs/kubesphere.md §11). */
@@ -64,6 +70,7 @@ export const KS_CONTROLLER_MANAGER_WORKLOAD: KubesphereWorkload = {
     labelSelector: "app=ks-controller-manager",
     deployment: "ks-controller-manager",
     role: "runs KubeSphere's controllers on the member",
+    imageFromRegistryKey: true,
 };
 
 /** Display text KubeSphere's console shows for a member (`spec.provider` is free text). */

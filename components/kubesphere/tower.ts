@@ -15,6 +15,7 @@ export const CLUSTER_AGENT_WORKLOAD: KubesphereWorkload = {
     labelSelector: "app=agent",
     deployment: AGENT_DEPLOYMENT_NAME,
     role: "connects the member to the host's tower",
+    imageFromRegistryKey: true,
 };
 
 /** tower's Deployment and Service on the host (3.x: ks-installer's tower.yaml; 4.1: the tower extension's chart). */

@@ -26,6 +26,19 @@ export interface MemberClusterArgs {
     /** KubeSphere 4.x only: Helm values for ks-core on the member, written to `spec.config`. Default: none. */
     ksCoreValues?: Record<string, unknown>;
     /**
+     * A registry the member's nodes pull KubeSphere's images from, e.g. `registry.example.com/kubesphere-mirror`
+     * (KubeSphere withdrew its public images on 2025-07-31). Applied where the program decides the image: an agent
+     * member's `cluster-agent` image, and on a 4.x host ks-core's `global.imageRegistry` in `spec.config` (under
+     * `ksCoreValues`, which win). Not a 3.x member's own KubeSphere images. Default: the images as KubeSphere names them.
+     */
+    imageRegistry?: string;
+    /**
+     * Secrets in `kubesphere-system` on the member that the same pods pull with (names; the program never reads
+     * them): the agent Deployment's `imagePullSecrets`, and on a 4.x host ks-core's `global.imagePullSecrets`.
+     * Default: none.
+     */
+    imagePullSecrets?: string[];
+    /**
      * How KubeSphere authenticates to the member: `kubeconfig` (the member kubeconfig as it is) or
      * `serviceAccount` (a token of ServiceAccount `kube-system/kubesphere-multicluster` created on the member).
      * Default, when `kubeconfig` is a plain string: `serviceAccount` if it runs an exec plugin or auth-provider (EKS),

@@ -9,6 +9,7 @@ import * as yaml from "js-yaml";
 import type { ImportCredentials } from "../config/configSchema";
 import { FederationReads } from "../host/federationReads";
 import { ParsedKubeconfig, parsedKubeconfigOutput, parseKubeconfig, withServer } from "../kubernetes/kubeconfig";
+import { ksCoreValuesFor } from "../kubesphere/ksCoreValues";
 import { ksCoreConfigHash } from "../kubesphere/kubesphereVersion";
 import { DiagnosisInput, readDiagnosisFacts } from "./diagnosis/readFacts";
 import { diagnose } from "./diagnosis/diagnose";
@@ -54,7 +55,11 @@ export function memberContext(
     const viaAgent = args.connection === "agent";
     const hostMajor = args.host.kubesphereMajor;
     const kubeconfigText = pulumi.secret(args.kubeconfig);
-    const ksCoreConfig = args.ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(args.ksCoreValues));
+    const ksCoreValues = ksCoreValuesFor(args.ksCoreValues, {
+        imageRegistry: args.imageRegistry,
+        imagePullSecrets: args.imagePullSecrets,
+    });
+    const ksCoreConfig = ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(ksCoreValues));
     return {
         component,
         name,

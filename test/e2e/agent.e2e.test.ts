@@ -301,7 +301,9 @@ describe("agent connection: KubeSphere 4.1 host with the tower extension, bare a
         const closed = await freePort();
         const wrong = config();
         wrong.host.agentProxyAddress = `http://127.0.0.1:${closed}`;
-        wrong.members[0].readyTimeoutSeconds = 20;
+        // Long enough for tower to initialize the Cluster on a busy machine (the message below needs it), short
+        // enough to keep the suite quick: the agent never connects, so the test waits all of it.
+        wrong.members[0].readyTimeoutSeconds = 45;
         await ctx.stack.setFederationConfig(wrong);
         const message = (await refusalOf(ctx.stack)).replace(/^the program failed: /, "");
         assert.match(
@@ -309,7 +311,7 @@ describe("agent connection: KubeSphere 4.1 host with the tower extension, bare a
             /^member "member1": agent connection \(proxy\): .*the agent never connected\. Fix: /,
             message,
         );
-        assert.match(message, /not joined through the agent after 20s: the agent has not connected to tower/);
+        assert.match(message, /not joined through the agent after 45s: the agent has not connected to tower/);
         assert.match(message, new RegExp(`proxy address http://127\\.0\\.0\\.1:${closed}`));
         const token = ((await hostCluster(ctx.sandbox, "member1")) as ProxyCluster).spec.connection.token!;
         assert.ok(

@@ -182,28 +182,36 @@ describe("which pods the diagnosis reads (readFacts.ts workloadsFor)", () => {
             "4.x, once the host reports KSCoreReady",
         );
         assert.strictEqual(CLUSTER_AGENT_WORKLOAD.labelSelector, "app=agent");
-        const verdict = podVerdict(CLUSTER_AGENT_WORKLOAD, [
-            {
-                namespace: "kubesphere-system",
-                name: "cluster-agent-1",
-                phase: "Pending",
-                containers: [
-                    {
-                        name: "agent",
-                        image: "kubesphere/tower:v0.2.1",
-                        ready: false,
-                        restartCount: 0,
-                        running: false,
-                        waiting: {
-                            reason: "ImagePullBackOff",
-                            message: 'Back-off pulling image "kubesphere/tower:v0.2.1"',
+        const verdict = podVerdict(
+            CLUSTER_AGENT_WORKLOAD,
+            [
+                {
+                    namespace: "kubesphere-system",
+                    name: "cluster-agent-1",
+                    phase: "Pending",
+                    containers: [
+                        {
+                            name: "agent",
+                            image: "kubesphere/tower:v0.2.1",
+                            ready: false,
+                            restartCount: 0,
+                            running: false,
+                            waiting: {
+                                reason: "ImagePullBackOff",
+                                message: 'Back-off pulling image "kubesphere/tower:v0.2.1"',
+                            },
                         },
-                    },
-                ],
-                imagePullSecrets: [],
-            },
-        ]);
-        assert.match(verdict.fix!, /set image deploy\/cluster-agent agent=<registry>\/kubesphere\/tower:v0\.2\.1/);
+                    ],
+                    imagePullSecrets: [],
+                },
+            ],
+            "members[1]",
+        );
+        // The program decides the agent's image: the fix is its config key, not a kubectl edit the next up undoes.
+        assert.match(
+            verdict.fix!,
+            /^copy kubesphere\/tower:v0\.2\.1 to a registry the member's nodes can reach and set members\[1\]\.imageRegistry \(or host\.imageRegistry, for every member\) to it, with members\[1\]\.imagePullSecrets/,
+        );
     });
 });
 

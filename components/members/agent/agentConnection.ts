@@ -85,6 +85,8 @@ export interface AgentDeploymentArgs<T> {
     proxyAddress: string;
     image: string;
     serviceAccountName: string;
+    /** Names of the Secrets the pod pulls its image with; none: no `imagePullSecrets` (KubeSphere's manifest). */
+    imagePullSecrets?: string[];
 }
 
 /**
@@ -108,6 +110,9 @@ export function agentDeploymentObject(args: AgentDeploymentArgs<string>) {
                 metadata: { labels },
                 spec: {
                     serviceAccountName: args.serviceAccountName,
+                    ...(args.imagePullSecrets?.length
+                        ? { imagePullSecrets: args.imagePullSecrets.map((name) => ({ name })) }
+                        : {}),
                     containers: [
                         {
                             name: "agent",

@@ -12,6 +12,7 @@ import { explained, MemberContext } from "../memberContext";
 import type { ClusterStatus, MemberPreflight } from "../memberClusterArgs";
 import { agentToken, defaultAgentImage, towerCheck, waitForAgentJoin } from "./agentConnection";
 import { createAgentResources } from "./agentResources";
+import { withRegistry } from "../../kubernetes/imageReference";
 
 /** Agent members: the host has tower, and the agent has an address to dial (docs/kubesphere.md §10.1, §10.4). */
 export async function checkTower(
@@ -41,7 +42,10 @@ export async function checkTower(
         configuredAddress: args.host.agentProxyAddress,
         hostStack: args.host.hostStack,
     });
-    return { ...check, image: defaultAgentImage(v3 ? host.hostFacts?.installer?.version : undefined) };
+    return {
+        ...check,
+        image: withRegistry(defaultAgentImage(v3 ? host.hostFacts?.installer?.version : undefined), args.imageRegistry),
+    };
 }
 
 /**
@@ -67,6 +71,7 @@ export function agentJoin(
             hostMajor: ctx.hostMajor,
             token: pulumi.secret(rotation.apply((rotated) => rotated.token)),
             checked: checked.apply((found) => found.agent!),
+            imagePullSecrets: ctx.args.imagePullSecrets ?? [],
         },
         { parent: ctx.component, provider: ctx.kubernetesProvider },
     );

@@ -18,6 +18,8 @@ export interface AgentResourcesArgs {
     token: pulumi.Output<string>;
     /** Where the agent dials tower and which image it runs, once the pre-flight passed (nothing is created before). */
     checked: pulumi.Output<{ proxyAddress: string; image: string }>;
+    /** Secrets in kubesphere-system the agent's pod pulls its image with (names). */
+    imagePullSecrets: string[];
 }
 
 /**
@@ -71,6 +73,7 @@ export function createAgentResources(
                     proxyAddress: found.proxyAddress,
                     image: found.image,
                     serviceAccountName: v4 ? AGENT_SERVICE_ACCOUNT_V4 : AGENT_SERVICE_ACCOUNT_V3,
+                    imagePullSecrets: args.imagePullSecrets,
                 }).spec,
         ),
     );

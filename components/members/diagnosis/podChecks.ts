@@ -39,7 +39,11 @@ function terminationText(state: { reason?: string; exitCode?: number } | undefin
 }
 
 /** Why one pod does not run, or undefined when every container runs and is ready. */
-function podProblem(pod: PodState, workload: KubesphereWorkload): { evidence: string; fix: string } | undefined {
+function podProblem(
+    pod: PodState,
+    workload: KubesphereWorkload,
+    configKey: string | undefined,
+): { evidence: string; fix: string } | undefined {
     const at = `pod ${pod.namespace}/${pod.name}`;
     const ns = `-n ${pod.namespace}`;
     if (pod.unscheduled !== undefined) {
@@ -53,10 +57,13 @@ function podProblem(pod: PodState, workload: KubesphereWorkload): { evidence: st
         if (reason !== undefined && PULL_REASONS.includes(reason)) {
             return {
                 evidence: `${at} container ${container.name} cannot pull image ${container.image}: ${waitingText(container)}; ${describeSecrets(pod)}`,
-                fix:
-                    `make ${container.image} pullable from the member's nodes: copy it to a registry they can reach and point deploy/${workload.deployment} at it ` +
-                    `(kubectl ${ns} set image deploy/${workload.deployment} ${container.name}=<registry>/${container.image.replace(/^docker\.io\//, "")}), ` +
-                    `or, for a registry that needs a login, add its Secret to the Deployment's imagePullSecrets; then run \`pulumi up\` again`,
+                fix: workload.imageFromRegistryKey
+                    ? `copy ${container.image} to a registry the member's nodes can reach and set ${configKey ?? "members[i]"}.imageRegistry ` +
+                      `(or host.imageRegistry, for every member) to it, with ${configKey ?? "members[i]"}.imagePullSecrets for a registry that needs a login ` +
+                      `(docs/configuration.md); then run \`pulumi up\` again`
+                    : `make ${container.image} pullable from the member's nodes: copy it to a registry they can reach and point deploy/${workload.deployment} at it ` +
+                      `(kubectl ${ns} set image deploy/${workload.deployment} ${container.name}=<registry>/${container.image.replace(/^docker\.io\//, "")}), ` +
+                      `or, for a registry that needs a login, add its Secret to the Deployment's imagePullSecrets; then run \`pulumi up\` again`,
             };
         }
         if (reason === "CrashLoopBackOff" || container.terminated !== undefined) {
@@ -90,7 +97,7 @@ function podProblem(pod: PodState, workload: KubesphereWorkload): { evidence: st
  * problem (an image it cannot pull, a crash loop with its restarts and last termination, a pod the scheduler cannot
  * place); no pod at all is its own verdict.
  */
-export function podVerdict(workload: KubesphereWorkload, pods: PodState[]): PodVerdict {
+export function podVerdict(workload: KubesphereWorkload, pods: PodState[], configKey?: string): PodVerdict {
     if (pods.length === 0) {
         return {
             verdict: "fail",
@@ -98,7 +105,7 @@ export function podVerdict(workload: KubesphereWorkload, pods: PodState[]): PodV
             fix: `check its Deployment: kubectl -n ${workload.namespace} get deploy/${workload.deployment} (scaled to 0, deleted, or its ReplicaSet cannot create pods: kubectl -n ${workload.namespace} describe rs -l ${workload.labelSelector.replace(/ /g, "")})`,
         };
     }
-    const problems = pods.map((pod) => ({ pod, problem: podProblem(pod, workload) }));
+    const problems = pods.map((pod) => ({ pod, problem: podProblem(pod, workload, configKey) }));
     const healthy = problems.find((entry) => entry.problem === undefined);
     if (healthy !== undefined) {
         const images = healthy.pod.containers.map((container) => container.image).join(", ");
@@ -115,7 +122,7 @@ export function checkPods(facts: DiagnosisFacts): Finding {
     const verdicts = read.map((entry) =>
         entry.pods === undefined
             ? ({ verdict: "skip", evidence: `${entry.workload.name}: ${entry.problem ?? "not read"}` } as PodVerdict)
-            : podVerdict(entry.workload, entry.pods),
+            : podVerdict(entry.workload, entry.pods, facts.configKey),
     );
     const failed = verdicts.find((verdict) => verdict.verdict === "fail");
     if (failed !== undefined) return finding("pods", "fail", failed.evidence, failed.fix);

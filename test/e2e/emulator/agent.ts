@@ -288,6 +288,7 @@ export class AgentEmulator {
             container: container?.name ?? "agent",
             image: container?.image ?? "",
             serviceAccountName: podSpec?.serviceAccountName,
+            imagePullSecrets: (podSpec?.imagePullSecrets ?? []).map((secret) => secret.name ?? "").filter(Boolean),
         });
         if (!pulled) {
             if (this.running) this.stop();

@@ -26,7 +26,7 @@ import {
     KUBESPHERE_NAMESPACE,
 } from "./kubesphereObjects";
 import { KubesphereSettings } from "./kubesphereYaml";
-import { installKsCore, ksCoreWorkloads, renewClientCertificate } from "./ksCoreInstall";
+import { installKsCore, ksCoreRegistryValues, ksCoreWorkloads, renewClientCertificate } from "./ksCoreInstall";
 import { EmulatedKubelet } from "./kubelet";
 import { goTimeString, MemberClients } from "./memberClient";
 
@@ -135,7 +135,11 @@ export class ClusterControllerV4 extends ClusterController {
                 ? true
                 : (
                       await Promise.all(
-                          ksCoreWorkloads(this.traits.release).map((workload) =>
+                          ksCoreWorkloads(
+                              this.traits.release,
+                              // What the install rendered: the values it was given (it ran for this spec.config).
+                              ksCoreRegistryValues(Buffer.from(cluster.spec?.config ?? "", "base64")),
+                          ).map((workload) =>
                               // A pod the kubelet could not write this pass (its ServiceAccount not there yet): the
                               // next pass writes it; the join goes on as if it ran.
                               kubelet.play(workload).catch((err: unknown) => {

@@ -6,8 +6,8 @@ import * as assert from "assert";
 import * as yaml from "js-yaml";
 import { reviewClusterUpdate } from "./clusterWebhook";
 import { fnv1a64Hex } from "./fnv";
-import { helmOwnershipProblem } from "./ksCoreInstall";
-import { kubeletStatus, podName } from "./kubelet";
+import { helmOwnershipProblem, ksCoreRegistryValues, ksCoreWorkloads } from "./ksCoreInstall";
+import { fromDockerHub, kubeletStatus, podName } from "./kubelet";
 import { readKubesphereYaml, renderKubesphereYamlV3, withClusterName } from "./kubesphereYaml";
 import { credentialPluginError, goTimeString, MemberClientCache } from "./memberClient";
 import { VERSION_TRAITS } from "./versions";
@@ -224,5 +224,39 @@ describe("kubesphere-emulator (pure parts)", () => {
             kubeletStatus(workload, "crashLoop", "2026-12-03T06:00:00Z", 9).containerStatuses[0].state.waiting!.message,
             /^back-off 5m0s /,
         );
+    });
+
+    it("unpullable stands for Docker Hub: an image with no registry part or docker.io; another registry pulls", () => {
+        assert.strictEqual(fromDockerHub("kubesphere/tower:v0.2.1"), true);
+        assert.strictEqual(fromDockerHub("docker.io/kubesphere/ks-apiserver:v4.1.3"), true);
+        assert.strictEqual(fromDockerHub("registry.example.com/mirror/kubesphere/tower:v0.2.1"), false);
+        assert.strictEqual(fromDockerHub("localhost:5000/tower:v1"), false);
+    });
+
+    it("ks-core's images as the chart renders them: global.imageRegistry (default docker.io) and global.imagePullSecrets", () => {
+        assert.deepStrictEqual(
+            ksCoreWorkloads("v4.1.3").map((workload) => [workload.image, workload.imagePullSecrets]),
+            [
+                ["docker.io/kubesphere/ks-apiserver:v4.1.3", []],
+                ["docker.io/kubesphere/ks-controller-manager:v4.1.3", []],
+            ],
+        );
+        const values = Buffer.from(
+            yaml.dump({ global: { imageRegistry: "registry.example.com/m", imagePullSecrets: ["p"] } }),
+        );
+        assert.deepStrictEqual(
+            ksCoreWorkloads("v4.1.3", ksCoreRegistryValues(values)).map((workload) => [
+                workload.image,
+                workload.imagePullSecrets,
+            ]),
+            [
+                ["registry.example.com/m/kubesphere/ks-apiserver:v4.1.3", ["p"]],
+                ["registry.example.com/m/kubesphere/ks-controller-manager:v4.1.3", ["p"]],
+            ],
+        );
+        assert.deepStrictEqual(ksCoreRegistryValues(Buffer.from("cloud: {enabled: false}\n")), {
+            imageRegistry: "docker.io",
+            imagePullSecrets: [],
+        });
     });
 });

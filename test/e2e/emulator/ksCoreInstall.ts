@@ -169,23 +169,54 @@ async function refuseUnownedObjects(clients: MemberClients): Promise<void> {
  * `helm install ks-core` (or upgrade) on the member with role member and the host's issuer jwtSecret: namespace
  * kubesphere-system (created by the install when missing), kubesphere-config, the `kubesphere` ServiceAccount
  * (cluster-admin) with its labelled token Secret, and the ks-apiserver Service carrying the host's release.
- * `values` (spec.config) must parse as YAML, as Helm requires; it does not change what this emulation renders.
+ * `values` (spec.config) must parse as YAML, as Helm requires; of them only the registry values change what this
+ * emulation renders (ksCoreRegistryValues).
  * Every object carries Helm's ownership metadata; one that exists without it fails the install before anything is
  * written, with Helm's error (refuseUnownedObjects), e.g. a ClusterRoleBinding `kubesphere` made with kubectl.
  */
+/** ks-core's registry values (config/ks-core/values.yaml `global`): where its images come from, and pull secrets. */
+export interface KsCoreRegistryValues {
+    imageRegistry: string;
+    imagePullSecrets: string[];
+}
+
+/**
+ * `global.imageRegistry` (default `docker.io`) and `global.imagePullSecrets` (names) of the values in spec.config,
+ * as the chart reads them; anything unparsable or absent is the chart's default.
+ */
+export function ksCoreRegistryValues(values: Buffer | undefined): KsCoreRegistryValues {
+    let global: Record<string, unknown> = {};
+    try {
+        const parsed = values && values.length > 0 ? yaml.load(values.toString("utf8")) : undefined;
+        const found = (parsed as { global?: unknown } | undefined)?.global;
+        if (found && typeof found === "object") global = found as Record<string, unknown>;
+    } catch {
+        // The install refuses unparsable values (installKsCore); the pods keep the defaults meanwhile.
+    }
+    const registry = typeof global.imageRegistry === "string" ? global.imageRegistry : "";
+    const secrets = Array.isArray(global.imagePullSecrets) ? global.imagePullSecrets : [];
+    return {
+        imageRegistry: registry || "docker.io",
+        imagePullSecrets: secrets.filter((name): name is string => typeof name === "string" && name !== ""),
+    };
+}
+
 /**
  * The Deployments of ks-core v4.1.3's chart whose pods the emulator runs (kubelet.ts): ks-apiserver first (Ready
- * needs it), then ks-controller-manager; label `app: <name>`, container `<name>`, image `kubesphere/<name>:<release>`
- * (config/ks-core/templates/ks-apiserver.yaml, ks-controller-manager.yaml, with the chart's default registry).
+ * needs it), then ks-controller-manager; label `app: <name>`, container `<name>`, image
+ * `<global.imageRegistry>/kubesphere/<name>:<release>` (config/ks-core/templates/ks-apiserver.yaml,
+ * ks-controller-manager.yaml; the image as `common.images.image` in _images.tpl renders it, the pull secrets as
+ * `common.images.pullSecrets`).
  */
-export function ksCoreWorkloads(release: string): EmulatedWorkload[] {
-    return ["ks-apiserver", "ks-controller-manager"].map((name) => ({
+export function ksCoreWorkloads(release: string, registry: KsCoreRegistryValues = ksCoreRegistryValues(undefined)) {
+    return ["ks-apiserver", "ks-controller-manager"].map((name): EmulatedWorkload => ({
         workload: name,
         namespace: KUBESPHERE_NAMESPACE,
         labels: { app: name },
         container: name,
-        image: `kubesphere/${name}:${release}`,
+        image: `${registry.imageRegistry}/kubesphere/${name}:${release}`,
         serviceAccountName: "kubesphere",
+        imagePullSecrets: registry.imagePullSecrets,
     }));
 }
 

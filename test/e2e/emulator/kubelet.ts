@@ -55,6 +55,8 @@ export interface EmulatedWorkload {
     container: string;
     image: string;
     serviceAccountName?: string;
+    /** The pod template's `imagePullSecrets` names. */
+    imagePullSecrets?: string[];
 }
 
 /** The behaviour the pods file gives `workload` on `cluster` (read on every call); running without one. */
@@ -68,6 +70,18 @@ export function podBehaviour(podsFile: string | undefined, cluster: string, work
         // No file (the usual case), or one being rewritten: running.
         return "running";
     }
+}
+
+/**
+ * Whether an image reference names Docker Hub: no registry part (the first path segment has no "." or ":" and is
+ * not "localhost", as the container runtimes' reference parsing has it), or docker.io itself.
+ */
+export function fromDockerHub(image: string): boolean {
+    const slash = image.indexOf("/");
+    if (slash < 0) return true;
+    const first = image.slice(0, slash);
+    const isRegistry = first.includes(".") || first.includes(":") || first === "localhost";
+    return !isRegistry || first === "docker.io" || first === "index.docker.io";
 }
 
 /** The pod's name, as a Deployment's ReplicaSet would make it: `<deployment>-<10 hex>-<5 hex>`, stable per cluster. */
@@ -204,7 +218,10 @@ export class EmulatedKubelet {
 
     /** Writes the workload's Pod and status for this pass; true when its container runs. */
     async play(workload: EmulatedWorkload): Promise<boolean> {
-        const behaviour = podBehaviour(this.podsFile, this.cluster, workload.workload);
+        const switched = podBehaviour(this.podsFile, this.cluster, workload.workload);
+        // "unpullable" stands for KubeSphere's withdrawn Docker Hub images: the same image from a registry of the
+        // user's own pulls (the program's imageRegistry, docs/kubesphere.md §11).
+        const behaviour = switched === "unpullable" && !fromDockerHub(workload.image) ? "running" : switched;
         const name = podName(this.cluster, workload);
         const previous = this.current.get(workload.workload);
         if (previous !== undefined && previous.name !== name) await this.remove(workload.workload);
@@ -280,6 +297,9 @@ export class EmulatedKubelet {
                         // No nodeName: no Node or kubelet exists to confirm a graceful delete, so a bound pod would stay
                         // Terminating and hold up the deletion of its namespace; an unbound one is deleted at once.
                         ...(workload.serviceAccountName ? { serviceAccountName: workload.serviceAccountName } : {}),
+                        ...(workload.imagePullSecrets?.length
+                            ? { imagePullSecrets: workload.imagePullSecrets.map((name) => ({ name })) }
+                            : {}),
                         containers: [{ name: workload.container, image: workload.image, imagePullPolicy: "Always" }],
                     },
                 },
