@@ -204,19 +204,23 @@ export function joinLease(
     releasedAfter: (joined: pulumi.Output<ClusterStatus | undefined>) => pulumi.Output<ClusterStatus | undefined>;
 } {
     let held: Promise<HeldJoinLease | undefined> = Promise.resolve(undefined);
-    const underLease = pulumi
-        .all([checked, ctx.kubeconfig, ctx.hostKubeconfig])
-        .apply(async ([found, memberKubeconfig, hostKubeconfig]) => {
-            const stack = thisStack();
-            if (pulumi.runtime.isDryRun() || hostKubeconfig === undefined || stack === undefined) return found;
-            held = leaseFor(ctx, { stack, memberKubeconfig, hostKubeconfig });
-            try {
-                await held;
-            } catch (err) {
-                throw asResourceError(err, ctx.component);
-            }
-            return found;
-        });
+    // The kubeconfigs are secrets, the pre-flight's result is not: unsecret, or every output after the join (the
+    // Cluster's status in the stack outputs) would be shown as [secret].
+    const underLease = pulumi.unsecret(
+        pulumi
+            .all([checked, ctx.kubeconfig, ctx.hostKubeconfig])
+            .apply(async ([found, memberKubeconfig, hostKubeconfig]) => {
+                const stack = thisStack();
+                if (pulumi.runtime.isDryRun() || hostKubeconfig === undefined || stack === undefined) return found;
+                held = leaseFor(ctx, { stack, memberKubeconfig, hostKubeconfig });
+                try {
+                    await held;
+                } catch (err) {
+                    throw asResourceError(err, ctx.component);
+                }
+                return found;
+            }),
+    );
     return {
         checked: underLease,
         releasedAfter: (joined) =>

@@ -1,5 +1,6 @@
 /** Graph test (Pulumi mocks, shared setup in ./graphWorld.ts). `pulumi up` (not a preview): the order of the host's patch, the waits and the Clusters. */
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { parseKubeconfig } from "../../../components/kubernetes/kubeconfig";
 import { federate } from "../../../program/federation";
 import { kubesphereYamlV3, tokenKubeconfig } from "../../fixtures/kubeconfigs";
@@ -93,6 +94,9 @@ describe("federation resource graph (mocks)", () => {
             const summary = await federate(fleetConfig(members), sources(), undefined, access);
             await valueOf(summary.members["m1"].ready);
             await settle();
+            // The lease step reads the kubeconfigs (secrets); what follows the join stays plain in the outputs.
+            for (const output of ["ready", "message", "kubernetesVersion"] as const)
+                assert.strictEqual(await pulumi.isSecret(summary.members["m1"][output]), false, output);
             const at = (event: string) => world.events.indexOf(event);
             const created = at(
                 "lease-create:kubesphere-federation-join-uid-m1:organization/kubesphere-federation/unit",
