@@ -96,7 +96,11 @@ describe("federation resource graph (mocks)", () => {
             await settle();
             // The lease step reads the kubeconfigs (secrets); what follows the join stays plain in the outputs.
             for (const output of ["ready", "message", "kubernetesVersion"] as const)
-                assert.strictEqual(await pulumi.isSecret(summary.members["m1"][output]), false, output);
+                assert.strictEqual(
+                    await pulumi.isSecret(summary.members["m1"][output] as pulumi.Output<unknown>),
+                    false,
+                    output,
+                );
             const at = (event: string) => world.events.indexOf(event);
             const created = at(
                 "lease-create:kubesphere-federation-join-uid-m1:organization/kubesphere-federation/unit",
