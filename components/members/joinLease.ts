@@ -5,8 +5,9 @@
  * (kubesphere/joinLeases.ts), runs the checks between stacks again on a fresh list of the host's Clusters, and
  * releases the lease once its Cluster has joined (KubeSphere records the member's kube-system UID in the Cluster's
  * status only then, which is what the other stack's check reads). A lease another stack holds refuses; a stale one
- * (past its renewTime + duration: its holder crashed or was killed) is taken over. A failed `up` leaves the lease to
- * expire (JOIN_LEASE_SECONDS after its last renewal); deleting it by hand is safe (docs/host-and-member-stacks.md).
+ * (past its renewTime + duration: its holder crashed or was killed) is taken over. A step that fails after it (a wait
+ * that timed out) releases it too (releasedAfter); a killed `up` leaves it to expire (JOIN_LEASE_SECONDS after its
+ * last renewal); deleting it by hand is safe (docs/host-and-member-stacks.md).
  * Not in previews, and not for a member whose Cluster this stack already has: a no-change `up` makes no request.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -201,7 +202,10 @@ export function joinLease(
     checked: pulumi.Output<MemberPreflight>,
 ): {
     checked: pulumi.Output<MemberPreflight>;
-    releasedAfter: (joined: pulumi.Output<ClusterStatus | undefined>) => pulumi.Output<ClusterStatus | undefined>;
+    releasedAfter: (
+        joined: pulumi.Output<ClusterStatus | undefined>,
+        failing: pulumi.Output<unknown>[],
+    ) => pulumi.Output<ClusterStatus | undefined>;
 } {
     let held: Promise<HeldJoinLease | undefined> = Promise.resolve(undefined);
     // The kubeconfigs are secrets, the pre-flight's result is not: unsecret, or every output after the join (the
@@ -223,22 +227,44 @@ export function joinLease(
     );
     return {
         checked: underLease,
-        releasedAfter: (joined) =>
-            pulumi.all([joined, underLease]).apply(async ([value]) => {
-                const lease = await held;
-                if (lease !== undefined) {
-                    await lease
-                        .release()
-                        .catch((err: unknown) =>
-                            pulumi.log.warn(
-                                `member "${ctx.name}": releasing its join lease failed (${err instanceof Error ? err.message : String(err)}); it expires ${JOIN_LEASE_SECONDS}s after its last renewal`,
-                                ctx.component,
+        releasedAfter: (joined, failing) => {
+            let released: Promise<void> | undefined;
+            const release = () =>
+                (released ??= held.then(
+                    (lease) =>
+                        lease
+                            ?.release()
+                            .catch((err: unknown) =>
+                                pulumi.log.warn(
+                                    `member "${ctx.name}": releasing its join lease failed (${err instanceof Error ? err.message : String(err)}); it expires ${JOIN_LEASE_SECONDS}s after its last renewal`,
+                                    ctx.component,
+                                ),
                             ),
-                        );
-                }
+                    () => undefined,
+                ));
+            // A failed step (a wait that timed out) ends this run's join: another stack need not wait for the lease
+            // to expire, and a process that lives on (the Automation API) stops renewing it.
+            for (const step of [joined, ...failing]) whenFailed(step, release);
+            return pulumi.all([joined, underLease]).apply(async ([value]) => {
+                await release();
                 return value;
-            }),
+            });
+        },
     };
+}
+
+/**
+ * Calls `onFailure` when `output` fails, the failure itself left as it was (the rejection is passed on, so Pulumi and
+ * the Node.js runtime report it exactly as before). The Output's promise is the SDK's own (`OutputImpl.promise`, not
+ * in its type declarations); without it the lease simply expires.
+ */
+function whenFailed(output: pulumi.Output<unknown>, onFailure: () => void): void {
+    const promise = (output as unknown as { promise?: () => Promise<unknown> }).promise;
+    if (typeof promise !== "function") return;
+    void promise.call(output).then(undefined, (err: unknown) => {
+        onFailure();
+        throw err;
+    });
 }
 
 async function leaseFor(

@@ -74,7 +74,7 @@ export class MemberCluster extends pulumi.ComponentResource {
         const path = ctx.viaAgent ? agentJoin(ctx, this.preflight, checked) : directJoin(ctx, checked);
         const { cluster, recorded } = createClusterObject(ctx, settings, path);
         this.cluster = cluster;
-        const status = lease.releasedAfter(path.joined(cluster, recorded));
+        const status = lease.releasedAfter(path.joined(cluster, recorded), [settings.applied]);
 
         this.clusterName = cluster.metadata.name;
         this.readiness = status.apply(clusterReadiness);

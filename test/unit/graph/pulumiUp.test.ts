@@ -150,6 +150,31 @@ describe("federation resource graph (mocks)", () => {
             );
         });
 
+        it("releases the join lease when a step after it fails (the member's installer wait times out), not at its expiry", async function () {
+            this.timeout(20_000);
+            await installMocks(kubesphereYamlV3(JWT_SECRET), {}, false);
+            const released: string[] = [];
+            const access = fakeClusterAccess({
+                hostRoleReader: () => async () => ({
+                    config: { clusterRole: "host", multiclusterEnable: true },
+                    hostEntry: { name: "host", isHostEntry: true },
+                }),
+                // The member's installer never applies the settings.
+                memberInstallerReader: () => async () => ({ installer: { clusterRole: "none" }, config: {} }),
+                deleteJoinLease: async (_kubeconfig, lease) => {
+                    released.push(lease.name);
+                },
+            });
+            const members = [
+                { name: "m1", provider: "generic", kubeconfig: { path: "/kube/lab.yaml" }, installerTimeoutSeconds: 1 },
+            ];
+            await federate(fleetConfig(members), sources(), undefined, access);
+            // The Cluster is never registered, so no output after it settles: wait for the release itself.
+            for (let waited = 0; released.length === 0 && waited < 10_000; waited += 100)
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            assert.deepStrictEqual(released, ["kubesphere-federation-join-uid-m1"]);
+        });
+
         it("takes no join lease for a member this stack has already joined, nor in a preview", async () => {
             for (const preview of [false, true]) {
                 await installMocks(kubesphereYamlV3(JWT_SECRET), {}, preview);
