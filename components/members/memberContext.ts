@@ -55,10 +55,14 @@ export function memberContext(
     const viaAgent = args.connection === "agent";
     const hostMajor = args.host.kubesphereMajor;
     const kubeconfigText = pulumi.secret(args.kubeconfig);
-    const ksCoreValues = ksCoreValuesFor(args.ksCoreValues, {
-        imageRegistry: args.imageRegistry,
-        imagePullSecrets: args.imagePullSecrets,
-    });
+    // spec.config is 4.x's: a 3.x Cluster has no such field (its CRD refuses it), and ksCoreValues are ignored there.
+    const ksCoreValues =
+        hostMajor === "v3"
+            ? undefined
+            : ksCoreValuesFor(args.ksCoreValues, {
+                  imageRegistry: args.imageRegistry,
+                  imagePullSecrets: args.imagePullSecrets,
+              });
     const ksCoreConfig = ksCoreValues === undefined ? undefined : Buffer.from(yaml.dump(ksCoreValues));
     return {
         component,

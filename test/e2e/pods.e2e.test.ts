@@ -222,8 +222,12 @@ describe("pods on a KubeSphere 4.1 member: a ks-apiserver that crash-loops (e2e)
             labelSelector: "app=ks-apiserver",
         });
         assert.deepStrictEqual(
-            pods.items.map((pod) => [pod.spec?.containers[0].image, pod.spec?.imagePullSecrets, pod.status?.phase]),
-            [[`${own}/kubesphere/ks-apiserver:v4.1.3`, [{ name: "registry-login" }], "Running"]],
+            pods.items.map((pod) => [
+                pod.spec?.containers[0].image,
+                pod.spec?.imagePullSecrets?.map((secret) => secret.name),
+                pod.status?.phase,
+            ]),
+            [[`${own}/kubesphere/ks-apiserver:v4.1.3`, ["registry-login"], "Running"]],
         );
         const joined = await hostCluster(ctx.sandbox, "member1");
         assert.strictEqual(conditionOf(joined)?.status, "True", conditionOf(joined)?.message);

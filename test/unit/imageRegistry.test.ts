@@ -119,7 +119,7 @@ describe("image registry", () => {
                 members: [{ name: "lab", provider: "kubeadm", kubeconfig: { path: "/kube/lab.yaml" }, ...member }],
             });
 
-        it("3.x agent member: the agent's image from the host's registry, pulled with its Secrets", async () => {
+        it("3.x agent member: the agent's image from the host's registry, pulled with its Secrets; no spec.config", async () => {
             const world: MockWorld = await installMocks(kubesphereYamlV3(JWT_SECRET));
             await resolvedSummary(
                 await federate(config("v3", { connection: "agent" }), sources(), undefined, fakeClusterAccess()),
@@ -128,6 +128,9 @@ describe("image registry", () => {
             const spec = plain(world.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!.inputs.spec);
             assert.strictEqual(spec.template.spec.containers[0].image, `${MIRROR}/kubesphere/tower:v0.2.1`);
             assert.deepStrictEqual(spec.template.spec.imagePullSecrets, [{ name: "pull" }]);
+            // spec.config is 4.x's: a 3.x Cluster's CRD has no such field.
+            const cluster = world.resources.find((r) => r.type.endsWith(":Cluster"))!;
+            assert.strictEqual(plain(cluster.inputs.spec).config, undefined);
         });
 
         it("4.x member: the member's own registry (it overrides the host's) in spec.config, under its ksCoreValues", async () => {
