@@ -21,7 +21,7 @@ import { promisify } from "util";
 import { MERGE_PATCH } from "./emulator/kubeApi";
 import { clusterApi, conditionOf, hostCluster, importedKubeconfig, jwtSecretOf } from "./harness/clusterQueries";
 import { CliProject, diagnosticsGroup } from "./harness/cliProject";
-import { createFederationStack, FederationStack } from "./harness/federationStack";
+import { createFederationStack, failureOf, FederationStack } from "./harness/federationStack";
 import { DOC_SECTIONS, docCommands } from "./harness/docCommands";
 import { freePort } from "./sandbox/freePort";
 import { REPO_ROOT } from "./sandbox/paths";
@@ -29,18 +29,6 @@ import { Sandbox, startSandbox } from "./sandbox/sandbox";
 import { useSandbox } from "./harness/useSandbox";
 
 const execFileAsync = promisify(execFile);
-
-/** The first line of a failed `up`'s error (the program's message; Pulumi adds context below), and all of it. */
-async function failureOf(stack: FederationStack): Promise<{ first: string; all: string }> {
-    try {
-        await stack.up();
-    } catch (err) {
-        const all = (err as Error).message.replace(/^the program failed: /, "");
-        if (process.env.KSF_E2E_VERBOSE) process.stdout.write(`\n--- up failed:\n${all}\n---\n`);
-        return { first: all.split("\n")[0], all };
-    }
-    throw new Error("pulumi up succeeded, expected a failure");
-}
 
 /** `npm run doctor` as docs/troubleshooting.md writes it, on a project in `project` whose stack `stack` has this config. */
 async function runDoctorIn(

@@ -14,7 +14,7 @@ import * as path from "path";
 import { doctor } from "../../program/doctor";
 import { formatTable } from "../../components/members/diagnosis/format";
 import { clusterApi, hostCluster, conditionOf, jwtSecretOf } from "./harness/clusterQueries";
-import { FederationStack } from "./harness/federationStack";
+import { failureOf } from "./harness/federationStack";
 import { useSandbox } from "./harness/useSandbox";
 import { REPO_ROOT } from "./sandbox/paths";
 import { waitFor } from "./sandbox/waitFor";
@@ -26,18 +26,6 @@ const MIRROR = "registry.example.com/kubesphere-mirror";
 /** The operations of an `up` other than same/read. */
 const changesOf = (summary: { resourceChanges?: Record<string, number> }) =>
     Object.entries(summary.resourceChanges ?? {}).filter(([op]) => op !== "same" && op !== "read");
-
-/** The first line of a failed `up`'s error (the program's message; Pulumi adds context below), and all of it. */
-async function failureOf(stack: FederationStack): Promise<{ first: string; all: string }> {
-    try {
-        await stack.up();
-    } catch (err) {
-        const all = (err as Error).message.replace(/^the program failed: /, "");
-        if (process.env.KSF_E2E_VERBOSE) process.stdout.write(`\n--- up failed:\n${all}\n---\n`);
-        return { first: all.split("\n")[0], all };
-    }
-    throw new Error("pulumi up succeeded, expected a failure");
-}
 
 describe("pods: a KubeSphere pod on the member that cannot run (e2e)", function () {
     this.timeout(10 * 60_000);
@@ -216,19 +204,25 @@ describe("pods on a KubeSphere 4.1 member: a ks-apiserver that crash-loops (e2e)
         assert.deepStrictEqual(yaml.load(Buffer.from(cluster.spec.config ?? "", "base64").toString("utf8")), {
             global: { imageRegistry: own, imagePullSecrets: ["registry-login"] },
         });
+        // KubeSphere stamps the config hash once Helm's upgrade returned; the Deployment's pods roll after it (as
+        // on a real member), so the new pod is waited for, not expected at once.
         const core = ctx.sandbox.loadKubeConfig("member1").makeApiClient(CoreV1Api);
-        const pods = await core.listNamespacedPod({
-            namespace: "kubesphere-system",
-            labelSelector: "app=ks-apiserver",
-        });
-        assert.deepStrictEqual(
-            pods.items.map((pod) => [
+        const ksApiserverPods = async () =>
+            (
+                await core.listNamespacedPod({ namespace: "kubesphere-system", labelSelector: "app=ks-apiserver" })
+            ).items.map((pod) => [
                 pod.spec?.containers[0].image,
                 pod.spec?.imagePullSecrets?.map((secret) => secret.name),
                 pod.status?.phase,
-            ]),
-            [[`${own}/kubesphere/ks-apiserver:v4.1.3`, ["registry-login"], "Running"]],
-        );
+            ]);
+        const wanted = [[`${own}/kubesphere/ks-apiserver:v4.1.3`, ["registry-login"], "Running"]];
+        await waitFor(async () => JSON.stringify(await ksApiserverPods()) === JSON.stringify(wanted), {
+            description: "ks-apiserver's pod from the user's registry",
+            timeoutMs: 30_000,
+            intervalMs: 250,
+        }).catch(async (err: Error) => {
+            assert.deepStrictEqual(await ksApiserverPods(), wanted, err.message);
+        });
         const joined = await hostCluster(ctx.sandbox, "member1");
         assert.strictEqual(conditionOf(joined)?.status, "True", conditionOf(joined)?.message);
         const again = await ctx.stack.up();

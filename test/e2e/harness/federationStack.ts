@@ -167,6 +167,18 @@ async function abortOnProgramError<T>(operation: (signal: AbortSignal) => Promis
     }
 }
 
+/** The first line of a failed `up`'s error (the program's message; Pulumi adds context below), and all of it. */
+export async function failureOf(stack: FederationStack): Promise<{ first: string; all: string }> {
+    try {
+        await stack.up();
+    } catch (err) {
+        const all = (err as Error).message.replace(/^the program failed: /, "");
+        if (process.env.KSF_E2E_VERBOSE) process.stdout.write(`\n--- up failed:\n${all}\n---\n`);
+        return { first: all.split("\n")[0], all };
+    }
+    throw new Error("pulumi up succeeded, expected a failure");
+}
+
 /** Environment that keeps the engine offline and finds the plugins we built. */
 export function engineEnv(backendDir: string): Record<string, string> {
     return {
