@@ -70,14 +70,18 @@ export function apiClients(kubeconfig: ParsedKubeconfig) {
     };
 }
 
-/** One GET with a kubeconfig's credentials, without client-node's models: the status, Date header and local times. */
+/**
+ * One GET with a kubeconfig's credentials, without client-node's models: the status, Date header and local times.
+ * The body is discarded unread.
+ */
 export async function rawGet(
     kubeConfig: KubeConfig,
     server: string,
     urlPath: string,
+    headers: Record<string, string> = {},
 ): Promise<{ status: number; date?: string; sentMs: number; receivedMs: number }> {
     const url = new URL(`${server.replace(/\/$/, "")}${urlPath}`);
-    const options: https.RequestOptions = { method: "GET", timeout: REQUEST_TIMEOUT_MS, headers: {} };
+    const options: https.RequestOptions = { method: "GET", timeout: REQUEST_TIMEOUT_MS, headers: { ...headers } };
     await kubeConfig.applyToHTTPSOptions(options);
     const sentMs = Date.now();
     return new Promise((resolve, reject) => {

@@ -3,6 +3,7 @@
  * give a component fake clusters. The real one is liveClusterAccess.
  */
 import { readPods } from "../kubernetes/pods";
+import { readSecretPresence } from "../kubernetes/pullSecrets";
 import { probeImportKubeconfig, probeKsApiserver, readClock } from "./probes";
 import { hostRoleReader, memberInstallerReader, readKubesphereLayout } from "./waitReads";
 import {
@@ -36,6 +37,7 @@ export interface ClusterAccess {
     replaceJoinLease: typeof replaceJoinLease;
     deleteJoinLease: typeof deleteJoinLease;
     readPods: typeof readPods;
+    readSecretPresence: typeof readSecretPresence;
 }
 
 /** Reads real clusters. */
@@ -59,4 +61,5 @@ export const liveClusterAccess: ClusterAccess = {
     replaceJoinLease,
     deleteJoinLease,
     readPods,
+    readSecretPresence,
 };

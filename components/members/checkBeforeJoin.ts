@@ -5,14 +5,18 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
+import { ClusterFacts, installOf } from "../kubesphere/facts";
+import { KUBESPHERE_NAMESPACE } from "../kubesphere/kubesphereConfig";
+import { KS_APISERVER_WORKLOAD, KS_CONTROLLER_MANAGER_WORKLOAD } from "../kubesphere/kubesphereObjects";
 import { asResourceError, refusal } from "../kubernetes/resourceErrors";
 import type { FleetMember } from "../kubesphere/facts";
 import { checkTower } from "./agent/agentJoin";
 import { diagnose, findingsBeforeJoin } from "./diagnosis/diagnose";
-import { readDiagnosisFacts } from "./diagnosis/readFacts";
+import { readDiagnosisFacts, readWorkloadPods } from "./diagnosis/readFacts";
 import { checkImport, ImportCheck } from "./direct/importCredentials";
 import { diagnosisInput, MemberContext, thisStack } from "./memberContext";
 import type { MemberPreflight } from "./memberClusterArgs";
+import { imagePreflightVerdict, ImagePreflightVerdict } from "./imagePreflight";
 import { preflightVerdict } from "./memberPreflight";
 
 /** The pre-flight's result; fails with the refusal, as a ResourceError on the MemberCluster. */
@@ -91,8 +95,9 @@ async function preflight(
         stack: thisStack(),
     });
     const agent = ctx.viaAgent ? await checkTower(ctx, { hostKubeconfig, hostFacts: host?.facts }) : undefined;
-    verdict.warnings.forEach((warning) => pulumi.log.warn(warning, ctx.component));
-    const errors = [...verdict.errors, ...(agent?.errors ?? [])];
+    const images = await checkImages(ctx, memberKubeconfig, facts, imported !== undefined);
+    [...verdict.warnings, ...images.warnings].forEach((warning) => pulumi.log.warn(warning, ctx.component));
+    const errors = [...verdict.errors, ...(agent?.errors ?? []), ...images.errors];
     if (errors.length > 0) throw refusal(errors.join("\n"), ctx.component);
     // The diagnosis checks that need no change first (the kubeconfig KubeSphere will get, the clocks): previews too.
     const early = findingsBeforeJoin(
@@ -114,4 +119,62 @@ async function preflight(
     early.warnings.forEach((warning) => pulumi.log.warn(warning, ctx.component));
     if (early.errors.length > 0) throw refusal(early.errors.join("\n"), ctx.component);
     return { install: verdict.install, agent: agent && { proxyAddress: agent.proxyAddress!, image: agent.image } };
+}
+
+/** A value's list of names: Helm values may give a pull secret as `name` or as `{ name }`. */
+function secretNames(value: unknown): string[] {
+    if (!Array.isArray(value)) return [];
+    return value
+        .map((entry) => (typeof entry === "string" ? entry : (entry as { name?: unknown } | null)?.name))
+        .filter((name): name is string => typeof name === "string" && name !== "");
+}
+
+/**
+ * The facts for the image checks (imagePreflight.ts), read only where the program deploys images: the pull secrets
+ * the agent Deployment or (4.x) ks-core's values name — one metadata-only GET per name, none when no name is given —
+ * and, for a 4.x member with ks-core that is not imported yet, its ks-core pods (two lists, on its first join only:
+ * an imported member's pods are the Ready wait's and the diagnosis's, so no-change previews ask nothing more).
+ */
+async function checkImages(
+    ctx: MemberContext,
+    memberKubeconfig: ParsedKubeconfig,
+    facts: ClusterFacts,
+    imported: boolean,
+): Promise<ImagePreflightVerdict> {
+    const v4 = ctx.hostMajor === "v4";
+    const global = (ctx.ksCoreValues?.global ?? {}) as Record<string, unknown>;
+    const names = [
+        ...new Set([
+            ...(ctx.viaAgent ? (ctx.args.imagePullSecrets ?? []) : []),
+            ...(v4 ? secretNames(global.imagePullSecrets) : []),
+        ]),
+    ];
+    const ksCoreRegistry = v4 && typeof global.imageRegistry === "string" ? global.imageRegistry : undefined;
+    const readKsCorePods = v4 && !imported && installOf(facts).kind === "v4";
+    const [pullSecrets, ksCorePods] = await Promise.all([
+        names.length === 0
+            ? undefined
+            : ctx.reads.access.readSecretPresence(memberKubeconfig, KUBESPHERE_NAMESPACE, names),
+        readKsCorePods
+            ? readWorkloadPods(ctx.reads.access, memberKubeconfig, [
+                  KS_APISERVER_WORKLOAD,
+                  KS_CONTROLLER_MANAGER_WORKLOAD,
+              ])
+            : undefined,
+    ]);
+    return imagePreflightVerdict({
+        member: ctx.name,
+        configKey: ctx.configKey,
+        namespace: KUBESPHERE_NAMESPACE,
+        pulledBy:
+            ctx.viaAgent && v4
+                ? "the cluster-agent and ks-core's pods"
+                : ctx.viaAgent
+                  ? "the cluster-agent"
+                  : "ks-core's pods",
+        imagePullSecrets: names,
+        pullSecrets,
+        ksCoreRegistry,
+        ksCorePods,
+    });
 }

@@ -39,7 +39,9 @@ export interface MemberContext {
     readonly kubeconfig: pulumi.Output<ParsedKubeconfig>;
     /** The host's kubeconfig, parsed once (secret); undefined for a host given without one. */
     readonly hostKubeconfig: pulumi.Output<ParsedKubeconfig | undefined>;
-    /** 4.x: the ks-core values written to `spec.config`, as YAML bytes; undefined when none are given. */
+    /** 4.x: the ks-core values written to `spec.config` (ksCoreValues over the registry values); undefined when none are given. */
+    readonly ksCoreValues?: Record<string, unknown>;
+    /** 4.x: {@link ksCoreValues} as YAML bytes. */
     readonly ksCoreConfig?: Buffer;
     /** 4.x: the hash the host's controller stamps for `spec.config` (docs/kubesphere.md §9); undefined on 3.x. */
     readonly ksCoreConfigHash?: string;
@@ -99,6 +101,7 @@ export function memberContext(
                       "host.kubeconfig",
                       component,
                   ),
+        ksCoreValues,
         ksCoreConfig,
         // 4.x: without spec.config the controller hashes the empty input.
         ksCoreConfigHash: hostMajor === "v3" ? undefined : ksCoreConfigHash(ksCoreConfig ?? new Uint8Array()),

@@ -6,7 +6,7 @@
  * failed run before the engine prints its diagnostics); once the image can be pulled, the
  * next `up` converges and the row passes.
  */
-import { CoreV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import * as assert from "assert";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
@@ -152,6 +152,40 @@ describe("pods: a KubeSphere pod on the member that cannot run (e2e)", function 
         );
         const again = await ctx.stack.up();
         assert.deepStrictEqual(changesOf(again.summary), [], "a second up changes nothing");
+    });
+
+    it("an agent member whose imagePullSecrets name a Secret it does not have: refused before any change; once the Secret exists, the next up converges", async () => {
+        const deployment = async () =>
+            (
+                await ctx.sandbox.loadKubeConfig("member2").makeApiClient(AppsV1Api).readNamespacedDeployment({
+                    name: "cluster-agent",
+                    namespace: "kubesphere-system",
+                })
+            ).spec?.template.spec?.imagePullSecrets?.map((secret) => secret.name);
+        const before = await deployment();
+        agent.imagePullSecrets = ["registry-login"];
+        await ctx.stack.setFederationConfig(config());
+        const failure = await failureOf(ctx.stack);
+        assert.match(
+            failure.first,
+            /^member "member2": members\[1\]\.imagePullSecrets \(or host\.imagePullSecrets\) names Secret "registry-login", which does not exist in namespace kubesphere-system on the member: the cluster-agent would pull without it.*Fix: create it on the member first \(kubectl -n kubesphere-system create secret docker-registry registry-login /,
+            failure.first,
+        );
+        assert.deepStrictEqual(await deployment(), before, "nothing changed on the member");
+
+        // The Secret's data is a placeholder: the emulated kubelet plays the pull (test/e2e/sandbox/README.md, "Pods").
+        await clusterApi(ctx.sandbox, "member2").core.createNamespacedSecret({
+            namespace: "kubesphere-system",
+            body: {
+                metadata: { name: "registry-login" },
+                type: "kubernetes.io/dockerconfigjson",
+                stringData: { ".dockerconfigjson": JSON.stringify({ auths: {} }) },
+            },
+        });
+        const result = await ctx.stack.up();
+        assert.strictEqual(result.summary.result, "succeeded");
+        assert.deepStrictEqual(await deployment(), ["registry-login"]);
+        assert.strictEqual(conditionOf(await hostCluster(ctx.sandbox, "member2"))?.status, "True");
     });
 });
 

@@ -191,6 +191,8 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
                 imagePullSecrets: [],
             },
         ],
+        // Every pull Secret named exists.
+        readSecretPresence: async (_kubeconfig, _namespace, names) => names.map((name) => ({ name, found: true })),
         ...overrides,
     };
 }

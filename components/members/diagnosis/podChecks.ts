@@ -115,6 +115,20 @@ export function podVerdict(workload: KubesphereWorkload, pods: PodState[], confi
     return { verdict: "fail", evidence: first.evidence, fix: first.fix };
 }
 
+/**
+ * The first container of `pods` that cannot pull its image (the kubelet's ImagePullBackOff, ErrImagePull, …), when
+ * no pod of the workload runs: the pre-flight's question (members/imagePreflight.ts). Undefined when one runs.
+ */
+export function pullFailureOf(pods: PodState[]): { pod: PodState; container: ContainerState } | undefined {
+    if (pods.some((pod) => pod.containers.length > 0 && pod.containers.every((c) => c.running && c.ready)))
+        return undefined;
+    for (const pod of pods) {
+        const container = pod.containers.find((found) => PULL_REASONS.includes(found.waiting?.reason ?? ""));
+        if (container !== undefined) return { pod, container };
+    }
+    return undefined;
+}
+
 /** The check over every workload the diagnosis read: the first failing one is the finding; all running is ok. */
 export function checkPods(facts: DiagnosisFacts): Finding {
     const read = facts.pods;
