@@ -226,6 +226,16 @@ describe("pods on a KubeSphere 4.1 member: a ks-apiserver that crash-loops (e2e)
         // Docker Hub refuses KubeSphere's image from now on: the member's ks-apiserver cannot be pulled any more.
         ctx.sandbox.setEmulatedPod("member1", "ks-apiserver", "unpullable");
         const own = "registry.example.com/platform-team";
+        // The pull Secret the config names must exist on the member (the image pre-flight refuses it otherwise); its
+        // data is a placeholder: the emulated kubelet plays the pull.
+        await clusterApi(ctx.sandbox, "member1").core.createNamespacedSecret({
+            namespace: "kubesphere-system",
+            body: {
+                metadata: { name: "registry-login" },
+                type: "kubernetes.io/dockerconfigjson",
+                stringData: { ".dockerconfigjson": JSON.stringify({ auths: {} }) },
+            },
+        });
         await ctx.stack.setFederationConfig(
             config(
                 { imageRegistry: MIRROR, imagePullSecrets: ["registry-login"] },
