@@ -5,11 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
-import { ClusterFacts, installOf } from "../kubesphere/facts";
+import { ClusterFacts, FleetMember, installOf } from "../kubesphere/facts";
 import { KUBESPHERE_NAMESPACE } from "../kubesphere/kubesphereConfig";
 import { KS_APISERVER_WORKLOAD, KS_CONTROLLER_MANAGER_WORKLOAD } from "../kubesphere/kubesphereObjects";
 import { asResourceError, refusal } from "../kubernetes/resourceErrors";
-import type { FleetMember } from "../kubesphere/facts";
 import { checkTower } from "./agent/agentJoin";
 import { diagnose, findingsBeforeJoin } from "./diagnosis/diagnose";
 import { readDiagnosisFacts, readWorkloadPods } from "./diagnosis/readFacts";
@@ -172,7 +171,6 @@ async function checkImages(
                 : ctx.viaAgent
                   ? "the cluster-agent"
                   : "ks-core's pods",
-        imagePullSecrets: names,
         pullSecrets,
         ksCoreRegistry,
         ksCorePods,

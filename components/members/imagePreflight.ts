@@ -22,9 +22,7 @@ export interface ImagePreflightInput {
     namespace: string;
     /** What pulls with the secrets, for messages: "the cluster-agent", "ks-core's pods". */
     pulledBy: string;
-    /** The Secrets the program names as imagePullSecrets of what it deploys; empty: none. */
-    imagePullSecrets: string[];
-    /** Their presence on the member; undefined when not read. */
+    /** The presence on the member of the Secrets the program names as imagePullSecrets; undefined when not read (none named). */
     pullSecrets?: SecretPresence[];
     /** The registry the program makes the member pull ks-core from (4.x), undefined: the chart's default. */
     ksCoreRegistry?: string;
@@ -48,7 +46,8 @@ export function imagePreflightVerdict(input: ImagePreflightInput): ImagePrefligh
                 `${prefix}: ${input.configKey}.imagePullSecrets (or host.imagePullSecrets) names Secret "${secret.name}", which does not exist ` +
                     `in namespace ${input.namespace} on the member: ${input.pulledBy} would pull without it, and a registry that needs a login ` +
                     `refuses (ImagePullBackOff) while the join waits. Fix: create it on the member first (kubectl -n ${input.namespace} create ` +
-                    `secret docker-registry ${secret.name} --docker-server=<registry> --docker-username=<user> --docker-password=<password>), ` +
+                    `secret docker-registry ${secret.name} --docker-server=<registry> --docker-username=<user> --docker-password=<password>; ` +
+                    `a member without that namespace yet needs \`kubectl create namespace ${input.namespace}\` before it), ` +
                     `or take it out of imagePullSecrets`,
             );
         } else if (secret.found === undefined) {

@@ -34,7 +34,6 @@ const input = (overrides: Partial<ImagePreflightInput>): ImagePreflightInput => 
     configKey: "members[0]",
     namespace: "kubesphere-system",
     pulledBy: "the cluster-agent",
-    imagePullSecrets: [],
     ...overrides,
 });
 
@@ -43,7 +42,6 @@ describe("image pre-flight (imagePreflight.ts)", () => {
         it("refuses a named Secret that does not exist, naming the member, the key, the namespace and the command that creates it", () => {
             const verdict = imagePreflightVerdict(
                 input({
-                    imagePullSecrets: ["registry-login", "other"],
                     pullSecrets: [
                         { name: "registry-login", found: false },
                         { name: "other", found: true },
