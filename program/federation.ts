@@ -22,7 +22,10 @@ import { ClusterAccess, liveClusterAccess } from "../components/kubesphere/clust
 import { KubeconfigSourceContext, resolveKubeconfigSource } from "./kubeconfigSources";
 import { PROVIDER_DISPLAY_NAMES } from "../components/kubesphere/kubesphereObjects";
 import { MemberCluster } from "../components/members/memberCluster";
-import type { FleetChecked, FleetMember } from "../components/kubesphere/facts";
+import { type FleetChecked, type FleetMember, type HostFacts, installOf } from "../components/kubesphere/facts";
+import { DELETE_UNREACHABLE_ENV, readRemovedMembers, removedMembersVerdict } from "../components/host/removedMembers";
+import { refusal } from "../components/kubernetes/resourceErrors";
+import { thisStack } from "../components/members/memberContext";
 import { describeInstall } from "../components/kubesphere/kubesphereVersion";
 
 /** What the program exports per member: names and status only, never credentials. */
@@ -124,6 +127,8 @@ interface FederationHostSide {
     exported?: pulumi.Output<HostStackOutput>;
     /** Where members pull KubeSphere's images from unless they say otherwise (`host.imageRegistry`, `imagePullSecrets`). */
     imageDefaults: ImageDefaults;
+    /** The host's facts as its pre-flight read them (once per run, FederationReads). */
+    facts: () => Promise<HostFacts>;
 }
 
 /** The host's image settings, the default of each member's. */
@@ -180,6 +185,10 @@ export async function federate(
             ? await hostFromStack(hostConfig, config, sources, clusterAccess, opts)
             : await ownHost(hostConfig, config, hostKubeconfig!.resolved, fleetChecked, clusterAccess, opts);
     const { host } = side;
+    // A member removed from the config whose API server is gone: said (3.4: refused) before its delete can hang. A
+    // member stack has no HostCluster to report it on: it is awaited before any member is registered.
+    const removedChecked = checkRemovedMembers(side, config, clusterAccess);
+    if ("stackReference" in hostConfig) await removedChecked;
 
     // Every member's kube-system UID, for "the same cluster listed twice" (KubeSphere: "MUST not import the same cluster
     // twice"); the reads are the members' own pre-flight reads, shared. A member that cannot be read reports it itself.
@@ -248,13 +257,45 @@ export async function federate(
             detectedKubesphereVersion: memberCluster.detectedKubesphereVersion,
         };
     });
-    releaseFleet(pulumi.all(preflights).apply((checked) => ({ members: checked })));
+    releaseFleet(
+        pulumi
+            .all([pulumi.all(preflights), pulumi.output(removedChecked)])
+            .apply(([checked]) => ({ members: checked })),
+    );
     return {
         hostName: side.hostClusterName,
         hostKubesphereVersion: side.hostKubesphereVersion,
         members,
         ...(side.exported === undefined ? {} : { federationHost: side.exported }),
     };
+}
+
+/**
+ * The check of components/host/removedMembers.ts on this stack's Clusters: warnings logged, an error rejected (on the
+ * HostCluster of this stack, so Pulumi reports it once; a member stack awaits it before any resource).
+ */
+async function checkRemovedMembers(
+    side: FederationHostSide,
+    config: FederationConfig,
+    access: ClusterAccess,
+): Promise<void> {
+    const stack = thisStack();
+    if (stack === undefined) return;
+    const facts = await side.facts().catch(() => undefined);
+    // A host that cannot be read fails its own pre-flight, which says why.
+    if (facts === undefined) return;
+    const configured = config.members.map((member) => member.name);
+    const verdict = removedMembersVerdict({
+        hostName: side.hostClusterName,
+        hostInstall: installOf(facts.facts, facts.clusters),
+        stackName: pulumi.getStack(),
+        removed: await readRemovedMembers(facts.clusters, stack, configured, access.probeEndpoint),
+        deleteUnreachable: /^(1|true)$/i.test(process.env[DELETE_UNREACHABLE_ENV] ?? ""),
+    });
+    verdict.warnings.forEach((warning) => pulumi.log.warn(warning));
+    if (verdict.errors.length === 0) return;
+    const message = verdict.errors.join("\n");
+    throw side.host instanceof HostCluster ? refusal(message, side.host) : new pulumi.RunError(message);
 }
 
 /** A host stack or single stack: this stack's HostCluster, whose patch waits for every member's pre-flight. */
@@ -307,6 +348,10 @@ async function ownHost(
         hostKubesphereVersion: host.detectedKubesphereVersion,
         exported,
         imageDefaults: imageSettings(hostConfig),
+        facts: () =>
+            new Promise<ParsedKubeconfig>((resolve) => hostKubeconfig.apply(resolve)).then((kubeconfig) =>
+                host.reads.host(hostConfig.name, kubeconfig),
+            ),
     };
 }
 
@@ -398,6 +443,7 @@ async function hostFromStack(
         kubesphereMajor: exported.kubesphereMajor,
         hostKubesphereVersion: pulumi.output(describeInstall(verdict.install)),
         imageDefaults: imageSettings(exported),
+        facts: () => reads.host(exported.name, kubeconfig),
     };
 }
 

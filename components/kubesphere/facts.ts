@@ -47,6 +47,10 @@ export interface ImportedCluster {
     ready?: boolean;
     /** The Pulumi stack that created it, from the program's annotation (kubesphereObjects.ts STACK_ANNOTATION); absent without one. */
     stack?: string;
+    /** `spec.connection.type`: `direct` or `proxy`. */
+    connectionType?: string;
+    /** The member API server KubeSphere dials (direct connection; reads.ts connectionEndpoint); never a credential. */
+    endpoint?: string;
 }
 
 /** What the program knows about the host, read once per run (components/host/hostCluster.ts sharedHostFacts). */

@@ -3,6 +3,7 @@
  * pre-flight facts, the installer and host-role waits, the Cluster objects on a host. Reads only; the shapes they
  * return live in facts.ts and here.
  */
+import * as yaml from "js-yaml";
 import { ApiException, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { checkClientCertificate } from "../kubernetes/clientCertificate";
 import { type ParsedKubeconfig, parseKubeconfig } from "../kubernetes/kubeconfig";
@@ -272,8 +273,27 @@ export async function readImportedKubeconfig(
 /** A Cluster as listed on the host, the fields read. */
 export type ClusterItem = {
     metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    spec?: { connection?: { type?: string; kubernetesAPIEndpoint?: string; kubeconfig?: string } };
     status?: { uid?: string; kubeSphereVersion?: string; conditions?: { type?: string; status?: string }[] };
 };
+
+/**
+ * The member API server a Cluster's connection names: `kubernetesAPIEndpoint`, else the server of its kubeconfig
+ * (decoded here, only the URL kept: the rest is a credential). Undefined for a proxy Cluster or an unreadable kubeconfig.
+ */
+export function connectionEndpoint(connection: NonNullable<ClusterItem["spec"]>["connection"]): string | undefined {
+    if (connection?.kubernetesAPIEndpoint) return connection.kubernetesAPIEndpoint;
+    if (!connection?.kubeconfig) return undefined;
+    try {
+        const parsed = yaml.load(Buffer.from(connection.kubeconfig, "base64").toString("utf8")) as {
+            clusters?: Array<{ cluster?: { server?: unknown } }>;
+        };
+        const server = parsed?.clusters?.[0]?.cluster?.server;
+        return typeof server === "string" && server !== "" ? server : undefined;
+    } catch {
+        return undefined;
+    }
+}
 
 /** The items of a Cluster list (none when the list is absent). */
 export function clusterItems(list: unknown): ClusterItem[] {
@@ -293,6 +313,10 @@ export function importedCluster(item: ClusterItem): ImportedCluster {
         ...(item.metadata?.annotations?.[STACK_ANNOTATION]
             ? { stack: item.metadata.annotations[STACK_ANNOTATION] }
             : {}),
+        ...(item.spec?.connection?.type ? { connectionType: item.spec.connection.type } : {}),
+        ...(connectionEndpoint(item.spec?.connection) === undefined
+            ? {}
+            : { endpoint: connectionEndpoint(item.spec?.connection) }),
     };
 }
 

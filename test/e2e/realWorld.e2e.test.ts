@@ -168,7 +168,7 @@ describe("real-world members (e2e)", function () {
         assert.strictEqual((await ctx.stack.up()).summary.result, "succeeded", "back to the two members");
         await ctx.sandbox.stopApiServer("member1");
         await configure([withEndpoint()]);
-        // docs/removing-members.md "A member that is gone for good": step 1, and step 2 done by hand while `pulumi up` waits.
+        // docs/removing-members.md "By hand": PULUMI_K8S_DELETE_UNREACHABLE, and the kubectl steps while `pulumi up` waits.
         ctx.stack.setEngineEnv("PULUMI_K8S_DELETE_UNREACHABLE", "true");
         const host = clusterApi(ctx.sandbox, "host").custom;
         const removal = ctx.stack.up();
@@ -189,7 +189,7 @@ describe("real-world members (e2e)", function () {
             ),
             /denied the request/,
         );
-        await runCommands(docCommands(DOC_SECTIONS.memberGoneForGood), {
+        await runCommands(docCommands(DOC_SECTIONS.memberGoneForGoodByHand), {
             cwd: ctx.dir,
             env: { KUBECONFIG: ctx.sandbox.host.kubeconfigPath },
             substitute: { "<member>": "member1" },

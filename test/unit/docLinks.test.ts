@@ -24,7 +24,7 @@ const MARKDOWN_FILES = [
 /** The folders whose source comments are checked (with the top-level files below). */
 const COMMENT_FOLDERS = ["components", "program", "plugin", "test", "bench"];
 /** Top-level source files checked with the folders (the program's entry points). */
-const COMMENT_ROOT_FILES = ["index.ts", "doctor.ts", "compile.js", "program.js"];
+const COMMENT_ROOT_FILES = ["index.ts", "doctor.ts", "remove-member.ts", "compile.js", "program.js"];
 const SOURCE_EXTENSIONS = [".ts", ".js", ".mjs"];
 const SKIPPED_FOLDERS = new Set(["node_modules", ".bin", "results", "lib", "bin"]);
 

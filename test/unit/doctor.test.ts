@@ -2,7 +2,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { doctor, main, readStackConfig } from "../../program/doctor";
+import { doctor, main } from "../../program/doctor";
+import { readStackConfig } from "../../program/stackFiles";
 import { tokenKubeconfig } from "../fixtures/kubeconfigs";
 import { fakeClusterAccess, freshV3Facts } from "./pulumiMocks";
 

@@ -21,6 +21,7 @@ const LAYERS: Array<[root: string, layer: number]> = [
     ["plugin/", 6],
     ["index.ts", 7],
     ["doctor.ts", 7],
+    ["remove-member.ts", 7],
 ];
 
 /** A source file and the repository-relative files it imports. */

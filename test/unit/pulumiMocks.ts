@@ -193,6 +193,8 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
         ],
         // Every pull Secret named exists.
         readSecretPresence: async (_kubeconfig, _namespace, names) => names.map((name) => ({ name, found: true })),
+        // Probed only for members removed from the config: every API server answers.
+        probeEndpoint: async () => ({ answers: true, detail: "connected" }),
         ...overrides,
     };
 }

@@ -51,6 +51,11 @@ export interface RunOptions {
     echo?: boolean;
     /** Give the command this process's terminal (the demo: Pulumi shows its interactive progress); nothing is captured. */
     inheritStdio?: boolean;
+    /**
+     * Run it in a process group of its own, so `process.kill(-pid, "SIGINT")` reaches every process of it, as Ctrl-C in
+     * a terminal reaches the foreground group (bash, npm, node).
+     */
+    detached?: boolean;
 }
 
 /** A command that is still running (e.g. `pulumi up` to interrupt). */
@@ -131,6 +136,7 @@ export class CliProject {
             cwd: this.dir,
             env: { ...process.env, ...this.env, ...options.env },
             stdio: options.inheritStdio ? "inherit" : ["pipe", "pipe", "pipe"],
+            detached: options.detached ?? false,
         });
         let stdout = "";
         let stderr = "";

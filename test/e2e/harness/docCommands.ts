@@ -32,8 +32,10 @@ export const DOC_SECTIONS = {
     addingAnEnvironment: { file: "README.md", heading: "Adding an environment" },
     /** cli.e2e.test.ts (every command as written) */
     removingAMember: { file: "docs/removing-members.md", heading: "Removing a member" },
-    /** realWorld.e2e.test.ts and cli.e2e.test.ts: the kubectl steps */
+    /** removeMember.e2e.test.ts: `npm run remove-member` */
     memberGoneForGood: { file: "docs/removing-members.md", heading: "A member that is gone for good" },
+    /** realWorld.e2e.test.ts and cli.e2e.test.ts: the kubectl steps */
+    memberGoneForGoodByHand: { file: "docs/removing-members.md", heading: "By hand" },
     /** diagnosis.e2e.test.ts: `npm run doctor` */
     troubleshooting: { file: "docs/troubleshooting.md", heading: "Troubleshooting" },
     /** multilang.e2e.test.ts: `pulumi package get-schema` */

@@ -121,10 +121,19 @@ export class FederationStack {
             .join("\n");
     }
 
-    /** Sets (or with undefined, removes) an environment variable for the engine and plugins of later operations. */
+    /**
+     * Sets (or with undefined, removes) an environment variable for the engine and plugins of later operations, and
+     * for the inline program, which runs in this process: a program the CLI runs inherits the CLI's environment
+     * (e.g. PULUMI_K8S_DELETE_UNREACHABLE, which components/host/removedMembers.ts reads).
+     */
     setEngineEnv(name: string, value: string | undefined): void {
-        if (value === undefined) delete this.workspace.envVars[name];
-        else this.workspace.envVars[name] = value;
+        if (value === undefined) {
+            delete this.workspace.envVars[name];
+            delete process.env[name];
+        } else {
+            this.workspace.envVars[name] = value;
+            process.env[name] = value;
+        }
     }
 
     /** Replaces the stack config with `kubesphere-federation:host` and `:members`, as objects like a stack file. */

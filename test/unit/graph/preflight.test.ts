@@ -82,6 +82,47 @@ describe("federation resource graph (mocks)", () => {
     });
 
     describe("refusals before any change", () => {
+        it("refuses, on a 3.4 host, a member removed from the config whose API server does not answer, and changes no cluster", async () => {
+            const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
+            const probed: string[] = [];
+            const access = fakeClusterAccess({
+                listImportedClusters: async () => [
+                    { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
+                    {
+                        name: "gone",
+                        uid: "uid-gone",
+                        isHostEntry: false,
+                        stack: "organization/kubesphere-federation/unit",
+                        connectionType: "direct",
+                        endpoint: "https://127.0.0.1:1",
+                    },
+                    // Another stack's: never probed.
+                    {
+                        name: "theirs",
+                        uid: "uid-theirs",
+                        isHostEntry: false,
+                        stack: "organization/kubesphere-federation/other",
+                        connectionType: "direct",
+                        endpoint: "https://127.0.0.1:2",
+                    },
+                ],
+                probeEndpoint: async (server) => {
+                    probed.push(server);
+                    return { answers: false, detail: "connection refused" };
+                },
+            });
+            const summary = await federate(fleetConfig(), sources(), undefined, access);
+            const err = await failureOf(summary.members["lab"].ready);
+            assert.ok(err instanceof pulumi.ResourceError, "reaches the user as Pulumi prints its own errors");
+            assert.match(
+                err.message,
+                /^member "gone" was removed from the config, and its API server https:\/\/127\.0\.0\.1:1 does not answer \(connection refused\): host "host" runs KubeSphere v3\.4\.1/,
+            );
+            assert.match(err.message, /npm run remove-member -- --stack unit --member gone/);
+            await settle();
+            assert.deepStrictEqual(probed, ["https://127.0.0.1:1"]);
+            assert.deepStrictEqual(clusterChanges(world), []);
+        });
         it("refuses two members that are the same cluster, naming both, as a ResourceError, and changes no cluster", async () => {
             const world = await installMocks(kubesphereYamlV3(JWT_SECRET));
             const access = fakeClusterAccess({
