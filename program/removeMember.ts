@@ -39,8 +39,8 @@ export interface StateResource {
 export interface StateAccess {
     /** `pulumi stack export`; with `showSecrets`, secret values in plain text (kept in memory). */
     exportResources(showSecrets: boolean): Promise<StateResource[]>;
-    /** `pulumi state delete <urn>`. */
-    deleteResource(urn: string): Promise<void>;
+    /** `pulumi state delete <urn>…`: one state write for them all. */
+    deleteResources(urns: string[]): Promise<void>;
 }
 
 /** Where the command reads and writes; the real ones by default, fakes in tests. */
@@ -171,10 +171,9 @@ export async function removeMember(request: RemoveMemberRequest, deps: RemoveMem
     if (code !== 0) return code;
 
     // Children before parents, dependents before what they depend on: the state's order, reversed.
-    for (const resource of [...resources].reverse()) {
-        if (!dryRun) await deps.state.deleteResource(resource.urn);
-        say(`${dryRun ? "would drop" : "dropped"} ${resource.urn} from the state`);
-    }
+    const urns = [...resources].reverse().map((resource) => resource.urn);
+    if (!dryRun) await deps.state.deleteResources(urns);
+    for (const urn of urns) say(`${dryRun ? "would drop" : "dropped"} ${urn} from the state`);
     say(
         dryRun
             ? `nothing was changed; without --dry-run, \`${removeMemberCommand(stack, member)}\` takes these steps`
@@ -319,8 +318,8 @@ export function cliState(stack: string, projectDir: string): StateAccess {
             ]);
             return (JSON.parse(stdout) as { deployment?: { resources?: StateResource[] } }).deployment?.resources ?? [];
         },
-        async deleteResource(urn) {
-            await pulumi(["state", "delete", "--stack", stack, "--yes", urn]);
+        async deleteResources(urns) {
+            await pulumi(["state", "delete", "--stack", stack, "--yes", ...urns]);
         },
     };
 }

@@ -72,9 +72,15 @@ export function removedMembersVerdict(input: {
                     `and follow docs/removing-members.md "By hand" while it waits`,
             );
         } else {
+            const optedIn = input.deleteUnreachable
+                ? `${DELETE_UNREACHABLE_ENV} is set: \`pulumi up\` drops its resources on the member from the state` +
+                  (webhookHolds && probe !== undefined
+                      ? `, and its Cluster's delete waits until the steps of docs/removing-members.md "By hand" are done`
+                      : "")
+                : `its resources on the member cannot be deleted`;
             verdict.warnings.push(
-                `member "${cluster.name}" was removed from the config, and ${gone}: its resources on the member cannot be ` +
-                    `deleted. ${fix}; or run \`${DELETE_UNREACHABLE_ENV}=true pulumi up\``,
+                `member "${cluster.name}" was removed from the config, and ${gone}: ${optedIn}. ${fix}` +
+                    (input.deleteUnreachable ? "" : `; or run \`${DELETE_UNREACHABLE_ENV}=true pulumi up\``),
             );
         }
     }

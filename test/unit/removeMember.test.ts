@@ -200,7 +200,7 @@ function deps(host: ReturnType<typeof fakeHost>, overrides: Partial<RemoveMember
         readHost: async () => ({ hostKubeconfig: HOST_KUBECONFIG, hostMajor: "v3", hostClusterName: "host" }),
         state: {
             exportResources: async () => STATE,
-            deleteResource: async (urn) => void dropped.push(urn),
+            deleteResources: async (urns) => void dropped.push(...urns),
         },
         removal: host.removal,
         probe: async () => gone,
