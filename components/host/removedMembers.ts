@@ -61,7 +61,8 @@ export function removedMembersVerdict(input: {
         const gone =
             probe === undefined
                 ? cluster.ready !== true && `its agent is not connected (Cluster not Ready)`
-                : !probe.answers && `its API server ${cluster.endpoint} does not answer (${probe.detail})`;
+                : !probe.answers &&
+                  `its API server ${cluster.endpoint} does not answer from this machine (${probe.detail})`;
         if (!gone) continue;
         const fix = `Fix: \`${removeMemberCommand(input.stackName, cluster.name)}\` removes its Cluster and drops its resources from this stack's state`;
         if (webhookHolds && probe !== undefined && !input.deleteUnreachable) {

@@ -302,6 +302,7 @@ export function clusterItems(list: unknown): ClusterItem[] {
 
 /** A Cluster on the host as the pre-flight sees it: name, the member's kube-system UID, host entry, version, stack mark. */
 export function importedCluster(item: ClusterItem): ImportedCluster {
+    const endpoint = connectionEndpoint(item.spec?.connection);
     return {
         name: item.metadata?.name ?? "",
         uid: item.status?.uid || undefined,
@@ -314,9 +315,7 @@ export function importedCluster(item: ClusterItem): ImportedCluster {
             ? { stack: item.metadata.annotations[STACK_ANNOTATION] }
             : {}),
         ...(item.spec?.connection?.type ? { connectionType: item.spec.connection.type } : {}),
-        ...(connectionEndpoint(item.spec?.connection) === undefined
-            ? {}
-            : { endpoint: connectionEndpoint(item.spec?.connection) }),
+        ...(endpoint === undefined ? {} : { endpoint }),
     };
 }
 

@@ -116,7 +116,7 @@ describe("federation resource graph (mocks)", () => {
             assert.ok(err instanceof pulumi.ResourceError, "reaches the user as Pulumi prints its own errors");
             assert.match(
                 err.message,
-                /^member "gone" was removed from the config, and its API server https:\/\/127\.0\.0\.1:1 does not answer \(connection refused\): host "host" runs KubeSphere v3\.4\.1/,
+                /^member "gone" was removed from the config, and its API server https:\/\/127\.0\.0\.1:1 does not answer from this machine \(connection refused\): host "host" runs KubeSphere v3\.4\.1/,
             );
             assert.match(err.message, /npm run remove-member -- --stack unit --member gone/);
             await settle();
