@@ -2,6 +2,7 @@
  * ClusterAccess: every direct read (and the few direct writes: an agent token, the join lease) the components make, as one object, so a test can
  * give a component fake clusters. The real one is liveClusterAccess.
  */
+import { readCrdPresence } from "../kubernetes/crdPresence";
 import { readPods } from "../kubernetes/pods";
 import { readSecretPresence } from "../kubernetes/pullSecrets";
 import { probeImportKubeconfig, probeKsApiserver, readClock } from "./probes";
@@ -38,6 +39,7 @@ export interface ClusterAccess {
     deleteJoinLease: typeof deleteJoinLease;
     readPods: typeof readPods;
     readSecretPresence: typeof readSecretPresence;
+    readCrdPresence: typeof readCrdPresence;
 }
 
 /** Reads real clusters. */
@@ -62,4 +64,5 @@ export const liveClusterAccess: ClusterAccess = {
     deleteJoinLease,
     readPods,
     readSecretPresence,
+    readCrdPresence,
 };

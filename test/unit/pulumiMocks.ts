@@ -193,6 +193,8 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
         ],
         // Every pull Secret named exists.
         readSecretPresence: async (_kubeconfig, _namespace, names) => names.map((name) => ({ name, found: true })),
+        // Every CRD a KubeSphere 3.x install has is there (kubefed's on the host, the Workspace CRD on members).
+        readCrdPresence: async (_kubeconfig, name) => ({ name, found: true }),
         ...overrides,
     };
 }
