@@ -208,13 +208,13 @@ export function checkKubefed(facts: DiagnosisFacts): Finding {
             facts.cluster === undefined ? "no Cluster on the host yet" : "KubeSphere has not reported Federated yet",
         );
     if (federated.status === "True") return finding("kubefed", "ok", "Federated=True");
-    const reported = `KubeSphere reports Federated=False: "${federated.reason ?? ""}"`;
+    const reported = `KubeSphere reports Federated=False, reason: ${federated.reason ?? "(none)"}`;
     switch (missingJoinCrd(federated.reason)) {
         case "KubeFedCluster":
             return finding(
                 "kubefed",
                 "fail",
-                `${reported}: host "${facts.host?.name ?? "host"}" has no CRD ${KUBEFED_CLUSTER_CRD} (kubefed, which its ks-installer installs with the host role)`,
+                `${reported}: ${facts.host ? `host "${facts.host.name}"` : "the host"} has no CRD ${KUBEFED_CLUSTER_CRD} (kubefed, which its ks-installer installs with the host role)`,
                 KUBEFED_FIX,
             );
         case "Workspace":
