@@ -1,7 +1,8 @@
 /**
  * End-to-end, KubeSphere 3.x's KubeFed join (docs/kubesphere.md §12) through the real engine on 3.4 sandboxes:
  * a host whose ks-installer never installed kubefed (the sandbox's `missingCrds`) makes the host-ready wait fail
- * naming kubefed's CRD and the fix on the error's FIRST line, with no member touched; a member without KubeSphere's
+ * naming kubefed's CRD and the fix on the error's FIRST line, and no member Cluster is created (a member's settings
+ * are applied meanwhile, as on any first join); a member without KubeSphere's
  * Workspace CRD is refused before any change on any cluster; a normal join leaves the KubeFed objects KubeSphere
  * creates on the member and the host, and removing the member from the config deletes its Cluster and (KubeSphere)
  * the host-side objects, while the member keeps the ServiceAccount, token and binding the join made (what KubeSphere
@@ -42,7 +43,7 @@ describe("kubefed: a 3.4 host whose ks-installer never installed kubefed (e2e)",
     this.timeout(10 * 60_000);
     const ctx = useSandbox("kubefed-host", { members: 1, missingCrds: { host: ["KubeFedCluster"] } });
 
-    it("the host-ready wait fails naming kubefed's CRD and the fix on the first line; no member is touched", async () => {
+    it("the host-ready wait fails naming kubefed's CRD and the fix on the first line; no member Cluster is created", async () => {
         await ctx.stack.setFederationConfig({
             host: { name: "host", kubeconfig: { path: ctx.sandbox.host.kubeconfigPath }, installerTimeoutSeconds: 15 },
             members: [
@@ -53,7 +54,6 @@ describe("kubefed: a 3.4 host whose ks-installer never installed kubefed (e2e)",
                 },
             ],
         });
-        const memberBefore = await installerSpecOf(ctx.sandbox, "member1");
         const failure = await failureOf(ctx.stack);
         assert.match(
             failure.first,
@@ -74,11 +74,6 @@ describe("kubefed: a 3.4 host whose ks-installer never installed kubefed (e2e)",
             await memberClusters(ctx.sandbox),
             [],
             "no member Cluster is created before the host is ready",
-        );
-        assert.deepStrictEqual(
-            await installerSpecOf(ctx.sandbox, "member1"),
-            memberBefore,
-            "member1's ks-installer is untouched",
         );
     });
 });
@@ -103,11 +98,8 @@ describe("kubefed: what a 3.4 join creates and what removal leaves (e2e)", funct
             /^member "member2" \(members\[1\]\) has KubeSphere 3\.x without its CRD workspaces\.tenant\.kubesphere\.io: .*"the server could not find the requested resource \(get workspaces\.tenant\.kubesphere\.io\)".* Fix: repair KubeSphere's install on member "member2"/,
             failure.first,
         );
-        assert.strictEqual(
-            await clusterSnapshot(ctx.sandbox),
-            before,
-            "a cluster changed although the program refused",
-        );
+        // assert.ok, not strictEqual: the snapshot holds ks-installer specs (jwtSecrets), which must never be printed.
+        assert.ok((await clusterSnapshot(ctx.sandbox)) === before, "a cluster changed although the program refused");
     });
 
     it("a join leaves the KubeFed objects on the member and the host; removing the member deletes the host side only", async () => {

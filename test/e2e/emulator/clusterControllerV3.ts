@@ -61,13 +61,13 @@ export class ClusterControllerV3 extends ClusterController {
         if (this.joined.get(name) === key && (await kubefedClusterCurrent(this.hostClients, target))) return;
         this.joined.delete(name);
         await joinFederation(this.hostClients, clients, target);
-        if (!this.joined.has(name))
-            this.say(
-                name,
-                "joined KubeFed: ServiceAccount and binding on the member, Secret and KubeFedCluster on the host",
-            );
+        this.say(
+            name,
+            "joined KubeFed: ServiceAccount and binding on the member, Secret and KubeFedCluster on the host",
+        );
         this.joined.set(name, key);
     }
+
     protected isHost(settings: KubesphereSettings): boolean {
         return settings.enable === true;
     }
