@@ -4,7 +4,7 @@
  * the answer's body is discarded unread, so no Secret's data reaches this process.
  */
 import type { ParsedKubeconfig } from "./kubeconfig";
-import { classifyRequestError, clientConfig, rawGet } from "./transport";
+import { classifyRequestError, clientConfig, METADATA_ONLY, rawGet } from "./transport";
 
 /** One named Secret: found, missing, or why it could not be told (e.g. no right to get Secrets). */
 export interface SecretPresence {
@@ -12,9 +12,6 @@ export interface SecretPresence {
     found?: boolean;
     problem?: string;
 }
-
-/** The metadata-only form of an object (kube-apiserver's `as=PartialObjectMetadata` content negotiation). */
-const METADATA_ONLY = { Accept: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json" };
 
 /** Asks for each Secret `names` in `namespace`; never rejects (a failed read is the entry's problem). */
 export async function readSecretPresence(

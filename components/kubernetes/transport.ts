@@ -70,6 +70,11 @@ export function apiClients(kubeconfig: ParsedKubeconfig) {
     };
 }
 
+/** The metadata-only form of an object (kube-apiserver's `as=PartialObjectMetadata` content negotiation), for a rawGet. */
+export const METADATA_ONLY = {
+    Accept: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+};
+
 /**
  * One GET with a kubeconfig's credentials, without client-node's models: the status, Date header and local times.
  * The body is discarded unread.

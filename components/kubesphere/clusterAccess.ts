@@ -3,6 +3,7 @@
  * give a component fake clusters. The real one is liveClusterAccess.
  */
 import { probeEndpoint } from "../kubernetes/endpointProbe";
+import { readCrdPresence } from "../kubernetes/crdPresence";
 import { readPods } from "../kubernetes/pods";
 import { readSecretPresence } from "../kubernetes/pullSecrets";
 import { probeImportKubeconfig, probeKsApiserver, readClock } from "./probes";
@@ -40,6 +41,7 @@ export interface ClusterAccess {
     readPods: typeof readPods;
     readSecretPresence: typeof readSecretPresence;
     probeEndpoint: typeof probeEndpoint;
+    readCrdPresence: typeof readCrdPresence;
 }
 
 /** Reads real clusters. */
@@ -65,4 +67,5 @@ export const liveClusterAccess: ClusterAccess = {
     readPods,
     readSecretPresence,
     probeEndpoint,
+    readCrdPresence,
 };

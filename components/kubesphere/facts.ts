@@ -115,6 +115,11 @@ export interface HostRoleState {
     config?: { clusterRole?: string; multiclusterEnable?: boolean };
     /** The Cluster labelled `cluster-role.kubesphere.io/host`, once KubeSphere has created it. */
     hostEntry?: ImportedCluster;
+    /**
+     * kubefed's CRD kubefedclusters.core.kubefed.io (kubefed.ts), which every 3.x join needs: found, missing, or
+     * undefined when it could not be told (then the wait does not hold on it).
+     */
+    kubefedCrd?: boolean;
 }
 
 /** What the member says about itself; undefined parts could not be found. */

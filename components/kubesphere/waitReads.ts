@@ -3,8 +3,10 @@
  * installer has applied, and which kubesphere-config layout a cluster has (`kubesphereMajor: auto`).
  */
 import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
+import { readCrdPresence } from "../kubernetes/crdPresence";
 import { apiClients, notFoundAsUndefined } from "../kubernetes/transport";
 import { HostRoleState, MemberInstallerState } from "./facts";
+import { KUBEFED_CLUSTER_CRD } from "./kubefed";
 import {
     KUBESPHERE_CONFIG_KEY,
     KUBESPHERE_CONFIG_NAME,
@@ -19,12 +21,14 @@ const [CLUSTER_GROUP, CLUSTER_VERSION] = CLUSTER_API_VERSION.split("/");
 
 /**
  * Returns a function that reads whether a 3.x host is a host yet (docs/kubesphere.md §9, "When a host is really a host"):
- * its kubesphere-config and the Cluster entry KubeSphere labels `cluster-role.kubesphere.io/host`.
+ * its kubesphere-config, the Cluster entry KubeSphere labels `cluster-role.kubesphere.io/host`, and kubefed's CRD
+ * (docs/kubesphere.md §12; read until found: a CRD does not go away by itself).
  */
 export function hostRoleReader(host: string, kubeconfig: ParsedKubeconfig): () => Promise<HostRoleState> {
     const { core, custom } = apiClients(kubeconfig);
+    let kubefedFound = false;
     return async () => {
-        const [configMap, entries] = await Promise.all([
+        const [configMap, entries, kubefed] = await Promise.all([
             notFoundAsUndefined(() =>
                 core.readNamespacedConfigMap({ name: KUBESPHERE_CONFIG_NAME, namespace: KUBESPHERE_NAMESPACE }),
             ),
@@ -36,7 +40,11 @@ export function hostRoleReader(host: string, kubeconfig: ParsedKubeconfig): () =
                     labelSelector: HOST_CLUSTER_LABEL,
                 }),
             ),
+            kubefedFound
+                ? { name: KUBEFED_CLUSTER_CRD, found: true }
+                : readCrdPresence(kubeconfig, KUBEFED_CLUSTER_CRD),
         ]);
+        kubefedFound = kubefed.found === true;
         const settings =
             configMap?.data?.[KUBESPHERE_CONFIG_KEY] === undefined ? undefined : parseOrUndefined(host, configMap.data);
         return {
@@ -45,6 +53,7 @@ export function hostRoleReader(host: string, kubeconfig: ParsedKubeconfig): () =
                     ? undefined
                     : { clusterRole: settings.clusterRole, multiclusterEnable: settings.multiclusterEnable },
             hostEntry: clusterItems(entries).map(importedCluster)[0],
+            kubefedCrd: kubefed.found,
         };
     };
 }

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ParsedKubeconfig } from "../kubernetes/kubeconfig";
 import { ClusterFacts, FleetMember, installOf } from "../kubesphere/facts";
+import { WORKSPACE_CRD } from "../kubesphere/kubefed";
 import { KUBESPHERE_NAMESPACE } from "../kubesphere/kubesphereConfig";
 import { KS_APISERVER_WORKLOAD, KS_CONTROLLER_MANAGER_WORKLOAD } from "../kubesphere/kubesphereObjects";
 import { asResourceError, refusal } from "../kubernetes/resourceErrors";
@@ -17,6 +18,7 @@ import { diagnosisInput, MemberContext, thisStack } from "./memberContext";
 import type { MemberPreflight } from "./memberClusterArgs";
 import { imagePreflightVerdict, ImagePreflightVerdict } from "./imagePreflight";
 import { preflightVerdict } from "./memberPreflight";
+import { workspacePreflightVerdict } from "./workspacePreflight";
 
 /** The pre-flight's result; fails with the refusal, as a ResourceError on the MemberCluster. */
 export function checkBeforeJoin(ctx: MemberContext): pulumi.Output<MemberPreflight> {
@@ -80,7 +82,12 @@ async function preflight(
         (cluster) => cluster.name === name && !cluster.isHostEntry && cluster.uid === facts.kubeSystemUid,
     );
     const probeKsApiserver = v3 && facts.installer !== undefined && imported?.ready !== true;
-    const ksApiserverProblem = probeKsApiserver ? await access.probeKsApiserver(memberKubeconfig) : undefined;
+    // docs/kubesphere.md §12: the join lists the member's Workspaces. Same rule as the probe: a member Ready on this
+    // host has passed that join (one GET of the CRD by name otherwise).
+    const [ksApiserverProblem, workspaceCrd] = await Promise.all([
+        probeKsApiserver ? access.probeKsApiserver(memberKubeconfig) : undefined,
+        probeKsApiserver ? access.readCrdPresence(memberKubeconfig, WORKSPACE_CRD) : undefined,
+    ]);
     const verdict = preflightVerdict({
         member: name,
         configKey,
@@ -95,8 +102,11 @@ async function preflight(
     });
     const agent = ctx.viaAgent ? await checkTower(ctx, { hostKubeconfig, hostFacts: host?.facts }) : undefined;
     const images = await checkImages(ctx, memberKubeconfig, facts, imported !== undefined);
-    [...verdict.warnings, ...images.warnings].forEach((warning) => pulumi.log.warn(warning, ctx.component));
-    const errors = [...verdict.errors, ...(agent?.errors ?? []), ...images.errors];
+    const workspace = workspacePreflightVerdict({ member: name, configKey, crd: workspaceCrd });
+    [...verdict.warnings, ...workspace.warnings, ...images.warnings].forEach((warning) =>
+        pulumi.log.warn(warning, ctx.component),
+    );
+    const errors = [...verdict.errors, ...workspace.errors, ...(agent?.errors ?? []), ...images.errors];
     if (errors.length > 0) throw refusal(errors.join("\n"), ctx.component);
     // The diagnosis checks that need no change first (the kubeconfig KubeSphere will get, the clocks): previews too.
     const early = findingsBeforeJoin(

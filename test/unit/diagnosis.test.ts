@@ -449,7 +449,7 @@ describe("diagnosis: why a join is stuck", () => {
     it("prints the doctor's table: one row per member and check", () => {
         const table = formatTable([diagnose(facts())]).split("\n");
         assert.match(table[0], /^MEMBER\s+CHECK\s+VERDICT\s+EVIDENCE$/);
-        assert.strictEqual(table.length, 12);
+        assert.strictEqual(table.length, 13);
         assert.ok(table.slice(1).every((row) => row.startsWith("m1 ")));
     });
 

@@ -2,6 +2,7 @@ import * as assert from "assert";
 import * as http from "http";
 import * as yaml from "js-yaml";
 import { AddressInfo } from "net";
+import { readCrdPresence } from "../../components/kubernetes/crdPresence";
 import { classifyRequestError } from "../../components/kubernetes/transport";
 import { hostRoleReader, readKubesphereLayout } from "../../components/kubesphere/waitReads";
 import {
@@ -221,10 +222,50 @@ describe("direct cluster reads against a loopback API server", () => {
             assert.deepStrictEqual(await hostRoleReader("host", parseKubeconfig(kubeconfig))(), {
                 config: { clusterRole: "host", multiclusterEnable: true },
                 hostEntry: { name: "host", uid: "uid-host", isHostEntry: true, kubeSphereVersion: "v3.4.1" },
+                // kubefed's CRD is not served by this fake API server: missing.
+                kubefedCrd: false,
             });
         } finally {
             await api.stop();
         }
+    });
+
+    it("reads whether a CRD exists by name, metadata only (the host wait's kubefed CRD, the pre-flight's Workspace CRD)", async () => {
+        const crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+        const api = fakeApiServer({
+            [`${crds}/kubefedclusters.core.kubefed.io`]: { metadata: { name: "kubefedclusters.core.kubefed.io" } },
+            [CLUSTERS]: { items: [] },
+            [`${CLUSTERS}?labelSelector=cluster-role.kubesphere.io/host`]: { items: [] },
+        });
+        const server = await api.start();
+        try {
+            const kubeconfig = parseKubeconfig(loopbackKubeconfig("m", server));
+            assert.deepStrictEqual(await readCrdPresence(kubeconfig, "kubefedclusters.core.kubefed.io"), {
+                name: "kubefedclusters.core.kubefed.io",
+                found: true,
+            });
+            assert.deepStrictEqual(await readCrdPresence(kubeconfig, "workspaces.tenant.kubesphere.io"), {
+                name: "workspaces.tenant.kubesphere.io",
+                found: false,
+            });
+            // The host wait reads the CRD until it is found, then no more.
+            const read = hostRoleReader("host", kubeconfig);
+            assert.strictEqual((await read()).kubefedCrd, true);
+            assert.strictEqual((await read()).kubefedCrd, true);
+            assert.strictEqual(
+                api.requests.filter((request) => request.path === `${crds}/kubefedclusters.core.kubefed.io`).length,
+                2,
+                "one read by readCrdPresence, one by the wait's first poll",
+            );
+        } finally {
+            await api.stop();
+        }
+        const closed = await readCrdPresence(
+            parseKubeconfig(loopbackKubeconfig("m", "http://127.0.0.1:9")),
+            "workspaces.tenant.kubesphere.io",
+        );
+        assert.strictEqual(closed.found, undefined);
+        assert.ok(closed.problem, "an unreachable cluster is a problem, not a rejection");
     });
 
     it("reads the kubeconfig a Cluster on the host holds now (decoded), undefined for a Cluster that does not exist", async () => {

@@ -64,7 +64,7 @@ describe("npm run doctor (program/doctor.ts)", () => {
             diagnoses.map((diagnosis) => diagnosis.member),
             ["m1", "m2"],
         );
-        assert.strictEqual(diagnoses[0].findings.length, 11);
+        assert.strictEqual(diagnoses[0].findings.length, 12);
         assert.strictEqual(
             diagnoses[0].cause,
             undefined,
@@ -123,7 +123,7 @@ describe("npm run doctor (program/doctor.ts)", () => {
                 diagnoses.map((diagnosis) => diagnosis.member),
                 ["m1"],
             );
-            assert.strictEqual(diagnoses[0].findings.length, 11, "every check ran, the host side too");
+            assert.strictEqual(diagnoses[0].findings.length, 12, "every check ran, the host side too");
             assert.strictEqual(diagnoses[0].cause, undefined, JSON.stringify(diagnoses[0].findings));
             assert.ok(readHosts.length > 0, "the host was read with the host stack's kubeconfig");
             assert.ok(readHosts.every((kubeconfig) => kubeconfig.includes("fleet-host")));

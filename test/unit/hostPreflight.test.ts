@@ -205,6 +205,16 @@ describe("assessHostRole", () => {
             detail: "kubesphere-config has no kubesphere.yaml yet",
         });
     });
+
+    it("also waits for kubefed's CRD (docs/kubesphere.md §12); a CRD that could not be read does not hold it", () => {
+        const host = { config: { clusterRole: "host", multiclusterEnable: true }, hostEntry };
+        assert.deepStrictEqual(assessHostRole({ ...host, kubefedCrd: false }), {
+            state: "pending",
+            detail: "no CRD kubefedclusters.core.kubefed.io (kubefed's KubeFedCluster) yet: KubeSphere joins no Cluster without it",
+        });
+        assert.deepStrictEqual(assessHostRole({ ...host, kubefedCrd: true }), { state: "done" });
+        assert.deepStrictEqual(assessHostRole({ ...host, kubefedCrd: undefined }), { state: "done" });
+    });
 });
 
 describe("waitForHostRole", () => {
@@ -256,6 +266,35 @@ describe("waitForHostRole", () => {
             /^Error: host "host": KubeSphere did not become a host within 30s \(kubesphere-config shows clusterRole "none".*\)\. Fix: inspect the installer on the host: .*raise host\.installerTimeoutSeconds/,
         );
         assert.ok(slow.time() <= 32_000);
+    });
+
+    it("says it waits for kubefed's CRD, and at the timeout names it and the fix on the first line", async () => {
+        const noKubefed = { ...done, kubefedCrd: false };
+        const slow = run([noKubefed], 30_000);
+        await assert.rejects(slow.done, (err: Error) => {
+            const [first, ...rest] = err.message.split("\n");
+            assert.match(
+                first,
+                /^host "host": kubefed's CRD kubefedclusters\.core\.kubefed\.io is missing after 30s: KubeSphere 3\.x joins no Cluster without it .*Fix: read the host's ks-installer log \(kubectl -n kubesphere-system logs deploy\/ks-installer\) and its multicluster status \(kubectl get cc ks-installer -n kubesphere-system -o jsonpath='\{\.status\.multicluster\}'\).*raise host\.installerTimeoutSeconds$/,
+            );
+            assert.deepStrictEqual(rest, [
+                "(still missing: no CRD kubefedclusters.core.kubefed.io (kubefed's KubeFedCluster) yet: KubeSphere joins no Cluster without it)",
+            ]);
+            return true;
+        });
+        assert.ok(
+            slow.logs.some((line) =>
+                /^host "host": waiting for KubeSphere to make it a host before members join \(\d+s; no CRD kubefedclusters\.core\.kubefed\.io/.test(
+                    line,
+                ),
+            ),
+            slow.logs.join("\n"),
+        );
+        // Found later: the wait ends.
+        assert.deepStrictEqual(
+            await run([noKubefed, noKubefed, { ...done, kubefedCrd: true }]).done.then(() => "done"),
+            "done",
+        );
     });
 
     it("fails naming host.kubeconfig when the host stays unreachable", async () => {

@@ -195,6 +195,8 @@ export function fakeClusterAccess(overrides: Partial<ClusterAccess> = {}): Clust
         readSecretPresence: async (_kubeconfig, _namespace, names) => names.map((name) => ({ name, found: true })),
         // Probed only for members removed from the config: every API server answers.
         probeEndpoint: async () => ({ answers: true, detail: "connected" }),
+        // Every CRD a KubeSphere 3.x install has is there (kubefed's on the host, the Workspace CRD on members).
+        readCrdPresence: async (_kubeconfig, name) => ({ name, found: true }),
         ...overrides,
     };
 }

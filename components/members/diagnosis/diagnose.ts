@@ -16,6 +16,7 @@ import {
     checkJwtSecret,
     checkKsApiserver,
     checkKsCore,
+    checkKubefed,
     checkPreflight,
     condition,
 } from "./kubesphereChecks";
@@ -25,6 +26,7 @@ import { checkPods } from "./podChecks";
 export function diagnose(facts: DiagnosisFacts): Diagnosis {
     const byCheck: Record<CheckId, (facts: DiagnosisFacts) => Finding> = {
         preflight: checkPreflight,
+        kubefed: checkKubefed,
         pods: checkPods,
         jwtSecret: checkJwtSecret,
         serverReachable: checkServerReachable,
@@ -48,6 +50,8 @@ export function diagnose(facts: DiagnosisFacts): Diagnosis {
  */
 const BLOCKING_CHECKS: CheckId[] = [
     "preflight",
+    // KubeSphere said which CRD is missing: nobody adds it while the wait runs.
+    "kubefed",
     "serverReachable",
     "serverCertificate",
     "clientCertificate",

@@ -16,6 +16,7 @@ export type Verdict = "ok" | "warn" | "fail" | "skip";
 /** The causes the diagnosis checks, most likely first when several fail (see {@link CHECK_ORDER}). */
 export type CheckId =
     | "preflight"
+    | "kubefed"
     | "pods"
     | "jwtSecret"
     | "serverReachable"
@@ -39,11 +40,12 @@ export interface Finding {
 }
 
 /**
- * Order of likelihood: a refused combination, then a KubeSphere pod that cannot run (nothing it does happens: the
+ * Order of likelihood: a refused combination, then a missing CRD KubeSphere's own join reports, then a KubeSphere pod that cannot run (nothing it does happens: the
  * settings, the install, the agent), then a wrong secret; the clock last (it does not stop Ready).
  */
 export const CHECK_ORDER: CheckId[] = [
     "preflight",
+    "kubefed",
     "pods",
     "jwtSecret",
     "serverReachable",
@@ -58,6 +60,7 @@ export const CHECK_ORDER: CheckId[] = [
 
 export const CHECK_TITLES: Record<CheckId, string> = {
     preflight: "versions and pre-flight",
+    kubefed: "KubeSphere's federation join: CRDs (3.x)",
     pods: "KubeSphere's pods on the member",
     jwtSecret: "member jwtSecret and role",
     serverReachable: "kubeconfig KubeSphere got: server reachable",

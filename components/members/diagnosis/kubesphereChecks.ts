@@ -1,7 +1,14 @@
 /**
- * The diagnosis checks of KubeSphere itself: the jwtSecret, ks-apiserver, the agent, ks-core (4.x) and the
- * pre-flight's verdict. Pure functions of the facts (findings.ts).
+ * The diagnosis checks of KubeSphere itself: the jwtSecret, ks-apiserver, the agent, ks-core (4.x), the CRDs its
+ * 3.x federation join needs, and the pre-flight's verdict. Pure functions of the facts (findings.ts).
  */
+import {
+    KUBEFED_CLUSTER_CRD,
+    KUBEFED_FIX,
+    missingJoinCrd,
+    WORKSPACE_CRD,
+    workspaceFix,
+} from "../../kubesphere/kubefed";
 import type { ClusterCondition } from "../../kubesphere/kubesphereObjects";
 import { ClusterObjectState } from "../../kubesphere/reads";
 import { DiagnosisFacts, Finding, finding, splitFix } from "./findings";
@@ -185,4 +192,39 @@ export function checkPreflight(facts: DiagnosisFacts): Finding {
             : "nothing refused",
         verdict.warnings.length > 0 ? splitFix(verdict.warnings[0])[1] : undefined,
     );
+}
+
+/**
+ * 3.x: KubeSphere's own report that its federation join lacks a CRD (docs/kubesphere.md §12): `Federated=False` whose
+ * reason names KubeFedCluster (the host has no kubefed) or workspaces (the member's KubeSphere install is broken).
+ */
+export function checkKubefed(facts: DiagnosisFacts): Finding {
+    if (facts.hostMajor !== "v3") return finding("kubefed", "skip", "KubeSphere 4.x: no KubeFed join");
+    const federated = condition(facts.cluster, "Federated");
+    if (federated === undefined)
+        return finding(
+            "kubefed",
+            "skip",
+            facts.cluster === undefined ? "no Cluster on the host yet" : "KubeSphere has not reported Federated yet",
+        );
+    if (federated.status === "True") return finding("kubefed", "ok", "Federated=True");
+    const reported = `KubeSphere reports Federated=False, reason: ${federated.reason ?? "(none)"}`;
+    switch (missingJoinCrd(federated.reason)) {
+        case "KubeFedCluster":
+            return finding(
+                "kubefed",
+                "fail",
+                `${reported}: ${facts.host ? `host "${facts.host.name}"` : "the host"} has no CRD ${KUBEFED_CLUSTER_CRD} (kubefed, which its ks-installer installs with the host role)`,
+                KUBEFED_FIX,
+            );
+        case "Workspace":
+            return finding(
+                "kubefed",
+                "fail",
+                `${reported}: member "${facts.member}" has no CRD ${WORKSPACE_CRD} (a broken KubeSphere install)`,
+                workspaceFix(facts.member),
+            );
+        default:
+            return finding("kubefed", "ok", `${reported}, which names no missing CRD`);
+    }
 }

@@ -98,6 +98,7 @@ export abstract class ClusterController {
         for (const gone of [...this.knownClusters].filter((name) => !names.has(name))) {
             this.changes.report(this.subject(gone), `Cluster "${gone}": deleted`);
             this.changes.forget(this.subject(gone));
+            this.forgetCluster(gone);
         }
         this.knownClusters = names;
         await Promise.all(
@@ -108,6 +109,9 @@ export abstract class ClusterController {
             ),
         );
     }
+
+    /** Drops what a version's reconcile remembers of a Cluster that is gone. */
+    protected forgetCluster(_name: string): void {}
 
     protected subject(name: string): string {
         return `cluster/${name}`;

@@ -7,7 +7,9 @@
  * is available now"; the kubeconfig certificate expiry step (3.3: a kubeconfig without a client certificate fails
  * with "empty CertData" and nothing is written; 3.4: never expires); then (3.3+) `multicluster.clusterName` in the
  * member's kubesphere-config. The controller never compares jwtSecret or clusterRole (docs/kubesphere.md §4).
- * Deletion: un-join on the host side only, then the finalizer goes (3.4's webhook may refuse that update).
+ * The federation join creates KubeFed objects on the member and the host (kubefedJoin.ts); a failure of any step is
+ * the Federated=False reason. Deletion: un-join on the host side only (the member keeps its ServiceAccount and
+ * binding), then the finalizer goes (3.4's webhook may refuse that update; a failed un-join keeps it).
  */
 import { V1Namespace } from "@kubernetes/client-node";
 import { certificateClockMs } from "./clock";
@@ -25,11 +27,47 @@ import {
     KUBESPHERE_NAMESPACE,
 } from "./kubesphereObjects";
 import { KubesphereSettings, readKubesphereYaml, withClusterName } from "./kubesphereYaml";
+import { HostClients, joinFederation, kubefedClusterCurrent, unjoinFederationHostSide } from "./kubefedJoin";
 import { goTimeString, MemberClients } from "./memberClient";
+import { stableJson } from "./stableJson";
 
 const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000;
 
 export class ClusterControllerV3 extends ClusterController {
+    /** Per Cluster, what its last successful join was made from (kubeconfig and labels), so unchanged ones are not redone. */
+    private readonly joined = new Map<string, string>();
+
+    private get hostClients(): HostClients {
+        return { core: this.core, custom: this.customObjects };
+    }
+
+    protected forgetCluster(name: string): void {
+        this.joined.delete(name);
+    }
+
+    /**
+     * joinFederation (kubefedJoin.ts), skipped while the Cluster's kubeconfig and labels are those of its last
+     * successful join and the host's KubeFedCluster still carries them (one read instead of the join's dozen).
+     */
+    private async join(cluster: ClusterObject, clients: MemberClients): Promise<void> {
+        const name = cluster.metadata.name;
+        const target = {
+            name,
+            labels: cluster.metadata.labels ?? {},
+            endpoint: clients.endpoint,
+            caData: clients.caData,
+        };
+        const key = stableJson({ kubeconfig: cluster.spec?.connection?.kubeconfig, labels: target.labels });
+        if (this.joined.get(name) === key && (await kubefedClusterCurrent(this.hostClients, target))) return;
+        this.joined.delete(name);
+        await joinFederation(this.hostClients, clients, target);
+        this.say(
+            name,
+            "joined KubeFed: ServiceAccount and binding on the member, Secret and KubeFedCluster on the host",
+        );
+        this.joined.set(name, key);
+    }
+
     protected isHost(settings: KubesphereSettings): boolean {
         return settings.enable === true;
     }
@@ -60,6 +98,13 @@ export class ClusterControllerV3 extends ClusterController {
         if (cluster.metadata.deletionTimestamp) {
             if ((cluster.metadata.finalizers ?? []).includes(CLUSTER.finalizer)) {
                 // unJoinFederation(nil, name): host-side KubeFed objects only, so an unreachable member does not block it.
+                try {
+                    await unjoinFederationHostSide(this.hostClients, name);
+                } catch (err) {
+                    this.say(name, `being deleted: Failed to unjoin federation, will retry: ${describeError(err)}`);
+                    return;
+                }
+                this.joined.delete(name);
                 await this.removeFinalizer(cluster, "un-joined from the federation (host side)");
             }
             return;
@@ -82,10 +127,12 @@ export class ClusterControllerV3 extends ClusterController {
             return;
         }
 
-        // joinFederation creates KubeFed objects on the member: it fails when the member cannot be reached.
+        // joinFederation creates KubeFed objects on the member and the host: it fails when the member cannot be
+        // reached, or a CRD it needs is missing (kubefedJoin.ts).
         let kubeSystem: V1Namespace;
         try {
             if (clients.pluginError) throw new Error(clients.pluginError);
+            await this.join(cluster, clients);
             kubeSystem = await withTimeout(
                 clients.core.readNamespace({ name: "kube-system" }),
                 REQUEST_TIMEOUT_MS,

@@ -12,7 +12,15 @@ export interface EmulatedCluster {
     kubeconfigPath: string;
     /** The KubeSphere release this cluster runs (docs/kubesphere.md §9); each cluster independently. */
     version: KubesphereVersion;
+    /**
+     * CRDs a 3.x install has that this cluster lacks (a broken install): `Workspace` is never seeded, `KubeFedCluster`
+     * is not installed when the installer makes it a host (docs/kubesphere.md §12). Absent: none missing.
+     */
+    missingCrds?: KubesphereCrd[];
 }
+
+/** The KubeSphere 3.x CRDs a sandbox cluster can be made without. */
+export type KubesphereCrd = "Workspace" | "KubeFedCluster";
 
 /** The HTTPS endpoint on loopback where the emulator serves 3.4's Cluster admission webhook. */
 export interface WebhookServing {

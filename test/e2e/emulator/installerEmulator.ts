@@ -75,6 +75,8 @@ export class InstallerEmulator {
         private readonly onHostRendered: () => Promise<void> = async () => undefined,
         /** The test switch of the pods this cluster runs (kubelet.ts); undefined: every pod runs. */
         podsFile?: string,
+        /** Called before a run with the host role renders kubesphere-config (kubefed is installed first). */
+        private readonly onHostInstall: () => Promise<void> = async () => undefined,
     ) {
         this.core = kubeConfig.makeApiClient(CoreV1Api);
         this.customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -139,6 +141,9 @@ export class InstallerEmulator {
             }
             if (now < this.pending.dueAt) {
                 return;
+            }
+            if (clusterRoleOf(spec) === "host") {
+                await this.onHostInstall();
             }
             await this.writeKubesphereConfig(configMap, renderKubesphereYamlV3(currentText, spec, this.traits));
             this.rendered = { specDigest, clusterRole: clusterRoleOf(spec) };

@@ -20,15 +20,34 @@ import { ClusterController } from "./clusterController";
 import { ClusterControllerV3 } from "./clusterControllerV3";
 import { ClusterControllerV4 } from "./clusterControllerV4";
 import { applyClusterWebhookConfiguration, serveClusterWebhook } from "./clusterWebhook";
-import { EmulatorConfig, loadEmulatorConfig } from "./config";
+import { EmulatedCluster, EmulatorConfig, loadEmulatorConfig } from "./config";
+import { installCrds, KUBEFED_CRD_FILE } from "../sandbox/crds";
+import { KUBEFED } from "./kubefedJoin";
 import { InstallerEmulator } from "./installerEmulator";
 import { EmulatedKubelet } from "./kubelet";
-import { describeError } from "./kubeApi";
+import { describeError, httpStatus } from "./kubeApi";
 import { ChangeLog, log } from "./log";
 import { MemberClientCache } from "./memberClient";
 import { VERSION_TRAITS } from "./versions";
 import { AgentEmulator } from "./agent";
 import { applyTowerObjects, TowerEmulator } from "./tower";
+
+/**
+ * kubefed as ks-installer 3.x installs it on a host (docs/kubesphere.md §12): namespace kube-federation-system and the
+ * KubeFedCluster CRD, unless the cluster is made without it (EmulatedCluster.missingCrds). Idempotent.
+ */
+async function installKubefed(cluster: EmulatedCluster, kubeConfig: KubeConfig): Promise<void> {
+    try {
+        await kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: KUBEFED.namespace } } });
+    } catch (err) {
+        if (httpStatus(err) !== 409) throw err;
+    }
+    if ((cluster.missingCrds ?? []).includes("KubeFedCluster")) {
+        log(`cluster "${cluster.name}": kubefed's KubeFedCluster CRD left out (the sandbox's missingCrds)`);
+        return;
+    }
+    await installCrds(cluster.name, kubeConfig, [KUBEFED_CRD_FILE]);
+}
 
 function loadKubeConfig(path: string): KubeConfig {
     const kubeConfig = new KubeConfig();
@@ -71,7 +90,19 @@ async function main(config: EmulatorConfig): Promise<void> {
             await applyTowerObjects(kubeConfig, VERSION_TRAITS[cluster.version].towerImage);
             log(`cluster "${cluster.name}": tower Deployment and Service applied (ks-multicluster role)`);
         };
-        return new InstallerEmulator(cluster, kubeConfig, config, changes, onHostRendered, config.podsFile);
+        // ks-installer's host run Helm-installs kubefed (its CRDs and namespace) before kubesphere-config is rendered.
+        const onHostInstall = async () => {
+            await installKubefed(cluster, kubeConfig);
+        };
+        return new InstallerEmulator(
+            cluster,
+            kubeConfig,
+            config,
+            changes,
+            onHostRendered,
+            config.podsFile,
+            onHostInstall,
+        );
     });
     const host = config.clusters.find((cluster) => cluster.role === "host");
     let controller: ClusterController | undefined;

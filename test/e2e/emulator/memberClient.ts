@@ -22,6 +22,8 @@ export interface MemberClients {
     rbac: RbacAuthorizationV1Api;
     /** The kubeconfig's server, which KubeSphere copies into spec.connection.kubernetesAPIEndpoint. */
     endpoint: string;
+    /** The kubeconfig's CA (base64), the caBundle of the KubeFedCluster a 3.x join writes; undefined without one. */
+    caData?: string;
     /**
      * Set when the kubeconfig's user needs a credential plugin (`exec`, or an `auth-provider`): KubeSphere's pods
      * have no such executables, so every request fails before it is sent. The plugin is never run here.
@@ -96,6 +98,7 @@ export class MemberClientCache {
                 custom: kubeConfig.makeApiClient(CustomObjectsApi),
                 rbac: kubeConfig.makeApiClient(RbacAuthorizationV1Api),
                 endpoint: server,
+                caData: kubeConfig.getCurrentCluster()?.caData,
                 pluginError: credentialPluginError(user),
                 userName: user?.name ?? "",
                 certificate,

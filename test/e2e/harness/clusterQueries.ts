@@ -2,7 +2,7 @@
  * TEST ONLY: what the e2e suites read from the sandbox's clusters to judge the program's effect.
  * Values read here (jwtSecrets, kubeconfigs) are secrets: tests compare them, never print them.
  */
-import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { execFile } from "child_process";
 import * as path from "path";
 import { promisify } from "util";
@@ -182,4 +182,77 @@ export async function warmOpenApi(sandbox: Sandbox): Promise<void> {
             { maxBuffer: 256 * 1024 * 1024 },
         );
     }
+}
+
+/**
+ * What KubeSphere 3.x's federation join left for the Cluster `name` (docs/kubesphere.md §12), object by object: on
+ * the member cluster `member` namespace kube-federation-system, ServiceAccount `<name>-kubesphere` and its token
+ * Secret, ClusterRole and ClusterRoleBinding `kubefed-controller-manager:<name>-kubesphere`; on the host Secret
+ * `<name>-secret` and KubeFedCluster `<name>` (its labels). Names written out here, not taken from the emulator.
+ */
+export async function kubefedObjects(sandbox: Sandbox, member: string, name = member) {
+    const namespace = "kube-federation-system";
+    const serviceAccount = `${name}-kubesphere`;
+    const clusterRole = `kubefed-controller-manager:${serviceAccount}`;
+    const memberConfig = sandbox.loadKubeConfig(member);
+    const core = memberConfig.makeApiClient(CoreV1Api);
+    const rbac = memberConfig.makeApiClient(RbacAuthorizationV1Api);
+    const host = clusterApi(sandbox, "host");
+    const orUndefined = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
+        try {
+            return await read();
+        } catch (err) {
+            if (httpStatus(err) === 404) return undefined;
+            throw err;
+        }
+    };
+    const account = await orUndefined(() => core.readNamespacedServiceAccount({ name: serviceAccount, namespace }));
+    const tokenSecretName = account?.secrets?.[0]?.name;
+    const tokenSecret =
+        tokenSecretName === undefined
+            ? undefined
+            : await orUndefined(() => core.readNamespacedSecret({ name: tokenSecretName, namespace }));
+    const role = await orUndefined(() => rbac.readClusterRole({ name: clusterRole }));
+    const binding = await orUndefined(() => rbac.readClusterRoleBinding({ name: clusterRole }));
+    const hostSecret = await orUndefined(() => host.core.readNamespacedSecret({ name: `${name}-secret`, namespace }));
+    const kubefedCluster = (await orUndefined(() =>
+        host.custom.getNamespacedCustomObject({
+            group: "core.kubefed.io",
+            version: "v1beta1",
+            namespace,
+            plural: "kubefedclusters",
+            name,
+        }),
+    )) as
+        | { metadata: { labels?: Record<string, string> }; spec: { secretRef: { name: string }; apiEndpoint: string } }
+        | undefined;
+    return {
+        member: {
+            namespace: (await orUndefined(() => core.readNamespace({ name: namespace }))) !== undefined,
+            serviceAccount: account !== undefined,
+            /** The token Secret's type, and whether kube-controller-manager filled its token in (never the token). */
+            tokenSecret: tokenSecret && { type: tokenSecret.type, hasToken: Boolean(tokenSecret.data?.token) },
+            clusterRoleRules: role?.rules?.map((rule) => ({
+                verbs: rule.verbs,
+                apiGroups: rule.apiGroups,
+                resources: rule.resources,
+                nonResourceURLs: rule.nonResourceURLs,
+            })),
+            bindingSubjects: binding?.subjects?.map(
+                (subject) => `${subject.kind}/${subject.namespace}/${subject.name}`,
+            ),
+            bindingRole: binding?.roleRef.name,
+        },
+        host: {
+            /** Whether the host's Secret holds the same token as the member's Secret (compared, never printed). */
+            secretMatchesToken:
+                hostSecret === undefined ? undefined : hostSecret.data?.token === tokenSecret?.data?.token,
+            secret: hostSecret !== undefined,
+            kubefedCluster: kubefedCluster && {
+                labels: kubefedCluster.metadata.labels ?? {},
+                secretRef: kubefedCluster.spec.secretRef.name,
+                apiEndpoint: kubefedCluster.spec.apiEndpoint,
+            },
+        },
+    };
 }

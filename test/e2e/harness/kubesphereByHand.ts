@@ -70,7 +70,7 @@ export async function waitForHostEntry(sandbox: Sandbox, timeoutMs: number): Pro
 export async function createCluster(
     sandbox: Sandbox,
     member: string,
-    options: { name?: string; kubeconfig?: string; config?: string } = {},
+    options: { name?: string; kubeconfig?: string; config?: string; labels?: Record<string, string> } = {},
 ): Promise<void> {
     await clusterApi(sandbox, "host").custom.createClusterCustomObject({
         ...CLUSTER,
@@ -80,6 +80,7 @@ export async function createCluster(
             metadata: {
                 name: options.name ?? member,
                 annotations: { "kubesphere.io/description": "sandbox smoke test" },
+                ...(options.labels ? { labels: options.labels } : {}),
             },
             spec: {
                 provider: "sandbox",

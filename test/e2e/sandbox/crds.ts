@@ -1,6 +1,8 @@
 /**
  * Installs a KubeSphere version's CRDs from test/e2e/crds/ into a sandbox cluster. TEST ONLY.
- * 3.x: ClusterConfiguration and that version's Cluster CRD; 4.x host: the 4.1 Cluster CRD (no ClusterConfiguration);
+ * 3.x: ClusterConfiguration, that version's Cluster CRD and the Workspace CRD (ks-core's), and on a host, once its
+ * installer renders the host role, kubefed's KubeFedCluster CRD (the emulator installs it: KUBEFED_CRD_FILE);
+ * 4.x host: the 4.1 Cluster CRD (no ClusterConfiguration);
  * a 4.x member is bare (no KubeSphere at all until the host installs ks-core, docs/kubesphere.md §9), so it gets none.
  */
 import {
@@ -13,20 +15,36 @@ import {
 import * as fs from "fs";
 import * as path from "path";
 import { httpStatus } from "../emulator/kubeApi";
+import { KubesphereCrd } from "../emulator/config";
 import { KubesphereVersion } from "../emulator/versions";
 import { CRDS_DIR } from "./paths";
 import { ClusterRole } from "./state";
 import { waitFor } from "./waitFor";
 
-/** The CRD files a cluster of this version and role has. */
-export function crdFiles(version: KubesphereVersion, role: ClusterRole): string[] {
+/** kubefed's KubeFedCluster CRD, which ks-installer 3.x installs with the host role (docs/kubesphere.md §12). */
+export const KUBEFED_CRD_FILE = "kubefedclusters.core.kubefed.io.yaml";
+
+/** KubeSphere's Workspace CRD, on every 3.x cluster (ks-core's crds). */
+const WORKSPACE_CRD_FILE = "workspaces.tenant.kubesphere.io.yaml";
+
+/** The CRD files a fresh cluster of this version and role has, but for the `missing` ones (a broken install). */
+export function crdFiles(version: KubesphereVersion, role: ClusterRole, missing: KubesphereCrd[] = []): string[] {
+    const workspace = missing.includes("Workspace") ? [] : [WORKSPACE_CRD_FILE];
     switch (version) {
         case "3.1":
         case "3.2":
-            return ["clusterconfigurations.installer.kubesphere.io.yaml", "clusters.cluster.kubesphere.io-v3.2.yaml"];
+            return [
+                "clusterconfigurations.installer.kubesphere.io.yaml",
+                "clusters.cluster.kubesphere.io-v3.2.yaml",
+                ...workspace,
+            ];
         case "3.3":
         case "3.4":
-            return ["clusterconfigurations.installer.kubesphere.io.yaml", "clusters.cluster.kubesphere.io-v3.3.yaml"];
+            return [
+                "clusterconfigurations.installer.kubesphere.io.yaml",
+                "clusters.cluster.kubesphere.io-v3.3.yaml",
+                ...workspace,
+            ];
         case "4.1":
             return role === "host" ? ["clusters.cluster.kubesphere.io-v4.1.yaml"] : [];
     }

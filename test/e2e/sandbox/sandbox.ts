@@ -24,7 +24,7 @@ import {
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { EmulatorConfig } from "../emulator/config";
+import { EmulatorConfig, KubesphereCrd } from "../emulator/config";
 import { httpStatus } from "../emulator/kubeApi";
 import {
     DEFAULT_KUBESPHERE_VERSION,
@@ -111,6 +111,12 @@ export interface StartSandboxOptions {
      * the emulated tower runs. 3.x hosts get tower from their installer with the host role. Default: false.
      */
     towerExtension?: boolean;
+    /**
+     * Per cluster name, the KubeSphere 3.x CRDs its install lacks (docs/kubesphere.md §12): `Workspace` (a broken
+     * KubeSphere install on a member), `KubeFedCluster` (a host whose ks-installer never installed kubefed). The
+     * emulated join then fails with KubeSphere's messages. Default: none missing.
+     */
+    missingCrds?: Record<string, KubesphereCrd[]>;
 }
 
 export interface SandboxCluster {
@@ -663,7 +669,11 @@ export class Sandbox {
                     args: execPluginArgs(cluster.name),
                 });
                 const kubeConfig = this.loadKubeConfig(cluster.name);
-                await installCrds(cluster.name, kubeConfig, crdFiles(cluster.version, cluster.role));
+                await installCrds(
+                    cluster.name,
+                    kubeConfig,
+                    crdFiles(cluster.version, cluster.role, cluster.missingCrds),
+                );
                 await seedKubesphere(kubeConfig, cluster.version, cluster.role, {
                     towerExtension: this.state.towerExtension,
                 });
@@ -682,6 +692,7 @@ export class Sandbox {
                 role,
                 kubeconfigPath,
                 version: kubesphereVersion,
+                ...(this.clusterState(name).missingCrds ? { missingCrds: this.clusterState(name).missingCrds } : {}),
             })),
             reconcileDelayMs: options.reconcileDelayMs,
             hostInstallerDelayMs: options.hostInstallerDelayMs,
@@ -808,8 +819,22 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     });
     fs.writeFileSync(state.webhook.certFile, serving.certPem);
     fs.writeFileSync(state.webhook.keyFile, serving.keyPem, { mode: 0o600 });
+    const unknown = Object.keys(options.missingCrds ?? {}).filter(
+        (name) => !clusterSpecs.some((spec) => spec.name === name),
+    );
+    if (unknown.length > 0) {
+        throw new Error(
+            `missingCrds names ${unknown.join(", ")}, not a cluster of this sandbox (${clusterSpecs.map((spec) => spec.name).join(", ")})`,
+        );
+    }
     for (const spec of clusterSpecs) {
-        state.clusters.push({ ...spec, port: await freePort(), etcdPrefix: `/registry-${spec.name}` });
+        const missingCrds = options.missingCrds?.[spec.name];
+        state.clusters.push({
+            ...spec,
+            port: await freePort(),
+            etcdPrefix: `/registry-${spec.name}`,
+            ...(missingCrds && missingCrds.length > 0 ? { missingCrds } : {}),
+        });
     }
     writeState(state);
 

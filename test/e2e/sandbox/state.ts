@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { TowerServing, WebhookServing } from "../emulator/config";
+import { KubesphereCrd, TowerServing, WebhookServing } from "../emulator/config";
 import { KubesphereVersion } from "../emulator/versions";
 
 export type ClusterRole = "host" | "member";
@@ -18,6 +18,8 @@ export interface ClusterState {
     etcdPrefix: string;
     /** The KubeSphere version the cluster was seeded as and the emulator plays for it (docs/kubesphere.md §9). */
     version: KubesphereVersion;
+    /** CRDs of its KubeSphere 3.x install left out (StartSandboxOptions.missingCrds); absent: none. */
+    missingCrds?: KubesphereCrd[];
     /** Pid of its kube-apiserver; undefined while stopped with stopApiServer. */
     pid?: number;
     /** Pid of its kube-controller-manager; stopped and started together with the apiserver. */
