@@ -198,9 +198,14 @@ async function deleteCluster(
         say(
             `host "${hostName}": no ValidatingWebhookConfiguration ${CLUSTER_WEBHOOK_NAME}: the Cluster's delete is not held`,
         );
-        if (!dryRun) await deps.removal.deleteCluster(host, member);
-        say(`${dryRun ? "would delete" : "deleted"} Cluster "${member}"`);
-        if (!dryRun) await waitGone(host, member, say, deps);
+        if (dryRun) {
+            say(`would delete Cluster "${member}"`);
+            say(`would wait for Cluster "${member}" to be gone`);
+            return 0;
+        }
+        await deps.removal.deleteCluster(host, member);
+        say(`deleted Cluster "${member}"`);
+        await waitGone(host, member, say, deps);
         return 0;
     }
     const file = path.join(deps.saveDir, `${request.stack}.${member}.${CLUSTER_WEBHOOK_NAME}.json`);

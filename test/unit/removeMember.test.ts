@@ -344,5 +344,19 @@ describe("npm run remove-member (program/removeMember.ts)", () => {
         assert.strictEqual(await removeMember({ stack: "prod", member: "gone", dryRun: false }, value), 0);
         assert.deepStrictEqual(host.writes, ["delete Cluster"]);
         assert.strictEqual(dropped.length, 3);
+        const quiet = fakeHost({ webhook: false });
+        const dry = deps(quiet);
+        assert.strictEqual(await removeMember({ stack: "prod", member: "gone", dryRun: true }, dry.value), 0);
+        assert.deepStrictEqual(quiet.writes, []);
+        assert.deepStrictEqual(dry.dropped, []);
+        for (const step of [
+            /would delete Cluster "gone"/,
+            /would wait for Cluster "gone" to be gone/,
+            /would drop urn:/,
+        ])
+            assert.ok(
+                dry.lines.some((line) => step.test(line)),
+                `${step} in:\n${dry.lines.join("\n")}`,
+            );
     });
 });
