@@ -473,8 +473,17 @@ describe("language host stand-in: RunPlugin (component packages), from this chec
         const printed = new Promise<void>((resolve) => (started = resolve));
         const { call, done } = runPlugin(host.client, pluginRequest("wait"), () => started());
         await printed;
-        while (!fs.existsSync(recordFile)) await new Promise((resolve) => setTimeout(resolve, 50));
-        const pid = (JSON.parse(fs.readFileSync(recordFile, "utf8")) as { pid: number }).pid;
+        // writeFileSync is not atomic: the file can exist, empty or half written, before the runner's record is in it.
+        let pid: number | undefined;
+        const waitingSince = Date.now();
+        while (pid === undefined) {
+            try {
+                pid = (JSON.parse(fs.readFileSync(recordFile, "utf8")) as { pid: number }).pid;
+            } catch (err) {
+                if (Date.now() - waitingSince > 20_000) throw err;
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+        }
         call.cancel();
         const run = await done;
         assert.strictEqual(run.error?.code, grpc.status.CANCELLED);
