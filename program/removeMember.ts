@@ -307,9 +307,7 @@ export function cliState(stack: string, projectDir: string): StateAccess {
         run("pulumi", args, { cwd: projectDir, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" }).catch(
             (err: { stderr?: string; message: string }) => {
                 const why = (err.stderr?.trim() || err.message).split("\n")[0];
-                throw new Error(
-                    `\`pulumi ${args.filter((arg) => arg !== "--show-secrets").join(" ")}\` failed: ${why}`,
-                );
+                throw new Error(`\`pulumi ${args.join(" ")}\` failed: ${why}`);
             },
         );
     return {

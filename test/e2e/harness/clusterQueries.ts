@@ -185,6 +185,24 @@ export async function warmOpenApi(sandbox: Sandbox): Promise<void> {
 }
 
 /**
+ * What {@link kubefedObjects} finds on a member KubeSphere 3.x joined as `name` (v3.4.1 join.go, as
+ * docs/kubesphere.md §12 lists it): its namespace, ServiceAccount and token, the all-rights ClusterRole and its binding.
+ */
+export function joinedMemberObjects(name: string) {
+    return {
+        namespace: true,
+        serviceAccount: true,
+        tokenSecret: { type: "kubernetes.io/service-account-token", hasToken: true },
+        clusterRoleRules: [
+            { verbs: ["*"], apiGroups: ["*"], resources: ["*"], nonResourceURLs: undefined },
+            { verbs: ["get"], apiGroups: undefined, resources: undefined, nonResourceURLs: ["*"] },
+        ],
+        bindingSubjects: [`ServiceAccount/kube-federation-system/${name}-kubesphere`],
+        bindingRole: `kubefed-controller-manager:${name}-kubesphere`,
+    };
+}
+
+/**
  * What KubeSphere 3.x's federation join left for the Cluster `name` (docs/kubesphere.md §12), object by object: on
  * the member cluster `member` namespace kube-federation-system, ServiceAccount `<name>-kubesphere` and its token
  * Secret, ClusterRole and ClusterRoleBinding `kubefed-controller-manager:<name>-kubesphere`; on the host Secret
